@@ -1,0 +1,110 @@
+/**
+ * The one routes table. The CDK stack creates a function and a route per entry; the local
+ * gateway dispatches to the same handler modules with the same event shapes.
+ */
+
+/** A function reached through the HTTP API (payload format 2.0). */
+export interface HttpRoute {
+  readonly kind: 'http';
+  /** Logical name, used for the function's id and log group. */
+  readonly name: string;
+  readonly method: 'GET' | 'POST';
+  /** HTTP API path; `{room+}` is greedy so Hipochat's trailing slash reaches the handler. */
+  readonly path: string;
+  /** Handler module, relative to the repository root. */
+  readonly entry: string;
+  /** Whether the function disconnects sockets (needs `execute-api:ManageConnections`). */
+  readonly managesConnections: boolean;
+}
+
+/** A function reached through the WebSocket API. */
+export interface WebSocketRoute {
+  readonly kind: 'ws';
+  readonly name: string;
+  readonly routeKey: '$connect' | '$default' | '$disconnect';
+  readonly entry: string;
+  /** `$default` answers error frames through the integration response. */
+  readonly returnResponse: boolean;
+  readonly managesConnections: boolean;
+}
+
+/** The REQUEST authorizer of `$connect`. */
+export interface AuthorizerRoute {
+  readonly kind: 'authorizer';
+  readonly name: string;
+  readonly entry: string;
+  /** Identity sources API Gateway requires before calling the authorizer. */
+  readonly identitySource: readonly string[];
+  readonly managesConnections: false;
+}
+
+/** The consumer of the fan-out queues (Amazon MQ event source mapping). */
+export interface QueueRoute {
+  readonly kind: 'queue';
+  readonly name: string;
+  readonly entry: string;
+  readonly managesConnections: true;
+}
+
+export type Route = HttpRoute | WebSocketRoute | AuthorizerRoute | QueueRoute;
+
+const http = (
+  name: string,
+  method: HttpRoute['method'],
+  path: string,
+  managesConnections = false,
+): HttpRoute => ({
+  kind: 'http',
+  name,
+  method,
+  path,
+  entry: `lambdas/handlers/http/${name}.ts`,
+  managesConnections,
+});
+
+export const routes: readonly Route[] = [
+  {
+    kind: 'authorizer',
+    name: 'authorizer',
+    entry: 'lambdas/handlers/ws/authorizer.ts',
+    identitySource: ['route.request.querystring.room'],
+    managesConnections: false,
+  },
+  {
+    kind: 'ws',
+    name: 'connect',
+    routeKey: '$connect',
+    entry: 'lambdas/handlers/ws/connect.ts',
+    returnResponse: false,
+    managesConnections: false,
+  },
+  {
+    kind: 'ws',
+    name: 'message',
+    routeKey: '$default',
+    entry: 'lambdas/handlers/ws/message.ts',
+    returnResponse: true,
+    managesConnections: false,
+  },
+  {
+    kind: 'ws',
+    name: 'disconnect',
+    routeKey: '$disconnect',
+    entry: 'lambdas/handlers/ws/disconnect.ts',
+    returnResponse: false,
+    managesConnections: false,
+  },
+  http('old', 'GET', '/talk/old/{room+}'),
+  http('item', 'POST', '/talk/item/{room+}'),
+  http('notification', 'GET', '/talk/notification/{room+}'),
+  http('history', 'GET', '/talk/history/{rooms+}'),
+  http('new-chat-room', 'POST', '/talk/new-chat-room/{room+}'),
+  http('unsubscribe', 'POST', '/talk/unsubscribe/{room+}', true),
+  http('ticket', 'POST', '/talk/ticket/{room+}'),
+  { kind: 'queue', name: 'fanout', entry: 'lambdas/handlers/mq/fanout.ts', managesConnections: true },
+];
+
+/** The HTTP routes only. */
+export const httpRoutes = routes.filter((route): route is HttpRoute => route.kind === 'http');
+/** The WebSocket routes only. */
+export const webSocketRoutes = routes.filter((route): route is WebSocketRoute => route.kind === 'ws');

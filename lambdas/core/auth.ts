@@ -1,0 +1,122 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { BadRequestError, ServiceUnavailableError, UnauthorizedError } from './errors.js';
+import { logger } from './logger.js';
+import { type Identity, type Profile, publicProfile } from './protocol.js';
+import type { ChatStore } from './store/chat-store.js';
+
+/** SHA-256 hex of a secret, so raw tokens never become keys or log fields. */
+export function digest(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** Options of the profile-endpoint authenticator. */
+export interface AuthenticatorOptions {
+  /** Asked with `Authorization: Token <token>`; 200 + JSON object means authenticated. */
+  profileUrl?: string;
+  /** Profile field holding the user id. @default 'id' */
+  idField: string;
+  /** Seconds a profile stays cached. 0 disables the cache. */
+  cacheSeconds: number;
+  /** Milliseconds before the profile endpoint counts as down. @default 5000 */
+  timeoutMs?: number;
+}
+
+const TOKEN_PATTERN = /^[\x21-\x7e]{1,4096}$/;
+const TICKET_TTL_SECONDS = 30;
+
+/** Turns a token into an identity through the customer's profile endpoint, with a short cache. */
+export class Authenticator {
+  constructor(
+    private readonly store: ChatStore,
+    private readonly options: AuthenticatorOptions,
+  ) {}
+
+  /**
+   * @throws UnauthorizedError when the token is missing or refused
+   * @throws ServiceUnavailableError when the profile endpoint cannot answer
+   */
+  async authenticate(token: string | undefined | null): Promise<Identity> {
+    if (!token || !TOKEN_PATTERN.test(token)) throw new UnauthorizedError();
+    const cacheKey = `hc:auth:${digest(token)}`;
+    if (this.options.cacheSeconds > 0) {
+      const cached = await this.store.getValue(cacheKey).catch(() => null);
+      if (cached) return JSON.parse(cached) as Identity;
+    }
+    const profile = await this.fetchProfile(token);
+    const identity: Identity = {
+      userId: this.userIdOf(profile, token),
+      profile: publicProfile(profile, token),
+    };
+    if (this.options.cacheSeconds > 0) {
+      await this.store
+        .setValue(cacheKey, JSON.stringify(identity), this.options.cacheSeconds)
+        .catch(() => {});
+    }
+    return identity;
+  }
+
+  private userIdOf(profile: Profile, token: string): string {
+    for (const field of [this.options.idField, 'id', 'user_id']) {
+      const value = profile[field];
+      if ((typeof value === 'string' && value.length > 0) || typeof value === 'number') return String(value);
+    }
+    return `t-${digest(token).slice(0, 32)}`;
+  }
+
+  private async fetchProfile(token: string): Promise<Profile> {
+    if (!this.options.profileUrl) throw new ServiceUnavailableError('profile endpoint not configured');
+    let response: Response;
+    try {
+      response = await fetch(this.options.profileUrl, {
+        headers: { authorization: `Token ${token}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
+      });
+    } catch (error) {
+      logger.warn('profile endpoint unreachable', { error });
+      throw new ServiceUnavailableError('profile endpoint unavailable', { cause: error });
+    }
+    if (response.status === 200) {
+      const profile = (await response.json().catch(() => null)) as unknown;
+      if (profile && typeof profile === 'object' && !Array.isArray(profile)) return profile as Profile;
+      throw new UnauthorizedError();
+    }
+    await response.body?.cancel();
+    if (response.status >= 500 || response.status === 429) {
+      throw new ServiceUnavailableError(`profile endpoint answered ${response.status}`);
+    }
+    throw new UnauthorizedError();
+  }
+
+  /** Issues a single-use connect ticket for `room`, valid 30 seconds. */
+  async issueTicket(room: string, identity: Identity): Promise<{ ticket: string; expiresIn: number }> {
+    const ticket = randomBytes(24).toString('base64url');
+    await this.store.setValue(
+      `hc:ticket:${digest(ticket)}`,
+      JSON.stringify({ room, identity }),
+      TICKET_TTL_SECONDS,
+    );
+    return { ticket, expiresIn: TICKET_TTL_SECONDS };
+  }
+
+  /**
+   * Redeems a ticket once.
+   *
+   * @throws UnauthorizedError when the ticket is unknown, used or for another room
+   */
+  async redeemTicket(ticket: string, room: string): Promise<Identity> {
+    if (!/^[A-Za-z0-9_-]{16,64}$/.test(ticket)) throw new UnauthorizedError();
+    const raw = await this.store.takeValue(`hc:ticket:${digest(ticket)}`);
+    if (!raw) throw new UnauthorizedError();
+    const grant = JSON.parse(raw) as { room: string; identity: Identity };
+    if (grant.room !== room) throw new UnauthorizedError();
+    return grant.identity;
+  }
+}
+
+/** Reads `Token <t>` (Hipochat) or `Bearer <t>` from an Authorization header. */
+export function tokenFromHeader(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^(?:Token|Bearer)\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new BadRequestError('Authorization header must be "Token <token>"');
+  return match[1];
+}

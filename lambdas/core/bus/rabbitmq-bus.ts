@@ -1,0 +1,100 @@
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { ServiceUnavailableError } from '../errors.js';
+import type { ChatMessage } from '../protocol.js';
+import type { ChatBus } from './chat-bus.js';
+import { declareTopology, EXCHANGE, routingKey } from './topology.js';
+
+/** Options of the RabbitMQ publisher. */
+export interface RabbitMqBusOptions {
+  url: string;
+  shards: number;
+  deliveryLimit: number;
+  /** Milliseconds to wait for a confirm before failing the publish. @default 5000 */
+  confirmTimeoutMs?: number;
+}
+
+/** Heartbeats let both sides notice a dead peer (a broker restart, a frozen Lambda). */
+export function withHeartbeat(raw: string, seconds = 30): string {
+  const url = new URL(raw);
+  if (!url.searchParams.has('heartbeat')) url.searchParams.set('heartbeat', String(seconds));
+  return url.toString();
+}
+
+interface Link {
+  connection: ChannelModel;
+  channel: ConfirmChannel;
+}
+
+/**
+ * Publishes on a confirm channel. The connection is opened on first use and replaced after the
+ * broker closed it (restart, idle timeout after a Lambda freeze).
+ */
+export class RabbitMqBus implements ChatBus {
+  readonly kind = 'rabbitmq' as const;
+  private link?: Promise<Link>;
+  private closed = false;
+
+  constructor(private readonly options: RabbitMqBusOptions) {}
+
+  private open(): Promise<Link> {
+    if (!this.link) {
+      const attempt = (async () => {
+        const connection = await amqp.connect(withHeartbeat(this.options.url), { timeout: 3000 });
+        const forget = () => {
+          if (this.link === attempt) this.link = undefined;
+        };
+        connection.on('error', forget);
+        connection.on('close', forget);
+        try {
+          const channel = await connection.createConfirmChannel();
+          channel.on('error', forget);
+          channel.on('close', forget);
+          await declareTopology(channel, this.options);
+          return { connection, channel };
+        } catch (error) {
+          await connection.close().catch(() => {});
+          throw error;
+        }
+      })();
+      this.link = attempt;
+      attempt.catch(() => {
+        if (this.link === attempt) this.link = undefined;
+      });
+    }
+    return this.link;
+  }
+
+  async publish(message: ChatMessage): Promise<void> {
+    if (this.closed) throw new ServiceUnavailableError('broker unavailable: publisher closed');
+    try {
+      const { channel } = await this.open();
+      const body = Buffer.from(JSON.stringify(message));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error('publish confirm timed out')),
+          this.options.confirmTimeoutMs ?? 5000,
+        );
+        channel.publish(
+          EXCHANGE,
+          routingKey(message.room, this.options.shards),
+          body,
+          { persistent: true, contentType: 'application/json', messageId: message.id, type: message.type },
+          (error) => {
+            clearTimeout(timer);
+            if (error) reject(error instanceof Error ? error : new Error(String(error)));
+            else resolve();
+          },
+        );
+      });
+    } catch (error) {
+      throw new ServiceUnavailableError('broker unavailable', { cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const link = this.link;
+    this.link = undefined;
+    if (link) await (await link.catch(() => undefined))?.connection.close().catch(() => {});
+  }
+}

@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const list = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0),
+    );
+
+const int = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => ['true', '1', 'yes'].includes(value));
+
+const optionalUrl = z
+  .string()
+  .url()
+  .optional()
+  .or(z.literal('').transform(() => undefined));
+
+/**
+ * Every environment variable the project reads, with its default. The CDK stack builds function
+ * environments from the same names, and the README lists them from here.
+ */
+export const envSchema = z.object({
+  HIPOCHAT_PROFILE_URL: optionalUrl,
+  HIPOCHAT_PROFILE_ID_FIELD: z.string().min(1).default('id'),
+  HIPOCHAT_PROFILE_CACHE_SECONDS: int(30, 0, 3600),
+  HIPOCHAT_PUSH_NOTIFICATION_URL: optionalUrl,
+  HIPOCHAT_PUSH_SECRET: z.string().optional(),
+  HIPOCHAT_SERVICE_KEY: z.string().optional(),
+  HIPOCHAT_REDIS_URL: optionalUrl,
+  HIPOCHAT_REDIS_HOST: z.string().optional(),
+  HIPOCHAT_REDIS_PORT: int(6379, 1, 65535),
+  HIPOCHAT_REDIS_DB: int(0, 0, 15),
+  HIPOCHAT_REDIS_CLUSTER: bool(false),
+  HIPOCHAT_AMQP_URL: optionalUrl,
+  HIPOCHAT_RABBIT_URL: z.string().optional(),
+  HIPOCHAT_RABBIT_USERNAME: z.string().optional(),
+  HIPOCHAT_RABBIT_PASS: z.string().optional(),
+  HIPOCHAT_CONNECTIONS_URL: optionalUrl,
+  HIPOCHAT_LISTEN_PORT: int(8888, 0, 65535),
+  HIPOCHAT_LISTEN_ADDRESS: z.string().default('127.0.0.1'),
+  HIPOCHAT_MESSAGE_TYPES: list('message,notification,injection'),
+  HIPOCHAT_NOTIFIABLE_MESSAGE_TYPES: list('message,notification'),
+  HIPOCHAT_REGULAR_MESSAGE_TYPE: z.string().min(1).default('message'),
+  HIPOCHAT_CLOSED_ROOMS: list(''),
+  HIPOCHAT_MAX_MESSAGE_BYTES: int(16_384, 64, 131_072),
+  HIPOCHAT_HISTORY_LIMIT: int(1000, 1, 1_000_000),
+  HIPOCHAT_FANOUT_SHARDS: int(4, 1, 64),
+  HIPOCHAT_FANOUT_CONCURRENCY: int(32, 1, 1024),
+  HIPOCHAT_DELIVERY_LIMIT: int(5, 1, 100),
+  HIPOCHAT_CONNECTION_TTL_SECONDS: int(3 * 3600, 7200, 86_400),
+  HIPOCHAT_RATE_LIMIT_PER_MINUTE: int(120, 1, 100_000),
+});
+
+/** The environment variables as declared; used by the stack and the README. */
+export type HipochatEnv = z.input<typeof envSchema>;
+
+/** Validated, typed runtime configuration. */
+export interface ChatConfig {
+  /** Profile endpoint asked with `Authorization: Token <token>`. */
+  profileUrl?: string;
+  profileIdField: string;
+  profileCacheSeconds: number;
+  pushUrl?: string;
+  pushSecret?: string;
+  serviceKey?: string;
+  /** `redis://` or `rediss://` URL; absent means the in-memory store. */
+  redisUrl?: string;
+  redisCluster: boolean;
+  /** `amqp://` or `amqps://` URL; absent means the in-memory bus. */
+  amqpUrl?: string;
+  /** API Gateway management endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
+  connectionsUrl?: string;
+  listenPort: number;
+  listenAddress: string;
+  messageTypes: string[];
+  notifiableTypes: string[];
+  regularType: string;
+  /** Rooms only members may connect to, read or post in; `*` closes every room, `prefix*` a family. */
+  closedRooms: string[];
+  maxMessageBytes: number;
+  historyLimit: number;
+  fanoutShards: number;
+  fanoutConcurrency: number;
+  deliveryLimit: number;
+  connectionTtlSeconds: number;
+  rateLimitPerMinute: number;
+}
+
+function redisUrlFrom(env: z.output<typeof envSchema>): string | undefined {
+  if (env.HIPOCHAT_REDIS_URL) return env.HIPOCHAT_REDIS_URL;
+  if (!env.HIPOCHAT_REDIS_HOST) return undefined;
+  return `redis://${env.HIPOCHAT_REDIS_HOST}:${env.HIPOCHAT_REDIS_PORT}/${env.HIPOCHAT_REDIS_DB}`;
+}
+
+function amqpUrlFrom(env: z.output<typeof envSchema>): string | undefined {
+  if (env.HIPOCHAT_AMQP_URL) return env.HIPOCHAT_AMQP_URL;
+  if (!env.HIPOCHAT_RABBIT_URL) return undefined;
+  // Hipochat gave a host plus separate credentials.
+  const raw = env.HIPOCHAT_RABBIT_URL.includes('://')
+    ? env.HIPOCHAT_RABBIT_URL
+    : `amqp://${env.HIPOCHAT_RABBIT_URL}`;
+  const url = new URL(raw);
+  if (env.HIPOCHAT_RABBIT_USERNAME) url.username = encodeURIComponent(env.HIPOCHAT_RABBIT_USERNAME);
+  if (env.HIPOCHAT_RABBIT_PASS) url.password = encodeURIComponent(env.HIPOCHAT_RABBIT_PASS);
+  return url.toString();
+}
+
+/**
+ * Validates the environment and returns the configuration.
+ *
+ * @throws ConfigError naming each invalid variable
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env): ChatConfig {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const env = parsed.data;
+  if (!env.HIPOCHAT_MESSAGE_TYPES.includes(env.HIPOCHAT_REGULAR_MESSAGE_TYPE)) {
+    throw new ConfigError(
+      'invalid configuration: HIPOCHAT_REGULAR_MESSAGE_TYPE must be one of HIPOCHAT_MESSAGE_TYPES',
+    );
+  }
+  return {
+    profileUrl: env.HIPOCHAT_PROFILE_URL,
+    profileIdField: env.HIPOCHAT_PROFILE_ID_FIELD,
+    profileCacheSeconds: env.HIPOCHAT_PROFILE_CACHE_SECONDS,
+    pushUrl: env.HIPOCHAT_PUSH_NOTIFICATION_URL,
+    pushSecret: env.HIPOCHAT_PUSH_SECRET || undefined,
+    serviceKey: env.HIPOCHAT_SERVICE_KEY || undefined,
+    redisUrl: redisUrlFrom(env),
+    redisCluster: env.HIPOCHAT_REDIS_CLUSTER,
+    amqpUrl: amqpUrlFrom(env),
+    connectionsUrl: env.HIPOCHAT_CONNECTIONS_URL,
+    listenPort: env.HIPOCHAT_LISTEN_PORT,
+    listenAddress: env.HIPOCHAT_LISTEN_ADDRESS,
+    messageTypes: env.HIPOCHAT_MESSAGE_TYPES,
+    notifiableTypes: env.HIPOCHAT_NOTIFIABLE_MESSAGE_TYPES,
+    regularType: env.HIPOCHAT_REGULAR_MESSAGE_TYPE,
+    closedRooms: env.HIPOCHAT_CLOSED_ROOMS,
+    maxMessageBytes: env.HIPOCHAT_MAX_MESSAGE_BYTES,
+    historyLimit: env.HIPOCHAT_HISTORY_LIMIT,
+    fanoutShards: env.HIPOCHAT_FANOUT_SHARDS,
+    fanoutConcurrency: env.HIPOCHAT_FANOUT_CONCURRENCY,
+    deliveryLimit: env.HIPOCHAT_DELIVERY_LIMIT,
+    connectionTtlSeconds: env.HIPOCHAT_CONNECTION_TTL_SECONDS,
+    rateLimitPerMinute: env.HIPOCHAT_RATE_LIMIT_PER_MINUTE,
+  };
+}

@@ -1,0 +1,87 @@
+/** Base class of every error the chat raises on purpose. */
+export class ChatError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The environment is invalid; start-up stops. */
+export class ConfigError extends ChatError {}
+
+/** An error with an HTTP status and a JSON body `{"error": message}`. */
+export class HttpError extends ChatError {
+  readonly statusCode: number;
+
+  constructor(statusCode: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.statusCode = statusCode;
+  }
+
+  /** The response body; a websocket gets the same text as `{"ERROR": message}`. */
+  toJSON(): { error: string } {
+    return { error: this.message };
+  }
+}
+
+/** 400: the request is malformed. */
+export class BadRequestError extends HttpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(400, message, options);
+  }
+}
+
+/** 401: the token is missing or the profile endpoint refused it. */
+export class UnauthorizedError extends HttpError {
+  constructor(message = 'authentication error', options?: { cause?: unknown }) {
+    super(401, message, options);
+  }
+}
+
+/** 403: authenticated, but not allowed here (closed room, wrong service key). */
+export class ForbiddenError extends HttpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(403, message, options);
+  }
+}
+
+/** 404: no such route. */
+export class NotFoundError extends HttpError {
+  constructor(message = 'not found', options?: { cause?: unknown }) {
+    super(404, message, options);
+  }
+}
+
+/** 413: the frame or body is larger than `HIPOCHAT_MAX_MESSAGE_BYTES`. */
+export class PayloadTooLargeError extends HttpError {
+  constructor(limit: number, options?: { cause?: unknown }) {
+    super(413, `message too large: limit is ${limit} bytes`, options);
+  }
+}
+
+/** 415: the body is not JSON (or a form where a form is accepted). */
+export class UnsupportedMediaTypeError extends HttpError {
+  constructor(message = 'content type must be application/json', options?: { cause?: unknown }) {
+    super(415, message, options);
+  }
+}
+
+/** 429: the sender is over its rate limit. */
+export class RateLimitedError extends HttpError {
+  constructor(message = 'rate limit exceeded', options?: { cause?: unknown }) {
+    super(429, message, options);
+  }
+}
+
+/** 503: Redis, RabbitMQ or the profile endpoint is unavailable; nothing was accepted. */
+export class ServiceUnavailableError extends HttpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(503, message, options);
+  }
+}
+
+/** Wraps any thrown value into an HttpError; unknown errors become an opaque 500. */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  return new HttpError(500, 'internal error', { cause: error });
+}

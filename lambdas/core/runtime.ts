@@ -1,0 +1,103 @@
+import { Authenticator } from './auth.js';
+import type { ChatBus } from './bus/chat-bus.js';
+import { MemoryBus } from './bus/memory-bus.js';
+import { RabbitMqBus } from './bus/rabbitmq-bus.js';
+import { ChatService } from './chat-service.js';
+import { type ChatConfig, loadConfig } from './config.js';
+import { type ConnectionSender, ManagementApiSender } from './connections.js';
+import { ConfigError } from './errors.js';
+import { FanoutService } from './fanout.js';
+import { PushNotifier } from './push.js';
+import type { ChatStore } from './store/chat-store.js';
+import { MemoryStore } from './store/memory-store.js';
+import { RedisStore } from './store/redis-store.js';
+
+/** Everything a handler needs, created once per process (Lambda container). */
+export interface Runtime {
+  config: ChatConfig;
+  store: ChatStore;
+  bus: ChatBus;
+  sender: ConnectionSender;
+  chat: ChatService;
+  fanout: FanoutService;
+  close(): Promise<void>;
+}
+
+/** Parts a caller may supply instead of the ones built from config. */
+export interface RuntimeParts {
+  store?: ChatStore;
+  bus?: ChatBus;
+  sender?: ConnectionSender;
+}
+
+/** A sender for processes that have no management endpoint configured. */
+const missingSender: ConnectionSender = {
+  post: () => Promise.reject(new ConfigError('HIPOCHAT_CONNECTIONS_URL is not set')),
+  disconnect: () => Promise.reject(new ConfigError('HIPOCHAT_CONNECTIONS_URL is not set')),
+};
+
+/**
+ * Builds the runtime: Redis and RabbitMQ when their URLs are set, the in-memory twins otherwise
+ * (refused inside Lambda, where memory does not outlive an invocation).
+ */
+export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Runtime {
+  if (process.env.AWS_LAMBDA_FUNCTION_NAME && (!config.redisUrl || !config.amqpUrl)) {
+    throw new ConfigError('HIPOCHAT_REDIS_URL and HIPOCHAT_AMQP_URL are required in Lambda');
+  }
+  const store =
+    parts.store ??
+    (config.redisUrl
+      ? new RedisStore({
+          url: config.redisUrl,
+          cluster: config.redisCluster,
+          historyLimit: config.historyLimit,
+        })
+      : new MemoryStore(config.historyLimit));
+  const bus =
+    parts.bus ??
+    (config.amqpUrl
+      ? new RabbitMqBus({
+          url: config.amqpUrl,
+          shards: config.fanoutShards,
+          deliveryLimit: config.deliveryLimit,
+        })
+      : new MemoryBus(config.fanoutShards, config.deliveryLimit));
+  const sender =
+    parts.sender ??
+    (config.connectionsUrl
+      ? new ManagementApiSender({ endpoint: config.connectionsUrl, maxSockets: config.fanoutConcurrency })
+      : missingSender);
+  const auth = new Authenticator(store, {
+    profileUrl: config.profileUrl,
+    idField: config.profileIdField,
+    cacheSeconds: config.profileCacheSeconds,
+  });
+  const push = new PushNotifier({ url: config.pushUrl, secret: config.pushSecret });
+  return {
+    config,
+    store,
+    bus,
+    sender,
+    chat: new ChatService(config, store, bus, auth, sender),
+    fanout: new FanoutService(store, sender, push, {
+      concurrency: config.fanoutConcurrency,
+      notifiableTypes: config.notifiableTypes,
+    }),
+    async close() {
+      await Promise.all([store.close(), bus.close()]);
+    },
+  };
+}
+
+let current: Runtime | undefined;
+
+/** The process's runtime, built from the environment on first use. */
+export function runtime(): Runtime {
+  current ??= createRuntime(loadConfig());
+  return current;
+}
+
+/** Installs a runtime (the local gateway and tests share one across handler modules). */
+export function setRuntime(next: Runtime | undefined): void {
+  current = next;
+}

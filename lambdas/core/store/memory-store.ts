@@ -1,0 +1,238 @@
+import { RateLimitedError } from '../errors.js';
+import { type ChatMessage, compareIds, type Identity, type NewMessage } from '../protocol.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  ChatStore,
+  ConnectionHome,
+  ConnectionRecord,
+  ReadResult,
+  RoomSummary,
+} from './chat-store.js';
+import { IDEMPOTENCY_TTL_SECONDS, keys } from './chat-store.js';
+
+interface RoomState {
+  conns: Map<string, { userId: string; expiresAt: number }>;
+  members: Set<string>;
+  log: ChatMessage[];
+  unread: Map<string, number>;
+  seen: Map<string, string>;
+  idempotency: Map<string, { id: string; expiresAt: number }>;
+}
+
+/**
+ * The in-memory twin of the Redis store, for `npm start` on a bare laptop and fast unit tests.
+ * Single process only: state is lost on restart.
+ */
+export class MemoryStore implements ChatStore {
+  readonly kind = 'memory' as const;
+  private readonly rooms = new Map<string, RoomState>();
+  private readonly values = new Map<string, { value: string; expiresAt: number }>();
+  private readonly homes = new Map<string, ConnectionHome & { expiresAt: number }>();
+  private lastMs = 0;
+  private lastSeq = 0;
+
+  constructor(private readonly historyLimit = 1000) {}
+
+  private room(name: string): RoomState {
+    let state = this.rooms.get(name);
+    if (!state) {
+      state = {
+        conns: new Map(),
+        members: new Set(),
+        log: [],
+        unread: new Map(),
+        seen: new Map(),
+        idempotency: new Map(),
+      };
+      this.rooms.set(name, state);
+    }
+    return state;
+  }
+
+  private nextId(): string {
+    const now = Date.now();
+    if (now > this.lastMs) {
+      this.lastMs = now;
+      this.lastSeq = 0;
+    } else {
+      this.lastSeq += 1;
+    }
+    return `${this.lastMs}-${this.lastSeq}`;
+  }
+
+  async connect(room: string, connectionId: string, identity: Identity, ttlSeconds: number): Promise<void> {
+    const state = this.room(room);
+    const expiresAt = Date.now() + ttlSeconds * 1000;
+    state.conns.set(connectionId, { userId: identity.userId, expiresAt });
+    state.members.add(identity.userId);
+    state.unread.set(identity.userId, 0);
+    this.homes.set(connectionId, { room, identity: structuredClone(identity), expiresAt });
+  }
+
+  private leave(room: string, connectionId: string, markRead: boolean): string | null {
+    const state = this.room(room);
+    this.homes.delete(connectionId);
+    const conn = state.conns.get(connectionId);
+    if (!conn) return null;
+    state.conns.delete(connectionId);
+    if (markRead) {
+      const last = state.log.at(-1);
+      if (last) state.seen.set(conn.userId, last.id);
+      state.unread.set(conn.userId, 0);
+    }
+    return conn.userId;
+  }
+
+  async disconnect(room: string, connectionId: string): Promise<string | null> {
+    return this.leave(room, connectionId, true);
+  }
+
+  async dropConnection(room: string, connectionId: string): Promise<void> {
+    this.leave(room, connectionId, false);
+  }
+
+  async connectionHome(connectionId: string): Promise<ConnectionHome | null> {
+    const home = this.homes.get(connectionId);
+    if (!home || home.expiresAt <= Date.now()) return null;
+    return { room: home.room, identity: structuredClone(home.identity) };
+  }
+
+  async connections(room: string): Promise<ConnectionRecord[]> {
+    const state = this.room(room);
+    const now = Date.now();
+    const live: ConnectionRecord[] = [];
+    for (const [connectionId, conn] of state.conns) {
+      if (conn.expiresAt <= now) state.conns.delete(connectionId);
+      else live.push({ connectionId, userId: conn.userId });
+    }
+    return live;
+  }
+
+  async append(message: NewMessage, options: AppendOptions = {}): Promise<AppendResult> {
+    const state = this.room(message.room);
+    const senderId = message.senderId;
+    const { idempotencyKey, rateLimit } = options;
+    if (idempotencyKey) {
+      const known = state.idempotency.get(idempotencyKey);
+      const earlier =
+        known && known.expiresAt > Date.now() ? state.log.find((m) => m.id === known.id) : undefined;
+      if (earlier) return { message: structuredClone(earlier), duplicate: true };
+    }
+    if (
+      rateLimit &&
+      senderId &&
+      this.count(keys.rate(message.room, senderId), rateLimit.windowSeconds) > rateLimit.limit
+    ) {
+      throw new RateLimitedError();
+    }
+    const stored: ChatMessage = { id: this.nextId(), ...structuredClone(message) };
+    state.log.push(stored);
+    if (state.log.length > this.historyLimit) state.log.splice(0, state.log.length - this.historyLimit);
+    if (idempotencyKey) {
+      state.idempotency.set(idempotencyKey, {
+        id: stored.id,
+        expiresAt: Date.now() + IDEMPOTENCY_TTL_SECONDS * 1000,
+      });
+    }
+    for (const member of state.members) {
+      if (member !== senderId) state.unread.set(member, (state.unread.get(member) ?? 0) + 1);
+    }
+    if (senderId) {
+      state.unread.set(senderId, 0);
+      state.seen.set(senderId, stored.id);
+    }
+    return { message: structuredClone(stored), duplicate: false };
+  }
+
+  async retract(message: ChatMessage, idempotencyKey?: string): Promise<void> {
+    const state = this.room(message.room);
+    const index = state.log.findIndex((m) => m.id === message.id);
+    if (index < 0) return;
+    state.log.splice(index, 1);
+    if (idempotencyKey) state.idempotency.delete(idempotencyKey);
+    for (const member of state.members) {
+      if (member !== message.senderId)
+        state.unread.set(member, Math.max(0, (state.unread.get(member) ?? 0) - 1));
+    }
+  }
+
+  async read(room: string, userId: string, sinceId?: string): Promise<ReadResult> {
+    const state = this.room(room);
+    const lastSeenId = state.seen.get(userId) ?? null;
+    const messages = sinceId ? state.log.filter((m) => compareIds(m.id, sinceId) > 0) : state.log;
+    const last = state.log.at(-1);
+    if (last) state.seen.set(userId, last.id);
+    state.unread.set(userId, 0);
+    return { messages: structuredClone(messages), lastSeenId };
+  }
+
+  async latest(room: string, userId: string, limit: number): Promise<RoomSummary> {
+    const state = this.room(room);
+    return { messages: structuredClone(state.log.slice(-limit)), unread: state.unread.get(userId) ?? 0 };
+  }
+
+  async unread(room: string, userId: string): Promise<number> {
+    return this.room(room).unread.get(userId) ?? 0;
+  }
+
+  async isMember(room: string, userId: string): Promise<boolean> {
+    return this.room(room).members.has(userId);
+  }
+
+  async members(room: string): Promise<string[]> {
+    return [...this.room(room).members];
+  }
+
+  async addMembers(room: string, userIds: readonly string[]): Promise<void> {
+    const state = this.room(room);
+    for (const id of userIds) state.members.add(id);
+  }
+
+  async removeMembers(room: string, userIds: readonly string[]): Promise<ConnectionRecord[]> {
+    const state = this.room(room);
+    const gone = new Set(userIds);
+    for (const id of userIds) state.members.delete(id);
+    const removed: ConnectionRecord[] = [];
+    for (const [connectionId, conn] of state.conns) {
+      if (!gone.has(conn.userId)) continue;
+      state.conns.delete(connectionId);
+      removed.push({ connectionId, userId: conn.userId });
+    }
+    return removed;
+  }
+
+  private live(key: string): string | null {
+    const entry = this.values.get(key);
+    if (!entry) return null;
+    if (entry.expiresAt <= Date.now()) {
+      this.values.delete(key);
+      return null;
+    }
+    return entry.value;
+  }
+
+  async getValue(key: string): Promise<string | null> {
+    return this.live(key);
+  }
+
+  async setValue(key: string, value: string, ttlSeconds: number): Promise<void> {
+    this.values.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
+  }
+
+  async takeValue(key: string): Promise<string | null> {
+    const value = this.live(key);
+    this.values.delete(key);
+    return value;
+  }
+
+  /** Counts a hit in a fixed window, like INCR + EXPIRE. */
+  private count(key: string, windowSeconds: number): number {
+    const count = Number(this.live(key) ?? 0) + 1;
+    const expiresAt = this.values.get(key)?.expiresAt ?? Date.now() + windowSeconds * 1000;
+    this.values.set(key, { value: String(count), expiresAt });
+    return count;
+  }
+
+  async close(): Promise<void> {}
+}

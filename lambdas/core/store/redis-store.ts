@@ -1,0 +1,415 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { HttpError, RateLimitedError, ServiceUnavailableError } from '../errors.js';
+import type { ChatMessage, Identity, NewMessage } from '../protocol.js';
+import {
+  type AppendOptions,
+  type AppendResult,
+  type ChatStore,
+  type ConnectionHome,
+  type ConnectionRecord,
+  decodeMessage,
+  encodeMessage,
+  IDEMPOTENCY_TTL_SECONDS,
+  keys,
+  type ReadResult,
+  type RoomSummary,
+} from './chat-store.js';
+
+type Entry = [string, string[]];
+
+// Each script touches the keys of one room only, so it runs in one slot in cluster mode.
+const scripts = {
+  hcConnect: {
+    numberOfKeys: 4,
+    // KEYS: conns expiry members unread; ARGV: connectionId userId expiresAtMs
+    lua: `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[2], 0)
+return 1`,
+  },
+  hcDisconnect: {
+    numberOfKeys: 5,
+    // KEYS: conns expiry log seen unread; ARGV: connectionId markRead
+    lua: `
+local user = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if not user then return false end
+if ARGV[2] == '1' then
+  local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+  if #last > 0 then redis.call('HSET', KEYS[4], user, last[1][1]) end
+  redis.call('HSET', KEYS[5], user, 0)
+end
+return user`,
+  },
+  hcConnections: {
+    numberOfKeys: 2,
+    // KEYS: conns expiry; ARGV: nowMs
+    lua: `
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+if #expired > 0 then
+  redis.call('HDEL', KEYS[1], unpack(expired))
+  redis.call('ZREM', KEYS[2], unpack(expired))
+end
+return redis.call('HGETALL', KEYS[1])`,
+  },
+  hcAppend: {
+    numberOfKeys: 6,
+    // KEYS: log members unread seen idempotency rate; ARGV: data sender maxlen idemTtl useIdem limit window
+    lua: `
+if ARGV[5] == '1' then
+  local existing = redis.call('GET', KEYS[5])
+  if existing then
+    local entry = redis.call('XRANGE', KEYS[1], existing, existing)
+    if #entry > 0 then return {existing, entry[1][2][2], 1} end
+  end
+end
+if ARGV[6] ~= '0' then
+  local count = redis.call('INCR', KEYS[6])
+  if count == 1 then redis.call('EXPIRE', KEYS[6], ARGV[7]) end
+  if count > tonumber(ARGV[6]) then return {false, false, 2} end
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'd', ARGV[1])
+if ARGV[5] == '1' then redis.call('SET', KEYS[5], id, 'EX', ARGV[4]) end
+local members = redis.call('SMEMBERS', KEYS[2])
+for _, member in ipairs(members) do
+  if member ~= ARGV[2] then redis.call('HINCRBY', KEYS[3], member, 1) end
+end
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[3], ARGV[2], 0)
+  redis.call('HSET', KEYS[4], ARGV[2], id)
+end
+return {id, ARGV[1], 0}`,
+  },
+  hcRetract: {
+    numberOfKeys: 4,
+    // KEYS: log members unread idempotency; ARGV: id sender
+    lua: `
+if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[4])
+local members = redis.call('SMEMBERS', KEYS[2])
+for _, member in ipairs(members) do
+  if member ~= ARGV[2] then
+    local left = redis.call('HINCRBY', KEYS[3], member, -1)
+    if left < 0 then redis.call('HSET', KEYS[3], member, 0) end
+  end
+end
+return 1`,
+  },
+  hcRead: {
+    numberOfKeys: 3,
+    // KEYS: log seen unread; ARGV: userId start
+    lua: `
+local seen = redis.call('HGET', KEYS[2], ARGV[1])
+local entries = redis.call('XRANGE', KEYS[1], ARGV[2], '+')
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last > 0 then redis.call('HSET', KEYS[2], ARGV[1], last[1][1]) end
+redis.call('HSET', KEYS[3], ARGV[1], 0)
+return {seen or false, entries}`,
+  },
+  hcLatest: {
+    numberOfKeys: 2,
+    // KEYS: log unread; ARGV: userId limit
+    lua: `
+local entries = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[2])
+local unread = redis.call('HGET', KEYS[2], ARGV[1])
+return {tonumber(unread or 0), entries}`,
+  },
+  hcRemoveMembers: {
+    numberOfKeys: 3,
+    // KEYS: members conns expiry; ARGV: userIds...
+    lua: `
+local removed = {}
+local gone = {}
+for i = 1, #ARGV do
+  redis.call('SREM', KEYS[1], ARGV[i])
+  gone[ARGV[i]] = true
+end
+local conns = redis.call('HGETALL', KEYS[2])
+for i = 1, #conns, 2 do
+  if gone[conns[i + 1]] then
+    redis.call('HDEL', KEYS[2], conns[i])
+    redis.call('ZREM', KEYS[3], conns[i])
+    table.insert(removed, conns[i])
+    table.insert(removed, conns[i + 1])
+  end
+end
+return removed`,
+  },
+} as const;
+
+type ScriptName = keyof typeof scripts;
+type Client = Redis | Cluster;
+type ScriptClient = Client & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+
+/** Options of the Redis store. */
+export interface RedisStoreOptions {
+  /** `redis://` or `rediss://` URL (for cluster mode, of any node). */
+  url: string;
+  /** Use the cluster client (ElastiCache cluster mode). @default false */
+  cluster?: boolean;
+  /** Approximate cap of each room's log. @default 1000 */
+  historyLimit?: number;
+  /** Milliseconds to wait for a connection before failing a request. @default 2000 */
+  connectTimeoutMs?: number;
+}
+
+function pairs(flat: string[]): ConnectionRecord[] {
+  const records: ConnectionRecord[] = [];
+  for (let i = 0; i < flat.length; i += 2) records.push({ connectionId: flat[i]!, userId: flat[i + 1]! });
+  return records;
+}
+
+function decodeEntries(entries: Entry[]): ChatMessage[] {
+  return entries.map(([id, fields]) => decodeMessage(id, fields[1]!));
+}
+
+/** The Redis (ElastiCache) store. All writes of one request are one script call. */
+export class RedisStore implements ChatStore {
+  readonly kind = 'redis' as const;
+  readonly client: Client;
+  private readonly redis: ScriptClient;
+  private readonly historyLimit: number;
+  private readonly connectTimeoutMs: number;
+
+  constructor(options: RedisStoreOptions) {
+    this.historyLimit = options.historyLimit ?? 1000;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
+    const url = new URL(options.url);
+    const tls = url.protocol === 'rediss:';
+    // A frozen Lambda must fail fast instead of queueing commands behind a dead socket.
+    const common: RedisOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      connectTimeout: this.connectTimeoutMs,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+      username: url.username ? decodeURIComponent(url.username) : undefined,
+      password: url.password ? decodeURIComponent(url.password) : undefined,
+      ...(tls ? { tls: {} } : {}),
+    };
+    if (options.cluster) {
+      this.client = new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        // ElastiCache TLS certificates name the configuration endpoint, not the node IPs.
+        dnsLookup: (address, callback) => callback(null, address),
+        redisOptions: common,
+        clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+      });
+    } else {
+      const db = Number(url.pathname.replace('/', '') || 0);
+      this.client = new Redis({ ...common, host: url.hostname, port: Number(url.port || 6379), db });
+    }
+    // Errors surface on the request that hits them; without a listener ioredis logs each one.
+    this.client.on('error', () => {});
+    for (const [name, script] of Object.entries(scripts)) {
+      this.client.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    }
+    this.redis = this.client as ScriptClient;
+  }
+
+  /** Connects on first use and after the server closed an idle socket. */
+  private async ready(): Promise<void> {
+    const status = this.client.status;
+    if (status === 'ready') return;
+    if (status === 'wait' || status === 'end' || status === 'close') {
+      await this.client.connect().catch((error: unknown) => {
+        if (this.client.status !== 'ready') throw error;
+      });
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.client.off('ready', onReady);
+        reject(new Error('redis not ready'));
+      }, this.connectTimeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.client.once('ready', onReady);
+    });
+  }
+
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      await this.ready();
+      return await work();
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      throw new ServiceUnavailableError('store unavailable', { cause: error });
+    }
+  }
+
+  connect(room: string, connectionId: string, identity: Identity, ttlSeconds: number): Promise<void> {
+    const expiresAt = Date.now() + ttlSeconds * 1000;
+    const home: ConnectionHome = { room, identity };
+    return this.run(async () => {
+      await Promise.all([
+        this.redis.hcConnect(
+          keys.conns(room),
+          keys.expiry(room),
+          keys.members(room),
+          keys.unread(room),
+          connectionId,
+          identity.userId,
+          expiresAt,
+        ),
+        this.client.set(keys.connection(connectionId), JSON.stringify(home), 'EX', ttlSeconds),
+      ]);
+    });
+  }
+
+  private leave(room: string, connectionId: string, markRead: boolean): Promise<string | null> {
+    return this.run(async () => {
+      const [user] = await Promise.all([
+        this.redis.hcDisconnect(
+          keys.conns(room),
+          keys.expiry(room),
+          keys.log(room),
+          keys.seen(room),
+          keys.unread(room),
+          connectionId,
+          markRead ? '1' : '0',
+        ) as Promise<string | null>,
+        this.client.del(keys.connection(connectionId)),
+      ]);
+      return user ?? null;
+    });
+  }
+
+  disconnect(room: string, connectionId: string): Promise<string | null> {
+    return this.leave(room, connectionId, true);
+  }
+
+  async dropConnection(room: string, connectionId: string): Promise<void> {
+    await this.leave(room, connectionId, false);
+  }
+
+  connectionHome(connectionId: string): Promise<ConnectionHome | null> {
+    return this.run(async () => {
+      const raw = await this.client.get(keys.connection(connectionId));
+      return raw ? (JSON.parse(raw) as ConnectionHome) : null;
+    });
+  }
+
+  connections(room: string): Promise<ConnectionRecord[]> {
+    return this.run(async () =>
+      pairs((await this.redis.hcConnections(keys.conns(room), keys.expiry(room), Date.now())) as string[]),
+    );
+  }
+
+  append(message: NewMessage, options: AppendOptions = {}): Promise<AppendResult> {
+    const room = message.room;
+    const sender = message.senderId ?? '';
+    const { idempotencyKey, rateLimit } = options;
+    return this.run(async () => {
+      const [id, data, status] = (await this.redis.hcAppend(
+        keys.log(room),
+        keys.members(room),
+        keys.unread(room),
+        keys.seen(room),
+        keys.idempotency(room, idempotencyKey ?? ''),
+        keys.rate(room, sender),
+        encodeMessage(message),
+        sender,
+        this.historyLimit,
+        IDEMPOTENCY_TTL_SECONDS,
+        idempotencyKey ? '1' : '0',
+        rateLimit && sender ? rateLimit.limit : 0,
+        rateLimit?.windowSeconds ?? 60,
+      )) as [string, string, number];
+      if (status === 2) throw new RateLimitedError();
+      return { message: decodeMessage(id, data), duplicate: status === 1 };
+    });
+  }
+
+  async retract(message: ChatMessage, idempotencyKey?: string): Promise<void> {
+    const room = message.room;
+    await this.run(() =>
+      this.redis.hcRetract(
+        keys.log(room),
+        keys.members(room),
+        keys.unread(room),
+        keys.idempotency(room, idempotencyKey ?? ''),
+        message.id,
+        message.senderId ?? '',
+      ),
+    );
+  }
+
+  read(room: string, userId: string, sinceId?: string): Promise<ReadResult> {
+    return this.run(async () => {
+      const [seen, entries] = (await this.redis.hcRead(
+        keys.log(room),
+        keys.seen(room),
+        keys.unread(room),
+        userId,
+        sinceId ? `(${sinceId}` : '-',
+      )) as [string | null, Entry[]];
+      return { messages: decodeEntries(entries), lastSeenId: seen ?? null };
+    });
+  }
+
+  latest(room: string, userId: string, limit: number): Promise<RoomSummary> {
+    return this.run(async () => {
+      const [unread, entries] = (await this.redis.hcLatest(
+        keys.log(room),
+        keys.unread(room),
+        userId,
+        limit,
+      )) as [number, Entry[]];
+      return { messages: decodeEntries(entries).reverse(), unread };
+    });
+  }
+
+  unread(room: string, userId: string): Promise<number> {
+    return this.run(async () => Number((await this.client.hget(keys.unread(room), userId)) ?? 0));
+  }
+
+  isMember(room: string, userId: string): Promise<boolean> {
+    return this.run(async () => (await this.client.sismember(keys.members(room), userId)) === 1);
+  }
+
+  members(room: string): Promise<string[]> {
+    return this.run(() => this.client.smembers(keys.members(room)));
+  }
+
+  async addMembers(room: string, userIds: readonly string[]): Promise<void> {
+    if (userIds.length === 0) return;
+    await this.run(() => this.client.sadd(keys.members(room), ...userIds));
+  }
+
+  removeMembers(room: string, userIds: readonly string[]): Promise<ConnectionRecord[]> {
+    if (userIds.length === 0) return Promise.resolve([]);
+    return this.run(async () =>
+      pairs(
+        (await this.redis.hcRemoveMembers(
+          keys.members(room),
+          keys.conns(room),
+          keys.expiry(room),
+          ...userIds,
+        )) as string[],
+      ),
+    );
+  }
+
+  getValue(key: string): Promise<string | null> {
+    return this.run(() => this.client.get(key));
+  }
+
+  async setValue(key: string, value: string, ttlSeconds: number): Promise<void> {
+    await this.run(() => this.client.set(key, value, 'EX', ttlSeconds));
+  }
+
+  takeValue(key: string): Promise<string | null> {
+    return this.run(() => this.client.getdel(key));
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}

@@ -1,0 +1,93 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import { tokenFromHeader } from '../../core/auth.js';
+import { BadRequestError, toHttpError, UnsupportedMediaTypeError } from '../../core/errors.js';
+import { logger } from '../../core/logger.js';
+import { type Identity, parseRoom } from '../../core/protocol.js';
+import { type Runtime, runtime } from '../../core/runtime.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A view of an HTTP API (payload 2.0) event with the parsing every route shares. */
+export class HttpRequest {
+  constructor(readonly event: APIGatewayProxyEventV2) {}
+
+  header(name: string): string | undefined {
+    const headers = this.event.headers ?? {};
+    return headers[name.toLowerCase()] ?? headers[name];
+  }
+
+  query(name: string): string | undefined {
+    return this.event.queryStringParameters?.[name];
+  }
+
+  /** The room of a `{room+}` path, with Hipochat's optional trailing slash. */
+  room(param = 'room'): string {
+    return parseRoom(this.event.pathParameters?.[param]);
+  }
+
+  /** The raw body as UTF-8 text. @throws BadRequestError on invalid UTF-8 */
+  body(): string | undefined {
+    const { body, isBase64Encoded } = this.event;
+    if (body === undefined || body === null) return undefined;
+    if (!isBase64Encoded) return body;
+    try {
+      return utf8.decode(Buffer.from(body, 'base64'));
+    } catch (error) {
+      throw new BadRequestError('body is not valid UTF-8', { cause: error });
+    }
+  }
+
+  /** `json` or `form`, refusing anything else. */
+  contentKind(accepted: readonly ('json' | 'form')[]): 'json' | 'form' {
+    const type = (this.header('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+    if (accepted.includes('json') && (type === 'application/json' || type.endsWith('+json'))) return 'json';
+    if (accepted.includes('form') && type === 'application/x-www-form-urlencoded') return 'form';
+    throw new UnsupportedMediaTypeError(
+      `content type must be ${accepted.map((a) => (a === 'json' ? 'application/json' : 'application/x-www-form-urlencoded')).join(' or ')}`,
+    );
+  }
+
+  /** The credential of the `Authorization` header (`Token` or `Bearer`), else `?token=`. */
+  credential(): string | undefined {
+    return tokenFromHeader(this.header('authorization')) ?? this.query('token');
+  }
+
+  /** The caller's identity through the profile endpoint. */
+  identity(chat: Runtime['chat']): Promise<Identity> {
+    return chat.auth.authenticate(this.credential());
+  }
+}
+
+/** The JSON response of an HTTP route. */
+export function json(statusCode: number, body: unknown): APIGatewayProxyResultV2 {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body: JSON.stringify(body),
+  };
+}
+
+/**
+ * Wraps a route: parses the event, runs `work` with the process runtime, answers 200 with its
+ * JSON, or the error's status with `{"error": ...}`.
+ */
+export function httpRoute(
+  work: (request: HttpRequest, rt: Runtime) => Promise<unknown>,
+  successStatus = 200,
+): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2> {
+  return async (event) => {
+    try {
+      return json(successStatus, await work(new HttpRequest(event), runtime()));
+    } catch (error) {
+      const failure = toHttpError(error);
+      if (failure.statusCode >= 500) {
+        logger.error('request failed', {
+          route: event.routeKey,
+          status: failure.statusCode,
+          error: failure.cause ?? failure,
+        });
+      }
+      return json(failure.statusCode, failure.toJSON());
+    }
+  };
+}

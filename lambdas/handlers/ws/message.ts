@@ -1,0 +1,29 @@
+import type { APIGatewayProxyResultV2 } from 'aws-lambda';
+import { toHttpError } from '../../core/errors.js';
+import { logger } from '../../core/logger.js';
+import { runtime } from '../../core/runtime.js';
+import { connectionOf, type WebSocketEvent } from '../shared/websocket.js';
+
+/**
+ * `$default`: a frame from a client. The message itself reaches the sender through the fan-out;
+ * the route response carries an `ack` when the client sent a `clientId`, or an error frame
+ * `{"ERROR": "..."}` (the connection stays open).
+ */
+export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
+  const rt = runtime();
+  try {
+    const { room, identity } = await connectionOf(event, rt);
+    const text =
+      event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    const message = await rt.chat.send(room, identity, text);
+    if (!message.clientId) return { statusCode: 200 };
+    return {
+      statusCode: 200,
+      body: JSON.stringify({ type: 'ack', id: message.id, clientId: message.clientId }),
+    };
+  } catch (error) {
+    const failure = toHttpError(error);
+    if (failure.statusCode >= 500) logger.error('message failed', { error: failure.cause ?? failure });
+    return { statusCode: failure.statusCode, body: JSON.stringify({ ERROR: failure.message }) };
+  }
+};
