@@ -1,0 +1,259 @@
+import { App, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { Construct } from 'constructs';
+import { ChatAlarms } from './constructs/alarms.js';
+import { Broker, BrokerTopology } from './constructs/broker.js';
+import { type ChatEnvironment, ChatFunction, type ChatSecrets } from './constructs/chat-function.js';
+import { Fanout } from './constructs/fanout.js';
+import { HttpChatApi } from './constructs/http-api.js';
+import { LegacyDomain } from './constructs/legacy-domain.js';
+import { acknowledge } from './constructs/nag.js';
+import { Network } from './constructs/network.js';
+import { Redis } from './constructs/redis.js';
+import { WebSocketChatApi } from './constructs/websocket-api.js';
+import { type Route, routes as routeTable } from './routes.js';
+import { type StackConfig, stackConfigFromContext } from './stack-config.js';
+
+/** Properties of {@link ChatStack}. */
+export interface ChatStackProps extends StackProps {
+  readonly config: StackConfig;
+  /**
+   * Repository root (handler modules and `package-lock.json`).
+   * @default process.cwd()
+   */
+  readonly projectRoot?: string;
+  /**
+   * The routes to deploy.
+   * @default the routes table of `infra/routes.ts`
+   */
+  readonly routes?: readonly Route[];
+}
+
+function pascal(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/** Cache cluster ids of every node: `<group>-001` or, in cluster mode, `<group>-0001-001`. */
+function cacheNodeIds(redis: Redis, config: StackConfig): string[] {
+  const group = redis.replicationGroup.ref;
+  const nodes = Array.from({ length: config.cache.nodesPerShard }, (_, n) => String(n + 1).padStart(3, '0'));
+  if (!config.cache.clusterMode) return nodes.map((node) => `${group}-${node}`);
+  return Array.from({ length: config.cache.shards }, (_, s) => String(s + 1).padStart(4, '0')).flatMap(
+    (shard) => nodes.map((node) => `${group}-${shard}-${node}`),
+  );
+}
+
+/**
+ * The whole Hipochat deployment: network, cache, broker with its topology, one function per route
+ * of the routes table, the WebSocket and HTTP APIs, sharded fan-out, alarms, and optionally the
+ * legacy CloudFront domain.
+ */
+export class ChatStack extends Stack {
+  readonly functions = new Map<string, ChatFunction>();
+  readonly webSocketApi: WebSocketChatApi;
+  readonly httpApi: HttpChatApi;
+  readonly network: Network;
+  readonly redis: Redis;
+  readonly broker: Broker;
+  readonly topology: BrokerTopology;
+  readonly fanout: Fanout;
+  readonly alarms: ChatAlarms;
+  readonly legacyDomain?: LegacyDomain;
+
+  constructor(scope: Construct, id: string, props: ChatStackProps) {
+    super(scope, id, {
+      description: 'Hipochat: WebSocket chat on API Gateway, Lambda, ElastiCache and Amazon MQ',
+      ...props,
+    });
+    const { config } = props;
+    const routes = props.routes ?? routeTable;
+    const logRetention = config.logRetentionDays as RetentionDays;
+
+    this.network = new Network(this, 'Network', { natGateways: config.natGateways, logRetention });
+    const { vpc, privateSubnets: subnets, functionSecurityGroup: securityGroup } = this.network;
+    this.redis = new Redis(this, 'Cache', { vpc, subnets, clients: securityGroup, ...config.cache });
+    this.broker = new Broker(this, 'Broker', { vpc, subnets, clients: securityGroup, ...config.broker });
+    this.topology = new BrokerTopology(this, 'Topology', {
+      broker: this.broker,
+      vpc,
+      subnets,
+      securityGroup,
+      logRetention,
+      shards: config.fanoutShards,
+      deliveryLimit: config.deliveryLimit,
+      projectRoot: props.projectRoot,
+    });
+
+    const secret = (id: string, description: string) => {
+      const created = new Secret(this, id, {
+        description,
+        generateSecretString: { passwordLength: 48, excludePunctuation: true },
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      acknowledge(
+        created,
+        'AwsSolutions-SMG4',
+        'Shared with the customer backends, which must switch keys at the same moment; rotation is a coordinated manual step (docs/deploy.md).',
+      );
+      return created;
+    };
+    const secrets: ChatSecrets = {
+      HIPOCHAT_SERVICE_KEY_SECRET_ARN: secret(
+        'ServiceKey',
+        'Hipochat service key of backends (new-chat-room, unsubscribe)',
+      ),
+      HIPOCHAT_PUSH_SECRET_ARN: secret('PushSecret', 'Hipochat push webhook HMAC key (X-Hipochat-Signature)'),
+      HIPOCHAT_REDIS_AUTH_SECRET_ARN: this.redis.authSecret,
+      HIPOCHAT_RABBIT_SECRET_ARN: this.broker.credentials,
+    };
+    const environment: ChatEnvironment = {
+      HIPOCHAT_REDIS_URL: this.redis.url,
+      HIPOCHAT_REDIS_CLUSTER: String(this.redis.clusterMode),
+      HIPOCHAT_RABBIT_URL: this.broker.amqpsUrl,
+      HIPOCHAT_FANOUT_SHARDS: String(config.fanoutShards),
+      HIPOCHAT_DELIVERY_LIMIT: String(config.deliveryLimit),
+      HIPOCHAT_CLOSED_ROOMS: config.closedRooms.join(','),
+      ...(config.profileUrl ? { HIPOCHAT_PROFILE_URL: config.profileUrl } : {}),
+      ...(config.pushUrl ? { HIPOCHAT_PUSH_NOTIFICATION_URL: config.pushUrl } : {}),
+    };
+    for (const route of routes) {
+      const fanout = route.kind === 'queue';
+      this.functions.set(
+        route.name,
+        new ChatFunction(this, `${pascal(route.name)}Function`, {
+          entry: route.entry,
+          projectRoot: props.projectRoot,
+          description: `Hipochat ${route.kind} ${route.name}`,
+          vpc,
+          vpcSubnets: subnets,
+          securityGroup,
+          logRetention,
+          environment,
+          secrets,
+          // A fan-out batch posts to every connection of its rooms; more memory buys CPU.
+          memorySize: fanout ? 1024 : 512,
+          timeout: fanout ? Duration.minutes(1) : Duration.seconds(10),
+        }),
+      );
+    }
+    const handlerOf = (route: Route): ChatFunction => this.functions.get(route.name)!;
+
+    const authorizer = routes.find((route) => route.kind === 'authorizer');
+    if (!authorizer) throw new Error('the routes table has no $connect authorizer');
+    this.webSocketApi = new WebSocketChatApi(this, 'WebSocket', {
+      routes: routes.flatMap((route) => (route.kind === 'ws' ? [{ route, handler: handlerOf(route) }] : [])),
+      authorizer: { route: authorizer, handler: handlerOf(authorizer) },
+      stageName: config.stageName,
+      throttle: config.webSocketThrottle,
+      logRetention,
+    });
+    this.httpApi = new HttpChatApi(this, 'Http', {
+      routes: routes.flatMap((route) =>
+        route.kind === 'http' ? [{ route, handler: handlerOf(route) }] : [],
+      ),
+      throttle: config.httpThrottle,
+      logRetention,
+      corsOrigins: config.corsOrigins,
+    });
+    for (const route of routes.filter((candidate) => candidate.managesConnections)) {
+      const handler = handlerOf(route);
+      this.webSocketApi.grantManageConnections(handler);
+      handler.addEnvironment('HIPOCHAT_CONNECTIONS_URL', this.webSocketApi.connectionsUrl);
+    }
+
+    const consumer = routes.find((route) => route.kind === 'queue');
+    if (!consumer) throw new Error('the routes table has no fan-out consumer');
+    this.fanout = new Fanout(this, 'Fanout', {
+      handler: handlerOf(consumer),
+      broker: this.broker,
+      shards: config.fanoutShards,
+      batchSize: config.batchSize,
+      batchWindowSeconds: config.batchWindowSeconds,
+      after: this.topology.resource,
+    });
+    this.alarms = new ChatAlarms(this, 'Alarms', {
+      fanout: handlerOf(consumer),
+      brokerName: this.broker.brokerName,
+      webSocketStage: this.webSocketApi.stage,
+      httpStage: this.httpApi.stage,
+      cacheNodes: cacheNodeIds(this.redis, config),
+      email: config.alarmEmail,
+    });
+    if (config.legacyDomain) {
+      this.legacyDomain = new LegacyDomain(this, 'LegacyDomain', {
+        webSocketEndpoint: this.webSocketApi.api.apiEndpoint,
+        webSocketStageName: config.stageName,
+        httpEndpoint: this.httpApi.api.apiEndpoint,
+        ...config.legacyDomain,
+      });
+      new CfnOutput(this, 'LegacyUrl', {
+        value: this.legacyDomain.url,
+        description: 'Hipochat URL layout (/talk/chat/<room>/ and /talk/...); point the old domain here',
+      });
+    }
+
+    new CfnOutput(this, 'WebSocketUrl', {
+      value: this.webSocketApi.url,
+      description: 'Clients connect to <url>?room=<room>&token=<token>',
+    });
+    new CfnOutput(this, 'HttpUrl', {
+      value: this.httpApi.url,
+      description: 'Base of the /talk/... HTTP routes',
+    });
+    new CfnOutput(this, 'ConnectionsUrl', {
+      value: this.webSocketApi.connectionsUrl,
+      description: 'API Gateway management endpoint (@connections)',
+    });
+  }
+}
+
+/** Options of {@link createChatApp}. */
+export interface ChatAppOptions {
+  /** Context as `-c key=value` would give it (`profile`, `stage`, `shards`, ...). */
+  readonly context?: Record<string, unknown>;
+  /** Cloud assembly directory. */
+  readonly outdir?: string;
+  /**
+   * Run the cdk-nag AwsSolutions checks; an unacknowledged finding fails synthesis.
+   * @default true
+   */
+  readonly nag?: boolean;
+  /**
+   * Repository root.
+   * @default process.cwd()
+   */
+  readonly projectRoot?: string;
+}
+
+/**
+ * The CDK app: one {@link ChatStack} named `Hipochat-<stage>`, configured from context, checked by
+ * cdk-nag, with CloudFormation template validation findings (warnings included) failing synthesis.
+ */
+export function createChatApp(options: ChatAppOptions = {}): {
+  app: App;
+  stack: ChatStack;
+  config: StackConfig;
+} {
+  const app = new App({
+    outdir: options.outdir,
+    context: options.context,
+    postCliContext: {
+      // Template validation errors stay errors, and its warnings count as errors too.
+      '@aws-cdk/core:validateAgainstDefaultRules': true,
+      '@aws-cdk/core:strictCfnValidateErrors': true,
+    },
+  });
+  const config = stackConfigFromContext(app.node);
+  const stack = new ChatStack(app, `Hipochat-${config.stageName}`, {
+    config,
+    projectRoot: options.projectRoot,
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
+  if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stack, config };
+}
