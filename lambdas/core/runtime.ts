@@ -4,7 +4,7 @@ import { MemoryBus } from './bus/memory-bus.js';
 import { RabbitMqBus } from './bus/rabbitmq-bus.js';
 import { ChatService } from './chat-service.js';
 import { type ChatConfig, loadConfig } from './config.js';
-import { type ConnectionSender, ManagementApiSender } from './connections.js';
+import { type ConnectionSender, SignedPostSender } from './connections.js';
 import { ConfigError } from './errors.js';
 import { FanoutService } from './fanout.js';
 import { PushNotifier } from './push.js';
@@ -65,7 +65,7 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
   const sender =
     parts.sender ??
     (config.connectionsUrl
-      ? new ManagementApiSender({ endpoint: config.connectionsUrl, maxSockets: config.fanoutConcurrency })
+      ? new SignedPostSender({ endpoint: config.connectionsUrl, maxSockets: config.fanoutConcurrency })
       : missingSender);
   const auth = new Authenticator(store, {
     profileUrl: config.profileUrl,
