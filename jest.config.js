@@ -12,6 +12,7 @@ const common = {
   transform,
   testEnvironment: 'node',
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  setupFiles: ['<rootDir>/test/support/setup-env.ts'],
 };
 
 /** @type {import('jest').Config} */

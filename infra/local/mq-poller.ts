@@ -2,7 +2,7 @@ import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqp
 import type { BatchHandler, BatchSource } from '../../lambdas/core/bus/chat-bus.js';
 import { toRecord } from '../../lambdas/core/bus/chat-bus.js';
 import { withHeartbeat } from '../../lambdas/core/bus/rabbitmq-bus.js';
-import { declareTopology, shardQueue } from '../../lambdas/core/bus/topology.js';
+import { busNames, declareTopology } from '../../lambdas/core/bus/topology.js';
 import { logger } from '../../lambdas/core/logger.js';
 import { backoffDelay, sleep } from '../../lambdas/core/retry.js';
 
@@ -11,6 +11,8 @@ export interface MqPollerOptions {
   url: string;
   shards: number;
   deliveryLimit: number;
+  /** Prefix of exchange and queue names. @default 'hipochat' */
+  namespace?: string;
   /** Most messages per batch. @default 100 */
   batchSize?: number;
   /** Milliseconds to gather a batch. @default 5 */
@@ -42,8 +44,9 @@ export class MqPoller implements BatchSource {
   constructor(private readonly options: MqPollerOptions) {
     this.batchSize = options.batchSize ?? 100;
     this.windowMs = options.batchWindowMs ?? 5;
+    const names = busNames(options.namespace);
     this.shards = Array.from({ length: options.shards }, (_, n) => ({
-      queue: shardQueue(n),
+      queue: names.shardQueue(n),
       buffer: [],
       busy: false,
     }));

@@ -96,10 +96,10 @@ export class ChatService {
     await this.store.connect(room, connectionId, identity, this.config.connectionTtlSeconds);
   }
 
-  /** A socket left: everything up to now counts as read for its user. */
-  async leave(room: string | undefined, connectionId: string): Promise<void> {
+  /** A socket left at `leftAtMs`: everything before counts as read for its user. */
+  async leave(room: string | undefined, connectionId: string, leftAtMs?: number): Promise<void> {
     const home = room ?? (await this.store.connectionHome(connectionId))?.room;
-    if (home) await this.store.disconnect(home, connectionId);
+    if (home) await this.store.disconnect(home, connectionId, leftAtMs);
   }
 
   /** The room and identity of a connection, when the authorizer context is missing. */

@@ -47,6 +47,10 @@ export const envSchema = z.object({
   HIPOCHAT_RABBIT_URL: z.string().optional(),
   HIPOCHAT_RABBIT_USERNAME: z.string().optional(),
   HIPOCHAT_RABBIT_PASS: z.string().optional(),
+  HIPOCHAT_AMQP_NAMESPACE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
+    .default('hipochat'),
   HIPOCHAT_CONNECTIONS_URL: optionalUrl,
   HIPOCHAT_LISTEN_PORT: int(8888, 0, 65535),
   HIPOCHAT_LISTEN_ADDRESS: z.string().default('127.0.0.1'),
@@ -80,6 +84,8 @@ export interface ChatConfig {
   redisCluster: boolean;
   /** `amqp://` or `amqps://` URL; absent means the in-memory bus. */
   amqpUrl?: string;
+  /** Prefix of the exchange and queue names; one broker can serve several deployments. */
+  amqpNamespace: string;
   /** API Gateway management endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
   connectionsUrl?: string;
   listenPort: number;
@@ -144,6 +150,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     redisUrl: redisUrlFrom(env),
     redisCluster: env.HIPOCHAT_REDIS_CLUSTER,
     amqpUrl: amqpUrlFrom(env),
+    amqpNamespace: env.HIPOCHAT_AMQP_NAMESPACE,
     connectionsUrl: env.HIPOCHAT_CONNECTIONS_URL,
     listenPort: env.HIPOCHAT_LISTEN_PORT,
     listenAddress: env.HIPOCHAT_LISTEN_ADDRESS,

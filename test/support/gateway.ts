@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import amqp from 'amqplib';
+import { busNames } from '../../lambdas/core/bus/topology.js';
 
 /** Where a test talks to the chat: a deployment or a local gateway it started. */
 export interface ChatEndpoints {
@@ -14,17 +17,41 @@ export interface ChatEndpoints {
 
 const ROOT = resolve(__dirname, '../..');
 
+/** The machine's Redis and RabbitMQ (CI starts them; a missing one fails the tests). */
+export const REDIS_URL = process.env.HIPOCHAT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+export const AMQP_URL = process.env.HIPOCHAT_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
 /** Env that points a gateway at the machine's Redis and RabbitMQ. */
-export const realServices = {
-  HIPOCHAT_REDIS_URL: process.env.HIPOCHAT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
-  HIPOCHAT_AMQP_URL: process.env.HIPOCHAT_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-};
+export const realServices = { HIPOCHAT_REDIS_URL: REDIS_URL, HIPOCHAT_AMQP_URL: AMQP_URL };
+
+/** A namespace of exchange and queue names no other test or process uses. */
+export function testNamespace(): string {
+  return `hipochat-test-${randomBytes(4).toString('hex')}`;
+}
+
+/** Deletes the exchanges and queues of a test namespace. */
+export async function deleteNamespace(namespace: string, shards = 4, url = AMQP_URL): Promise<void> {
+  const connection = await amqp.connect(url);
+  try {
+    const channel = await connection.createChannel();
+    const names = busNames(namespace);
+    for (let shard = 0; shard < shards; shard += 1) await channel.deleteQueue(names.shardQueue(shard));
+    await channel.deleteQueue(names.deadLetterQueue);
+    await channel.deleteExchange(names.exchange);
+    await channel.deleteExchange(names.deadLetterExchange);
+  } finally {
+    await connection.close();
+  }
+}
 
 /**
  * Starts `npm start`'s entry point on a free port with `env`, and resolves once it listens.
  * Rejects with the process output when it exits or does not listen within `timeoutMs`.
  */
 export function startGateway(env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ChatEndpoints> {
+  // Gateways on one broker must not consume each other's shard queues.
+  const namespace = env.HIPOCHAT_AMQP_URL && !env.HIPOCHAT_AMQP_NAMESPACE ? testNamespace() : undefined;
+  const shards = Number(env.HIPOCHAT_FANOUT_SHARDS ?? 4);
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], {
     cwd: ROOT,
     env: {
@@ -32,6 +59,7 @@ export function startGateway(env: Record<string, string> = {}, timeoutMs = 20_00
       HIPOCHAT_LISTEN_PORT: '0',
       HIPOCHAT_LISTEN_ADDRESS: '127.0.0.1',
       HIPOCHAT_LOG_LEVEL: 'warn',
+      ...(namespace ? { HIPOCHAT_AMQP_NAMESPACE: namespace } : {}),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -52,13 +80,15 @@ export function startGateway(env: Record<string, string> = {}, timeoutMs = 20_00
         wsUrl: `ws://${host}`,
         httpUrl: `http://${host}`,
         output: () => output,
-        stop: () =>
-          new Promise<void>((done) => {
+        stop: async () => {
+          await new Promise<void>((done) => {
             if (child.exitCode !== null) return done();
             child.once('exit', () => done());
             child.kill('SIGTERM');
             setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-          }),
+          });
+          if (namespace) await deleteNamespace(namespace, shards, env.HIPOCHAT_AMQP_URL);
+        },
       });
     };
     child.stdout!.on('data', onData);

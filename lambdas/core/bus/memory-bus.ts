@@ -1,6 +1,6 @@
 import type { ChatMessage } from '../protocol.js';
 import { type BatchHandler, type BatchSource, type ChatBus, toRecord } from './chat-bus.js';
-import { shardOf, shardQueue } from './topology.js';
+import { busNames, shardOf } from './topology.js';
 
 interface Pending {
   body: Buffer;
@@ -58,7 +58,7 @@ export class MemoryBus implements ChatBus, BatchSource {
       const batch = queue.splice(0, this.batchSize);
       try {
         await onBatch(
-          `${shardQueue(shard)}::/`,
+          `${busNames().shardQueue(shard)}::/`,
           batch.map((item) => toRecord(item.body, item.deliveries > 0, item.id)),
         );
       } catch {

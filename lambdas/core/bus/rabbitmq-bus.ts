@@ -2,13 +2,15 @@ import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { ServiceUnavailableError } from '../errors.js';
 import type { ChatMessage } from '../protocol.js';
 import type { ChatBus } from './chat-bus.js';
-import { declareTopology, EXCHANGE, routingKey } from './topology.js';
+import { busNames, declareTopology, routingKey } from './topology.js';
 
 /** Options of the RabbitMQ publisher. */
 export interface RabbitMqBusOptions {
   url: string;
   shards: number;
   deliveryLimit: number;
+  /** Prefix of exchange and queue names. @default 'hipochat' */
+  namespace?: string;
   /** Milliseconds to wait for a confirm before failing the publish. @default 5000 */
   confirmTimeoutMs?: number;
 }
@@ -33,8 +35,11 @@ export class RabbitMqBus implements ChatBus {
   readonly kind = 'rabbitmq' as const;
   private link?: Promise<Link>;
   private closed = false;
+  private readonly exchange: string;
 
-  constructor(private readonly options: RabbitMqBusOptions) {}
+  constructor(private readonly options: RabbitMqBusOptions) {
+    this.exchange = busNames(options.namespace).exchange;
+  }
 
   private open(): Promise<Link> {
     if (!this.link) {
@@ -75,7 +80,7 @@ export class RabbitMqBus implements ChatBus {
           this.options.confirmTimeoutMs ?? 5000,
         );
         channel.publish(
-          EXCHANGE,
+          this.exchange,
           routingKey(message.room, this.options.shards),
           body,
           { persistent: true, contentType: 'application/json', messageId: message.id, type: message.type },

@@ -1,15 +1,34 @@
 import type { Channel } from 'amqplib';
 
-/** The topic exchange every message is published to. */
-export const EXCHANGE = 'hipochat';
-/** Where poison messages end after the delivery limit. */
-export const DEAD_LETTER_EXCHANGE = 'hipochat.dlx';
-export const DEAD_LETTER_QUEUE = 'hipochat.dead';
+/** The default namespace of exchange and queue names. */
+export const DEFAULT_NAMESPACE = 'hipochat';
 
-/** Name of fan-out shard queue `n`. */
-export function shardQueue(shard: number): string {
-  return `hipochat.fanout.${shard}`;
+/** Exchange and queue names of one namespace (`HIPOCHAT_AMQP_NAMESPACE`, default `hipochat`). */
+export interface BusNames {
+  /** The topic exchange every message is published to. */
+  exchange: string;
+  /** Where poison messages go after the delivery limit. */
+  deadLetterExchange: string;
+  deadLetterQueue: string;
+  /** Name of fan-out shard queue `n`. */
+  shardQueue(shard: number): string;
 }
+
+/** Names in `namespace`; separate namespaces let several deployments share one broker. */
+export function busNames(namespace = DEFAULT_NAMESPACE): BusNames {
+  return {
+    exchange: namespace,
+    deadLetterExchange: `${namespace}.dlx`,
+    deadLetterQueue: `${namespace}.dead`,
+    shardQueue: (shard) => `${namespace}.fanout.${shard}`,
+  };
+}
+
+const defaults = busNames();
+/** The dead-letter queue of the default namespace (what the CDK stack deploys). */
+export const DEAD_LETTER_QUEUE = defaults.deadLetterQueue;
+/** Shard queue `n` of the default namespace (what the CDK stack deploys). */
+export const shardQueue = defaults.shardQueue;
 
 /** Stable shard of a room (FNV-1a), so one room always lands on one queue and keeps its order. */
 export function shardOf(room: string, shards: number): number {
@@ -31,6 +50,8 @@ export interface TopologyOptions {
   shards: number;
   /** Deliveries before a message is dead-lettered. */
   deliveryLimit: number;
+  /** Prefix of every name. @default 'hipochat' */
+  namespace?: string;
 }
 
 /**
@@ -38,19 +59,23 @@ export interface TopologyOptions {
  * Idempotent; used by the publisher, the local poller and the deploy-time custom resource.
  */
 export async function declareTopology(channel: Channel, options: TopologyOptions): Promise<void> {
-  await channel.assertExchange(EXCHANGE, 'topic', { durable: true });
-  await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'fanout', { durable: true });
-  await channel.assertQueue(DEAD_LETTER_QUEUE, { durable: true, arguments: { 'x-queue-type': 'quorum' } });
-  await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE, '');
+  const names = busNames(options.namespace);
+  await channel.assertExchange(names.exchange, 'topic', { durable: true });
+  await channel.assertExchange(names.deadLetterExchange, 'fanout', { durable: true });
+  await channel.assertQueue(names.deadLetterQueue, {
+    durable: true,
+    arguments: { 'x-queue-type': 'quorum' },
+  });
+  await channel.bindQueue(names.deadLetterQueue, names.deadLetterExchange, '');
   for (let shard = 0; shard < options.shards; shard += 1) {
-    await channel.assertQueue(shardQueue(shard), {
+    await channel.assertQueue(names.shardQueue(shard), {
       durable: true,
       arguments: {
         'x-queue-type': 'quorum',
         'x-delivery-limit': options.deliveryLimit,
-        'x-dead-letter-exchange': DEAD_LETTER_EXCHANGE,
+        'x-dead-letter-exchange': names.deadLetterExchange,
       },
     });
-    await channel.bindQueue(shardQueue(shard), EXCHANGE, `${shard}.#`);
+    await channel.bindQueue(names.shardQueue(shard), names.exchange, `${shard}.#`);
   }
 }

@@ -48,8 +48,11 @@ export interface ChatStore {
   readonly kind: 'redis' | 'memory';
   /** Records a live socket; the user becomes a member and their unread count resets. */
   connect(room: string, connectionId: string, identity: Identity, ttlSeconds: number): Promise<void>;
-  /** Forgets a socket and marks the room read up to now for its user; returns that user. */
-  disconnect(room: string, connectionId: string): Promise<string | null>;
+  /**
+   * Forgets a socket and marks the room read up to the moment it left (messages stored after
+   * `leftAtMs` stay unread even when `$disconnect` runs late); returns its user.
+   */
+  disconnect(room: string, connectionId: string, leftAtMs?: number): Promise<string | null>;
   /** Forgets a socket that API Gateway reported gone (410), without touching read state. */
   dropConnection(room: string, connectionId: string): Promise<void>;
   /** The room and user of a connection, while its record lives. */

@@ -70,26 +70,30 @@ export class MemoryStore implements ChatStore {
     this.homes.set(connectionId, { room, identity: structuredClone(identity), expiresAt });
   }
 
-  private leave(room: string, connectionId: string, markRead: boolean): string | null {
+  private leave(room: string, connectionId: string, leftAtMs: number | undefined): string | null {
     const state = this.room(room);
     this.homes.delete(connectionId);
     const conn = state.conns.get(connectionId);
     if (!conn) return null;
     state.conns.delete(connectionId);
-    if (markRead) {
-      const last = state.log.at(-1);
-      if (last) state.seen.set(conn.userId, last.id);
-      state.unread.set(conn.userId, 0);
+    if (leftAtMs !== undefined) {
+      const last = state.log.findLast((m) => compareIds(m.id, `${leftAtMs}-0`) < 0);
+      const known = state.seen.get(conn.userId);
+      // Read state only moves forward: the user may have read further (sent, fetched old) since.
+      if (last && (!known || compareIds(last.id, known) > 0)) state.seen.set(conn.userId, last.id);
+      const seen = state.seen.get(conn.userId);
+      const unread = seen ? state.log.filter((m) => compareIds(m.id, seen) > 0).length : state.log.length;
+      state.unread.set(conn.userId, unread);
     }
     return conn.userId;
   }
 
-  async disconnect(room: string, connectionId: string): Promise<string | null> {
-    return this.leave(room, connectionId, true);
+  async disconnect(room: string, connectionId: string, leftAtMs = Date.now()): Promise<string | null> {
+    return this.leave(room, connectionId, leftAtMs);
   }
 
   async dropConnection(room: string, connectionId: string): Promise<void> {
-    this.leave(room, connectionId, false);
+    this.leave(room, connectionId, undefined);
   }
 
   async connectionHome(connectionId: string): Promise<ConnectionHome | null> {

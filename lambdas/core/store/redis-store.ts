@@ -31,16 +31,28 @@ return 1`,
   },
   hcDisconnect: {
     numberOfKeys: 5,
-    // KEYS: conns expiry log seen unread; ARGV: connectionId markRead
+    // KEYS: conns expiry log seen unread; ARGV: connectionId markRead leftAtMs
     lua: `
+local function newer(a, b)
+  local am, aseq = string.match(a, '(%d+)-(%d+)')
+  local bm, bseq = string.match(b, '(%d+)-(%d+)')
+  am, aseq, bm, bseq = tonumber(am), tonumber(aseq), tonumber(bm), tonumber(bseq)
+  return am > bm or (am == bm and aseq > bseq)
+end
 local user = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if not user then return false end
 if ARGV[2] == '1' then
-  local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
-  if #last > 0 then redis.call('HSET', KEYS[4], user, last[1][1]) end
-  redis.call('HSET', KEYS[5], user, 0)
+  local last = redis.call('XREVRANGE', KEYS[3], '(' .. ARGV[3] .. '-0', '-', 'COUNT', 1)
+  local seen = redis.call('HGET', KEYS[4], user)
+  -- Read state only moves forward: the user may have read further (sent, fetched old) since.
+  if #last > 0 and (not seen or newer(last[1][1], seen)) then
+    seen = last[1][1]
+    redis.call('HSET', KEYS[4], user, seen)
+  end
+  local after = redis.call('XRANGE', KEYS[3], seen and ('(' .. seen) or '-', '+', 'COUNT', 10000)
+  redis.call('HSET', KEYS[5], user, #after)
 end
 return user`,
   },
@@ -263,7 +275,7 @@ export class RedisStore implements ChatStore {
     });
   }
 
-  private leave(room: string, connectionId: string, markRead: boolean): Promise<string | null> {
+  private leave(room: string, connectionId: string, leftAtMs: number | undefined): Promise<string | null> {
     return this.run(async () => {
       const [user] = await Promise.all([
         this.redis.hcDisconnect(
@@ -273,7 +285,8 @@ export class RedisStore implements ChatStore {
           keys.seen(room),
           keys.unread(room),
           connectionId,
-          markRead ? '1' : '0',
+          leftAtMs === undefined ? '0' : '1',
+          leftAtMs ?? 0,
         ) as Promise<string | null>,
         this.client.del(keys.connection(connectionId)),
       ]);
@@ -281,12 +294,12 @@ export class RedisStore implements ChatStore {
     });
   }
 
-  disconnect(room: string, connectionId: string): Promise<string | null> {
-    return this.leave(room, connectionId, true);
+  disconnect(room: string, connectionId: string, leftAtMs = Date.now()): Promise<string | null> {
+    return this.leave(room, connectionId, leftAtMs);
   }
 
   async dropConnection(room: string, connectionId: string): Promise<void> {
-    await this.leave(room, connectionId, false);
+    await this.leave(room, connectionId, undefined);
   }
 
   connectionHome(connectionId: string): Promise<ConnectionHome | null> {

@@ -7,7 +7,12 @@ import { contextIdentity, type WebSocketEvent } from '../shared/websocket.js';
 export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
   const room = contextIdentity(event.requestContext.authorizer)?.room;
   try {
-    await runtime().chat.leave(room, event.requestContext.connectionId);
+    // requestTimeEpoch is when API Gateway saw the socket close, not when this runs.
+    await runtime().chat.leave(
+      room,
+      event.requestContext.connectionId,
+      event.requestContext.requestTimeEpoch,
+    );
   } catch (error) {
     // The record expires and the fan-out drops it on the first 410.
     logger.warn('disconnect cleanup failed', { room, error });

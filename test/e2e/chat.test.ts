@@ -1,0 +1,337 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
+import { openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
+
+const SERVICE_KEY = 'e2e-service-key';
+const PUSH_SECRET = 'e2e-push-secret';
+
+interface Push {
+  body: string;
+  signature: string | undefined;
+}
+
+/** A push webhook receiver that records what arrives. */
+async function pushReceiver(): Promise<{ server: Server; url: string; received: Push[] }> {
+  const received: Push[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({
+        body: Buffer.concat(chunks).toString(),
+        signature: request.headers['x-hipochat-signature'] as string,
+      });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/push`, received };
+}
+
+async function until<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
+describe.each([
+  ['Redis and RabbitMQ', realServices],
+  ['the in-memory store and bus', {}],
+])('the chat on %s', (_name, services: Record<string, string>) => {
+  let chat: ChatEndpoints;
+  let push: Awaited<ReturnType<typeof pushReceiver>>;
+  const open: TestSocket[] = [];
+
+  const connect = async (room: string, token: string, legacy = false) => {
+    const url = legacy
+      ? `${chat.wsUrl}/talk/chat/${room}/?token=${token}`
+      : `${chat.wsUrl}/?room=${room}&token=${token}`;
+    const socket = await openSocket(url);
+    open.push(socket);
+    return socket;
+  };
+  const get = async (path: string, token: string) => {
+    const response = await fetch(`${chat.httpUrl}${path}`, { headers: { authorization: `Token ${token}` } });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  };
+  const post = async (path: string, body: unknown, headers: Record<string, string>) => {
+    const response = await fetch(`${chat.httpUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  };
+
+  beforeAll(async () => {
+    push = await pushReceiver();
+    chat = await chatEndpoints({
+      ...services,
+      HIPOCHAT_SERVICE_KEY: SERVICE_KEY,
+      HIPOCHAT_PUSH_NOTIFICATION_URL: push.url,
+      HIPOCHAT_PUSH_SECRET: PUSH_SECRET,
+    });
+  });
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((socket) => socket.close()));
+  });
+
+  afterAll(async () => {
+    await chat?.stop();
+    push?.server.close();
+  });
+
+  describe('websocket messages', () => {
+    it('delivers a message to every connection of the room, the sender included, with one id', async () => {
+      const room = uniqueRoom();
+      const alice = await connect(room, 'alice');
+      const bob = await connect(room, 'bob', true);
+
+      alice.send({ type: 'message', body: 'hello bob', clientId: 'a-1' });
+
+      const atBob = await bob.next((f) => f.body === 'hello bob');
+      const atAlice = await alice.next((f) => f.body === 'hello bob');
+      expect(atBob).toEqual(atAlice);
+      expect(atBob).toMatchObject({ type: 'message', room, token: room, senderId: 'alice', clientId: 'a-1' });
+      expect(atBob.author).toEqual({ id: 'alice', username: 'alice' });
+      expect(typeof atBob.timestamp).toBe('number');
+      expect(await alice.next((f) => f.type === 'ack')).toEqual({
+        type: 'ack',
+        id: atBob.id,
+        clientId: 'a-1',
+      });
+    });
+
+    it('gives same-second messages distinct, ordered ids', async () => {
+      const room = uniqueRoom();
+      const alice = await connect(room, 'alice');
+      for (let i = 0; i < 20; i += 1) alice.send({ body: `m${i}` });
+      await alice.next((f) => f.body === 'm19');
+      const ids = alice.frames.filter((f) => typeof f.body === 'string').map((f) => f.id as string);
+      expect(new Set(ids).size).toBe(20);
+      const order = ids.map((id) => id.split('-').map(Number) as [number, number]);
+      for (let i = 1; i < order.length; i += 1) {
+        const [ms, seq] = order[i]!;
+        const [prevMs, prevSeq] = order[i - 1]!;
+        expect(ms > prevMs || (ms === prevMs && seq > prevSeq)).toBe(true);
+      }
+    });
+
+    it('does not deliver to other rooms', async () => {
+      const room = uniqueRoom();
+      const elsewhere = await connect(uniqueRoom(), 'carol');
+      const alice = await connect(room, 'alice');
+      alice.send({ body: 'private' });
+      await alice.next((f) => f.body === 'private');
+      await new Promise((done) => setTimeout(done, 300));
+      expect(elsewhere.frames).toEqual([]);
+    });
+  });
+
+  describe('GET /talk/old/{room}/', () => {
+    it("splits history at the reader's last disconnect and marks it read", async () => {
+      const room = uniqueRoom();
+      const alice = await connect(room, 'alice');
+      const bob = await connect(room, 'bob');
+      alice.send({ body: 'seen by bob' });
+      await bob.next((f) => f.body === 'seen by bob');
+      await bob.close();
+      alice.send({ body: 'missed 1' });
+      alice.send({ body: 'missed 2' });
+      await alice.next((f) => f.body === 'missed 2');
+
+      const first = await get(`/talk/old/${room}/`, 'bob');
+      expect(first.status).toBe(200);
+      expect(first.body.oldy.map((m: { body: string }) => m.body)).toEqual([
+        'seen by bob',
+        'missed 1',
+        'missed 2',
+      ]);
+      expect(first.body.results.read_messages.map((m: { body: string }) => m.body)).toEqual(['seen by bob']);
+      expect(first.body.results.unread_messages.map((m: { body: string }) => m.body)).toEqual([
+        'missed 1',
+        'missed 2',
+      ]);
+
+      const again = await get(`/talk/old/${room}`, 'bob');
+      expect(again.body.results.unread_messages).toEqual([]);
+      expect(again.body.results.read_messages).toHaveLength(3);
+    });
+
+    it('returns only what came after ?since=<id>', async () => {
+      const room = uniqueRoom();
+      const alice = await connect(room, 'alice');
+      alice.send({ body: 'one' });
+      const one = await alice.next((f) => f.body === 'one');
+      alice.send({ body: 'two' });
+      await alice.next((f) => f.body === 'two');
+      const after = await get(`/talk/old/${room}/?since=${one.id}`, 'alice');
+      expect(after.body.oldy.map((m: { body: string }) => m.body)).toEqual(['two']);
+    });
+  });
+
+  describe('GET /talk/notification/{room}/', () => {
+    it('counts messages a member missed and resets when they connect', async () => {
+      const room = uniqueRoom();
+      const bob = await connect(room, 'bob');
+      await bob.close();
+      const alice = await connect(room, 'alice');
+      alice.send({ body: 'a' });
+      alice.send({ body: 'b' });
+      await alice.next((f) => f.body === 'b');
+
+      expect((await get(`/talk/notification/${room}/`, 'bob')).body).toEqual({ notification: 2 });
+      expect((await get(`/talk/notification/${room}/`, 'alice')).body).toEqual({ notification: 0 });
+      await connect(room, 'bob');
+      expect((await get(`/talk/notification/${room}/`, 'bob')).body).toEqual({ notification: 0 });
+    });
+  });
+
+  describe('GET /talk/history/{rooms}/', () => {
+    it('returns the latest N messages and unread count of each room', async () => {
+      const room = uniqueRoom();
+      const empty = uniqueRoom();
+      const alice = await connect(room, 'alice');
+      for (const body of ['1', '2', '3']) alice.send({ body });
+      await alice.next((f) => f.body === '3');
+
+      const latest = await get(`/talk/history/${room},${empty}/`, 'alice');
+      expect(latest.body.results).toEqual([
+        { room_name: room, unread_count: 0, messages: [expect.objectContaining({ body: '3' })] },
+        { room_name: empty, unread_count: 0, messages: [] },
+      ]);
+      const two = await get(`/talk/history/${room}?limit=2`, 'alice');
+      expect(two.body.results[0].messages.map((m: { body: string }) => m.body)).toEqual(['2', '3']);
+    });
+  });
+
+  describe('POST /talk/item/{room}/', () => {
+    it('injects a JSON body that members receive and history keeps', async () => {
+      const room = uniqueRoom();
+      const bob = await connect(room, 'bob');
+      const injected = await post(
+        `/talk/item/${room}/?type=notification`,
+        { message: 'foobar', user: 'johndoe' },
+        {
+          authorization: 'Token backend',
+        },
+      );
+      expect(injected.status).toBe(201);
+      const received = await bob.next((f) => f.type === 'notification');
+      expect(received).toMatchObject({
+        id: injected.body.id,
+        body: { message: 'foobar', user: 'johndoe' },
+        senderId: 'backend',
+      });
+      const old = await get(`/talk/old/${room}/`, 'bob');
+      expect(old.body.oldy).toEqual([received]);
+    });
+
+    it('injects as the backend with the service key', async () => {
+      const room = uniqueRoom();
+      const injected = await post(
+        `/talk/item/${room}/?type=message`,
+        { text: 'from the backend' },
+        {
+          authorization: `Bearer ${SERVICE_KEY}`,
+        },
+      );
+      expect(injected.status).toBe(201);
+      expect(injected.body.author).toBeNull();
+    });
+
+    it('stores a retried injection with the same Idempotency-Key once', async () => {
+      const room = uniqueRoom();
+      const headers = { authorization: 'Token backend', 'idempotency-key': 'order-42' };
+      const first = await post(`/talk/item/${room}/?type=message`, { n: 1 }, headers);
+      const retry = await post(`/talk/item/${room}/?type=message`, { n: 1 }, headers);
+      expect(retry.body.id).toBe(first.body.id);
+      expect((await get(`/talk/old/${room}/`, 'reader')).body.oldy).toHaveLength(1);
+    });
+
+    it('increments unread for every other member', async () => {
+      const room = uniqueRoom();
+      for (const user of ['ann', 'ben']) await (await connect(room, user)).close();
+      await post(`/talk/item/${room}/?type=message`, { n: 1 }, { authorization: 'Token ann' });
+      expect((await get(`/talk/notification/${room}/`, 'ben')).body.notification).toBe(1);
+      expect((await get(`/talk/notification/${room}/`, 'ann')).body.notification).toBe(0);
+    });
+  });
+
+  describe('the push webhook', () => {
+    it('names the members with no live connection, signed, without tokens', async () => {
+      const room = uniqueRoom();
+      await (await connect(room, 'offline_olga')).close();
+      const alice = await connect(room, 'alice');
+      await connect(room, 'online_otto');
+      alice.send({ body: 'anyone there?' });
+
+      const pushed = await until(() => push.received.find((p) => p.body.includes('anyone there?')));
+      const payload = JSON.parse(pushed.body);
+      expect(payload).toEqual({
+        chat_token: room,
+        receivers: ['offline_olga'],
+        body: 'anyone there?',
+        type: 'message',
+        author: { id: 'alice', username: 'alice' },
+      });
+      const expected = `sha256=${createHmac('sha256', PUSH_SECRET).update(pushed.body).digest('hex')}`;
+      expect(pushed.signature).toBe(expected);
+    });
+  });
+
+  describe('membership', () => {
+    it('adds members with the service key and refuses without it', async () => {
+      const room = uniqueRoom();
+      expect(
+        (await post(`/talk/new-chat-room/${room}/`, { members: ['x'] }, { authorization: 'Bearer wrong' }))
+          .status,
+      ).toBe(403);
+      const added = await post(
+        `/talk/new-chat-room/${room}/`,
+        { members: ['zoe'] },
+        { authorization: `Bearer ${SERVICE_KEY}` },
+      );
+      expect(added).toEqual({ status: 200, body: { room, added: ['zoe'] } });
+      await post(`/talk/item/${room}/?type=message`, { n: 1 }, { authorization: 'Token ann' });
+      expect((await get(`/talk/notification/${room}/`, 'zoe')).body.notification).toBe(1);
+    });
+
+    it("accepts Hipochat's form field tokens", async () => {
+      const room = uniqueRoom();
+      const response = await fetch(`${chat.httpUrl}/talk/new-chat-room/${room}/`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${SERVICE_KEY}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'tokens=tina&tokens=tom',
+      });
+      expect(await response.json()).toEqual({ room, added: ['tina', 'tom'] });
+    });
+
+    it('unsubscribe removes the member and closes their sockets', async () => {
+      const room = uniqueRoom();
+      const bob = await connect(room, 'bob');
+      const alice = await connect(room, 'alice');
+      const removed = await post(
+        `/talk/unsubscribe/${room}/`,
+        { members: ['bob'] },
+        { authorization: `Bearer ${SERVICE_KEY}` },
+      );
+      expect(removed.body).toEqual({ room, removed: ['bob'], disconnected: 1 });
+      await bob.closed;
+      alice.send({ body: 'after bob left' });
+      await alice.next((f) => f.body === 'after bob left');
+      await post(`/talk/item/${room}/?type=message`, { n: 1 }, { authorization: 'Token alice' });
+      expect((await get(`/talk/notification/${room}/`, 'bob')).body.notification).toBe(0);
+    });
+  });
+});

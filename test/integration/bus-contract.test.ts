@@ -1,0 +1,148 @@
+import amqp from 'amqplib';
+import { MqPoller } from '../../infra/local/mq-poller.js';
+import type { BatchHandler, BatchSource, ChatBus } from '../../lambdas/core/bus/chat-bus.js';
+import { MemoryBus } from '../../lambdas/core/bus/memory-bus.js';
+import { RabbitMqBus } from '../../lambdas/core/bus/rabbitmq-bus.js';
+import type { RabbitMqRecord } from '../../lambdas/core/bus/rabbitmq-event.js';
+import { busNames, routingKey, shardOf } from '../../lambdas/core/bus/topology.js';
+import { ServiceUnavailableError } from '../../lambdas/core/errors.js';
+import type { ChatMessage } from '../../lambdas/core/protocol.js';
+import { AMQP_URL, deleteNamespace, testNamespace } from '../support/gateway.js';
+
+const SHARDS = 4;
+const DELIVERY_LIMIT = 3;
+
+function chatMessage(room: string, n: number): ChatMessage {
+  return {
+    id: `${1_700_000_000_000 + n}-0`,
+    type: 'message',
+    room,
+    token: room,
+    timestamp: n,
+    body: n,
+    author: null,
+  };
+}
+
+const decode = (record: RabbitMqRecord) =>
+  JSON.parse(Buffer.from(record.data, 'base64').toString()) as ChatMessage;
+
+interface Harness {
+  bus: ChatBus;
+  source: BatchSource;
+  /** Bodies that reached the dead-letter queue. */
+  deadLetters(): Promise<ChatMessage[]>;
+  close(): Promise<void>;
+}
+
+async function rabbitHarness(): Promise<Harness> {
+  const namespace = testNamespace();
+  const options = { url: AMQP_URL, shards: SHARDS, deliveryLimit: DELIVERY_LIMIT, namespace };
+  const bus = new RabbitMqBus(options);
+  const source = new MqPoller({ ...options, batchSize: 10, batchWindowMs: 5 });
+  return {
+    bus,
+    source,
+    async deadLetters() {
+      const connection = await amqp.connect(AMQP_URL);
+      const channel = await connection.createChannel();
+      const found: ChatMessage[] = [];
+      for (;;) {
+        const message = await channel.get(busNames(namespace).deadLetterQueue, { noAck: true });
+        if (!message) break;
+        found.push(JSON.parse(message.content.toString()) as ChatMessage);
+      }
+      await connection.close();
+      return found;
+    },
+    async close() {
+      await source.stop();
+      await bus.close();
+      await deleteNamespace(namespace, SHARDS);
+    },
+  };
+}
+
+async function memoryHarness(): Promise<Harness> {
+  const bus = new MemoryBus(SHARDS, DELIVERY_LIMIT, 10);
+  return {
+    bus,
+    source: bus,
+    deadLetters: async () => bus.deadLetters.map((body) => JSON.parse(body.toString()) as ChatMessage),
+    close: () => bus.close(),
+  };
+}
+
+async function until(probe: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((done) => setTimeout(done, 25));
+  }
+}
+
+describe('room sharding', () => {
+  it('always sends a room to the same shard, and spreads rooms over all shards', () => {
+    expect(shardOf('lobby', SHARDS)).toBe(shardOf('lobby', SHARDS));
+    const used = new Set(Array.from({ length: 100 }, (_, i) => shardOf(`room-${i}`, SHARDS)));
+    expect(used.size).toBe(SHARDS);
+    expect(routingKey('lobby', SHARDS)).toBe(`${shardOf('lobby', SHARDS)}.lobby`);
+  });
+});
+
+describe.each([
+  ['RabbitMQ (confirm channel + event-source-mapping poller)', rabbitHarness],
+  ['the in-memory bus', memoryHarness],
+])('%s (bus contract)', (_name, make) => {
+  let harness: Harness;
+
+  afterEach(async () => {
+    await harness?.close();
+  });
+
+  it('hands every published message to the handler once, in order per room, as aws:rmq records', async () => {
+    harness = await make();
+    const seen: { queue: string; message: ChatMessage }[] = [];
+    await harness.source.start(async (queue, records) => {
+      for (const record of records) seen.push({ queue, message: decode(record) });
+    });
+    for (let n = 0; n < 30; n += 1) await harness.bus.publish(chatMessage(`room-${n % 3}`, n));
+    await until(() => seen.length >= 30);
+    expect(seen).toHaveLength(30);
+    for (const room of ['room-0', 'room-1', 'room-2']) {
+      const bodies = seen.filter((s) => s.message.room === room).map((s) => s.message.body as number);
+      expect(bodies).toEqual([...bodies].sort((a, b) => a - b));
+      const queues = new Set(seen.filter((s) => s.message.room === room).map((s) => s.queue));
+      expect([...queues]).toEqual([
+        expect.stringMatching(new RegExp(`\\.fanout\\.${shardOf(room, SHARDS)}::/$`)),
+      ]);
+    }
+  });
+
+  it('redelivers a failed batch and dead-letters a poison message after the delivery limit', async () => {
+    harness = await make();
+    const attempts = new Map<number, number>();
+    const delivered: number[] = [];
+    const handler: BatchHandler = async (_queue, records) => {
+      const messages = records.map(decode);
+      for (const m of messages) attempts.set(m.body as number, (attempts.get(m.body as number) ?? 0) + 1);
+      if (messages.some((m) => m.body === 666)) throw new Error('poison');
+      delivered.push(...messages.map((m) => m.body as number));
+    };
+    await harness.source.start(handler);
+    await harness.bus.publish(chatMessage('poison-room', 666));
+    await until(async () => (await harness.deadLetters().then((dead) => dead.length > 0)) || false);
+    await harness.bus.publish(chatMessage('poison-room', 7));
+    await until(() => delivered.includes(7));
+    expect(attempts.get(666)).toBeGreaterThanOrEqual(DELIVERY_LIMIT);
+    expect(delivered).not.toContain(666);
+  });
+});
+
+describe('RabbitMqBus', () => {
+  it('fails a publish with 503 when the broker is unreachable', async () => {
+    const bus = new RabbitMqBus({ url: 'amqp://guest:guest@127.0.0.1:1', shards: 1, deliveryLimit: 1 });
+    await expect(bus.publish(chatMessage('r', 1))).rejects.toThrow(ServiceUnavailableError);
+    await bus.close();
+  });
+});

@@ -1,0 +1,215 @@
+import { RateLimitedError, ServiceUnavailableError } from '../../lambdas/core/errors.js';
+import { compareIds, type Identity, type NewMessage } from '../../lambdas/core/protocol.js';
+import type { ChatStore } from '../../lambdas/core/store/chat-store.js';
+import { keys } from '../../lambdas/core/store/chat-store.js';
+import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
+import { RedisStore } from '../../lambdas/core/store/redis-store.js';
+import { REDIS_URL } from '../support/gateway.js';
+import { uniqueRoom } from '../support/socket.js';
+
+const HISTORY_LIMIT = 1000;
+const TTL = 3600;
+
+const who = (userId: string): Identity => ({ userId, profile: { id: userId } });
+
+function message(room: string, body: unknown, senderId?: string): NewMessage {
+  return {
+    type: 'message',
+    room,
+    token: room,
+    timestamp: Date.now() / 1000,
+    body,
+    author: senderId ? { id: senderId } : null,
+    ...(senderId ? { senderId } : {}),
+  };
+}
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+describe.each([
+  ['RedisStore', () => new RedisStore({ url: REDIS_URL, historyLimit: HISTORY_LIMIT }) as ChatStore],
+  ['MemoryStore', () => new MemoryStore(HISTORY_LIMIT) as ChatStore],
+])('%s (store contract)', (_name, make) => {
+  let store: ChatStore;
+  let room: string;
+
+  beforeAll(() => {
+    store = make();
+  });
+  beforeEach(() => {
+    room = uniqueRoom('contract');
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  describe('connections', () => {
+    it('makes the connecting user a member with no unread messages', async () => {
+      await store.connect(room, 'c1', who('ann'), TTL);
+      expect(await store.isMember(room, 'ann')).toBe(true);
+      expect(await store.connections(room)).toEqual([{ connectionId: 'c1', userId: 'ann' }]);
+      expect(await store.connectionHome('c1')).toEqual({ room, identity: who('ann') });
+      expect(await store.unread(room, 'ann')).toBe(0);
+    });
+
+    it('forgets a connection on disconnect and on a 410 drop', async () => {
+      await store.connect(room, 'c1', who('ann'), TTL);
+      await store.connect(room, 'c2', who('bob'), TTL);
+      expect(await store.disconnect(room, 'c1')).toBe('ann');
+      await store.dropConnection(room, 'c2');
+      expect(await store.connections(room)).toEqual([]);
+      expect(await store.connectionHome('c1')).toBeNull();
+      expect(await store.disconnect(room, 'c1')).toBeNull();
+    });
+
+    it('expires connection records that never saw a $disconnect', async () => {
+      await store.connect(room, 'stale', who('ann'), 1);
+      await store.connect(room, 'fresh', who('bob'), TTL);
+      await sleep(1100);
+      expect(await store.connections(room)).toEqual([{ connectionId: 'fresh', userId: 'bob' }]);
+      expect(await store.connectionHome('stale')).toBeNull();
+    });
+  });
+
+  describe('messages', () => {
+    it('increments unread for every other member and resets the sender', async () => {
+      for (const user of ['ann', 'bob', 'cat']) await store.connect(room, `c-${user}`, who(user), TTL);
+      await store.append(message(room, 'hi', 'ann'));
+      await store.append(message(room, 'again', 'ann'));
+      expect(await store.unread(room, 'bob')).toBe(2);
+      expect(await store.unread(room, 'cat')).toBe(2);
+      expect(await store.unread(room, 'ann')).toBe(0);
+    });
+
+    it('gives concurrent messages unique, ordered ids', async () => {
+      const stored = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => store.append(message(room, i, 'ann'))),
+      );
+      const ids = stored.map((s) => s.message.id);
+      expect(new Set(ids).size).toBe(50);
+      const { messages } = await store.read(room, 'ann');
+      expect(messages.map((m) => m.id)).toEqual([...ids].sort(compareIds));
+    });
+
+    it('stores a message with a known idempotency key once', async () => {
+      const first = await store.append(message(room, 'once', 'ann'), { idempotencyKey: 'k' });
+      const again = await store.append(message(room, 'once', 'ann'), { idempotencyKey: 'k' });
+      expect(again).toEqual({ message: first.message, duplicate: true });
+      expect((await store.read(room, 'ann')).messages).toHaveLength(1);
+    });
+
+    it('refuses a sender over the rate limit and stores nothing', async () => {
+      const rateLimit = { limit: 2, windowSeconds: 60 };
+      await store.append(message(room, 1, 'ann'), { rateLimit });
+      await store.append(message(room, 2, 'ann'), { rateLimit });
+      await expect(store.append(message(room, 3, 'ann'), { rateLimit })).rejects.toThrow(RateLimitedError);
+      await store.append(message(room, 'bob is not limited', 'bob'), { rateLimit });
+      expect((await store.read(room, 'x')).messages.map((m) => m.body)).toEqual([1, 2, 'bob is not limited']);
+    });
+
+    it('retracts an unpublished message and its unread increments', async () => {
+      await store.connect(room, 'c-bob', who('bob'), TTL);
+      const { message: stored } = await store.append(message(room, 'lost', 'ann'), { idempotencyKey: 'r' });
+      await store.retract(stored, 'r');
+      expect(await store.unread(room, 'bob')).toBe(0);
+      expect((await store.read(room, 'bob')).messages).toEqual([]);
+      const retried = await store.append(message(room, 'lost', 'ann'), { idempotencyKey: 'r' });
+      expect(retried.duplicate).toBe(false);
+    });
+
+    it('keeps the stored JSON exactly, id first', async () => {
+      const { message: stored } = await store.append(message(room, { nested: [1, { a: 'ü' }] }, 'ann'));
+      expect(Object.keys(stored)[0]).toBe('id');
+      expect((await store.read(room, 'ann')).messages[0]).toEqual(stored);
+    });
+  });
+
+  describe('read state', () => {
+    it('reports what the reader had seen, then marks everything read', async () => {
+      await store.connect(room, 'c-bob', who('bob'), TTL);
+      const { message: first } = await store.append(message(room, 'first', 'ann'));
+      await sleep(2);
+      await store.disconnect(room, 'c-bob');
+      await store.append(message(room, 'second', 'ann'));
+
+      const read = await store.read(room, 'bob');
+      expect(read.lastSeenId).toBe(first.id);
+      expect(read.messages.map((m) => m.body)).toEqual(['first', 'second']);
+      expect(await store.unread(room, 'bob')).toBe(0);
+      expect((await store.read(room, 'bob')).lastSeenId).toBe(read.messages[1]!.id);
+    });
+
+    it('keeps messages stored after the socket left unread when $disconnect runs late', async () => {
+      await store.connect(room, 'c-bob', who('bob'), TTL);
+      const leftAt = Date.now();
+      await sleep(2);
+      await store.append(message(room, 'after bob left', 'ann'));
+      await store.disconnect(room, 'c-bob', leftAt);
+      expect(await store.unread(room, 'bob')).toBe(1);
+      expect((await store.read(room, 'bob')).lastSeenId).toBeNull();
+    });
+
+    it('never moves read state backwards', async () => {
+      await store.connect(room, 'c-ann', who('ann'), TTL);
+      const leftAt = Date.now();
+      await sleep(2);
+      const { message: own } = await store.append(message(room, 'own', 'ann'));
+      await store.disconnect(room, 'c-ann', leftAt);
+      expect(await store.unread(room, 'ann')).toBe(0);
+      expect((await store.read(room, 'ann')).lastSeenId).toBe(own.id);
+    });
+
+    it('returns only messages after sinceId', async () => {
+      const { message: one } = await store.append(message(room, 1, 'ann'));
+      await store.append(message(room, 2, 'ann'));
+      expect((await store.read(room, 'ann', one.id)).messages.map((m) => m.body)).toEqual([2]);
+    });
+
+    it('summarises the latest messages oldest first with the unread count', async () => {
+      await store.addMembers(room, ['bob']);
+      for (const body of [1, 2, 3]) await store.append(message(room, body, 'ann'));
+      const summary = await store.latest(room, 'bob', 2);
+      expect(summary.messages.map((m) => m.body)).toEqual([2, 3]);
+      expect(summary.unread).toBe(3);
+    });
+  });
+
+  describe('membership', () => {
+    it('removes members and returns their live connections', async () => {
+      await store.connect(room, 'c-ann', who('ann'), TTL);
+      await store.connect(room, 'c-bob-1', who('bob'), TTL);
+      await store.connect(room, 'c-bob-2', who('bob'), TTL);
+      const removed = await store.removeMembers(room, ['bob']);
+      expect(removed.map((c) => c.connectionId).sort()).toEqual(['c-bob-1', 'c-bob-2']);
+      expect(await store.members(room)).toEqual(['ann']);
+      expect(await store.connections(room)).toEqual([{ connectionId: 'c-ann', userId: 'ann' }]);
+    });
+  });
+
+  describe('short-lived values', () => {
+    it('hands out a taken value once', async () => {
+      await store.setValue(`hc:test:${room}`, 'ticket', 30);
+      expect(await store.getValue(`hc:test:${room}`)).toBe('ticket');
+      expect(await store.takeValue(`hc:test:${room}`)).toBe('ticket');
+      expect(await store.takeValue(`hc:test:${room}`)).toBeNull();
+    });
+  });
+});
+
+describe('RedisStore', () => {
+  it('keeps every key of a room in one hash slot', () => {
+    const room = 'lobby';
+    const tags = [keys.conns, keys.expiry, keys.members, keys.log, keys.unread, keys.seen].map((key) =>
+      key(room),
+    );
+    for (const key of tags) expect(key).toContain('{lobby}');
+    expect(keys.idempotency(room, 'x')).toContain('{lobby}');
+    expect(keys.rate(room, 'ann')).toContain('{lobby}');
+  });
+
+  it('fails fast with 503 when Redis is unreachable', async () => {
+    const store = new RedisStore({ url: 'redis://127.0.0.1:1', connectTimeoutMs: 300 });
+    await expect(store.append(message('r', 1, 'ann'))).rejects.toThrow(ServiceUnavailableError);
+    await store.close();
+  });
+});
