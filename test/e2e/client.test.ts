@@ -1,0 +1,245 @@
+import { HipochatClient, HipochatHttp } from '../../web/client/hipochat-client.js';
+import {
+  eventually,
+  freePort,
+  type RecordedClient,
+  recordedClient,
+  uniqueRoom,
+} from '../support/chat-client.js';
+import { type ChatEndpoints, realServices, startGateway } from '../support/gateway.js';
+
+jest.setTimeout(90_000);
+
+describe('HipochatClient against a local gateway', () => {
+  let gateway: ChatEndpoints;
+  const open: RecordedClient[] = [];
+
+  beforeAll(async () => {
+    gateway = await startGateway({ HIPOCHAT_SERVICE_KEY: 'client-test-key' });
+  });
+
+  afterEach(() => {
+    for (const recorded of open.splice(0)) recorded.client.close();
+  });
+
+  afterAll(async () => {
+    await gateway.stop();
+  });
+
+  function client(room: string, token: string, extra: Partial<Parameters<typeof recordedClient>[0]> = {}) {
+    const recorded = recordedClient({ url: gateway.wsUrl, room, token, ...extra });
+    open.push(recorded);
+    return recorded;
+  }
+
+  it.each([
+    ['API Gateway', (url: string) => url],
+    ['Hipochat legacy', (url: string) => `${url}/talk/chat/`],
+  ])('lets two users chat both ways with the %s URL shape', async (_shape, urlOf) => {
+    // Prepare
+    const room = uniqueRoom('both-ways');
+    const alice = client(room, 'alice', { url: urlOf(gateway.wsUrl) });
+    const bob = client(room, 'bob', { url: urlOf(gateway.wsUrl) });
+    await Promise.all([alice.client.connect(), bob.client.connect()]);
+
+    // Act
+    const ack = await alice.client.send('hi bob');
+    await bob.client.send({ text: 'hi alice' });
+
+    // Assess
+    await eventually(() => alice.messages.length === 2 && bob.messages.length === 2, 'both messages');
+    expect(alice.bodies()).toEqual(['hi bob', { text: 'hi alice' }]);
+    expect(bob.bodies()).toEqual(['hi bob', { text: 'hi alice' }]);
+    expect(alice.messages[0]!.message.id).toBe(ack.id);
+    expect(alice.messages.map((m) => m.meta.own)).toEqual([true, false]);
+    expect(bob.messages.map((m) => m.meta.own)).toEqual([false, true]);
+    expect(alice.client.userId).toBe('alice');
+    expect(alice.states.map((s) => s.state)).toEqual(['connecting', 'live']);
+  });
+
+  it('shows the history on join, split into read and unread', async () => {
+    // Prepare: carol saw the first message, then left; two more came while she was away.
+    const room = uniqueRoom('history');
+    const writer = client(room, 'dave');
+    const carol = client(room, 'carol');
+    await Promise.all([writer.client.connect(), carol.client.connect()]);
+    await writer.client.send('seen');
+    await eventually(() => carol.messages.length === 1, 'the first message');
+    carol.client.close();
+    await eventually(() => carol.states.at(-1)?.state === 'closed', 'carol leaving');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await writer.client.send('missed 1');
+    await writer.client.send('missed 2');
+
+    // Act
+    const again = client(room, 'carol');
+    const batches: { initial: boolean; read: unknown[]; unread: unknown[] }[] = [];
+    again.client.on('history', (batch) =>
+      batches.push({
+        initial: batch.initial,
+        read: batch.read.map((m) => m.body),
+        unread: batch.unread.map((m) => m.body),
+      }),
+    );
+    await again.client.connect();
+
+    // Assess
+    expect(batches).toEqual([{ initial: true, read: ['seen'], unread: ['missed 1', 'missed 2'] }]);
+    expect(again.messages.map((m) => [m.message.body, m.meta.source, m.meta.unread])).toEqual([
+      ['seen', 'history', false],
+      ['missed 1', 'history', true],
+      ['missed 2', 'history', true],
+    ]);
+  });
+
+  it('delivers injections posted over HTTP as injection events', async () => {
+    // Prepare
+    const room = uniqueRoom('inject');
+    const erin = client(room, 'erin');
+    const injections: unknown[] = [];
+    erin.client.on('injection', (message) => injections.push([message.type, message.body]));
+    await erin.client.connect();
+
+    // Act
+    await new HipochatHttp({ httpUrl: gateway.httpUrl, serviceKey: 'client-test-key' }).inject(
+      room,
+      'notification',
+      { order: 42 },
+    );
+
+    // Assess
+    await eventually(() => injections.length === 1, 'the injection');
+    expect(injections).toEqual([['notification', { order: 42 }]]);
+  });
+
+  it('refuses an over-size message locally with a clear error and sends nothing', async () => {
+    // Prepare
+    const room = uniqueRoom('size');
+    const frank = client(room, 'frank');
+    await frank.client.connect();
+
+    // Act
+    const sending = frank.client.send('x'.repeat(frank.client.maxMessageBytes));
+
+    // Assess
+    await expect(sending).rejects.toThrow(/message too large: \d+ bytes, the limit is 16384 bytes/);
+    const old = await frank.client.http.old(room);
+    expect(old.oldy).toEqual([]);
+  });
+
+  it('rejects a send the server refuses with the error frame text, and stays live', async () => {
+    // Prepare
+    const room = uniqueRoom('refused');
+    const gina = client(room, 'gina');
+    await gina.client.connect();
+
+    // Act
+    const refused = gina.client.send('hello', { type: 'no-such-type' });
+
+    // Assess
+    await expect(refused).rejects.toThrow('unknown message type: no-such-type');
+    expect(gina.errors).toContain('unknown message type: no-such-type');
+    await expect(gina.client.send('still here')).resolves.toEqual(
+      expect.objectContaining({ id: expect.any(String) }),
+    );
+    expect(gina.client.state).toBe('live');
+  });
+
+  it.each([
+    ['API Gateway', (url: string) => url],
+    ['Hipochat legacy', (url: string) => `${url}/talk/chat/`],
+  ])('ends in closed with an authentication reason when the %s connect is refused', async (_shape, urlOf) => {
+    // Prepare
+    const bad = client(uniqueRoom('auth'), 'not a valid token!', { url: urlOf(gateway.wsUrl) });
+
+    // Act
+    const connecting = bad.client.connect();
+
+    // Assess
+    await expect(connecting).rejects.toThrow(/authentication error/);
+    expect(bad.states.at(-1)).toEqual(expect.objectContaining({ state: 'closed' }));
+    expect(bad.states.some((s) => s.state === 'reconnecting')).toBe(false);
+  });
+
+  it('connects with a single-use ticket instead of a token in the URL', async () => {
+    // Prepare
+    const room = uniqueRoom('ticket');
+    const hank = client(room, 'hank', { useTicket: true });
+
+    // Act
+    await hank.client.connect();
+    await hank.client.send('via ticket');
+
+    // Assess
+    await eventually(() => hank.messages.length === 1, 'the message');
+    expect(hank.bodies()).toEqual(['via ticket']);
+  });
+
+  it.each([
+    ['http://127.0.0.1:8888', /scheme must be ws:\/\/ or wss:\/\//],
+    ['not a url', /invalid ws URL/],
+  ])('explains a bad ws URL %j', (url, message) => {
+    expect(() => new HipochatClient({ url, room: 'r', token: 't' })).toThrow(message);
+  });
+
+  it('gives up with the connection error when nothing listens and reconnecting is off', async () => {
+    // Prepare
+    const port = await freePort();
+    const lost = client('nowhere', 'ivan', { url: `ws://127.0.0.1:${port}`, reconnect: false });
+
+    // Act
+    const connecting = lost.client.connect();
+
+    // Assess
+    await expect(connecting).rejects.toThrow(/closed: .*ECONNREFUSED/);
+  });
+});
+
+describe('HipochatClient across a gateway restart', () => {
+  it('reconnects, catches up on what it missed and shows nothing twice', async () => {
+    // Prepare: real Redis and RabbitMQ so history survives the restart; jane backs off longer
+    // than kim so kim usually writes while jane is still away (either way nothing may repeat).
+    const port = await freePort();
+    const env = { ...realServices, HIPOCHAT_LISTEN_PORT: String(port) };
+    let gateway = await startGateway(env);
+    const room = uniqueRoom('restart');
+    const jane = recordedClient({
+      url: gateway.wsUrl,
+      room,
+      token: 'jane',
+      reconnect: { initialDelayMs: 3000, maxDelayMs: 6000 },
+    });
+    const kim = recordedClient({
+      url: gateway.wsUrl,
+      room,
+      token: 'kim',
+      reconnect: { initialDelayMs: 100, maxDelayMs: 500 },
+    });
+    try {
+      await Promise.all([jane.client.connect(), kim.client.connect()]);
+      await kim.client.send('before');
+      await eventually(() => jane.messages.length === 1, 'the first message');
+
+      // Act
+      await gateway.stop();
+      await eventually(() => jane.client.state === 'reconnecting', 'jane noticing the outage');
+      gateway = await startGateway(env);
+      await eventually(() => kim.client.state === 'live', 'kim reconnecting', 30_000);
+      await kim.client.send('during the outage');
+      await eventually(() => jane.client.state === 'live', 'jane reconnecting', 30_000);
+      await kim.client.send('after');
+
+      // Assess
+      await eventually(() => jane.messages.length >= 3, 'jane seeing all three', 30_000);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(jane.bodies()).toEqual(['before', 'during the outage', 'after']);
+      expect(new Set(jane.messages.map((m) => m.message.id)).size).toBe(3);
+      expect(jane.states.map((s) => s.state)).toEqual(expect.arrayContaining(['reconnecting', 'live']));
+      expect(jane.states.at(-1)?.state).toBe('live');
+    } finally {
+      jane.client.close();
+      kim.client.close();
+      await gateway.stop();
+    }
+  });
+});

@@ -1,0 +1,896 @@
+/**
+ * Hipochat client: one small typed module for browsers and Node (the demo page and the CLI use
+ * it). It connects with either URL shape, reconnects with capped exponential backoff and jitter,
+ * catches up through `GET /talk/old/{room}/?since=<id>` after every (re)connect, and emits each
+ * message exactly once (deduplicated by `id`).
+ *
+ * It depends on nothing but the platform: the global `WebSocket` and `fetch`. Node 20 has no
+ * global `WebSocket`; pass one (for example `ws`'s) in {@link HipochatClientOptions.WebSocket}.
+ */
+
+/** A message as the server stores and delivers it. */
+export interface ChatMessage {
+  /** Unique, ordered id `<ms>-<seq>`. */
+  id: string;
+  /** `message` for chat lines; anything else (`notification`, `injection`...) is an injection. */
+  type: string;
+  room: string;
+  /** Hipochat's name for the room. */
+  token: string;
+  /** Seconds since the epoch, with fraction. */
+  timestamp: number;
+  body: unknown;
+  /** The sender's public profile; `null` for a backend injection. */
+  author: Record<string, unknown> | null;
+  /** The sender's user id; absent for backend injections. */
+  senderId?: string;
+  /** The id the sender chose, echoed back. */
+  clientId?: string;
+  [extra: string]: unknown;
+}
+
+/** Connection states, in the order a healthy connection goes through them. */
+export type ConnectionState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'closed';
+
+/** The `state` event. */
+export interface StateChange {
+  state: ConnectionState;
+  /** Why: the close reason, the failure, or `client closed`. */
+  reason?: string;
+  /** Consecutive failed attempts so far (while reconnecting). */
+  attempt?: number;
+  /** Milliseconds until the next attempt (while reconnecting). */
+  delayMs?: number;
+}
+
+/** What went wrong, for the `error` event. */
+export type ErrorKind = 'frame' | 'auth' | 'http' | 'connection' | 'send' | 'timeout';
+
+/** The `error` event. */
+export interface ClientErrorEvent {
+  kind: ErrorKind;
+  message: string;
+}
+
+/** Where a message came from. */
+export interface MessageMeta {
+  /** `history` for the catch-up after a (re)connect, `live` for a pushed frame. */
+  source: 'history' | 'live';
+  /** Whether the server counted it as unread for this user (history only). */
+  unread: boolean;
+  /** Whether this client's user sent it (known once the server has acknowledged a send). */
+  own: boolean;
+}
+
+/** The `history` event: what one catch-up brought, already deduplicated. */
+export interface HistoryBatch {
+  /** True for the first catch-up of this client (the full history with the read/unread split). */
+  initial: boolean;
+  read: ChatMessage[];
+  unread: ChatMessage[];
+}
+
+/** The server's answer to a send. */
+export interface SendAck {
+  id: string;
+  clientId: string;
+}
+
+/** Events and their payloads. */
+export interface HipochatEvents {
+  /** A chat line (`type` = `message`), once per id. */
+  message: (message: ChatMessage, meta: MessageMeta) => void;
+  /** A message of any other type (a backend injection), once per id. */
+  injection: (message: ChatMessage, meta: MessageMeta) => void;
+  /** The result of a catch-up, after its messages were emitted. */
+  history: (batch: HistoryBatch) => void;
+  error: (error: ClientErrorEvent) => void;
+  state: (change: StateChange) => void;
+  /** This client's user id became known (from the first acknowledged send). */
+  self: (userId: string) => void;
+}
+
+/** Minimal WebSocket surface the client needs (the browser's, undici's and `ws`'s all fit). */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+}
+
+/** A WebSocket constructor. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** Reconnection policy. */
+export interface ReconnectOptions {
+  /** First delay. @default 500 */
+  initialDelayMs?: number;
+  /** Cap of the exponential delay. @default 15000 */
+  maxDelayMs?: number;
+  /** Consecutive failed attempts before giving up (state `closed`). @default Infinity */
+  maxAttempts?: number;
+}
+
+/** Options of {@link HipochatClient}. */
+export interface HipochatClientOptions {
+  /**
+   * WebSocket endpoint: `ws://host:8888` or a stage URL (API Gateway shape, `?room=&token=` is
+   * appended), or `ws://host:8888/talk/chat/` (Hipochat shape, `<room>/?token=` is appended).
+   */
+  url: string;
+  /** HTTP API base (prefix of `/talk/...`). @default the ws URL's origin with http(s) */
+  httpUrl?: string;
+  room: string;
+  /** The user's token (`Authorization: Token <token>`). */
+  token: string;
+  /** URL shape. @default `legacy` when the URL path contains `/talk/chat`, else `apigateway` */
+  shape?: 'apigateway' | 'legacy';
+  /** Connect with a single-use ticket from `POST /talk/ticket/{room}/`, keeping the token out of the ws URL. */
+  useTicket?: boolean;
+  /** `false` never reconnects. */
+  reconnect?: ReconnectOptions | false;
+  /** The server's `HIPOCHAT_MAX_MESSAGE_BYTES`. @default 16384 */
+  maxMessageBytes?: number;
+  /** Give up on an opening socket after this long. @default 10000 */
+  connectTimeoutMs?: number;
+  /** HTTP request timeout. @default 10000 */
+  requestTimeoutMs?: number;
+  /** Reject a send with no acknowledgement after this long. @default 10000 */
+  sendTimeoutMs?: number;
+  /** WebSocket constructor. @default globalThis.WebSocket */
+  WebSocket?: WebSocketConstructor;
+  /** fetch implementation. @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Source of randomness for jitter (tests pin it). @default Math.random */
+  random?: () => number;
+}
+
+/** An error the client raises (invalid options, over-size sends, refused requests). */
+export class HipochatError extends Error {
+  /** HTTP status when an HTTP request failed. */
+  readonly status?: number;
+  readonly kind: ErrorKind;
+
+  constructor(kind: ErrorKind, message: string, status?: number) {
+    super(message);
+    this.name = 'HipochatError';
+    this.kind = kind;
+    if (status !== undefined) this.status = status;
+  }
+}
+
+/** Default `HIPOCHAT_MAX_MESSAGE_BYTES`. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16_384;
+
+const ROOM_PATTERN = /^[a-zA-Z0-9\-.:,_]{1,128}$/;
+const ID_PATTERN = /^(\d{1,16})-(\d{1,16})$/;
+const OPEN = 1;
+// Close codes after which reconnecting would only be refused again (or was asked not to).
+const FINAL_CLOSE_CODES = new Set([1000, 1008]);
+
+/** Orders message ids (`<ms>-<seq>`); negative when `a` comes first. */
+export function compareIds(a: string, b: string): number {
+  const ma = ID_PATTERN.exec(a);
+  const mb = ID_PATTERN.exec(b);
+  if (!ma || !mb) return a < b ? -1 : a > b ? 1 : 0;
+  const msA = BigInt(ma[1]!);
+  const msB = BigInt(mb[1]!);
+  if (msA !== msB) return msA < msB ? -1 : 1;
+  const seqA = BigInt(ma[2]!);
+  const seqB = BigInt(mb[2]!);
+  return seqA === seqB ? 0 : seqA < seqB ? -1 : 1;
+}
+
+/** UTF-8 byte length of a string. */
+export function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).length;
+}
+
+/**
+ * Capped exponential backoff with jitter: attempt 1 waits about `initial`, each next one twice
+ * as long up to `max`; the delay is drawn from the upper half so clients spread out after an
+ * outage but never retry immediately.
+ */
+export function backoffDelay(attempt: number, initial: number, max: number, random = Math.random): number {
+  const base = Math.min(max, initial * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base / 2 + random() * (base / 2));
+}
+
+/** Parses a ws URL, explaining what is wrong with a bad one. */
+export function parseWsUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new HipochatError(
+      'connection',
+      `invalid ws URL "${raw}": expected ws://host:port or wss://host/stage`,
+    );
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new HipochatError(
+      'connection',
+      `invalid ws URL "${raw}": the scheme must be ws:// or wss://, not ${url.protocol}//`,
+    );
+  }
+  return url;
+}
+
+/** Parses an HTTP base URL, explaining what is wrong with a bad one. */
+export function parseHttpUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new HipochatError('http', `invalid HTTP URL "${raw}": expected http://host:port or https://host`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new HipochatError(
+      'http',
+      `invalid HTTP URL "${raw}": the scheme must be http:// or https://, not ${url.protocol}//`,
+    );
+  }
+  return url;
+}
+
+/** The HTTP base a ws URL implies: same host, http(s), no path (the local gateway serves both). */
+export function httpUrlFromWs(wsUrl: string): string {
+  const url = parseWsUrl(wsUrl);
+  return `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}`;
+}
+
+/** Options of {@link HipochatHttp}. */
+export interface HipochatHttpOptions {
+  /** HTTP API base (prefix of `/talk/...`). */
+  httpUrl: string;
+  /** `Authorization: Token <token>`. */
+  token?: string;
+  /** `Authorization: Bearer <key>` (membership, backend injections). */
+  serviceKey?: string;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/** `GET /talk/old/{room}/` */
+export interface OldMessages {
+  oldy: ChatMessage[];
+  results: { read_messages: ChatMessage[]; unread_messages: ChatMessage[] };
+}
+
+/** One room of `GET /talk/history/{rooms}/`. */
+export interface RoomHistory {
+  room_name: string;
+  unread_count: number;
+  messages: ChatMessage[];
+}
+
+/** Typed calls of the HTTP API. Errors become {@link HipochatError} with the server's text. */
+export class HipochatHttp {
+  private readonly base: string;
+
+  constructor(private readonly options: HipochatHttpOptions) {
+    this.base = parseHttpUrl(options.httpUrl).toString().replace(/\/$/, '');
+  }
+
+  /** History split at the last visit, optionally only after `since`; marks it read. */
+  async old(room: string, since?: string): Promise<OldMessages> {
+    const query = since ? `?since=${encodeURIComponent(since)}` : '';
+    return this.request('GET', `/talk/old/${roomPath(room)}/${query}`);
+  }
+
+  /** The user's unread count in `room`. */
+  async notification(room: string): Promise<number> {
+    const result = await this.request<{ notification: number }>(
+      'GET',
+      `/talk/notification/${roomPath(room)}/`,
+    );
+    return result.notification;
+  }
+
+  /** The latest `limit` messages and unread count of each room. */
+  async history(rooms: readonly string[], limit = 20): Promise<RoomHistory[]> {
+    const path = rooms.map(roomPath).join(',');
+    const result = await this.request<{ results: RoomHistory[] }>(
+      'GET',
+      `/talk/history/${path}/?limit=${limit}`,
+    );
+    return result.results;
+  }
+
+  /** Injects a JSON body as a message of `type` (user token, or the service key as the backend). */
+  async inject(room: string, type: string, body: unknown, idempotencyKey?: string): Promise<ChatMessage> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+    return this.request('POST', `/talk/item/${roomPath(room)}/?type=${encodeURIComponent(type)}`, {
+      body: JSON.stringify(body),
+      headers,
+      service: Boolean(this.options.serviceKey),
+    });
+  }
+
+  /** A single-use connect ticket (30 seconds). */
+  async ticket(room: string): Promise<{ ticket: string; expiresIn: number }> {
+    return this.request('POST', `/talk/ticket/${roomPath(room)}/`);
+  }
+
+  /** Adds members to a room (service key). */
+  addMembers(room: string, members: readonly string[]): Promise<{ room: string; added: string[] }> {
+    return this.members('new-chat-room', room, members);
+  }
+
+  /** Removes members from a room and closes their sockets there (service key). */
+  removeMembers(
+    room: string,
+    members: readonly string[],
+  ): Promise<{ room: string; removed: string[]; disconnected: number }> {
+    return this.members('unsubscribe', room, members);
+  }
+
+  private async members<T>(route: string, room: string, members: readonly string[]): Promise<T> {
+    if (!this.options.serviceKey) throw new HipochatError('auth', 'a service key is required');
+    return this.request('POST', `/talk/${route}/${roomPath(room)}/`, {
+      body: JSON.stringify({ members }),
+      headers: { 'content-type': 'application/json' },
+      service: true,
+    });
+  }
+
+  private async request<T>(
+    method: string,
+    path: string,
+    init: { body?: string; headers?: Record<string, string>; service?: boolean } = {},
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
+    if (init.service && this.options.serviceKey) headers.authorization = `Bearer ${this.options.serviceKey}`;
+    else if (this.options.token) headers.authorization = `Token ${this.options.token}`;
+    const doFetch = this.options.fetch ?? globalThis.fetch;
+    const timeoutMs = this.options.timeoutMs ?? 10_000;
+    const url = `${this.base}${path}`;
+    let response: Response;
+    try {
+      response = await doFetch(url, {
+        method,
+        headers,
+        body: init.body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      const name = (error as { name?: string } | null)?.name;
+      if (name === 'TimeoutError' || name === 'AbortError') {
+        throw new HipochatError('timeout', `${method} ${url} timed out after ${timeoutMs} ms`);
+      }
+      throw new HipochatError('http', `${method} ${url} failed: ${describeFetchError(error)}`);
+    }
+    const text = await response.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    if (!response.ok) {
+      const record = (data ?? {}) as { error?: unknown; message?: unknown };
+      const detail = String(record.error ?? record.message ?? (text.slice(0, 200) || response.statusText));
+      const kind: ErrorKind = response.status === 401 || response.status === 403 ? 'auth' : 'http';
+      throw new HipochatError(kind, `${method} ${path} → ${response.status}: ${detail}`, response.status);
+    }
+    if (data === undefined) {
+      throw new HipochatError(
+        'http',
+        `${method} ${url} did not answer JSON (is this the Hipochat HTTP API?)`,
+      );
+    }
+    return data as T;
+  }
+}
+
+function roomPath(room: string): string {
+  if (!ROOM_PATTERN.test(room)) {
+    throw new HipochatError('http', `invalid room "${room}": use 1-128 characters of [a-zA-Z0-9-.:,_]`);
+  }
+  // The room alphabet is URL-safe; encoding `,` would break the history route's separator.
+  return room;
+}
+
+// Node's fetch hides the useful part ("ECONNREFUSED") in `cause`.
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } } | null)?.cause;
+  if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+type Listener<K extends keyof HipochatEvents> = HipochatEvents[K];
+
+interface PendingSend {
+  clientId: string;
+  resolve: (ack: SendAck) => void;
+  reject: (error: HipochatError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * A connection to one room that survives network trouble.
+ *
+ * @example
+ * const client = new HipochatClient({ url: 'ws://127.0.0.1:8888', room: 'lobby', token: 'alice' });
+ * client.on('message', (m) => console.log(m.author?.username, m.body));
+ * await client.connect();
+ * await client.send('hello');
+ */
+export class HipochatClient {
+  /** The HTTP API of this client's user. */
+  readonly http: HipochatHttp;
+  readonly room: string;
+  readonly maxMessageBytes: number;
+  private readonly options: HipochatClientOptions;
+  private readonly wsUrl: URL;
+  private readonly shape: 'apigateway' | 'legacy';
+  private readonly listeners: { [K in keyof HipochatEvents]: Set<Listener<K>> } = {
+    message: new Set(),
+    injection: new Set(),
+    history: new Set(),
+    error: new Set(),
+    state: new Set(),
+    self: new Set(),
+  };
+  private socket: WebSocketLike | undefined;
+  private currentState: ConnectionState = 'idle';
+  private readonly seen = new Set<string>();
+  private lastId: string | undefined;
+  private caughtUpOnce = false;
+  private failures = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly pending: PendingSend[] = [];
+  private readonly ownClientIds = new Set<string>();
+  private selfId: string | undefined;
+  private stopped = false;
+  private generation = 0;
+
+  constructor(options: HipochatClientOptions) {
+    this.options = options;
+    this.wsUrl = parseWsUrl(options.url);
+    if (!ROOM_PATTERN.test(options.room)) {
+      throw new HipochatError(
+        'connection',
+        `invalid room "${options.room}": use 1-128 characters of [a-zA-Z0-9-.:,_]`,
+      );
+    }
+    if (!options.token) throw new HipochatError('auth', 'a token is required');
+    this.room = options.room;
+    this.shape = options.shape ?? (this.wsUrl.pathname.includes('/talk/chat') ? 'legacy' : 'apigateway');
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.http = new HipochatHttp({
+      httpUrl: options.httpUrl ?? httpUrlFromWs(options.url),
+      token: options.token,
+      timeoutMs: options.requestTimeoutMs,
+      fetch: options.fetch,
+    });
+  }
+
+  /** The current connection state. */
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  /** This client's user id, once a send was acknowledged (or set with {@link setSelfId}). */
+  get userId(): string | undefined {
+    return this.selfId;
+  }
+
+  /** The newest message id seen; catch-up asks for what came after it. */
+  get lastMessageId(): string | undefined {
+    return this.lastId;
+  }
+
+  /** Tells the client who its user is (for example remembered from an earlier session). */
+  setSelfId(userId: string): void {
+    if (this.selfId === userId) return;
+    this.selfId = userId;
+    this.emit('self', userId);
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof HipochatEvents>(event: K, listener: HipochatEvents[K]): () => void {
+    this.listeners[event].add(listener);
+    return () => this.off(event, listener);
+  }
+
+  /** Unsubscribes a listener. */
+  off<K extends keyof HipochatEvents>(event: K, listener: HipochatEvents[K]): void {
+    this.listeners[event].delete(listener);
+  }
+
+  /**
+   * Starts connecting (and keeps reconnecting). Resolves when the room is live the first time
+   * (connected and caught up); rejects when the client closes first, or after `timeoutMs`.
+   */
+  connect(timeoutMs = 30_000): Promise<void> {
+    if (this.stopped) return Promise.reject(new HipochatError('connection', 'the client is closed'));
+    const live = new Promise<void>((resolve, reject) => {
+      if (this.currentState === 'live') return resolve();
+      let lastProblem = '';
+      const timer = setTimeout(() => {
+        done();
+        reject(
+          new HipochatError(
+            'timeout',
+            `not connected to ${this.safeUrl()} after ${timeoutMs} ms${lastProblem ? `: ${lastProblem}` : ''}`,
+          ),
+        );
+      }, timeoutMs);
+      const offState = this.on('state', (change) => {
+        if (change.reason) lastProblem = change.reason;
+        if (change.state === 'live') {
+          done();
+          resolve();
+        } else if (change.state === 'closed') {
+          done();
+          reject(new HipochatError('connection', `connection to ${this.safeUrl()} closed: ${change.reason}`));
+        }
+      });
+      const done = () => {
+        clearTimeout(timer);
+        offState();
+      };
+    });
+    if (this.currentState === 'idle') void this.open();
+    return live;
+  }
+
+  /** Closes for good: no more reconnects. */
+  close(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.generation++;
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket && socket.readyState <= OPEN) socket.close(1000, 'client closed');
+    this.failPending('the client closed');
+    this.setState({ state: 'closed', reason: 'client closed' });
+  }
+
+  /**
+   * Sends a chat line. Resolves with the server's acknowledgement (the message id).
+   *
+   * @throws HipochatError `send` when the frame is over the size limit (nothing is sent) or the
+   *   room is not live; rejects with the server's error frame text when it refuses the message
+   */
+  send(body: unknown, options: { type?: string; clientId?: string } = {}): Promise<SendAck> {
+    if (body === undefined || body === null || body === '') {
+      return Promise.reject(new HipochatError('send', 'the message is empty'));
+    }
+    const clientId = options.clientId ?? randomId();
+    const frame = JSON.stringify({ type: options.type ?? 'message', body, clientId });
+    const size = utf8Length(frame);
+    if (size > this.maxMessageBytes) {
+      return Promise.reject(
+        new HipochatError(
+          'send',
+          `message too large: ${size} bytes, the limit is ${this.maxMessageBytes} bytes (nothing was sent)`,
+        ),
+      );
+    }
+    const socket = this.socket;
+    if (!socket || socket.readyState !== OPEN || this.currentState !== 'live') {
+      return Promise.reject(
+        new HipochatError('send', `not connected (${this.currentState}); nothing was sent`),
+      );
+    }
+    return new Promise<SendAck>((resolve, reject) => {
+      const timeoutMs = this.options.sendTimeoutMs ?? 10_000;
+      const entry: PendingSend = {
+        clientId,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.removePending(entry);
+          reject(new HipochatError('timeout', `no acknowledgement after ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      this.pending.push(entry);
+      this.ownClientIds.add(clientId);
+      socket.send(frame);
+    });
+  }
+
+  /**
+   * Fetches what came after the newest message seen (everything on the first call), emits the
+   * new messages, and marks the room read on the server.
+   */
+  async catchUp(): Promise<ChatMessage[]> {
+    const initial = !this.caughtUpOnce;
+    const old = await this.http.old(this.room, this.lastId);
+    this.caughtUpOnce = true;
+    const unreadIds = new Set(old.results.unread_messages.map((m) => m.id));
+    const fresh = sortById(old.oldy.filter((m) => !this.seen.has(m.id)));
+    for (const message of fresh) this.accept(message, 'history', unreadIds.has(message.id));
+    this.emit('history', {
+      initial,
+      read: fresh.filter((m) => !unreadIds.has(m.id)),
+      unread: fresh.filter((m) => unreadIds.has(m.id)),
+    });
+    return fresh;
+  }
+
+  private safeUrl(): string {
+    return `${this.wsUrl.protocol}//${this.wsUrl.host}${this.wsUrl.pathname === '/' ? '' : this.wsUrl.pathname}`;
+  }
+
+  private async socketUrl(): Promise<string> {
+    const url = new URL(this.wsUrl.toString());
+    let credential: [string, string] = ['token', this.options.token];
+    if (this.options.useTicket) credential = ['ticket', (await this.http.ticket(this.room)).ticket];
+    if (this.shape === 'legacy') {
+      const prefix = url.pathname.replace(/\/talk\/chat.*$/, '').replace(/\/$/, '');
+      url.pathname = `${prefix}/talk/chat/${encodeURIComponent(this.room)}/`;
+    } else {
+      url.searchParams.set('room', this.room);
+    }
+    url.searchParams.set(credential[0], credential[1]);
+    return url.toString();
+  }
+
+  private async open(): Promise<void> {
+    if (this.stopped) return;
+    const generation = ++this.generation;
+    this.setState({
+      state: this.failures === 0 && !this.caughtUpOnce ? 'connecting' : 'reconnecting',
+      reason: this.failures === 0 && !this.caughtUpOnce ? undefined : 'connecting again',
+      attempt: this.failures,
+    });
+    let url: string;
+    try {
+      url = await this.socketUrl();
+    } catch (error) {
+      if (generation !== this.generation) return;
+      return this.failed(error instanceof HipochatError ? error : toError(error), generation);
+    }
+    if (generation !== this.generation) return;
+    const Ctor = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Ctor) {
+      this.stopped = true;
+      this.setState({
+        state: 'closed',
+        reason: 'no WebSocket implementation: pass options.WebSocket (for example `ws`) on Node 20',
+      });
+      return;
+    }
+    let socket: WebSocketLike;
+    try {
+      socket = new Ctor(url);
+    } catch (error) {
+      return this.failed(new HipochatError('connection', toError(error).message), generation);
+    }
+    this.socket = socket;
+    let opened = false;
+    let problem: string | undefined;
+    const connectTimer = setTimeout(() => {
+      problem = `timed out after ${this.options.connectTimeoutMs ?? 10_000} ms`;
+      socket.close();
+      // Some implementations never fire close for a socket that never opened.
+      finish({ code: 1006, reason: '' });
+    }, this.options.connectTimeoutMs ?? 10_000);
+    let finished = false;
+    const finish = (event: { code: number; reason: string }) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(connectTimer);
+      if (generation !== this.generation) return;
+      this.socket = undefined;
+      this.failPending('the connection closed before the server answered');
+      void this.onClosed(event, opened, problem);
+    };
+    socket.onopen = () => {
+      if (generation !== this.generation) return;
+      opened = true;
+      clearTimeout(connectTimer);
+      void this.onOpen(socket, generation);
+    };
+    socket.onmessage = (event) => {
+      if (generation !== this.generation) return;
+      this.onFrame(event.data);
+    };
+    socket.onerror = (event) => {
+      const message = (event as { message?: unknown } | null)?.message;
+      if (typeof message === 'string' && message) problem = message;
+    };
+    socket.onclose = (event) => finish(event);
+  }
+
+  // Live frames that arrive during the catch-up wait, so messages come out in id order.
+  private buffer: ChatMessage[] | undefined;
+
+  private async onOpen(socket: WebSocketLike, generation: number): Promise<void> {
+    const buffer: ChatMessage[] = [];
+    this.buffer = buffer;
+    try {
+      await this.catchUp();
+    } catch (error) {
+      // The socket works; a failed catch-up must not keep the room from going live.
+      const kind: ErrorKind = error instanceof HipochatError ? error.kind : 'http';
+      if (!this.stopped && generation === this.generation) {
+        this.emit('error', { kind, message: `catch-up failed: ${toError(error).message}` });
+      }
+    }
+    if (this.buffer === buffer) this.buffer = undefined;
+    if (this.stopped || generation !== this.generation || socket.readyState !== OPEN) return;
+    const buffered = sortById(buffer);
+    for (const message of buffered) this.accept(message, 'live', false);
+    this.failures = 0;
+    this.setState({ state: 'live' });
+  }
+
+  private onFrame(data: unknown): void {
+    if (typeof data !== 'string') return;
+    let frame: Record<string, unknown>;
+    try {
+      frame = JSON.parse(data) as Record<string, unknown>;
+    } catch {
+      this.emit('error', { kind: 'frame', message: 'the server sent a frame that is not JSON' });
+      return;
+    }
+    if (!frame || typeof frame !== 'object') return;
+    if (typeof frame.ERROR === 'string') {
+      const message = frame.ERROR;
+      const kind: ErrorKind = message === 'authentication error' ? 'auth' : 'frame';
+      this.emit('error', { kind, message });
+      // Error frames carry no clientId; the server answers a connection's frames in order.
+      const entry = this.pending.shift();
+      if (entry) {
+        clearTimeout(entry.timer);
+        entry.reject(new HipochatError('send', message));
+      }
+      return;
+    }
+    if (frame.type === 'ack' && typeof frame.clientId === 'string' && typeof frame.id === 'string') {
+      const entry = this.pending.find((p) => p.clientId === frame.clientId);
+      if (entry) {
+        this.removePending(entry);
+        entry.resolve({ id: frame.id, clientId: entry.clientId });
+      }
+      return;
+    }
+    if (typeof frame.id !== 'string' || typeof frame.type !== 'string') return;
+    const message = frame as ChatMessage;
+    if (this.buffer) this.buffer.push(message);
+    else this.accept(message, 'live', false);
+  }
+
+  private accept(message: ChatMessage, source: 'history' | 'live', unread: boolean): void {
+    if (this.seen.has(message.id)) return;
+    this.seen.add(message.id);
+    if (!this.lastId || compareIds(message.id, this.lastId) > 0) this.lastId = message.id;
+    if (message.clientId && this.ownClientIds.has(message.clientId) && message.senderId) {
+      this.setSelfId(message.senderId);
+    }
+    const own =
+      (message.clientId !== undefined && this.ownClientIds.has(message.clientId)) ||
+      (this.selfId !== undefined && message.senderId === this.selfId);
+    const meta: MessageMeta = { source, unread, own };
+    if (message.type === 'message') this.emit('message', message, meta);
+    else this.emit('injection', message, meta);
+  }
+
+  private async onClosed(
+    event: { code: number; reason: string },
+    opened: boolean,
+    problem?: string,
+  ): Promise<void> {
+    if (this.stopped) return;
+    const reason =
+      event.reason || problem || (opened ? `connection lost (code ${event.code})` : 'connection failed');
+    // The server closing cleanly (unsubscribed, auth refused) is final: retrying would be refused.
+    if (opened && FINAL_CLOSE_CODES.has(event.code)) {
+      this.stopped = true;
+      const why = event.reason || `code ${event.code}`;
+      this.setState({
+        state: 'closed',
+        reason: why.startsWith('closed by server') ? why : `closed by server: ${why}`,
+      });
+      return;
+    }
+    if (!opened) {
+      const refusal = await this.refusal(problem);
+      if (refusal) {
+        this.stopped = true;
+        this.emit('error', { kind: 'auth', message: refusal });
+        this.setState({ state: 'closed', reason: refusal });
+        return;
+      }
+    }
+    this.failed(new HipochatError('connection', reason), this.generation);
+  }
+
+  /**
+   * Browsers hide the HTTP status of a refused upgrade; ask the HTTP API whether the token is
+   * refused so a bad token ends in `closed` with a clear reason instead of retrying forever.
+   */
+  private async refusal(problem: string | undefined): Promise<string | undefined> {
+    const status = problem ? /Unexpected server response: (\d{3})/.exec(problem)?.[1] : undefined;
+    if (status === '401') return 'authentication error: the token was refused';
+    try {
+      await this.http.notification(this.room);
+    } catch (error) {
+      if (error instanceof HipochatError && error.status === 401)
+        return 'authentication error: the token was refused';
+      if (error instanceof HipochatError && error.status === 403)
+        return `not allowed in this room: ${error.message}`;
+      if (error instanceof HipochatError && error.status === 400) return error.message;
+    }
+    if (status === '403') return 'not allowed in this room (403)';
+    return undefined;
+  }
+
+  private failed(error: HipochatError | Error, generation: number): void {
+    if (this.stopped || generation !== this.generation) return;
+    if (error instanceof HipochatError && error.kind === 'auth') {
+      this.stopped = true;
+      this.emit('error', { kind: 'auth', message: error.message });
+      this.setState({ state: 'closed', reason: error.message });
+      return;
+    }
+    this.failures++;
+    const policy = this.options.reconnect;
+    const maxAttempts = policy === false ? 0 : (policy?.maxAttempts ?? Number.POSITIVE_INFINITY);
+    if (this.failures > maxAttempts) {
+      this.stopped = true;
+      this.setState({ state: 'closed', reason: error.message });
+      return;
+    }
+    const delayMs = backoffDelay(
+      this.failures,
+      policy ? (policy.initialDelayMs ?? 500) : 500,
+      policy ? (policy.maxDelayMs ?? 15_000) : 15_000,
+      this.options.random,
+    );
+    this.setState({ state: 'reconnecting', reason: error.message, attempt: this.failures, delayMs });
+    this.retryTimer = setTimeout(() => void this.open(), delayMs);
+  }
+
+  private removePending(entry: PendingSend): void {
+    clearTimeout(entry.timer);
+    const index = this.pending.indexOf(entry);
+    if (index >= 0) this.pending.splice(index, 1);
+  }
+
+  private failPending(why: string): void {
+    for (const entry of this.pending.splice(0)) {
+      clearTimeout(entry.timer);
+      entry.reject(new HipochatError('send', `${why}; the message may or may not have been stored`));
+    }
+  }
+
+  private setState(change: StateChange): void {
+    this.currentState = change.state;
+    this.emit('state', change);
+  }
+
+  private emit<K extends keyof HipochatEvents>(event: K, ...args: Parameters<HipochatEvents[K]>): void {
+    for (const listener of [...this.listeners[event]]) {
+      try {
+        (listener as (...a: Parameters<HipochatEvents[K]>) => void)(...args);
+      } catch (error) {
+        // A throwing listener must not break the connection.
+        console.error('hipochat listener failed', error);
+      }
+    }
+  }
+}
+
+function sortById(messages: ChatMessage[]): ChatMessage[] {
+  return [...messages].sort((a, b) => compareIds(a.id, b.id));
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function randomId(): string {
+  const crypto = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  if (crypto?.randomUUID) return crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+}
