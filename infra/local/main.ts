@@ -59,7 +59,8 @@ async function main(): Promise<void> {
       ...config,
       profileUrl: config.profileUrl ?? `${base}/dev/profile`,
       pushUrl: config.pushUrl ?? `${base}/dev/push`,
-      connectionsUrl: base,
+      // A fault-injecting proxy in front of @connections (test/faults) may stand in for the gateway.
+      connectionsUrl: config.connectionsUrl ?? base,
     };
     setRuntime(createRuntime(runtimeConfig, { store, bus }));
   });
