@@ -403,10 +403,15 @@ export class LocalGateway {
         .catch((error: unknown) => logger.error('$default failed', { error }));
     });
     ws.on('close', () => {
+      // API Gateway stamps $disconnect with the moment the socket closed, not when the Lambda runs.
+      const closedAt = Date.now();
       this.sockets.delete(info.connectionId);
       void live.queue.finally(() =>
         this.socketHandlers.get('$disconnect')!(
-          socketEvent(info, '$disconnect', undefined, { disconnectStatusCode: 1000 }),
+          socketEvent(info, '$disconnect', undefined, {
+            disconnectStatusCode: 1000,
+            requestTimeEpoch: closedAt,
+          }),
         ),
       );
     });
