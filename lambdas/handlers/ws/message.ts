@@ -4,10 +4,25 @@ import { logger } from '../../core/logger.js';
 import { runtime } from '../../core/runtime.js';
 import { connectionOf, type WebSocketEvent } from '../shared/websocket.js';
 
+/** The `clientId` of a frame, when it has a usable one, so an error frame names what it refuses. */
+function clientIdOf(body: string | undefined, base64: boolean): string | undefined {
+  if (!body || body.length > 262_144) return undefined;
+  try {
+    const frame = JSON.parse(base64 ? Buffer.from(body, 'base64').toString('utf8') : body) as unknown;
+    const clientId = (frame as { clientId?: unknown } | null)?.clientId;
+    return typeof clientId === 'string' && clientId.length > 0 && clientId.length <= 128
+      ? clientId
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `$default`: a frame from a client. The message itself reaches the sender through the fan-out;
  * the route response carries an `ack` when the client sent a `clientId`, or an error frame
- * `{"ERROR": "..."}` (the connection stays open).
+ * `{"ERROR": "...", "clientId"?: ...}` (the connection stays open; a sender can tell which
+ * message failed and retry it with the same `clientId`).
  */
 export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
   const rt = runtime();
@@ -24,6 +39,10 @@ export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyRes
   } catch (error) {
     const failure = toHttpError(error);
     if (failure.statusCode >= 500) logger.error('message failed', { error: failure.cause ?? failure });
-    return { statusCode: failure.statusCode, body: JSON.stringify({ ERROR: failure.message }) };
+    const clientId = clientIdOf(event.body, event.isBase64Encoded);
+    return {
+      statusCode: failure.statusCode,
+      body: JSON.stringify({ ERROR: failure.message, ...(clientId ? { clientId } : {}) }),
+    };
   }
 };
