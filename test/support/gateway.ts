@@ -12,6 +12,8 @@ export interface ChatEndpoints {
   httpUrl: string;
   /** Output of the gateway process so far (empty for a deployment). */
   output(): string;
+  /** Process id of a local gateway this test started (fault tests pause it with SIGSTOP). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export function startGateway(env: Record<string, string> = {}, timeoutMs = 20_00
         wsUrl: `ws://${host}`,
         httpUrl: `http://${host}`,
         output: () => output,
+        pid: child.pid,
         stop: async () => {
           await new Promise<void>((done) => {
             if (child.exitCode !== null) return done();

@@ -1,0 +1,111 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../..');
+const ROWS = join(ROOT, 'test-results', 'reliability');
+const REPORT = join(ROOT, 'docs', 'reliability.md');
+
+/** One row of the reliability table. */
+export interface ScenarioRow {
+  /** Orders the table (the issue's order). */
+  order: number;
+  scenario: string;
+  injected: string;
+  sent: number;
+  acknowledged: number;
+  /** Distinct acknowledged messages received, summed over the live sockets. */
+  delivered: number;
+  /** Extra copies of an already received id, dropped by client-side dedupe. */
+  duplicated: number;
+  /** Acknowledged messages some live socket never received, plus duplicates left in history. */
+  lost: number;
+  result: string;
+}
+
+/**
+ * Records a scenario's row under `test-results/reliability/` and re-renders `docs/reliability.md`
+ * from every recorded row, so whichever fault test finishes last writes the complete table.
+ */
+export function recordScenario(row: ScenarioRow): void {
+  mkdirSync(ROWS, { recursive: true });
+  const slug = row.scenario.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  writeFileSync(join(ROWS, `${String(row.order).padStart(2, '0')}-${slug}.json`), `${JSON.stringify(row)}\n`);
+  mkdirSync(join(ROOT, 'docs'), { recursive: true });
+  writeFileSync(REPORT, renderReport(readRows()));
+}
+
+function readRows(): ScenarioRow[] {
+  return readdirSync(ROWS)
+    .filter((name) => name.endsWith('.json'))
+    .sort()
+    .map((name) => JSON.parse(readFileSync(join(ROWS, name), 'utf8')) as ScenarioRow);
+}
+
+const cell = (value: string | number) => String(value).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** The Markdown of docs/reliability.md. */
+export function renderReport(rows: readonly ScenarioRow[]): string {
+  const table = [
+    '| Scenario | Injected | Sent | Acknowledged | Delivered | Duplicated | Lost | Result |',
+    '|---|---|---:|---:|---:|---:|---:|---|',
+    ...rows.map(
+      (r) =>
+        `| ${cell(r.scenario)} | ${cell(r.injected)} | ${r.sent} | ${r.acknowledged} | ${r.delivered} | ${r.duplicated} | ${r.lost} | ${cell(r.result)} |`,
+    ),
+  ];
+  return `${[
+    '# Reliability',
+    '',
+    '<!-- Written by the fault tests (`npx jest --selectProjects faults`); do not edit by hand. -->',
+    '',
+    'Each row is one test of `test/faults/`. Every scenario starts its own `redis-server`, TCP proxy',
+    'or fault-injecting HTTP proxy on spare loopback ports, so the shared Redis and RabbitMQ are',
+    'never stopped. Clients send with a `clientId`; the server answers `{"type":"ack","id","clientId"}`',
+    'once the message is stored and the broker confirmed it, or an error frame naming the `clientId`.',
+    '',
+    '- **Sent**: frames sent with a `clientId` (or requests made).',
+    '- **Acknowledged**: acks received (or 2xx answers).',
+    '- **Delivered**: distinct acknowledged messages received, summed over the live sockets.',
+    '- **Duplicated**: extra copies of an id a socket already had (redelivered batches), dropped by',
+    '  the client, which dedupes by `id`. History never holds duplicates.',
+    '- **Lost**: acknowledged messages a live socket never received; must be 0.',
+    '',
+    ...table,
+    '',
+    '## Verifying the push webhook signature',
+    '',
+    'With `HIPOCHAT_PUSH_SECRET` set, every push request carries',
+    '`X-Hipochat-Signature: sha256=<hex HMAC-SHA256 of the raw request body>`. Compute the HMAC over',
+    'the exact bytes received (before any JSON parsing) and compare in constant time:',
+    '',
+    '```js',
+    "import { createHmac, timingSafeEqual } from 'node:crypto';",
+    "import { createServer } from 'node:http';",
+    '',
+    'const secret = process.env.HIPOCHAT_PUSH_SECRET;',
+    '',
+    'function verified(rawBody, header) {',
+    "  const expected = `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`;",
+    "  const given = Buffer.from(String(header ?? ''));",
+    '  return given.length === expected.length && timingSafeEqual(given, Buffer.from(expected));',
+    '}',
+    '',
+    'createServer((request, response) => {',
+    '  const chunks = [];',
+    "  request.on('data', (chunk) => chunks.push(chunk));",
+    "  request.on('end', () => {",
+    '    const raw = Buffer.concat(chunks);',
+    "    if (!verified(raw, request.headers['x-hipochat-signature'])) return response.writeHead(401).end();",
+    '    const { chat_token: room, receivers, body, type, author } = JSON.parse(raw.toString());',
+    '    // ... send the notification to `receivers` ...',
+    '    response.writeHead(204).end();',
+    '  });',
+    '}).listen(8080);',
+    '```',
+    '',
+    'The body holds user ids and public profiles, never tokens. Reject requests whose signature does',
+    'not match; the sender retries 5xx and network errors up to three times, so answer 2xx only',
+    'once the notification is queued.',
+    '',
+  ].join('\n')}`;
+}
