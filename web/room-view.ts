@@ -1,0 +1,263 @@
+import {
+  type ChatMessage,
+  compareIds,
+  type HipochatClient,
+  type MessageMeta,
+  type StateChange,
+  utf8Length,
+} from './client/hipochat-client.js';
+import { h } from './dom.js';
+
+// What a frame adds around the body: `{"type":"message","body":,"clientId":"<uuid>"}`.
+const FRAME_OVERHEAD =
+  utf8Length(JSON.stringify({ type: 'message', body: '', clientId: 'x'.repeat(36) })) - 2;
+
+/** Bytes a text body costs inside a frame (JSON escaping included). */
+export function bodyBytes(text: string): number {
+  return utf8Length(JSON.stringify(text));
+}
+
+/** A display name for a message's author. */
+export function authorName(message: ChatMessage): string {
+  const author = message.author;
+  if (author) {
+    for (const field of ['username', 'name', 'display_name', 'id']) {
+      const value = author[field];
+      if (typeof value === 'string' && value) return value;
+      if (typeof value === 'number') return String(value);
+    }
+  }
+  return message.senderId ?? 'backend';
+}
+
+function describeState(change: StateChange): string {
+  switch (change.state) {
+    case 'idle':
+    case 'connecting':
+      return 'Connecting…';
+    case 'live':
+      return 'Live';
+    case 'reconnecting': {
+      const attempt = change.attempt ? ` (attempt ${change.attempt})` : '';
+      const when = change.delayMs !== undefined ? ` in ${(change.delayMs / 1000).toFixed(1)} s` : '…';
+      return `Reconnecting${when}${attempt}${change.reason ? `: ${change.reason}` : ''}`;
+    }
+    case 'closed':
+      return `Closed: ${change.reason ?? 'connection closed'}`;
+  }
+}
+
+function bodyNode(message: ChatMessage): HTMLElement {
+  if (typeof message.body === 'string') return h('p', { class: 'body' }, message.body);
+  return h('pre', { class: 'body' }, JSON.stringify(message.body, null, 2));
+}
+
+/** One joined room: its panel (state, messages, composer) and the client behind it. */
+export class RoomView {
+  /** The tab panel. */
+  readonly panel: HTMLElement;
+  private readonly log: HTMLOListElement;
+  private readonly status: HTMLElement;
+  private readonly input: HTMLTextAreaElement;
+  private readonly counter: HTMLElement;
+  private readonly sendButton: HTMLButtonElement;
+  private readonly sendError: HTMLElement;
+  private readonly maxBodyBytes: number;
+  private dividerPlaced = false;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    readonly client: HipochatClient,
+    readonly id: string,
+    private readonly onLeave: () => void,
+    private readonly onActivity: (view: RoomView) => void,
+  ) {
+    this.maxBodyBytes = client.maxMessageBytes - FRAME_OVERHEAD;
+    const room = client.room;
+    const inputId = `${id}-input`;
+    const counterId = `${id}-counter`;
+    this.status = h('p', { class: 'state', role: 'status', 'data-state': 'connecting' }, 'Connecting…');
+    this.log = h('ol', {
+      class: 'log',
+      role: 'log',
+      'aria-live': 'polite',
+      'aria-label': `Messages in ${room}`,
+      tabindex: 0,
+    });
+    this.input = h('textarea', {
+      id: inputId,
+      rows: 2,
+      maxlength: this.maxBodyBytes,
+      'aria-describedby': counterId,
+      placeholder: 'Write a message — Enter sends, Shift+Enter adds a line',
+      onkeydown: (event) => this.onKey(event as KeyboardEvent),
+      oninput: () => this.updateCounter(),
+    });
+    this.counter = h('span', { id: counterId, class: 'counter' });
+    this.sendButton = h('button', { type: 'submit' }, 'Send');
+    this.sendError = h('p', { class: 'send-error', role: 'alert' });
+    const composer = h(
+      'form',
+      {
+        class: 'composer',
+        onsubmit: (event) => {
+          event.preventDefault();
+          void this.submit();
+        },
+      },
+      h('label', { for: inputId }, `Message to ${room}`),
+      this.input,
+      h('div', { class: 'composer-row' }, this.counter, this.sendButton),
+      this.sendError,
+    );
+    this.panel = h(
+      'section',
+      { class: 'room', id, role: 'tabpanel', 'aria-label': `Room ${room}`, 'data-room': room },
+      h(
+        'header',
+        { class: 'room-header' },
+        h('h2', {}, room),
+        this.status,
+        h('button', { type: 'button', class: 'leave', onclick: () => this.onLeave() }, `Leave ${room}`),
+      ),
+      this.log,
+      composer,
+    );
+    this.updateCounter();
+    this.unsubscribe.push(
+      client.on('message', (message, meta) => this.add(message, meta)),
+      client.on('injection', (message, meta) => this.add(message, meta)),
+      client.on('history', (batch) => {
+        if (batch.initial && batch.unread.length > 0)
+          this.placeDivider(batch.unread[0]!.id, batch.unread.length);
+      }),
+      client.on('state', (change) => this.showState(change)),
+      // Auth failures end the connection and show in the state line instead.
+      client.on('error', (error) => {
+        if (error.kind !== 'auth') this.showSendError(error.message);
+      }),
+      client.on('self', (userId) => this.markOwn(userId)),
+    );
+  }
+
+  /** Moves keyboard focus to the message box. */
+  focus(): void {
+    this.input.focus();
+  }
+
+  /** Stops listening to the client. */
+  dispose(): void {
+    for (const off of this.unsubscribe) off();
+  }
+
+  private add(message: ChatMessage, meta: MessageMeta): void {
+    if (this.log.querySelector(`[data-id="${CSS.escape(message.id)}"]`)) return;
+    const injection = message.type !== 'message';
+    const time = new Date(message.timestamp * 1000);
+    const item = h(
+      'li',
+      {
+        class: `msg${injection ? ' injection' : ''}${meta.own ? ' own' : ''}`,
+        'data-id': message.id,
+        'data-sender': message.senderId,
+        'data-type': message.type,
+      },
+      h(
+        'div',
+        { class: 'meta' },
+        injection ? h('span', { class: 'kind' }, message.type) : undefined,
+        h('span', { class: 'author' }, authorName(message)),
+        h('span', { class: 'you' }, '(you)'),
+        h(
+          'time',
+          { datetime: time.toISOString(), title: time.toLocaleString() },
+          time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
+        ),
+      ),
+      bodyNode(message),
+    );
+    const nearBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 80;
+    // Ids are ordered: insert after the last item that comes before this one.
+    let after: Element | null = this.log.lastElementChild;
+    while (after) {
+      const id = after.getAttribute('data-id');
+      if (id && compareIds(id, message.id) < 0) break;
+      after = after.previousElementSibling;
+    }
+    if (after) after.after(item);
+    else this.log.prepend(item);
+    if (nearBottom || meta.own) this.log.scrollTop = this.log.scrollHeight;
+    if (meta.source === 'live') this.onActivity(this);
+  }
+
+  private placeDivider(firstUnreadId: string, count: number): void {
+    if (this.dividerPlaced) return;
+    const first = this.log.querySelector(`[data-id="${CSS.escape(firstUnreadId)}"]`);
+    if (!first) return;
+    this.dividerPlaced = true;
+    const label = `${count} unread message${count === 1 ? '' : 's'}`;
+    first.before(
+      h(
+        'li',
+        { class: 'divider', role: 'separator', 'aria-label': label, 'data-before': firstUnreadId },
+        h('span', {}, label),
+      ),
+    );
+    first.scrollIntoView({ block: 'center' });
+  }
+
+  private markOwn(userId: string): void {
+    for (const item of this.log.querySelectorAll(`[data-sender="${CSS.escape(userId)}"]`)) {
+      item.classList.add('own');
+    }
+  }
+
+  private showState(change: StateChange): void {
+    this.status.textContent = describeState(change);
+    this.status.setAttribute('data-state', change.state);
+    this.panel.setAttribute('data-state', change.state);
+    this.updateCounter();
+  }
+
+  private showSendError(message: string): void {
+    this.sendError.textContent = message;
+  }
+
+  private updateCounter(): void {
+    const used = bodyBytes(this.input.value) - 2;
+    const over = used > this.maxBodyBytes;
+    this.counter.textContent = `${used} / ${this.maxBodyBytes} bytes`;
+    this.counter.classList.toggle('over', over);
+    this.input.setAttribute('aria-invalid', String(over));
+    this.sendButton.disabled = over || this.client.state !== 'live';
+  }
+
+  private onKey(event: KeyboardEvent): void {
+    if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
+    event.preventDefault();
+    void this.submit();
+  }
+
+  private async submit(): Promise<void> {
+    const text = this.input.value;
+    if (text.trim() === '') return;
+    this.showSendError('');
+    if (bodyBytes(text) - 2 > this.maxBodyBytes) {
+      this.showSendError(`message too large: the limit is ${this.maxBodyBytes} bytes`);
+      return;
+    }
+    // Clear at once so a quick second Enter cannot send the same text twice.
+    this.input.value = '';
+    this.updateCounter();
+    try {
+      await this.client.send(text);
+    } catch (error) {
+      this.showSendError(error instanceof Error ? error.message : String(error));
+      // Give the text back so nothing typed is lost.
+      if (this.input.value === '') {
+        this.input.value = text;
+        this.updateCounter();
+      }
+    }
+  }
+}
