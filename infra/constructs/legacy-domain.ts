@@ -16,6 +16,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { Construct } from 'constructs';
+import { acknowledge } from './nag.js';
 
 /** Properties of {@link LegacyDomain}. */
 export interface LegacyDomainProps {
@@ -106,6 +107,19 @@ export class LegacyDomain extends Construct {
         '/talk/*': httpBehavior,
       },
     });
+    const findings: Record<string, string> = {
+      'AwsSolutions-CFR1':
+        'Chat rooms are used worldwide; the deployment has no country restriction to enforce.',
+      'AwsSolutions-CFR2':
+        'Nothing is cached or served from here; both APIs behind it throttle per stage, and a web ACL can be attached to the distribution when a deployment needs one.',
+      'AwsSolutions-CFR3':
+        'Every request reaches an API stage that writes JSON access logs; CloudFront standard logs would need an ACL-enabled bucket for the same lines.',
+    };
+    if (!props.domainName) {
+      findings['AwsSolutions-CFR4'] =
+        'Without a custom domain CloudFront serves its default *.cloudfront.net certificate, whose TLS policy cannot be raised; with legacyDomainName the minimum is TLS 1.2 (2021).';
+    }
+    for (const [finding, reason] of Object.entries(findings)) acknowledge(this.distribution, finding, reason);
   }
 
   /** `https://{distribution or custom domain}`. */

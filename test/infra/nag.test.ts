@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CfnResource, Validations } from 'aws-cdk-lib';
+import { Peer, Port, SecurityGroup } from 'aws-cdk-lib/aws-ec2';
+import { createChatApp } from '../../infra/chat-stack.js';
+import { projectRoot, SYNTH_TIMEOUT_MS, synth } from './synth.js';
+
+const noBundling = { 'aws:cdk:bundling-stacks': [] };
+
+/** Violations left in the validation report after acknowledgements, per plugin. */
+function unacknowledged(outdir: string): string[] {
+  const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+    pluginReports: Array<{
+      pluginName?: string;
+      summary?: { pluginName?: string };
+      violations: Array<{ ruleName: string }>;
+    }>;
+  };
+  return report.pluginReports.flatMap((plugin) => plugin.violations.map((violation) => violation.ruleName));
+}
+
+describe('cdk-nag AwsSolutions and template validation', () => {
+  it.each([
+    ['dev', {}],
+    [
+      'prod with alarms, cluster-mode cache and the legacy domain',
+      {
+        profile: 'prod',
+        alarmEmail: 'ops@example.com',
+        redisClusterMode: 'true',
+        legacyDomain: 'true',
+        corsOrigins: 'https://app.example.com',
+      },
+    ],
+    [
+      'prod with a custom legacy domain',
+      {
+        profile: 'prod',
+        legacyDomain: 'true',
+        legacyDomainName: 'chat.example.com',
+        legacyCertificateArn:
+          'arn:aws:acm:us-east-1:111111111111:certificate/00000000-0000-0000-0000-000000000000',
+      },
+    ],
+  ])(
+    'synthesizes %s with no unacknowledged finding',
+    (_name, context) => {
+      const { outdir } = synth(context);
+      expect(unacknowledged(outdir)).toEqual([]);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it(
+    'fails synthesis on a finding nobody acknowledged',
+    () => {
+      // Prepare
+      const { app, stack } = createChatApp({ projectRoot, context: noBundling });
+      const open = new SecurityGroup(stack, 'WideOpen', { vpc: stack.network.vpc });
+      open.addIngressRule(Peer.anyIpv4(), Port.tcp(22));
+
+      // Act / Assess
+      expect(() => app.synth()).toThrow(/AwsSolutions-EC23/);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it(
+    'fails synthesis on a CloudFormation template validation finding',
+    () => {
+      const { app, stack } = createChatApp({ projectRoot, context: noBundling });
+      new CfnResource(stack, 'Misspelled', { type: 'AWS::SNS::Topic', properties: { TopicNme: 'typo' } });
+      expect(() => app.synth()).toThrow(/TopicNme.*CloudFormation Validate/);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it('treats template validation warnings as errors', () => {
+    const { app } = createChatApp({ projectRoot, context: noBundling });
+    expect(app.node.tryGetContext('@aws-cdk/core:strictCfnValidateErrors')).toBe(true);
+    expect(app.node.tryGetContext('@aws-cdk/core:validateAgainstDefaultRules')).toBe(true);
+  });
+
+  it('gives every acknowledgement a specific reason', () => {
+    // Prepare
+    const { app } = createChatApp({ projectRoot, context: { ...noBundling, legacyDomain: 'true' } });
+
+    // Act
+    const reasons = new Map<string, Set<string>>();
+    for (const construct of app.node.findAll()) {
+      for (const entry of construct.node.metadata) {
+        if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+          if (!id.startsWith('AwsSolutions::')) continue;
+          const rule = id.replace(/^AwsSolutions::/, '').replace(/\[.*$/, '');
+          reasons.set(rule, (reasons.get(rule) ?? new Set()).add(reason));
+        }
+      }
+    }
+
+    // Assess
+    expect([...reasons.keys()].sort()).toEqual(
+      [
+        'AwsSolutions-AEC4',
+        'AwsSolutions-APIG4',
+        'AwsSolutions-CFR1',
+        'AwsSolutions-CFR2',
+        'AwsSolutions-CFR3',
+        'AwsSolutions-CFR4',
+        'AwsSolutions-EC23',
+        'AwsSolutions-IAM4',
+        'AwsSolutions-IAM5',
+        'AwsSolutions-SMG4',
+      ].sort(),
+    );
+    for (const texts of reasons.values()) {
+      for (const reason of texts) {
+        expect(reason.length).toBeGreaterThanOrEqual(60);
+        expect(reason).not.toMatch(/^(ok|n\/a|todo|suppressed|not needed)/i);
+      }
+    }
+  });
+});

@@ -1,0 +1,49 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { type ChatStack, createChatApp } from '../../infra/chat-stack.js';
+import type { StackConfig } from '../../infra/stack-config.js';
+
+/** One synthesized deployment. */
+export interface Synthesized {
+  stack: ChatStack;
+  config: StackConfig;
+  template: Template;
+  assembly: CloudAssembly;
+  outdir: string;
+}
+
+/** Synthesis reads handler modules and package-lock.json from the repository root. */
+export const projectRoot = join(__dirname, '..', '..');
+
+/**
+ * Synthesizes the app as `cdk synth -c ...` would, cdk-nag and strict template validation included.
+ * Without `bundle`, functions are not bundled (`aws:cdk:bundling-stacks` empty) so template tests
+ * stay fast; the bundle test bundles for real.
+ */
+export function synth(
+  context: Record<string, unknown> = {},
+  options: { bundle?: boolean } = {},
+): Synthesized {
+  const outdir = mkdtempSync(join(tmpdir(), 'hipochat-cdk-'));
+  const { app, stack, config } = createChatApp({
+    outdir,
+    projectRoot,
+    context: options.bundle ? context : { 'aws:cdk:bundling-stacks': [], ...context },
+  });
+  const assembly = app.synth();
+  // Read the template already synthesized: Template.fromStack would synthesize again.
+  const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template);
+  return { stack, config, template, assembly, outdir };
+}
+
+/** Seconds a test file may spend synthesizing (2 cores, esbuild for every handler). */
+export const SYNTH_TIMEOUT_MS = 240_000;
+
+/**
+ * Size budget of one handler bundle (minified `index.mjs`, AWS SDK left to the runtime), stated in
+ * docs/deploy.md; a bundle above it means a heavy dependency slipped in.
+ */
+export const BUNDLE_BUDGET_BYTES = 1024 * 1024;
