@@ -35,15 +35,18 @@ async function main(): Promise<void> {
   let bus: RabbitMqBus | MemoryBus;
   let batches: MqPoller | MemoryBus;
   if (config.amqpUrl) {
+    // Publisher and poller share the namespace, so gateways on one broker never take each other's batches.
     bus = new RabbitMqBus({
       url: config.amqpUrl,
       shards: config.fanoutShards,
       deliveryLimit: config.deliveryLimit,
+      namespace: config.amqpNamespace,
     });
     batches = new MqPoller({
       url: config.amqpUrl,
       shards: config.fanoutShards,
       deliveryLimit: config.deliveryLimit,
+      namespace: config.amqpNamespace,
     });
   } else {
     const memory = new MemoryBus(config.fanoutShards, config.deliveryLimit);

@@ -60,6 +60,7 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
           url: config.amqpUrl,
           shards: config.fanoutShards,
           deliveryLimit: config.deliveryLimit,
+          namespace: config.amqpNamespace,
         })
       : new MemoryBus(config.fanoutShards, config.deliveryLimit));
   const sender =
