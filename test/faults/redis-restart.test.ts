@@ -77,11 +77,7 @@ describe('Redis restart', () => {
   });
 
   it('loses no acknowledged message: every live socket receives each once, history holds each once', async () => {
-    await waitFor(
-      () => sockets.every((socket) => traffic.allDelivered(socket)),
-      'every ack delivered',
-      30_000,
-    );
+    await traffic.waitUntilDelivered(sockets, () => chat.output());
     const response = await fetch(`${chat.httpUrl}/talk/old/${room}/`, {
       headers: { authorization: 'Token reader' },
     });

@@ -301,7 +301,7 @@ export async function startConnectionsProxy(): Promise<ConnectionsProxy> {
 /** Gateway settings every fault scenario shares: no rate limit in the way of steady traffic. */
 export const faultGatewayEnv = {
   HIPOCHAT_RATE_LIMIT_PER_MINUTE: '100000',
-  HIPOCHAT_LOG_LEVEL: 'error',
+  HIPOCHAT_LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'error',
 };
 
 /** A seeded pseudo-random generator (mulberry32), so injected faults repeat run to run. */
@@ -366,6 +366,28 @@ export class TrafficCounter {
   allDelivered(socket: TestSocket): boolean {
     const got = new Set(messageFrames(socket).map((f) => f.id as string));
     return [...this.ackedIds()].every((id) => got.has(id));
+  }
+
+  /**
+   * Waits until every acknowledged message reached every socket; on timeout the error names the
+   * missing ids and ends with the gateway's output.
+   */
+  async waitUntilDelivered(sockets: readonly TestSocket[], output: () => string, timeoutMs = 30_000) {
+    try {
+      await waitFor(
+        () => sockets.every((socket) => this.allDelivered(socket)),
+        'every ack delivered',
+        timeoutMs,
+      );
+    } catch (error) {
+      const missing = sockets.map((socket) => {
+        const got = new Set(messageFrames(socket).map((f) => f.id as string));
+        return [...this.ackedIds()].filter((id) => !got.has(id));
+      });
+      throw new Error(
+        `${String(error)}; missing per socket: ${JSON.stringify(missing)}\n${output().slice(-4000)}`,
+      );
+    }
   }
 
   /** Totals over `sockets`: distinct acknowledged messages delivered, copies dropped by dedupe, lost. */
