@@ -68,6 +68,22 @@ describe('RabbitMQ connection cut', () => {
   });
 
   afterAll(async () => {
+    const tally = traffic.tally(sockets);
+    const ghosts = history.filter((id) => !traffic.ackedIds().has(id)).length;
+    recordScenario({
+      order: 2,
+      scenario: 'RabbitMQ connection cut',
+      injected: `TCP proxy in front of RabbitMQ drops every AMQP socket (publisher and consumer) mid-traffic and refuses new ones for 1.5 s; ${refused.length} sends refused`,
+      sent: traffic.sent,
+      acknowledged: traffic.acked.size,
+      delivered: tally.delivered,
+      duplicated: tally.duplicated,
+      lost: tally.lost + (history.length - new Set(history).size),
+      result:
+        tally.lost === 0 && ghosts === 0 && history.length > 0
+          ? `pass: refused sends got "${[...new Set(refused)].join('", "')}"; redelivered copies deduped by id`
+          : `FAIL: lost ${tally.lost}, unacknowledged in history ${ghosts}`,
+    });
     await Promise.all(sockets.map((socket) => socket.close()));
     await chat?.stop();
     await proxy?.close();
@@ -91,24 +107,5 @@ describe('RabbitMQ connection cut', () => {
     history = ((await response.json()) as { oldy: { id: string }[] }).oldy.map((m) => m.id);
     expect(new Set(history).size).toBe(history.length);
     expect(new Set(history)).toEqual(traffic.ackedIds());
-  });
-
-  afterAll(() => {
-    const tally = traffic.tally(sockets);
-    const ghosts = history.filter((id) => !traffic.ackedIds().has(id)).length;
-    recordScenario({
-      order: 2,
-      scenario: 'RabbitMQ connection cut',
-      injected: `TCP proxy in front of RabbitMQ drops every AMQP socket (publisher and consumer) mid-traffic and refuses new ones for 1.5 s; ${refused.length} sends refused`,
-      sent: traffic.sent,
-      acknowledged: traffic.acked.size,
-      delivered: tally.delivered,
-      duplicated: tally.duplicated,
-      lost: tally.lost + (history.length - new Set(history).size),
-      result:
-        tally.lost === 0 && ghosts === 0 && history.length > 0
-          ? `pass: refused sends got "${[...new Set(refused)].join('", "')}"; redelivered copies deduped by id`
-          : `FAIL: lost ${tally.lost}, unacknowledged in history ${ghosts}`,
-    });
   });
 });

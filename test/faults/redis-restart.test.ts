@@ -4,7 +4,6 @@ import {
   type OwnRedis,
   startRedis,
   TrafficCounter,
-  waitFor,
 } from '../support/faults.js';
 import { AMQP_URL, type ChatEndpoints, startGateway } from '../support/gateway.js';
 import { recordScenario } from '../support/reliability-report.js';
