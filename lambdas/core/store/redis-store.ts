@@ -1,6 +1,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { HttpError, RateLimitedError, ServiceUnavailableError } from '../errors.js';
 import type { ChatMessage, Identity, NewMessage } from '../protocol.js';
+import { sleep } from '../retry.js';
 import {
   type AppendOptions,
   type AppendResult,
@@ -178,6 +179,14 @@ function decodeEntries(entries: Entry[]): ChatMessage[] {
   return entries.map(([id, fields]) => decodeMessage(id, fields[1]!));
 }
 
+const RESEND_DELAY_MS = 25;
+
+/** Errors ioredis raises for a command it never wrote to the socket: resending cannot apply it twice. */
+function unsent(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : '';
+  return /Stream isn't writeable|Connection is closed/.test(message);
+}
+
 /** The Redis (ElastiCache) store. All writes of one request are one script call. */
 export class RedisStore implements ChatStore {
   readonly kind = 'redis' as const;
@@ -246,13 +255,25 @@ export class RedisStore implements ChatStore {
     });
   }
 
+  /**
+   * Runs one request. A socket the server closed while the process sat idle (a frozen Lambda,
+   * `timeout`, a failover) fails the first command before it is sent; the client then reconnects
+   * and the command is tried once more, so the user never sees that error.
+   */
   private async run<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      await this.ready();
-      return await work();
-    } catch (error) {
-      if (error instanceof HttpError) throw error;
-      throw new ServiceUnavailableError('store unavailable', { cause: error });
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await this.ready();
+        return await work();
+      } catch (error) {
+        if (error instanceof HttpError) throw error;
+        if (attempt === 0 && unsent(error)) {
+          // Let the client notice the closed socket and start reconnecting before `ready()`.
+          await sleep(RESEND_DELAY_MS);
+          continue;
+        }
+        throw new ServiceUnavailableError('store unavailable', { cause: error });
+      }
     }
   }
 
