@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
-import { openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
+import { disconnectSettled, openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
 
 const SERVICE_KEY = 'e2e-service-key';
 const PUSH_SECRET = 'e2e-push-secret';
@@ -56,9 +56,11 @@ describe.each([
     open.push(socket);
     return socket;
   };
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field below
+  type Json = Record<string, any>;
   const get = async (path: string, token: string) => {
     const response = await fetch(`${chat.httpUrl}${path}`, { headers: { authorization: `Token ${token}` } });
-    return { status: response.status, body: (await response.json()) as Record<string, any> };
+    return { status: response.status, body: (await response.json()) as Json };
   };
   const post = async (path: string, body: unknown, headers: Record<string, string>) => {
     const response = await fetch(`${chat.httpUrl}${path}`, {
@@ -66,7 +68,7 @@ describe.each([
       headers: { 'content-type': 'application/json', ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
-    return { status: response.status, body: (await response.json()) as Record<string, any> };
+    return { status: response.status, body: (await response.json()) as Json };
   };
 
   beforeAll(async () => {
@@ -143,6 +145,7 @@ describe.each([
       alice.send({ body: 'seen by bob' });
       await bob.next((f) => f.body === 'seen by bob');
       await bob.close();
+      await disconnectSettled();
       alice.send({ body: 'missed 1' });
       alice.send({ body: 'missed 2' });
       await alice.next((f) => f.body === 'missed 2');
@@ -182,6 +185,7 @@ describe.each([
       const room = uniqueRoom();
       const bob = await connect(room, 'bob');
       await bob.close();
+      await disconnectSettled();
       const alice = await connect(room, 'alice');
       alice.send({ body: 'a' });
       alice.send({ body: 'b' });
@@ -259,6 +263,7 @@ describe.each([
     it('increments unread for every other member', async () => {
       const room = uniqueRoom();
       for (const user of ['ann', 'ben']) await (await connect(room, user)).close();
+      await disconnectSettled();
       await post(`/talk/item/${room}/?type=message`, { n: 1 }, { authorization: 'Token ann' });
       expect((await get(`/talk/notification/${room}/`, 'ben')).body.notification).toBe(1);
       expect((await get(`/talk/notification/${room}/`, 'ann')).body.notification).toBe(0);
@@ -269,6 +274,7 @@ describe.each([
     it('names the members with no live connection, signed, without tokens', async () => {
       const room = uniqueRoom();
       await (await connect(room, 'offline_olga')).close();
+      await disconnectSettled();
       const alice = await connect(room, 'alice');
       await connect(room, 'online_otto');
       alice.send({ body: 'anyone there?' });

@@ -77,3 +77,11 @@ export function openSocket(url: string, timeoutMs = 10_000): Promise<TestSocket>
 export function uniqueRoom(prefix = 'room'): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/**
+ * Waits for the server's `$disconnect` of sockets a test just closed: API Gateway (and the
+ * local gateway) run it after the socket is gone, so a message racing it may count as read.
+ */
+export function disconnectSettled(ms = 500): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}

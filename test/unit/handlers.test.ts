@@ -1,0 +1,295 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  APIGatewayRequestAuthorizerEvent,
+} from 'aws-lambda';
+import type { ChatBus } from '../../lambdas/core/bus/chat-bus.js';
+import type { RabbitMqEvent } from '../../lambdas/core/bus/rabbitmq-event.js';
+import { loadConfig } from '../../lambdas/core/config.js';
+import type { ConnectionSender } from '../../lambdas/core/connections.js';
+import { ServiceUnavailableError } from '../../lambdas/core/errors.js';
+import type { ChatMessage } from '../../lambdas/core/protocol.js';
+import { createRuntime, setRuntime } from '../../lambdas/core/runtime.js';
+import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
+import { handler as history } from '../../lambdas/handlers/http/history.js';
+import { handler as item } from '../../lambdas/handlers/http/item.js';
+import { handler as newChatRoom } from '../../lambdas/handlers/http/new-chat-room.js';
+import { handler as notification } from '../../lambdas/handlers/http/notification.js';
+import { handler as old } from '../../lambdas/handlers/http/old.js';
+import { handler as unsubscribe } from '../../lambdas/handlers/http/unsubscribe.js';
+import { handler as fanout } from '../../lambdas/handlers/mq/fanout.js';
+import type { WebSocketEvent } from '../../lambdas/handlers/shared/websocket.js';
+import { handler as authorizer } from '../../lambdas/handlers/ws/authorizer.js';
+import { handler as connect } from '../../lambdas/handlers/ws/connect.js';
+import { handler as disconnect } from '../../lambdas/handlers/ws/disconnect.js';
+import { handler as message } from '../../lambdas/handlers/ws/message.js';
+
+const fixture = <T>(name: string): T =>
+  JSON.parse(readFileSync(join(__dirname, '../events', `${name}.json`), 'utf8')) as T;
+
+/** A bus that records what was published, or fails like a broker that is down. */
+class RecordingBus implements ChatBus {
+  readonly kind = 'memory' as const;
+  published: ChatMessage[] = [];
+  down = false;
+  async publish(m: ChatMessage) {
+    if (this.down) throw new ServiceUnavailableError('broker unavailable');
+    this.published.push(m);
+  }
+  async close() {}
+}
+
+/** A management API that records posts; listed connections answer 410. */
+class RecordingSender implements ConnectionSender {
+  posts: { connectionId: string; data: ChatMessage }[] = [];
+  closed: string[] = [];
+  gone = new Set<string>();
+  async post(connectionId: string, data: Uint8Array) {
+    if (this.gone.has(connectionId)) return 'gone' as const;
+    this.posts.push({ connectionId, data: JSON.parse(Buffer.from(data).toString()) as ChatMessage });
+    return 'sent' as const;
+  }
+  async disconnect(connectionId: string) {
+    this.closed.push(connectionId);
+  }
+}
+
+let store: MemoryStore;
+let bus: RecordingBus;
+let sender: RecordingSender;
+
+beforeEach(() => {
+  store = new MemoryStore();
+  bus = new RecordingBus();
+  sender = new RecordingSender();
+  const config = loadConfig({
+    HIPOCHAT_PROFILE_URL: 'https://profiles.example.com/me',
+    HIPOCHAT_SERVICE_KEY: 'service-key',
+    HIPOCHAT_CLOSED_ROOMS: 'vip-*',
+  });
+  setRuntime(createRuntime(config, { store, bus, sender }));
+  // The customer's profile endpoint: `Token <name>` is the user <name>; anything else is refused.
+  jest.spyOn(globalThis, 'fetch').mockImplementation(async (_url, init) => {
+    const name = /^Token ([a-z]+)$/.exec(new Headers(init?.headers).get('authorization') ?? '')?.[1];
+    return name
+      ? new Response(JSON.stringify({ id: name, username: name }), { status: 200 })
+      : new Response('{"detail":"invalid token"}', { status: 401 });
+  });
+});
+
+afterEach(() => {
+  jest.restoreAllMocks();
+  setRuntime(undefined);
+});
+
+const asResult = (value: unknown) => value as APIGatewayProxyStructuredResultV2;
+const bodyOf = (value: unknown) => JSON.parse(asResult(value).body ?? 'null') as Record<string, unknown>;
+
+describe('$connect authorizer', () => {
+  it('allows a valid token and hands room, user id and profile to later routes', async () => {
+    const result = await authorizer(fixture<APIGatewayRequestAuthorizerEvent>('ws-authorizer'));
+    expect(result.policyDocument.Statement[0]).toMatchObject({
+      Effect: 'Allow',
+      Action: 'execute-api:Invoke',
+    });
+    expect(result.context).toEqual({
+      room: 'lobby',
+      userId: 'alice',
+      profile: '{"id":"alice","username":"alice"}',
+    });
+  });
+
+  it('answers 401 (throws Unauthorized) for a refused token', async () => {
+    const event = fixture<APIGatewayRequestAuthorizerEvent>('ws-authorizer');
+    event.queryStringParameters = { room: 'lobby', token: 'Bad-Token-1' };
+    await expect(authorizer(event)).rejects.toThrow('Unauthorized');
+  });
+
+  it('denies a bad room name and a closed room to a non-member', async () => {
+    for (const room of ['bad room', 'vip-lounge']) {
+      const event = fixture<APIGatewayRequestAuthorizerEvent>('ws-authorizer');
+      event.queryStringParameters = { room, token: 'alice' };
+      expect((await authorizer(event)).policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny' });
+    }
+  });
+
+  it('fails (500) rather than refusing when the profile endpoint is down', async () => {
+    jest.spyOn(globalThis, 'fetch').mockRejectedValue(new TypeError('fetch failed'));
+    await expect(authorizer(fixture<APIGatewayRequestAuthorizerEvent>('ws-authorizer'))).rejects.toThrow(
+      'profile endpoint unavailable',
+    );
+  });
+});
+
+describe('$connect', () => {
+  it('records the connection and makes the user a member', async () => {
+    expect(await connect(fixture<WebSocketEvent>('ws-connect'))).toEqual({ statusCode: 200 });
+    expect(await store.connections('lobby')).toEqual([{ connectionId: 'Lx1xYcDuoAMCJrg=', userId: 'alice' }]);
+    expect(await store.isMember('lobby', 'alice')).toBe(true);
+  });
+
+  it('answers 401 without an authorizer context', async () => {
+    const event = fixture<WebSocketEvent>('ws-connect');
+    delete event.requestContext.authorizer;
+    expect(asResult(await connect(event)).statusCode).toBe(401);
+  });
+});
+
+describe('$default', () => {
+  it('stores and publishes the message and acks the clientId', async () => {
+    const result = asResult(await message(fixture<WebSocketEvent>('ws-default')));
+    expect(bus.published).toHaveLength(1);
+    expect(bus.published[0]).toMatchObject({
+      body: 'hello',
+      room: 'lobby',
+      token: 'lobby',
+      senderId: 'alice',
+      clientId: 'c-1',
+    });
+    expect(bodyOf(result)).toEqual({ type: 'ack', id: bus.published[0]!.id, clientId: 'c-1' });
+  });
+
+  it('falls back to the connection record when the authorizer context is missing', async () => {
+    await connect(fixture<WebSocketEvent>('ws-connect'));
+    const event = fixture<WebSocketEvent>('ws-default');
+    delete event.requestContext.authorizer;
+    await message(event);
+    expect(bus.published[0]?.author).toEqual({ id: 'alice', username: 'alice' });
+  });
+
+  it.each([
+    ['not json', 400, 'frame is not valid JSON'],
+    ['{"type":"message"}', 400, 'missing body'],
+    [JSON.stringify({ body: 'x'.repeat(20_000) }), 413, 'message too large: limit is 16384 bytes'],
+  ])('answers %j with an error frame and publishes nothing', async (body, statusCode, error) => {
+    const event = { ...fixture<WebSocketEvent>('ws-default'), body };
+    const result = asResult(await message(event));
+    expect(result.statusCode).toBe(statusCode);
+    expect(bodyOf(result)).toEqual({ ERROR: error });
+    expect(bus.published).toEqual([]);
+  });
+
+  it('retracts the stored message when the broker refuses it', async () => {
+    bus.down = true;
+    const result = asResult(await message(fixture<WebSocketEvent>('ws-default')));
+    expect(bodyOf(result)).toEqual({ ERROR: 'broker unavailable', clientId: 'c-1' });
+    expect(result.statusCode).toBe(503);
+    expect((await store.read('lobby', 'alice')).messages).toEqual([]);
+  });
+});
+
+describe('$disconnect', () => {
+  it('forgets the connection and marks the room read up to the moment it closed', async () => {
+    await connect(fixture<WebSocketEvent>('ws-connect'));
+    await message(fixture<WebSocketEvent>('ws-default'));
+    expect(await disconnect(fixture<WebSocketEvent>('ws-disconnect'))).toEqual({ statusCode: 200 });
+    expect(await store.connections('lobby')).toEqual([]);
+  });
+});
+
+describe('GET /talk/old/{room}/', () => {
+  it('answers both Hipochat shapes', async () => {
+    await message(fixture<WebSocketEvent>('ws-default'));
+    const result = asResult(await old(fixture<APIGatewayProxyEventV2>('http-old')));
+    expect(result.statusCode).toBe(200);
+    expect(result.headers).toMatchObject({ 'content-type': 'application/json' });
+    const body = bodyOf(result) as { oldy: ChatMessage[]; results: Record<string, ChatMessage[]> };
+    expect(body.oldy.map((m) => m.body)).toEqual(['hello']);
+    expect(body.results.read_messages!.map((m) => m.body)).toEqual(['hello']);
+    expect(body.results.unread_messages).toEqual([]);
+  });
+
+  it('answers 401 with a JSON error for a refused token', async () => {
+    const event = fixture<APIGatewayProxyEventV2>('http-old');
+    event.headers.authorization = 'Token 123';
+    expect(asResult(await old(event)).statusCode).toBe(401);
+    expect(bodyOf(await old(event))).toEqual({ error: 'authentication error' });
+  });
+});
+
+describe('POST /talk/item/{room}/', () => {
+  it('injects the (base64) JSON body once per Idempotency-Key', async () => {
+    const first = asResult(await item(fixture<APIGatewayProxyEventV2>('http-item')));
+    const again = asResult(await item(fixture<APIGatewayProxyEventV2>('http-item')));
+    expect(first.statusCode).toBe(201);
+    expect(bodyOf(first)).toMatchObject({
+      type: 'notification',
+      body: { message: 'foobar', user: 'johndoe' },
+      senderId: 'backend',
+    });
+    expect(bodyOf(again).id).toBe(bodyOf(first).id);
+    expect((await store.read('lobby', 'x')).messages).toHaveLength(1);
+  });
+
+  it('refuses invalid UTF-8 with a 400', async () => {
+    const event = {
+      ...fixture<APIGatewayProxyEventV2>('http-item'),
+      body: Buffer.from([0x7b, 0xff, 0x7d]).toString('base64'),
+    };
+    expect(bodyOf(await item(event))).toEqual({ error: 'body is not valid UTF-8' });
+  });
+});
+
+describe('GET /talk/notification/{room}/ and /talk/history/{rooms}/', () => {
+  it('counts unread messages and lists the latest ones per room', async () => {
+    await store.addMembers('lobby', ['bob']);
+    await message(fixture<WebSocketEvent>('ws-default'));
+    const asBob = fixture<APIGatewayProxyEventV2>('http-old');
+    asBob.headers.authorization = 'Token bob';
+    expect(bodyOf(await notification(asBob))).toEqual({ notification: 1 });
+
+    const historyEvent = {
+      ...asBob,
+      routeKey: 'GET /talk/history/{rooms+}',
+      pathParameters: { rooms: 'lobby,empty/' },
+    };
+    const { results } = bodyOf(await history(historyEvent)) as {
+      results: { room_name: string; unread_count: number }[];
+    };
+    expect(results.map((r) => [r.room_name, r.unread_count])).toEqual([
+      ['lobby', 1],
+      ['empty', 0],
+    ]);
+  });
+});
+
+describe('membership routes', () => {
+  const membership = (members: string[], key = 'service-key') => ({
+    ...fixture<APIGatewayProxyEventV2>('http-item'),
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ members }),
+    isBase64Encoded: false,
+  });
+
+  it('adds members with the service key and refuses another key', async () => {
+    expect(bodyOf(await newChatRoom(membership(['zoe'])))).toEqual({ room: 'lobby', added: ['zoe'] });
+    expect(asResult(await newChatRoom(membership(['zoe'], 'guess'))).statusCode).toBe(403);
+  });
+
+  it('unsubscribe removes the member and closes exactly their connections', async () => {
+    await connect(fixture<WebSocketEvent>('ws-connect'));
+    await store.connect('lobby', 'other', { userId: 'bob', profile: {} }, 60);
+    expect(bodyOf(await unsubscribe(membership(['alice'])))).toEqual({
+      room: 'lobby',
+      removed: ['alice'],
+      disconnected: 1,
+    });
+    expect(sender.closed).toEqual(['Lx1xYcDuoAMCJrg=']);
+  });
+});
+
+describe('fan-out consumer (aws:rmq)', () => {
+  it('delivers to every connection, removes exactly the one that answered 410, skips a malformed body', async () => {
+    await store.connect('lobby', 'live', { userId: 'bob', profile: {} }, 60);
+    await store.connect('lobby', 'stale', { userId: 'cat', profile: {} }, 60);
+    sender.gone.add('stale');
+    const report = await fanout(fixture<RabbitMqEvent>('rmq-batch'));
+    expect(report).toMatchObject({ messages: 1, sent: 1, gone: 1, failed: 0 });
+    expect(sender.posts).toEqual([
+      { connectionId: 'live', data: expect.objectContaining({ id: '1795667293000-0', body: 'hello' }) },
+    ]);
+    expect(await store.connections('lobby')).toEqual([{ connectionId: 'live', userId: 'bob' }]);
+  });
+});
