@@ -170,6 +170,7 @@ export class SignedPostSender implements ConnectionSender {
   private readonly maxBackoffMs: number;
   private readonly timeoutMs: number;
   private readonly now: () => Date;
+  private readonly hashes = new WeakMap<Uint8Array, string>();
 
   constructor(options: SignedPostOptions, sdk: ManagementApiSender = new ManagementApiSender(options)) {
     this.sdk = sdk;
@@ -226,6 +227,19 @@ export class SignedPostSender implements ConnectionSender {
     return this.sdk.disconnect(connectionId);
   }
 
+  /**
+   * SHA-256 of a frame, computed once per frame: the fan-out posts the same buffer to every
+   * connection of the room.
+   */
+  private payloadHash(data: Uint8Array): string {
+    let hash = this.hashes.get(data);
+    if (hash === undefined) {
+      hash = createHash('sha256').update(data).digest('hex');
+      this.hashes.set(data, hash);
+    }
+    return hash;
+  }
+
   /** Signs and sends one POST; resolves with the status (and the body of an error answer). */
   private async send(connectionId: string, data: Uint8Array): Promise<Answer> {
     const path = `${this.basePath}/@connections/${encodeSegment(connectionId)}`;
@@ -241,7 +255,7 @@ export class SignedPostSender implements ConnectionSender {
           'content-type': 'application/octet-stream',
           'content-length': String(data.byteLength),
           host: this.base.host,
-          'x-amz-content-sha256': createHash('sha256').update(data).digest('hex'),
+          'x-amz-content-sha256': this.payloadHash(data),
         },
         body: data,
       },

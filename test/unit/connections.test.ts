@@ -3,7 +3,10 @@ import type { AddressInfo } from 'node:net';
 import {
   ApiGatewayManagementApiServiceException,
   ForbiddenException,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { FinalizeRequestMiddleware } from '@smithy/types';
 import {
   type ConnectionSender,
   ManagementApiSender,
@@ -67,14 +70,16 @@ class Endpoint {
 const BOOKKEEPING = ['amz-sdk-invocation-id', 'amz-sdk-request', 'x-amz-user-agent'];
 
 function withoutBookkeeping(sender: ManagementApiSender): ManagementApiSender {
-  sender.client.middlewareStack.addRelativeTo(
-    (next) => async (args) => {
-      const headers = (args.request as { headers: Record<string, string> }).headers;
-      for (const name of BOOKKEEPING) delete headers[name];
-      return next(args);
-    },
-    { relation: 'before', toMiddleware: 'httpSigningMiddleware', name: 'stripBookkeeping' },
-  );
+  const strip: FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => async (args) => {
+    const headers = (args.request as { headers: Record<string, string> }).headers;
+    for (const name of BOOKKEEPING) delete headers[name];
+    return next(args);
+  };
+  sender.client.middlewareStack.addRelativeTo(strip, {
+    relation: 'before',
+    toMiddleware: 'httpSigningMiddleware',
+    name: 'stripBookkeeping',
+  });
   return sender;
 }
 
