@@ -65,6 +65,13 @@ export const envSchema = z.object({
   HIPOCHAT_DELIVERY_LIMIT: int(5, 1, 100),
   HIPOCHAT_CONNECTION_TTL_SECONDS: int(3 * 3600, 7200, 86_400),
   HIPOCHAT_RATE_LIMIT_PER_MINUTE: int(120, 1, 100_000),
+  // Secrets by ARN (set by the CDK stack); their values are filled in by withSecrets().
+  HIPOCHAT_SERVICE_KEY_SECRET_ARN: z.string().optional(),
+  HIPOCHAT_PUSH_SECRET_ARN: z.string().optional(),
+  HIPOCHAT_REDIS_AUTH_SECRET_ARN: z.string().optional(),
+  HIPOCHAT_RABBIT_SECRET_ARN: z.string().optional(),
+  // Read by the logger at module load; declared here so a typo stops start-up.
+  HIPOCHAT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
 /** The environment variables as declared; used by the stack and the README. */

@@ -8,6 +8,7 @@ import { type ConnectionSender, SignedPostSender } from './connections.js';
 import { ConfigError } from './errors.js';
 import { FanoutService } from './fanout.js';
 import { PushNotifier } from './push.js';
+import { withSecrets } from './secrets.js';
 import type { ChatStore } from './store/chat-store.js';
 import { MemoryStore } from './store/memory-store.js';
 import { RedisStore } from './store/redis-store.js';
@@ -90,15 +91,24 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
   };
 }
 
-let current: Runtime | undefined;
+let current: Promise<Runtime> | undefined;
 
-/** The process's runtime, built from the environment on first use. */
-export function runtime(): Runtime {
-  current ??= createRuntime(loadConfig());
+/**
+ * The process's runtime, built on first use from the environment and the secrets it names
+ * (once per Lambda container; a failed start is retried on the next invocation).
+ */
+export function runtime(): Promise<Runtime> {
+  if (!current) {
+    const starting = withSecrets(process.env).then((env) => createRuntime(loadConfig(env)));
+    starting.catch(() => {
+      if (current === starting) current = undefined;
+    });
+    current = starting;
+  }
   return current;
 }
 
 /** Installs a runtime (the local gateway and tests share one across handler modules). */
 export function setRuntime(next: Runtime | undefined): void {
-  current = next;
+  current = next ? Promise.resolve(next) : undefined;
 }

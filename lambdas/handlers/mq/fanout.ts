@@ -34,7 +34,7 @@ export const handler = async (event: RabbitMqEvent): Promise<FanoutReport> => {
       else logger.error('dropping malformed message', { queue, bodySize: record.basicProperties.bodySize });
     }
   }
-  const report = await runtime().fanout.deliver(messages);
+  const report = await (await runtime()).fanout.deliver(messages);
   logger.debug('fan-out batch done', { ...report });
   return report;
 };

@@ -77,7 +77,7 @@ export function httpRoute(
 ): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2> {
   return async (event) => {
     try {
-      return json(successStatus, await work(new HttpRequest(event), runtime()));
+      return json(successStatus, await work(new HttpRequest(event), await runtime()));
     } catch (error) {
       const failure = toHttpError(error);
       if (failure.statusCode >= 500) {

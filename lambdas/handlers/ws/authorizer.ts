@@ -29,7 +29,7 @@ export const handler = async (
   event: APIGatewayRequestAuthorizerEvent,
 ): Promise<APIGatewayAuthorizerResult> => {
   const query = event.queryStringParameters ?? {};
-  const rt = runtime();
+  const rt = await runtime();
   let room: string;
   try {
     room = parseRoom(query.room);

@@ -9,7 +9,11 @@ export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyRes
   const connection = contextIdentity(event.requestContext.authorizer);
   if (!connection) return { statusCode: 401, body: 'authentication error' };
   try {
-    await runtime().chat.join(connection.room, connection.identity, event.requestContext.connectionId);
+    await (await runtime()).chat.join(
+      connection.room,
+      connection.identity,
+      event.requestContext.connectionId,
+    );
     return { statusCode: 200 };
   } catch (error) {
     const failure = toHttpError(error);

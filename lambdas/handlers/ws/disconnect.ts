@@ -8,7 +8,7 @@ export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyRes
   const room = contextIdentity(event.requestContext.authorizer)?.room;
   try {
     // requestTimeEpoch is when API Gateway saw the socket close, not when this runs.
-    await runtime().chat.leave(
+    await (await runtime()).chat.leave(
       room,
       event.requestContext.connectionId,
       event.requestContext.requestTimeEpoch,

@@ -25,8 +25,8 @@ function clientIdOf(body: string | undefined, base64: boolean): string | undefin
  * message failed and retry it with the same `clientId`).
  */
 export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
-  const rt = runtime();
   try {
+    const rt = await runtime();
     const { room, identity } = await connectionOf(event, rt);
     const text =
       event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
