@@ -86,7 +86,9 @@ export class Broker extends Construct {
       Port.tcp(AMQPS_PORT),
       'Hipochat functions to the broker',
     );
-    this.securityGroup.connections.allowInternally(
+    // Ingress only: the group already allows all egress.
+    this.securityGroup.addIngressRule(
+      this.securityGroup,
       Port.tcp(AMQPS_PORT),
       'Event source pollers to the broker',
     );
