@@ -178,6 +178,15 @@ export class LocalGateway {
           socket.destroy();
         });
     });
+    // A request the HTTP parser refuses gets API Gateway's JSON answer, not Node's bare 400.
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+      if (error.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+      refuse(socket, tooLarge ? 431 : 400, tooLarge ? 'Request Header Fields Too Large' : 'Bad Request');
+    });
     this.server = server;
     await new Promise<void>((done, fail) => {
       server.once('error', fail);
@@ -420,7 +429,8 @@ export class LocalGateway {
 }
 
 function refuse(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ message });
   socket.end(
-    `HTTP/1.1 ${status} ${message}\r\nconnection: close\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ message })}`,
+    `HTTP/1.1 ${status} ${message}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
