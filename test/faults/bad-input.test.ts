@@ -1,0 +1,367 @@
+import { connect } from 'node:net';
+import fc from 'fast-check';
+import WebSocket from 'ws';
+import { httpRoutes } from '../../infra/routes.js';
+import { faultGatewayEnv, type OwnRedis, startRedis } from '../support/faults.js';
+import { AMQP_URL, type ChatEndpoints, startGateway } from '../support/gateway.js';
+import { openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
+
+jest.setTimeout(180_000);
+
+const SERVICE_KEY = 'bad-input-service-key-0123456789';
+const MAX_MESSAGE_BYTES = 4096;
+const RUNS = Number(process.env.FAULTS_RUNS ?? 60);
+// Fixed so a run repeats; FAULTS_SEED explores others.
+const SEED = Number(process.env.FAULTS_SEED ?? 20261126);
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Sends raw bytes as one HTTP/1.1 request and reads the whole answer (the server closes). */
+function rawHttp(port: number, request: Buffer): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('no answer within 10 s'));
+    }, 10_000);
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const text = Buffer.concat(chunks).toString('latin1');
+      const split = text.indexOf('\r\n\r\n');
+      const [statusLine = '', ...lines] = text.slice(0, split).split('\r\n');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(statusLine)?.[1] ?? 0);
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      let body = split >= 0 ? text.slice(split + 4) : '';
+      if (headers['transfer-encoding'] === 'chunked') {
+        let decoded = '';
+        for (let rest = body; ; ) {
+          const end = rest.indexOf('\r\n');
+          const size = Number.parseInt(rest.slice(0, end), 16);
+          if (!size) break;
+          decoded += rest.slice(end + 2, end + 2 + size);
+          rest = rest.slice(end + 2 + size + 2);
+        }
+        body = decoded;
+      }
+      resolve({ status, headers, body: Buffer.from(body, 'latin1').toString('utf8') });
+    });
+    // No half-close: Node's HTTP server drops a request whose client already ended its side.
+    socket.write(request);
+  });
+}
+
+/** Bytes, including invalid UTF-8 and control characters, but never CR or LF (they end a header). */
+const headerBytes = fc
+  .uint8Array({ minLength: 0, maxLength: 80 })
+  .map((bytes) => Buffer.from(bytes.filter((b) => b !== 13 && b !== 10)));
+
+const junkText = fc.oneof(
+  fc.string({ maxLength: 60 }),
+  fc.string({ unit: 'grapheme', maxLength: 30 }),
+  fc.constantFrom('../../etc/passwd', '%00', '%ff%fe', '%2F..%2F', '<script>', "' OR 1=1 --", '{room}', '*'),
+);
+
+const roomSegment = fc.oneof(
+  fc.constantFrom('fuzz-room', 'fuzz-room/', 'a'.repeat(129), 'a,b,c', '', '/', 'x//', 'r%20r', 'r%ZZ'),
+  junkText.map((text) => encodeURIComponent(text)),
+  junkText,
+  fc.array(fc.constantFrom('r1', 'r2', 'bad room', ''), { maxLength: 60 }).map((rooms) => rooms.join(',')),
+);
+
+const query = fc
+  .dictionary(fc.constantFrom('type', 'limit', 'since', 'token', 'ticket', 'x', ''), junkText, { maxKeys: 4 })
+  .map((entries) =>
+    Object.entries(entries)
+      .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
+      .join('&'),
+  );
+
+const deepJson = fc
+  .integer({ min: 1, max: 3000 })
+  .chain((depth) =>
+    fc.constantFrom(
+      `${'['.repeat(depth)}${']'.repeat(depth)}`,
+      `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`,
+      '['.repeat(depth),
+    ),
+  );
+
+const body = fc.oneof(
+  fc.constant(Buffer.alloc(0)),
+  fc.json().map((text) => Buffer.from(text)),
+  fc.jsonValue().map((value) => Buffer.from(JSON.stringify({ members: value, tokens: value, body: value }))),
+  deepJson.map((text) => Buffer.from(text)),
+  fc
+    .integer({ min: 5000, max: 300_000 })
+    .map((size) => Buffer.from(JSON.stringify({ big: 'x'.repeat(size) }))),
+  fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+  fc.constantFrom(
+    Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+    Buffer.from('tokens=a&tokens=%ff&members='),
+    Buffer.from('{"members":["a"],"__proto__":{"admin":true}}'),
+    Buffer.from('{"constructor":{"prototype":{"polluted":1}}}'),
+  ),
+);
+
+const headers = fc.record({
+  authorization: fc.oneof(
+    fc.constant(undefined),
+    fc.constantFrom(
+      'Token fuzzer',
+      `Bearer ${SERVICE_KEY}`,
+      'Token ',
+      'Bearer',
+      'Basic Zm9vOmJhcg==',
+      'Token a b',
+    ),
+    headerBytes.map((bytes) => Buffer.concat([Buffer.from('Token '), bytes])),
+    headerBytes,
+  ),
+  contentType: fc.oneof(
+    fc.constant(undefined),
+    fc.constantFrom(
+      'application/json',
+      'application/json; charset=latin1',
+      'application/x-www-form-urlencoded',
+      'text/plain',
+      'multipart/form-data; boundary=x',
+      'application/vnd.api+json',
+      '',
+    ),
+    headerBytes,
+  ),
+  idempotencyKey: fc.oneof(fc.constant(undefined), headerBytes),
+});
+
+describe('bad input', () => {
+  let redis: OwnRedis;
+  let chat: ChatEndpoints;
+  let port: number;
+  const keeper = uniqueRoom('kept');
+  let before: unknown;
+
+  const storedMessages = async () => {
+    const response = await fetch(`${chat.httpUrl}/talk/old/${keeper}/`, {
+      headers: { authorization: 'Token keeper' },
+    });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { oldy: unknown[] }).oldy;
+  };
+
+  const stillAnswering = async () => {
+    expect(() => process.kill(chat.pid!, 0)).not.toThrow();
+    expect(await storedMessages()).toEqual(before);
+  };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    chat = await startGateway({
+      ...faultGatewayEnv,
+      HIPOCHAT_REDIS_URL: redis.url,
+      HIPOCHAT_AMQP_URL: AMQP_URL,
+      HIPOCHAT_SERVICE_KEY: SERVICE_KEY,
+      HIPOCHAT_MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES),
+    });
+    port = Number(new URL(chat.httpUrl).port);
+    const writer = await openSocket(`${chat.wsUrl}/?room=${keeper}&token=keeper`);
+    for (const text of ['first', 'second', 'third']) {
+      writer.send({ body: text, clientId: text });
+      await writer.next((f) => f.type === 'ack' && f.clientId === text);
+    }
+    await writer.close();
+    before = await storedMessages();
+    expect(before).toHaveLength(3);
+  });
+
+  afterAll(async () => {
+    await chat?.stop();
+    await redis?.stop();
+  });
+
+  describe('on every HTTP route', () => {
+    it('answers random and malicious requests with JSON, never a 5xx', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...httpRoutes),
+          fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'),
+          fc.boolean(),
+          roomSegment,
+          query,
+          headers,
+          body,
+          async (route, otherMethod, useRouteMethod, room, search, head, payload) => {
+            const method = useRouteMethod ? route.method : otherMethod;
+            const prefix = route.path.replace(/\{\w+\+?\}$/, '');
+            const target = `${prefix}${room}${search ? `?${search}` : ''}`;
+            const lines = [
+              Buffer.from(`${method} `),
+              Buffer.from(target.replace(/[\s]/g, '%20'), 'utf8'),
+              Buffer.from(` HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n`),
+            ];
+            if (head.authorization !== undefined)
+              lines.push(
+                Buffer.from('authorization: '),
+                Buffer.from(head.authorization),
+                Buffer.from('\r\n'),
+              );
+            if (head.contentType !== undefined)
+              lines.push(Buffer.from('content-type: '), Buffer.from(head.contentType), Buffer.from('\r\n'));
+            if (head.idempotencyKey !== undefined)
+              lines.push(
+                Buffer.from('idempotency-key: '),
+                Buffer.from(head.idempotencyKey),
+                Buffer.from('\r\n'),
+              );
+            lines.push(Buffer.from(`content-length: ${payload.length}\r\n\r\n`), payload);
+            const answer = await rawHttp(port, Buffer.concat(lines));
+            expect(answer.status).toBeGreaterThanOrEqual(200);
+            expect(answer.status).toBeLessThan(500);
+            if (answer.status >= 400 && method !== 'HEAD') {
+              expect(answer.headers['content-type']).toMatch(/^application\/json/);
+              const parsed = JSON.parse(answer.body) as Record<string, unknown>;
+              expect(typeof (parsed.error ?? parsed.message)).toBe('string');
+            }
+          },
+        ),
+        { numRuns: RUNS * 2, seed: SEED },
+      );
+      await stillAnswering();
+    });
+
+    it('answers a request line or headers the HTTP parser refuses with a JSON 400', async () => {
+      for (const request of [
+        'GET /talk/old/r\x00/ HTTP/1.1\r\nhost: x\r\n\r\n',
+        'GET /talk/old/r/ HTTP/1.1\r\nhost: x\r\nbad header\r\n\r\n',
+        'POST /talk/item/r/ HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n',
+        'GET /talk/old/r/ HTTP/9.9\r\n\r\n',
+      ]) {
+        const answer = await rawHttp(port, Buffer.from(request, 'latin1'));
+        expect(answer.status).toBe(400);
+        expect(JSON.parse(answer.body)).toEqual({ message: expect.any(String) });
+      }
+      await stillAnswering();
+    });
+  });
+
+  describe('on the websocket', () => {
+    let socket: TestSocket;
+    let probes = 0;
+
+    beforeAll(async () => {
+      socket = await openSocket(`${chat.wsUrl}/?room=${uniqueRoom('fuzz')}&token=fuzzer`);
+    });
+
+    afterAll(async () => {
+      await socket?.close();
+    });
+
+    const frame = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.json(),
+      fc.jsonValue().map((value) => JSON.stringify(value)),
+      fc
+        .record(
+          {
+            type: fc.oneof(fc.string({ maxLength: 80 }), fc.jsonValue()),
+            body: fc.jsonValue(),
+            message: fc.jsonValue(),
+            clientId: fc.oneof(fc.string({ maxLength: 200 }), fc.jsonValue()),
+            id: fc.string(),
+            room: fc.string(),
+            token: fc.string(),
+            author: fc.jsonValue(),
+            __proto__: fc.jsonValue(),
+          },
+          { requiredKeys: [] },
+        )
+        .map((record) => JSON.stringify(record)),
+      deepJson.map((text) => `{"body":${text}}`),
+      fc
+        .integer({ min: MAX_MESSAGE_BYTES, max: 100_000 })
+        .map((size) => JSON.stringify({ body: 'x'.repeat(size) })),
+      fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
+    );
+
+    it('answers every frame with an ack or an error frame and keeps the connection open', async () => {
+      await fc.assert(
+        fc.asyncProperty(frame, async (sent) => {
+          const from = socket.frames.length;
+          if (Buffer.isBuffer(sent)) socket.ws.send(sent, { binary: true });
+          else socket.ws.send(sent);
+          probes += 1;
+          const probe = `probe-${probes}`;
+          socket.ws.send(JSON.stringify({ body: 'probe', clientId: probe }));
+          await socket.next((f) => f.type === 'ack' && f.clientId === probe, 15_000);
+          const answers = socket.frames
+            .slice(from)
+            .filter((f) => !(f.type === 'ack' && f.clientId === probe));
+          for (const answer of answers) {
+            const kind =
+              typeof answer.ERROR === 'string'
+                ? 'error'
+                : answer.type === 'ack'
+                  ? 'ack'
+                  : typeof answer.id === 'string' && 'body' in answer
+                    ? 'message'
+                    : 'unknown';
+            expect(kind).not.toBe('unknown');
+          }
+          expect(socket.ws.readyState).toBe(WebSocket.OPEN);
+        }),
+        { numRuns: RUNS, seed: SEED },
+      );
+      await stillAnswering();
+    });
+
+    it('closes a connection that sends invalid UTF-8 as text (1007), as RFC 6455 requires', async () => {
+      const victim = await openSocket(`${chat.wsUrl}/?room=${uniqueRoom('utf8')}&token=fuzzer`);
+      victim.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+      expect(await victim.closed).toBe(1007);
+      await stillAnswering();
+    });
+
+    it('refuses random connect query strings with a 4xx handshake, never a 5xx', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(roomSegment, fc.constant(undefined)),
+          fc.oneof(junkText, fc.constantFrom('fuzzer', 'a'.repeat(5000)), fc.constant(undefined)),
+          fc.oneof(junkText, fc.constant(undefined)),
+          fc.boolean(),
+          async (room, token, ticket, legacy) => {
+            const params = new URLSearchParams();
+            if (room !== undefined && !legacy) params.set('room', room);
+            if (token !== undefined) params.set('token', token);
+            if (ticket !== undefined) params.set('ticket', ticket);
+            const path = legacy ? `/talk/chat/${encodeURIComponent(room ?? '')}/` : '/';
+            const status = await new Promise<number>((resolve) => {
+              const ws = new WebSocket(`${chat.wsUrl}${path}?${params}`);
+              ws.once('open', () => {
+                ws.terminate();
+                resolve(101);
+              });
+              ws.once('unexpected-response', (_request, response) => {
+                resolve(response.statusCode ?? 0);
+                ws.terminate();
+              });
+              ws.once('error', () => resolve(0));
+            });
+            expect(status === 101 || (status >= 400 && status < 500)).toBe(true);
+          },
+        ),
+        { numRuns: RUNS, seed: SEED },
+      );
+      await stillAnswering();
+    });
+  });
+});
