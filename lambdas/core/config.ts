@@ -1,31 +1,43 @@
-import { z } from 'zod';
+// zod/mini keeps every handler bundle ~430 KB smaller than classic zod (cold starts).
+import * as z from 'zod/mini';
 import { ConfigError } from './errors.js';
 
 const list = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((value) =>
+  z.pipe(
+    z._default(z.string(), fallback),
+    z.transform((value: string) =>
       value
         .split(',')
         .map((item) => item.trim())
         .filter((item) => item.length > 0),
-    );
+    ),
+  );
 
 const int = (fallback: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+  z._default(
+    z.coerce.number().check(z.refine(Number.isInteger, 'expected an integer'), z.gte(min), z.lte(max)),
+    fallback,
+  );
 
 const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
-    .default(fallback ? 'true' : 'false')
-    .transform((value) => ['true', '1', 'yes'].includes(value));
+  z.pipe(
+    z._default(z.enum(['true', 'false', '1', '0', 'yes', 'no', '']), fallback ? 'true' : 'false'),
+    z.transform((value: 'true' | 'false' | '1' | '0' | 'yes' | 'no' | '') =>
+      ['true', '1', 'yes'].includes(value),
+    ),
+  );
 
-const optionalUrl = z
-  .string()
-  .url()
-  .optional()
-  .or(z.literal('').transform(() => undefined));
+const optionalString = z.optional(z.string());
+
+const optionalUrl = z.optional(
+  z.union([
+    z.url(),
+    z.pipe(
+      z.literal(''),
+      z.transform(() => undefined),
+    ),
+  ]),
+);
 
 /**
  * Every environment variable the project reads, with its default. The CDK stack builds function
@@ -33,30 +45,27 @@ const optionalUrl = z
  */
 export const envSchema = z.object({
   HIPOCHAT_PROFILE_URL: optionalUrl,
-  HIPOCHAT_PROFILE_ID_FIELD: z.string().min(1).default('id'),
+  HIPOCHAT_PROFILE_ID_FIELD: z._default(z.string().check(z.minLength(1)), 'id'),
   HIPOCHAT_PROFILE_CACHE_SECONDS: int(30, 0, 3600),
   HIPOCHAT_PUSH_NOTIFICATION_URL: optionalUrl,
-  HIPOCHAT_PUSH_SECRET: z.string().optional(),
-  HIPOCHAT_SERVICE_KEY: z.string().optional(),
+  HIPOCHAT_PUSH_SECRET: optionalString,
+  HIPOCHAT_SERVICE_KEY: optionalString,
   HIPOCHAT_REDIS_URL: optionalUrl,
-  HIPOCHAT_REDIS_HOST: z.string().optional(),
+  HIPOCHAT_REDIS_HOST: optionalString,
   HIPOCHAT_REDIS_PORT: int(6379, 1, 65535),
   HIPOCHAT_REDIS_DB: int(0, 0, 15),
   HIPOCHAT_REDIS_CLUSTER: bool(false),
   HIPOCHAT_AMQP_URL: optionalUrl,
-  HIPOCHAT_RABBIT_URL: z.string().optional(),
-  HIPOCHAT_RABBIT_USERNAME: z.string().optional(),
-  HIPOCHAT_RABBIT_PASS: z.string().optional(),
-  HIPOCHAT_AMQP_NAMESPACE: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,100}$/)
-    .default('hipochat'),
+  HIPOCHAT_RABBIT_URL: optionalString,
+  HIPOCHAT_RABBIT_USERNAME: optionalString,
+  HIPOCHAT_RABBIT_PASS: optionalString,
+  HIPOCHAT_AMQP_NAMESPACE: z._default(z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,100}$/)), 'hipochat'),
   HIPOCHAT_CONNECTIONS_URL: optionalUrl,
   HIPOCHAT_LISTEN_PORT: int(8888, 0, 65535),
-  HIPOCHAT_LISTEN_ADDRESS: z.string().default('127.0.0.1'),
+  HIPOCHAT_LISTEN_ADDRESS: z._default(z.string(), '127.0.0.1'),
   HIPOCHAT_MESSAGE_TYPES: list('message,notification,injection'),
   HIPOCHAT_NOTIFIABLE_MESSAGE_TYPES: list('message,notification'),
-  HIPOCHAT_REGULAR_MESSAGE_TYPE: z.string().min(1).default('message'),
+  HIPOCHAT_REGULAR_MESSAGE_TYPE: z._default(z.string().check(z.minLength(1)), 'message'),
   HIPOCHAT_CLOSED_ROOMS: list(''),
   HIPOCHAT_MAX_MESSAGE_BYTES: int(16_384, 64, 131_072),
   HIPOCHAT_HISTORY_LIMIT: int(1000, 1, 1_000_000),
@@ -66,12 +75,12 @@ export const envSchema = z.object({
   HIPOCHAT_CONNECTION_TTL_SECONDS: int(3 * 3600, 7200, 86_400),
   HIPOCHAT_RATE_LIMIT_PER_MINUTE: int(120, 1, 100_000),
   // Secrets by ARN (set by the CDK stack); their values are filled in by withSecrets().
-  HIPOCHAT_SERVICE_KEY_SECRET_ARN: z.string().optional(),
-  HIPOCHAT_PUSH_SECRET_ARN: z.string().optional(),
-  HIPOCHAT_REDIS_AUTH_SECRET_ARN: z.string().optional(),
-  HIPOCHAT_RABBIT_SECRET_ARN: z.string().optional(),
+  HIPOCHAT_SERVICE_KEY_SECRET_ARN: optionalString,
+  HIPOCHAT_PUSH_SECRET_ARN: optionalString,
+  HIPOCHAT_REDIS_AUTH_SECRET_ARN: optionalString,
+  HIPOCHAT_RABBIT_SECRET_ARN: optionalString,
   // Read by the logger at module load; declared here so a typo stops start-up.
-  HIPOCHAT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  HIPOCHAT_LOG_LEVEL: z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info'),
 });
 
 /** The environment variables as declared; used by the stack and the README. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { BadRequestError, PayloadTooLargeError } from './errors.js';
 
 /** Hipochat's room alphabet, at most 128 characters. */
@@ -37,10 +37,10 @@ export type NewMessage = Omit<ChatMessage, 'id'>;
 
 /** `{"type":"message","body":...}` plus optional client fields. */
 export const clientFrameSchema = z.looseObject({
-  type: z.string().min(1).max(64).optional(),
-  body: z.unknown().optional(),
-  message: z.unknown().optional(),
-  clientId: z.string().min(1).max(128).optional(),
+  type: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  body: z.optional(z.unknown()),
+  message: z.optional(z.unknown()),
+  clientId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
 });
 
 /** A parsed client frame. */
