@@ -639,7 +639,6 @@ export class HipochatClient {
     const generation = ++this.generation;
     this.setState({
       state: this.failures === 0 && !this.caughtUpOnce ? 'connecting' : 'reconnecting',
-      reason: this.failures === 0 && !this.caughtUpOnce ? undefined : 'connecting again',
       attempt: this.failures,
     });
     let url: string;

@@ -1,0 +1,594 @@
+/**
+ * `npx hipochat <command>`: chat from a terminal, inject, read history and counts, manage
+ * members, and smoke-test a deployment. Built on the same client library as the demo page.
+ */
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import {
+  type ChatMessage,
+  HipochatClient,
+  type HipochatClientOptions,
+  HipochatError,
+  HipochatHttp,
+  httpUrlFromWs,
+  parseHttpUrl,
+  parseWsUrl,
+  type StateChange,
+  type WebSocketConstructor,
+} from '../web/client/hipochat-client.js';
+
+/** A usage mistake: printed with a hint, exit code 2. */
+export class UsageError extends Error {}
+
+const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
+
+const HELP = `hipochat: a command-line client for Hipochat Serverless
+
+Usage: hipochat <command> [options]
+
+Commands:
+  chat          interactive chat: history on join, live messages, one line = one message
+  inject        post the JSON on stdin (or --body) into a room as a message of --type
+  history       print the latest messages of one or more rooms (comma-separated)
+  notification  print your unread count in a room
+  members       add|remove members of a room (needs the service key)
+  smoke         post-deploy check: two users, messages both ways, history, injection, counts
+
+Common options:
+  --ws URL           WebSocket endpoint, ws://host:8888 or wss://... (env HIPOCHAT_WS_URL)
+  --http URL         HTTP API base, http://host:8888 (env HIPOCHAT_HTTP_URL; default: from --ws)
+  --room R           room name (letters, digits, - . : , _)
+  --token T          your token; in dev mode any name (env HIPOCHAT_TOKEN)
+  --service-key K    HIPOCHAT_SERVICE_KEY of the stack (env HIPOCHAT_SERVICE_KEY)
+  --timeout S        seconds before giving up (default 15; smoke: 60 in total)
+  --json             print raw JSON instead of lines
+  -h, --help         help (also: hipochat <command> --help)
+
+Examples:
+  hipochat chat --ws ws://127.0.0.1:8888 --room lobby --token alice
+  echo '{"order":42}' | hipochat inject --http http://127.0.0.1:8888 --room lobby --type notification --token alice
+  hipochat history --http http://127.0.0.1:8888 --room lobby,news --token alice --limit 20
+  hipochat notification --http http://127.0.0.1:8888 --room lobby --token bob
+  hipochat members add --http http://127.0.0.1:8888 --room vip --service-key KEY alice bob
+  hipochat smoke --ws ws://127.0.0.1:8888 --http http://127.0.0.1:8888
+`;
+
+const COMMAND_HELP: Record<string, string> = {
+  chat: `hipochat chat --ws URL --room R --token T [--http URL] [--ticket] [--timeout S]
+
+Joins the room, prints its history (a line marks where the unread part starts), then live
+messages. Each line you type is sent; /quit or Ctrl-D leaves. Reconnects on its own.
+With stdin not a terminal, sends each line and exits at the end of input.
+`,
+  inject: `hipochat inject --http URL --room R --type T (--token T | --service-key K) [--body JSON] < body.json
+
+Posts a JSON body into the room as a message of type T (for example notification). With the
+service key the backend is the author. Prints the stored message.
+`,
+  history: `hipochat history --http URL --room R[,R2...] --token T [--limit N] [--json]
+
+Prints the latest N (default 20) messages and your unread count of each room.
+`,
+  notification: `hipochat notification --http URL --room R --token T
+
+Prints your unread count in the room.
+`,
+  members: `hipochat members add|remove --http URL --room R --service-key K USER_ID...
+
+Adds users to the room (new-chat-room) or removes them and closes their sockets (unsubscribe).
+`,
+  smoke: `hipochat smoke --ws URL --http URL [--token-a T] [--token-b T] [--service-key K] [--room R] [--timeout S]
+
+Connects two users to a fresh room, sends a message each way, checks history, an injection
+and unread counts. Prints PASS/FAIL per step and exits non-zero on a failure. Dev tokens
+(random names) are used unless --token-a/--token-b are given.
+`,
+};
+
+const OPTIONS = {
+  ws: { type: 'string' },
+  http: { type: 'string' },
+  room: { type: 'string' },
+  token: { type: 'string' },
+  'token-a': { type: 'string' },
+  'token-b': { type: 'string' },
+  'service-key': { type: 'string' },
+  type: { type: 'string' },
+  body: { type: 'string' },
+  limit: { type: 'string' },
+  timeout: { type: 'string' },
+  ticket: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parse>['values'];
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Where output goes (tests capture it). */
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+function need(value: string | undefined, flag: string, command: string): string {
+  if (!value) throw new UsageError(`${command}: ${flag} is required (see hipochat ${command} --help)`);
+  return value;
+}
+
+function wsOf(values: Values, io: Io, command: string): string {
+  const raw = need(values.ws ?? io.env.HIPOCHAT_WS_URL, '--ws', command);
+  try {
+    parseWsUrl(raw);
+  } catch (error) {
+    throw new UsageError(`${command}: ${(error as Error).message}`);
+  }
+  return raw;
+}
+
+function httpOf(values: Values, io: Io, command: string): string {
+  const raw =
+    values.http ?? io.env.HIPOCHAT_HTTP_URL ?? (values.ws ? httpUrlFromWsSafe(values.ws) : undefined);
+  const url = need(raw, '--http', command);
+  try {
+    parseHttpUrl(url);
+  } catch (error) {
+    throw new UsageError(`${command}: ${(error as Error).message}`);
+  }
+  return url;
+}
+
+function httpUrlFromWsSafe(ws: string): string | undefined {
+  try {
+    return httpUrlFromWs(ws);
+  } catch {
+    return undefined;
+  }
+}
+
+function seconds(values: Values, fallback: number): number {
+  if (values.timeout === undefined) return fallback * 1000;
+  const value = Number(values.timeout);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new UsageError(`--timeout must be a positive number of seconds`);
+  return value * 1000;
+}
+
+function tokenOf(values: Values, io: Io, command: string): string {
+  return need(values.token ?? io.env.HIPOCHAT_TOKEN, '--token', command);
+}
+
+function author(message: ChatMessage): string {
+  const profile = message.author;
+  const name = profile?.username ?? profile?.name ?? profile?.id;
+  return typeof name === 'string' || typeof name === 'number'
+    ? String(name)
+    : (message.senderId ?? 'backend');
+}
+
+/** One message as a terminal line: `[12:03:04] alice: hello` or `[12:03:04] * notification ...`. */
+export function formatMessage(message: ChatMessage): string {
+  const time = new Date(message.timestamp * 1000).toTimeString().slice(0, 8);
+  const body = typeof message.body === 'string' ? message.body : JSON.stringify(message.body);
+  if (message.type !== 'message') return `[${time}] * ${message.type} from ${author(message)}: ${body}`;
+  return `[${time}] ${author(message)}: ${body}`;
+}
+
+function describeState(change: StateChange): string {
+  if (change.state === 'reconnecting' && change.delayMs !== undefined) {
+    return `reconnecting in ${(change.delayMs / 1000).toFixed(1)} s (attempt ${change.attempt}): ${change.reason}`;
+  }
+  if (change.state === 'reconnecting') return `reconnecting (attempt ${change.attempt ?? 1})…`;
+  return change.reason ? `${change.state}: ${change.reason}` : change.state;
+}
+
+function clientOptions(values: Values, io: Io, command: string): HipochatClientOptions {
+  return {
+    url: wsOf(values, io, command),
+    httpUrl: httpOf(values, io, command),
+    room: need(values.room, '--room', command),
+    token: tokenOf(values, io, command),
+    useTicket: Boolean(values.ticket),
+    WebSocket: NodeWebSocket,
+    connectTimeoutMs: seconds(values, 15),
+    requestTimeoutMs: seconds(values, 15),
+  };
+}
+
+async function chat(values: Values, io: Io): Promise<number> {
+  const client = new HipochatClient(clientOptions(values, io, 'chat'));
+  const interactive = Boolean(io.stdin.isTTY);
+  // Created once connected: piped lines read before then would be lost.
+  let rl: ReturnType<typeof createInterface> | undefined;
+  const print = (line: string) => {
+    if (interactive && rl) {
+      // Write above the prompt without losing what is being typed.
+      process.stdout.write(`\r\x1b[K${line}\n`);
+      rl.prompt(true);
+    } else io.out(`${line}\n`);
+  };
+  const showMessage = (message: ChatMessage) => print(formatMessage(message));
+  // The catch-up emits its messages before the `history` event; hold the unread ones back so
+  // the divider lands between the read and the unread part.
+  const held: ChatMessage[] = [];
+  const onMessage = (message: ChatMessage, meta: { source: string; unread: boolean }) => {
+    if (meta.source === 'history' && meta.unread) held.push(message);
+    else showMessage(message);
+  };
+  client.on('message', onMessage);
+  client.on('injection', onMessage);
+  client.on('history', (batch) => {
+    if (batch.initial && batch.unread.length > 0) print(`-- ${batch.unread.length} unread --`);
+    for (const message of held.splice(0)) showMessage(message);
+  });
+  client.on('state', (change) => io.err(`* ${describeState(change)}\n`));
+  client.on('error', (error) => io.err(`! ${error.message}\n`));
+  try {
+    await client.connect(seconds(values, 15));
+  } catch (error) {
+    client.close();
+    throw error;
+  }
+  const lines = createInterface({
+    input: io.stdin,
+    output: interactive ? process.stdout : undefined,
+    terminal: interactive,
+  });
+  rl = lines;
+  if (interactive) {
+    lines.setPrompt(`${client.room}> `);
+    lines.prompt();
+  }
+  const sends: Promise<unknown>[] = [];
+  let failed = false;
+  await new Promise<void>((resolve) => {
+    lines.on('line', (line) => {
+      const text = line.trimEnd();
+      if (text === '/quit') return lines.close();
+      if (text === '/help') {
+        print('Type a line and press Enter to send it; /quit leaves.');
+        return;
+      }
+      if (text === '') {
+        if (interactive) lines.prompt();
+        return;
+      }
+      sends.push(
+        client.send(text).catch((error: unknown) => {
+          failed = true;
+          io.err(`! not sent: ${error instanceof Error ? error.message : String(error)}\n`);
+        }),
+      );
+      if (interactive) lines.prompt();
+    });
+    lines.on('close', () => resolve());
+  });
+  await Promise.all(sends);
+  // Let the last messages come back through the fan-out before leaving.
+  if (!interactive && sends.length > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+  client.close();
+  return failed ? 1 : 0;
+}
+
+async function readStdin(stdin: NodeJS.ReadableStream & { isTTY?: boolean }): Promise<string> {
+  if (stdin.isTTY) throw new UsageError('inject: pipe the JSON body on stdin or pass --body');
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function inject(values: Values, io: Io): Promise<number> {
+  const httpUrl = httpOf(values, io, 'inject');
+  const room = need(values.room, '--room', 'inject');
+  const type = need(values.type, '--type', 'inject');
+  const serviceKey = values['service-key'] ?? (values.token ? undefined : io.env.HIPOCHAT_SERVICE_KEY);
+  const token = values.token ?? io.env.HIPOCHAT_TOKEN;
+  if (!serviceKey && !token) throw new UsageError('inject: --token or --service-key is required');
+  const text = values.body ?? (await readStdin(io.stdin));
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new UsageError(`inject: the body is not valid JSON: ${text.slice(0, 80)}`);
+  }
+  const http = new HipochatHttp({ httpUrl, token, serviceKey, timeoutMs: seconds(values, 15) });
+  const stored = await http.inject(room, type, body);
+  io.out(values.json ? `${JSON.stringify(stored)}\n` : `injected ${stored.type} ${stored.id} into ${room}\n`);
+  return 0;
+}
+
+async function history(values: Values, io: Io): Promise<number> {
+  const httpUrl = httpOf(values, io, 'history');
+  const rooms = need(values.room, '--room', 'history').split(',');
+  const limit = values.limit === undefined ? 20 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new UsageError('history: --limit must be a positive integer');
+  const http = new HipochatHttp({
+    httpUrl,
+    token: tokenOf(values, io, 'history'),
+    timeoutMs: seconds(values, 15),
+  });
+  const results = await http.history(rooms, limit);
+  if (values.json) {
+    io.out(`${JSON.stringify(results, null, 2)}\n`);
+    return 0;
+  }
+  for (const result of results) {
+    io.out(`# ${result.room_name} (${result.unread_count} unread)\n`);
+    for (const message of result.messages) io.out(`${formatMessage(message)}\n`);
+  }
+  return 0;
+}
+
+async function notification(values: Values, io: Io): Promise<number> {
+  const http = new HipochatHttp({
+    httpUrl: httpOf(values, io, 'notification'),
+    token: tokenOf(values, io, 'notification'),
+    timeoutMs: seconds(values, 15),
+  });
+  const count = await http.notification(need(values.room, '--room', 'notification'));
+  io.out(values.json ? `${JSON.stringify({ notification: count })}\n` : `${count}\n`);
+  return 0;
+}
+
+async function members(values: Values, positionals: string[], io: Io): Promise<number> {
+  const [action, ...ids] = positionals;
+  if (action !== 'add' && action !== 'remove')
+    throw new UsageError('members: say add or remove, then user ids');
+  if (ids.length === 0) throw new UsageError(`members ${action}: give at least one user id`);
+  const serviceKey = need(values['service-key'] ?? io.env.HIPOCHAT_SERVICE_KEY, '--service-key', 'members');
+  const http = new HipochatHttp({
+    httpUrl: httpOf(values, io, 'members'),
+    serviceKey,
+    timeoutMs: seconds(values, 15),
+  });
+  const room = need(values.room, '--room', 'members');
+  const result = action === 'add' ? await http.addMembers(room, ids) : await http.removeMembers(room, ids);
+  io.out(`${JSON.stringify(result)}\n`);
+  return 0;
+}
+
+/** Resolves with `promise`, or rejects after `ms` with a message naming `what`. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Resolves when `client` has emitted a message or injection matching `match`. */
+function received(client: HipochatClient, match: (m: ChatMessage) => boolean): Promise<ChatMessage> {
+  return new Promise((resolve) => {
+    const check = (message: ChatMessage) => {
+      if (!match(message)) return;
+      offMessage();
+      offInjection();
+      resolve(message);
+    };
+    const offMessage = client.on('message', check);
+    const offInjection = client.on('injection', check);
+  });
+}
+
+async function smoke(values: Values, io: Io): Promise<number> {
+  const ws = wsOf(values, io, 'smoke');
+  const httpUrl = httpOf(values, io, 'smoke');
+  const total = seconds(values, 60);
+  const deadline = Date.now() + total;
+  const stepMs = () => Math.max(1000, Math.min(15_000, deadline - Date.now()));
+  const run = randomUUID().slice(0, 8);
+  const room = values.room ?? `smoke-${run}`;
+  const tokenA = values['token-a'] ?? `smoke-a-${run}`;
+  const tokenB = values['token-b'] ?? `smoke-b-${run}`;
+  const serviceKey = values['service-key'] ?? io.env.HIPOCHAT_SERVICE_KEY;
+  const options = (token: string): HipochatClientOptions => ({
+    url: ws,
+    httpUrl,
+    room,
+    token,
+    WebSocket: NodeWebSocket,
+    reconnect: false,
+    connectTimeoutMs: 10_000,
+    requestTimeoutMs: 10_000,
+  });
+  const a = new HipochatClient(options(tokenA));
+  let b = new HipochatClient(options(tokenB));
+  const httpB = new HipochatHttp({ httpUrl, token: tokenB, timeoutMs: 10_000 });
+  io.out(`smoke test of ${ws} and ${httpUrl}, room ${room}\n`);
+  const textAB = `smoke ${run}: a to b`;
+  const textBA = `smoke ${run}: b to a`;
+  const textAway = `smoke ${run}: while b is away`;
+  const steps: [string, () => Promise<string | undefined>][] = [
+    [
+      'connect user A',
+      async () => {
+        await a.connect(stepMs());
+        return undefined;
+      },
+    ],
+    [
+      'connect user B',
+      async () => {
+        await b.connect(stepMs());
+        return undefined;
+      },
+    ],
+    [
+      'message A → B',
+      async () => {
+        const arrives = received(b, (m) => m.body === textAB);
+        const ack = await within(a.send(textAB), stepMs(), 'the acknowledgement');
+        await within(arrives, stepMs(), 'B to receive it');
+        return `id ${ack.id}`;
+      },
+    ],
+    [
+      'message B → A',
+      async () => {
+        const arrives = received(a, (m) => m.body === textBA);
+        await within(b.send(textBA), stepMs(), 'the acknowledgement');
+        await within(arrives, stepMs(), 'A to receive it');
+        return undefined;
+      },
+    ],
+    [
+      'history',
+      async () => {
+        const [result] = await a.http.history([room], 10);
+        const bodies = result?.messages.map((m) => m.body) ?? [];
+        const expected = [textAB, textBA];
+        if (JSON.stringify(bodies) !== JSON.stringify(expected)) {
+          throw new Error(`expected ${JSON.stringify(expected)}, got ${JSON.stringify(bodies)}`);
+        }
+        return `${bodies.length} messages in order`;
+      },
+    ],
+    [
+      'injection',
+      async () => {
+        const marker = { smoke: run, check: 'injection' };
+        const toA = received(
+          a,
+          (m) => m.type === 'notification' && JSON.stringify(m.body) === JSON.stringify(marker),
+        );
+        const toB = received(
+          b,
+          (m) => m.type === 'notification' && JSON.stringify(m.body) === JSON.stringify(marker),
+        );
+        const http = serviceKey ? new HipochatHttp({ httpUrl, serviceKey, timeoutMs: 10_000 }) : a.http;
+        await http.inject(room, 'notification', marker);
+        await within(Promise.all([toA, toB]), stepMs(), 'both users to receive it');
+        return serviceKey ? 'as the backend (service key)' : 'as user A';
+      },
+    ],
+    [
+      'unread count',
+      async () => {
+        b.close();
+        // The server records the disconnect asynchronously; give it a moment.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await within(a.send(textAway), stepMs(), 'the acknowledgement');
+        const unread = await httpB.notification(room);
+        if (unread !== 1) throw new Error(`B should have 1 unread message, has ${unread}`);
+        const old = await httpB.old(room);
+        const unreadBodies = old.results.unread_messages.map((m) => m.body);
+        if (JSON.stringify(unreadBodies) !== JSON.stringify([textAway])) {
+          throw new Error(
+            `B's unread history should be [${JSON.stringify(textAway)}], is ${JSON.stringify(unreadBodies)}`,
+          );
+        }
+        const after = await httpB.notification(room);
+        if (after !== 0) throw new Error(`reading should reset B's count to 0, it is ${after}`);
+        return '1 unread while away, 0 after reading';
+      },
+    ],
+    [
+      'reconnect catches up',
+      async () => {
+        b = new HipochatClient(options(tokenB));
+        const seen: unknown[] = [];
+        b.on('message', (m) => seen.push(m.body));
+        await b.connect(stepMs());
+        if (!seen.includes(textAway) || new Set(seen).size !== seen.length) {
+          throw new Error(`expected each message once, got ${JSON.stringify(seen)}`);
+        }
+        return `${seen.length} messages, none twice`;
+      },
+    ],
+  ];
+  let failures = 0;
+  for (const [name, step] of steps) {
+    const started = Date.now();
+    if (Date.now() > deadline) {
+      io.out(`FAIL ${name}: skipped, the ${total / 1000} s budget is spent\n`);
+      failures++;
+      break;
+    }
+    try {
+      const detail = await step();
+      io.out(`PASS ${name} (${Date.now() - started} ms)${detail ? `: ${detail}` : ''}\n`);
+    } catch (error) {
+      failures++;
+      io.out(`FAIL ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+      // Without both users connected the later steps cannot say anything useful.
+      if (name.startsWith('connect')) break;
+    }
+  }
+  a.close();
+  b.close();
+  io.out(
+    failures === 0
+      ? 'smoke test passed\n'
+      : `smoke test FAILED (${failures} step${failures === 1 ? '' : 's'})\n`,
+  );
+  return failures === 0 ? 0 : 1;
+}
+
+/** Runs the CLI; resolves with the exit code. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    io.out(HELP);
+    return command ? 0 : 2;
+  }
+  try {
+    const { values, positionals } = parse(rest);
+    if (values.help) {
+      io.out(COMMAND_HELP[command] ?? HELP);
+      return 0;
+    }
+    switch (command) {
+      case 'chat':
+        return await chat(values, io);
+      case 'inject':
+        return await inject(values, io);
+      case 'history':
+        return await history(values, io);
+      case 'notification':
+        return await notification(values, io);
+      case 'members':
+        return await members(values, positionals, io);
+      case 'smoke':
+        return await smoke(values, io);
+      default:
+        throw new UsageError(`unknown command "${command}"; try hipochat --help`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`hipochat: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof HipochatError) {
+      const hint =
+        error.kind === 'auth'
+          ? ' (the token or service key was refused)'
+          : error.kind === 'timeout'
+            ? ' (is the URL right and the stack up?)'
+            : '';
+      io.err(`hipochat: ${error.message}${hint}\n`);
+      return 1;
+    }
+    io.err(`hipochat: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
