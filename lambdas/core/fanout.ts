@@ -22,6 +22,15 @@ export interface FanoutOptions {
   notifiableTypes: readonly string[];
 }
 
+/** Per-room state of one batch. */
+interface RoomLane {
+  room: string;
+  /** Live connections, minus those that answered 410 so far. */
+  connections: ConnectionRecord[];
+  members?: Promise<string[]>;
+  pushes: Promise<void>[];
+}
+
 /** Error raised when some posts failed after retries; the whole batch is then redelivered. */
 export class FanoutError extends Error {
   constructor(readonly report: FanoutReport) {
@@ -55,23 +64,18 @@ export class FanoutService {
     const perRoom = Math.max(1, Math.floor(this.options.concurrency / Math.max(1, byRoom.size)));
     await Promise.all(
       [...byRoom].map(async ([room, roomMessages]) => {
-        let connections = await this.store.connections(room);
-        for (const message of roomMessages) {
-          connections = await this.deliverOne(room, message, connections, perRoom, report);
-        }
+        const lane: RoomLane = { room, connections: await this.store.connections(room), pushes: [] };
+        for (const message of roomMessages) await this.deliverOne(lane, message, perRoom, report);
+        // Webhook calls overlap the room's next deliveries; the batch is acked after all of them.
+        await Promise.all(lane.pushes);
       }),
     );
     if (report.failed > 0) throw new FanoutError(report);
     return report;
   }
 
-  private async deliverOne(
-    room: string,
-    message: ChatMessage,
-    connections: ConnectionRecord[],
-    concurrency: number,
-    report: FanoutReport,
-  ): Promise<ConnectionRecord[]> {
+  private async deliverOne(lane: RoomLane, message: ChatMessage, concurrency: number, report: FanoutReport) {
+    const { room, connections } = lane;
     const data = Buffer.from(JSON.stringify(message));
     const gone = new Set<string>();
     await forEachLimited(connections, concurrency, async ({ connectionId }) => {
@@ -89,21 +93,23 @@ export class FanoutService {
         logger.warn('delivery failed after retries', { room, connectionId, error });
       }
     });
-    const live = gone.size === 0 ? connections : connections.filter((c) => !gone.has(c.connectionId));
+    if (gone.size > 0) lane.connections = connections.filter((c) => !gone.has(c.connectionId));
     if (this.push.enabled && this.options.notifiableTypes.includes(message.type)) {
-      await this.notifyOffline(room, message, live, report);
+      lane.pushes.push(
+        this.notifyOffline(lane, message, report).catch((error: unknown) => {
+          // Push is best effort; the message itself was delivered, so the batch stands.
+          logger.error('push notification skipped: members unavailable', { room, id: message.id, error });
+        }),
+      );
     }
-    return live;
   }
 
-  private async notifyOffline(
-    room: string,
-    message: ChatMessage,
-    live: ConnectionRecord[],
-    report: FanoutReport,
-  ) {
-    const online = new Set(live.map((c) => c.userId));
-    const members = await this.store.members(room);
+  private async notifyOffline(lane: RoomLane, message: ChatMessage, report: FanoutReport): Promise<void> {
+    const { room } = lane;
+    const online = new Set(lane.connections.map((c) => c.userId));
+    // One member lookup per room and batch, not per message.
+    lane.members ??= this.store.members(room);
+    const members = await lane.members;
     const receivers = members.filter((member) => !online.has(member) && member !== message.senderId);
     const accepted = await this.push.notify({
       chat_token: room,

@@ -175,6 +175,15 @@ describe.each([
   });
 
   describe('membership', () => {
+    it('counts unread for a new member only from when they joined, and none for a non-member', async () => {
+      await store.append(message(room, 'before zoe', 'ann'));
+      await store.addMembers(room, ['zoe']);
+      await store.addMembers(room, ['zoe']);
+      await store.append(message(room, 'after zoe', 'ann'));
+      expect(await store.unread(room, 'zoe')).toBe(1);
+      expect(await store.unread(room, 'stranger')).toBe(0);
+    });
+
     it('removes members and returns their live connections', async () => {
       await store.connect(room, 'c-ann', who('ann'), TTL);
       await store.connect(room, 'c-bob-1', who('bob'), TTL);
@@ -199,8 +208,8 @@ describe.each([
 describe('RedisStore', () => {
   it('keeps every key of a room in one hash slot', () => {
     const room = 'lobby';
-    const tags = [keys.conns, keys.expiry, keys.members, keys.log, keys.unread, keys.seen].map((key) =>
-      key(room),
+    const tags = [keys.conns, keys.expiry, keys.members, keys.log, keys.seq, keys.mark, keys.seen].map(
+      (key) => key(room),
     );
     for (const key of tags) expect(key).toContain('{lobby}');
     expect(keys.idempotency(room, 'x')).toContain('{lobby}');

@@ -92,7 +92,10 @@ export const keys = {
   expiry: (room: string) => `hc:{${room}}:expiry`,
   members: (room: string) => `hc:{${room}}:members`,
   log: (room: string) => `hc:{${room}}:log`,
-  unread: (room: string) => `hc:{${room}}:unread`,
+  /** Messages appended so far; a reader's unread count is `seq - mark`. */
+  seq: (room: string) => `hc:{${room}}:seq`,
+  /** userId -> the room's `seq` when the user last read everything. */
+  mark: (room: string) => `hc:{${room}}:mark`,
   seen: (room: string) => `hc:{${room}}:seen`,
   idempotency: (room: string, key: string) => `hc:{${room}}:idem:${key}`,
   rate: (room: string, userId: string) => `hc:{${room}}:rate:${userId}`,

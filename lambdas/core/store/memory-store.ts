@@ -15,7 +15,9 @@ interface RoomState {
   conns: Map<string, { userId: string; expiresAt: number }>;
   members: Set<string>;
   log: ChatMessage[];
-  unread: Map<string, number>;
+  /** Messages appended so far; a reader's unread count is `seq - mark`. */
+  seq: number;
+  mark: Map<string, number>;
   seen: Map<string, string>;
   idempotency: Map<string, { id: string; expiresAt: number }>;
 }
@@ -41,7 +43,8 @@ export class MemoryStore implements ChatStore {
         conns: new Map(),
         members: new Set(),
         log: [],
-        unread: new Map(),
+        seq: 0,
+        mark: new Map(),
         seen: new Map(),
         idempotency: new Map(),
       };
@@ -66,7 +69,7 @@ export class MemoryStore implements ChatStore {
     const expiresAt = Date.now() + ttlSeconds * 1000;
     state.conns.set(connectionId, { userId: identity.userId, expiresAt });
     state.members.add(identity.userId);
-    state.unread.set(identity.userId, 0);
+    state.mark.set(identity.userId, state.seq);
     this.homes.set(connectionId, { room, identity: structuredClone(identity), expiresAt });
   }
 
@@ -82,8 +85,8 @@ export class MemoryStore implements ChatStore {
       // Read state only moves forward: the user may have read further (sent, fetched old) since.
       if (last && (!known || compareIds(last.id, known) > 0)) state.seen.set(conn.userId, last.id);
       const seen = state.seen.get(conn.userId);
-      const unread = seen ? state.log.filter((m) => compareIds(m.id, seen) > 0).length : state.log.length;
-      state.unread.set(conn.userId, unread);
+      const after = seen ? state.log.filter((m) => compareIds(m.id, seen) > 0).length : state.log.length;
+      state.mark.set(conn.userId, Math.max(state.mark.get(conn.userId) ?? 0, state.seq - after));
     }
     return conn.userId;
   }
@@ -139,11 +142,9 @@ export class MemoryStore implements ChatStore {
         expiresAt: Date.now() + IDEMPOTENCY_TTL_SECONDS * 1000,
       });
     }
-    for (const member of state.members) {
-      if (member !== senderId) state.unread.set(member, (state.unread.get(member) ?? 0) + 1);
-    }
+    state.seq += 1;
     if (senderId) {
-      state.unread.set(senderId, 0);
+      state.mark.set(senderId, state.seq);
       state.seen.set(senderId, stored.id);
     }
     return { message: structuredClone(stored), duplicate: false };
@@ -155,10 +156,7 @@ export class MemoryStore implements ChatStore {
     if (index < 0) return;
     state.log.splice(index, 1);
     if (idempotencyKey) state.idempotency.delete(idempotencyKey);
-    for (const member of state.members) {
-      if (member !== message.senderId)
-        state.unread.set(member, Math.max(0, (state.unread.get(member) ?? 0) - 1));
-    }
+    state.seq = Math.max(0, state.seq - 1);
   }
 
   async read(room: string, userId: string, sinceId?: string): Promise<ReadResult> {
@@ -167,17 +165,24 @@ export class MemoryStore implements ChatStore {
     const messages = sinceId ? state.log.filter((m) => compareIds(m.id, sinceId) > 0) : state.log;
     const last = state.log.at(-1);
     if (last) state.seen.set(userId, last.id);
-    state.unread.set(userId, 0);
+    state.mark.set(userId, state.seq);
     return { messages: structuredClone(messages), lastSeenId };
   }
 
   async latest(room: string, userId: string, limit: number): Promise<RoomSummary> {
     const state = this.room(room);
-    return { messages: structuredClone(state.log.slice(-limit)), unread: state.unread.get(userId) ?? 0 };
+    return {
+      messages: limit > 0 ? structuredClone(state.log.slice(-limit)) : [],
+      unread: this.unreadOf(state, userId),
+    };
   }
 
   async unread(room: string, userId: string): Promise<number> {
-    return this.room(room).unread.get(userId) ?? 0;
+    return this.unreadOf(this.room(room), userId);
+  }
+
+  private unreadOf(state: RoomState, userId: string): number {
+    return state.members.has(userId) ? Math.max(0, state.seq - (state.mark.get(userId) ?? 0)) : 0;
   }
 
   async isMember(room: string, userId: string): Promise<boolean> {
@@ -190,7 +195,10 @@ export class MemoryStore implements ChatStore {
 
   async addMembers(room: string, userIds: readonly string[]): Promise<void> {
     const state = this.room(room);
-    for (const id of userIds) state.members.add(id);
+    for (const id of userIds) {
+      state.members.add(id);
+      if (!state.mark.has(id)) state.mark.set(id, state.seq);
+    }
   }
 
   async removeMembers(room: string, userIds: readonly string[]): Promise<ConnectionRecord[]> {

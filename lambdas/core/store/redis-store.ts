@@ -21,18 +21,18 @@ type Entry = [string, string[]];
 // Each script touches the keys of one room only, so it runs in one slot in cluster mode.
 const scripts = {
   hcConnect: {
-    numberOfKeys: 4,
-    // KEYS: conns expiry members unread; ARGV: connectionId userId expiresAtMs
+    numberOfKeys: 5,
+    // KEYS: conns expiry members mark seq; ARGV: connectionId userId expiresAtMs
     lua: `
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[2])
-redis.call('HSET', KEYS[4], ARGV[2], 0)
+redis.call('HSET', KEYS[4], ARGV[2], redis.call('GET', KEYS[5]) or 0)
 return 1`,
   },
   hcDisconnect: {
-    numberOfKeys: 5,
-    // KEYS: conns expiry log seen unread; ARGV: connectionId markRead leftAtMs
+    numberOfKeys: 6,
+    // KEYS: conns expiry log seen mark seq; ARGV: connectionId markRead leftAtMs
     lua: `
 local function newer(a, b)
   local am, aseq = string.match(a, '(%d+)-(%d+)')
@@ -53,7 +53,9 @@ if ARGV[2] == '1' then
     redis.call('HSET', KEYS[4], user, seen)
   end
   local after = redis.call('XRANGE', KEYS[3], seen and ('(' .. seen) or '-', '+', 'COUNT', 10000)
-  redis.call('HSET', KEYS[5], user, #after)
+  local seq = tonumber(redis.call('GET', KEYS[6]) or '0')
+  local mark = tonumber(redis.call('HGET', KEYS[5], user) or '0')
+  redis.call('HSET', KEYS[5], user, math.max(mark, seq - #after))
 end
 return user`,
   },
@@ -70,7 +72,8 @@ return redis.call('HGETALL', KEYS[1])`,
   },
   hcAppend: {
     numberOfKeys: 6,
-    // KEYS: log members unread seen idempotency rate; ARGV: data sender maxlen idemTtl useIdem limit window
+    // KEYS: log seq seen mark idempotency rate; ARGV: data sender maxlen idemTtl useIdem limit window
+    // Unread counts are derived (room seq - reader's mark), so a message costs O(1) whatever the room size.
     lua: `
 if ARGV[5] == '1' then
   local existing = redis.call('GET', KEYS[5])
@@ -85,50 +88,56 @@ if ARGV[6] ~= '0' then
   if count > tonumber(ARGV[6]) then return {false, false, 2} end
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'd', ARGV[1])
+local seq = redis.call('INCR', KEYS[2])
 if ARGV[5] == '1' then redis.call('SET', KEYS[5], id, 'EX', ARGV[4]) end
-local members = redis.call('SMEMBERS', KEYS[2])
-for _, member in ipairs(members) do
-  if member ~= ARGV[2] then redis.call('HINCRBY', KEYS[3], member, 1) end
-end
 if ARGV[2] ~= '' then
-  redis.call('HSET', KEYS[3], ARGV[2], 0)
-  redis.call('HSET', KEYS[4], ARGV[2], id)
+  redis.call('HSET', KEYS[4], ARGV[2], seq)
+  redis.call('HSET', KEYS[3], ARGV[2], id)
 end
 return {id, ARGV[1], 0}`,
   },
   hcRetract: {
-    numberOfKeys: 4,
-    // KEYS: log members unread idempotency; ARGV: id sender
+    numberOfKeys: 3,
+    // KEYS: log seq idempotency; ARGV: id
     lua: `
 if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('DEL', KEYS[4])
-local members = redis.call('SMEMBERS', KEYS[2])
-for _, member in ipairs(members) do
-  if member ~= ARGV[2] then
-    local left = redis.call('HINCRBY', KEYS[3], member, -1)
-    if left < 0 then redis.call('HSET', KEYS[3], member, 0) end
-  end
-end
+redis.call('DEL', KEYS[3])
+if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
 return 1`,
   },
   hcRead: {
-    numberOfKeys: 3,
-    // KEYS: log seen unread; ARGV: userId start
+    numberOfKeys: 4,
+    // KEYS: log seen mark seq; ARGV: userId start
     lua: `
 local seen = redis.call('HGET', KEYS[2], ARGV[1])
 local entries = redis.call('XRANGE', KEYS[1], ARGV[2], '+')
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #last > 0 then redis.call('HSET', KEYS[2], ARGV[1], last[1][1]) end
-redis.call('HSET', KEYS[3], ARGV[1], 0)
+redis.call('HSET', KEYS[3], ARGV[1], redis.call('GET', KEYS[4]) or 0)
 return {seen or false, entries}`,
   },
   hcLatest: {
-    numberOfKeys: 2,
-    // KEYS: log unread; ARGV: userId limit
+    numberOfKeys: 4,
+    // KEYS: log members mark seq; ARGV: userId limit
     lua: `
-local entries = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[2])
-local unread = redis.call('HGET', KEYS[2], ARGV[1])
-return {tonumber(unread or 0), entries}`,
+local entries = {}
+if tonumber(ARGV[2]) > 0 then entries = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[2]) end
+local unread = 0
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
+  unread = math.max(0, tonumber(redis.call('GET', KEYS[4]) or '0') - tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0'))
+end
+return {unread, entries}`,
+  },
+  hcAddMembers: {
+    numberOfKeys: 3,
+    // KEYS: members mark seq; ARGV: userIds... (new members start with nothing unread)
+    lua: `
+local seq = redis.call('GET', KEYS[3]) or 0
+for i = 1, #ARGV do
+  redis.call('SADD', KEYS[1], ARGV[i])
+  redis.call('HSETNX', KEYS[2], ARGV[i], seq)
+end
+return #ARGV`,
   },
   hcRemoveMembers: {
     numberOfKeys: 3,
@@ -286,7 +295,8 @@ export class RedisStore implements ChatStore {
           keys.conns(room),
           keys.expiry(room),
           keys.members(room),
-          keys.unread(room),
+          keys.mark(room),
+          keys.seq(room),
           connectionId,
           identity.userId,
           expiresAt,
@@ -304,7 +314,8 @@ export class RedisStore implements ChatStore {
           keys.expiry(room),
           keys.log(room),
           keys.seen(room),
-          keys.unread(room),
+          keys.mark(room),
+          keys.seq(room),
           connectionId,
           leftAtMs === undefined ? '0' : '1',
           leftAtMs ?? 0,
@@ -343,9 +354,9 @@ export class RedisStore implements ChatStore {
     return this.run(async () => {
       const [id, data, status] = (await this.redis.hcAppend(
         keys.log(room),
-        keys.members(room),
-        keys.unread(room),
+        keys.seq(room),
         keys.seen(room),
+        keys.mark(room),
         keys.idempotency(room, idempotencyKey ?? ''),
         keys.rate(room, sender),
         encodeMessage(message),
@@ -366,11 +377,9 @@ export class RedisStore implements ChatStore {
     await this.run(() =>
       this.redis.hcRetract(
         keys.log(room),
-        keys.members(room),
-        keys.unread(room),
+        keys.seq(room),
         keys.idempotency(room, idempotencyKey ?? ''),
         message.id,
-        message.senderId ?? '',
       ),
     );
   }
@@ -380,7 +389,8 @@ export class RedisStore implements ChatStore {
       const [seen, entries] = (await this.redis.hcRead(
         keys.log(room),
         keys.seen(room),
-        keys.unread(room),
+        keys.mark(room),
+        keys.seq(room),
         userId,
         sinceId ? `(${sinceId}` : '-',
       )) as [string | null, Entry[]];
@@ -392,7 +402,9 @@ export class RedisStore implements ChatStore {
     return this.run(async () => {
       const [unread, entries] = (await this.redis.hcLatest(
         keys.log(room),
-        keys.unread(room),
+        keys.members(room),
+        keys.mark(room),
+        keys.seq(room),
         userId,
         limit,
       )) as [number, Entry[]];
@@ -400,8 +412,8 @@ export class RedisStore implements ChatStore {
     });
   }
 
-  unread(room: string, userId: string): Promise<number> {
-    return this.run(async () => Number((await this.client.hget(keys.unread(room), userId)) ?? 0));
+  async unread(room: string, userId: string): Promise<number> {
+    return (await this.latest(room, userId, 0)).unread;
   }
 
   isMember(room: string, userId: string): Promise<boolean> {
@@ -414,7 +426,9 @@ export class RedisStore implements ChatStore {
 
   async addMembers(room: string, userIds: readonly string[]): Promise<void> {
     if (userIds.length === 0) return;
-    await this.run(() => this.client.sadd(keys.members(room), ...userIds));
+    await this.run(() =>
+      this.redis.hcAddMembers(keys.members(room), keys.mark(room), keys.seq(room), ...userIds),
+    );
   }
 
   removeMembers(room: string, userIds: readonly string[]): Promise<ConnectionRecord[]> {
