@@ -818,7 +818,10 @@ export class HipochatClient {
         return 'authentication error: the token was refused';
       if (error instanceof HipochatError && error.status === 403)
         return `not allowed in this room: ${error.message}`;
-      if (error instanceof HipochatError && error.status === 400) return error.message;
+      // A token the HTTP API cannot even parse (spaces, say) is as refused as a wrong one.
+      if (error instanceof HipochatError && error.status === 400) {
+        return `authentication error: the token was refused (${error.message})`;
+      }
     }
     if (status === '403') return 'not allowed in this room (403)';
     return undefined;

@@ -1,0 +1,350 @@
+// biome-ignore-all lint/performance/useDomNodeTextContent: Locator.innerText (what the user sees), not the DOM property
+import type { Browser, Page } from 'playwright-core';
+import { ensurePageBuilt, launchBrowser, withScreenshots } from '../support/browser.js';
+import { freePort, uniqueRoom } from '../support/chat-client.js';
+import { type ChatEndpoints, realServices, startGateway } from '../support/gateway.js';
+
+jest.setTimeout(180_000);
+
+const SERVICE_KEY = 'browser-test-key';
+const WAIT = { timeout: 30_000 };
+
+let browser: Browser;
+const pages: Page[] = [];
+
+beforeAll(async () => {
+  ensurePageBuilt();
+  browser = await launchBrowser();
+});
+
+afterEach(async () => {
+  await Promise.all(pages.splice(0).map((page) => page.context().close()));
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** Opens the page as `token` in its own browser context (own storage, like another person). */
+async function openAs(base: string, token: string, rooms: string[], path = '/'): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 750 } });
+  const page = await context.newPage();
+  pages.push(page);
+  const query = new URLSearchParams([...rooms.map((room) => ['room', room]), ['token', token]]);
+  await page.goto(`${base}${path}?${query}`);
+  for (const room of rooms) await live(page, room);
+  return page;
+}
+
+function panel(page: Page, room: string) {
+  return page.locator(`.room[data-room="${room}"]`);
+}
+
+async function live(page: Page, room: string): Promise<void> {
+  // Rooms not on screen are hidden; their state still counts.
+  await panel(page, room)
+    .locator('.state[data-state="live"]')
+    .waitFor({ state: 'attached', ...WAIT });
+}
+
+async function say(page: Page, room: string, text: string): Promise<void> {
+  const box = page.getByLabel(`Message to ${room}`);
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+/** Message bodies of a room in the order the page shows them. */
+function bodies(page: Page, room: string): Promise<string[]> {
+  return panel(page, room).locator('.log .msg .body').allInnerTexts();
+}
+
+async function post(
+  httpUrl: string,
+  room: string,
+  type: string,
+  body: unknown,
+  authorization: string,
+): Promise<void> {
+  const response = await fetch(`${httpUrl}/talk/item/${room}/?type=${type}`, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (response.status !== 201)
+    throw new Error(`inject answered ${response.status}: ${await response.text()}`);
+}
+
+describe('the demo page', () => {
+  let gateway: ChatEndpoints;
+
+  beforeAll(async () => {
+    gateway = await startGateway({ HIPOCHAT_SERVICE_KEY: SERVICE_KEY });
+  });
+
+  afterAll(async () => {
+    await gateway.stop();
+  });
+
+  it('lets two users in two pages chat live, marking their own messages', async () => {
+    await withScreenshots(
+      'chat live',
+      () => pages,
+      async () => {
+        // Prepare
+        const room = uniqueRoom('live');
+        const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+        const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+
+        // Act
+        await say(alice, room, 'hello bob');
+        await panel(bob, room).getByText('hello bob').waitFor(WAIT);
+        await say(bob, room, 'hi alice');
+        await panel(alice, room).getByText('hi alice').waitFor(WAIT);
+
+        // Assess
+        expect(await bodies(alice, room)).toEqual(['hello bob', 'hi alice']);
+        expect(await bodies(bob, room)).toEqual(['hello bob', 'hi alice']);
+        const first = panel(bob, room).locator('.msg').first();
+        expect(await first.locator('.author').innerText()).toBe('alice');
+        expect(await first.locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+        await expect(panel(alice, room).locator('.msg.own').allInnerTexts()).resolves.toEqual([
+          expect.stringContaining('hello bob'),
+        ]);
+        await expect(panel(bob, room).locator('.msg.own').allInnerTexts()).resolves.toEqual([
+          expect.stringContaining('hi alice'),
+        ]);
+        expect(await alice.getByLabel(`Message to ${room}`).inputValue()).toBe('');
+      },
+    );
+  });
+
+  it('shows the history after a reload, with a divider between read and unread', async () => {
+    await withScreenshots(
+      'reload divider',
+      () => pages,
+      async () => {
+        // Prepare: carol reads the first message, leaves, and dan writes two more.
+        const room = uniqueRoom('divider');
+        const carol = await openAs(gateway.httpUrl, 'carol', [room]);
+        const dan = await openAs(gateway.httpUrl, 'dan', [room]);
+        await say(dan, room, 'read before leaving');
+        await panel(carol, room).getByText('read before leaving').waitFor(WAIT);
+        const url = carol.url();
+        await carol.goto('about:blank');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        await say(dan, room, 'missed one');
+        await say(dan, room, 'missed two');
+        await panel(dan, room).getByText('missed two').waitFor(WAIT);
+
+        // Act
+        await carol.goto(url);
+        await live(carol, room);
+
+        // Assess
+        const divider = panel(carol, room).getByRole('separator');
+        await divider.waitFor(WAIT);
+        expect(await divider.innerText()).toBe('2 unread messages');
+        const log = await panel(carol, room)
+          .locator('.log > li')
+          .evaluateAll((items) =>
+            items.map((item) =>
+              item.classList.contains('divider') ? '---' : (item.querySelector('.body')?.textContent ?? ''),
+            ),
+          );
+        expect(log).toEqual(['read before leaving', '---', 'missed one', 'missed two']);
+      },
+    );
+  });
+
+  it('shows an injection posted over HTTP, distinct from chat messages', async () => {
+    await withScreenshots(
+      'injection',
+      () => pages,
+      async () => {
+        // Prepare
+        const room = uniqueRoom('inject');
+        const erin = await openAs(gateway.httpUrl, 'erin', [room]);
+
+        // Act
+        await post(
+          gateway.httpUrl,
+          room,
+          'notification',
+          { order: 42, status: 'shipped' },
+          `Bearer ${SERVICE_KEY}`,
+        );
+
+        // Assess
+        const injection = panel(erin, room).locator('.msg.injection');
+        await injection.waitFor(WAIT);
+        expect(await injection.locator('.kind').innerText()).toMatch(/notification/i);
+        expect(JSON.parse(await injection.locator('.body').innerText())).toEqual({
+          order: 42,
+          status: 'shipped',
+        });
+        expect(await panel(erin, room).locator('.msg:not(.injection)').count()).toBe(0);
+      },
+    );
+  });
+
+  it('keeps a message within the size limit and says why an over-size one is not sent', async () => {
+    await withScreenshots(
+      'size limit',
+      () => pages,
+      async () => {
+        // Prepare
+        const room = uniqueRoom('size');
+        const fay = await openAs(gateway.httpUrl, 'fay', [room]);
+        const box = fay.getByLabel(`Message to ${room}`);
+
+        // Act: two-byte characters get past the character limit but not the byte limit.
+        await box.fill('é'.repeat(9000));
+        await box.press('Enter');
+
+        // Assess
+        const room$ = panel(fay, room);
+        expect(await room$.locator('.counter').innerText()).toMatch(/^18000 \/ \d+ bytes$/);
+        expect(await room$.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+        expect(await room$.getByRole('alert').innerText()).toMatch(/message too large/);
+        expect(Number(await box.getAttribute('maxlength'))).toBeLessThanOrEqual(16_384);
+        await box.fill('small enough');
+        await box.press('Enter');
+        await room$.getByText('small enough').waitFor(WAIT);
+        expect(await bodies(fay, room)).toEqual(['small enough']);
+      },
+    );
+  });
+
+  it('shows unread badges for the other joined rooms and clears them on opening', async () => {
+    await withScreenshots(
+      'badges',
+      () => pages,
+      async () => {
+        // Prepare: gus has two rooms open, the first on screen.
+        const [front, back] = [uniqueRoom('front'), uniqueRoom('back')];
+        const gus = await openAs(gateway.httpUrl, 'gus', [front, back]);
+        const hal = await openAs(gateway.httpUrl, 'hal', [back]);
+
+        // Act
+        await say(hal, back, 'psst, over here');
+        await say(hal, back, 'and again');
+
+        // Assess
+        const tab = gus.getByRole('tab', { name: new RegExp(back) });
+        await tab.locator('.badge', { hasText: '2' }).waitFor(WAIT);
+        await tab.click();
+        await panel(gus, back)
+          .getByText('and again')
+          .waitFor({ state: 'visible', ...WAIT });
+        await tab.locator('.badge').waitFor({ state: 'hidden', ...WAIT });
+        expect(
+          await gus
+            .getByRole('tab', { name: new RegExp(front) })
+            .locator('.badge')
+            .isHidden(),
+        ).toBe(true);
+      },
+    );
+  });
+
+  it.each(['wrong$token', 'not valid!'])(
+    'says the token %j was refused instead of retrying',
+    async (token) => {
+      await withScreenshots(
+        'refused',
+        () => pages,
+        async () => {
+          // Prepare
+          const context = await browser.newContext();
+          const page = await context.newPage();
+          pages.push(page);
+
+          // Act
+          await page.goto(`${gateway.httpUrl}/talk/?room=lobby&token=${encodeURIComponent(token)}`);
+
+          // Assess
+          const state = panel(page, 'lobby').locator('.state[data-state="closed"]');
+          await state.waitFor(WAIT);
+          expect(await state.innerText()).toMatch(/Closed: authentication error/);
+        },
+      );
+    },
+  );
+
+  it('joins from the form with the keyboard alone', async () => {
+    await withScreenshots(
+      'keyboard join',
+      () => pages,
+      async () => {
+        // Prepare
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        pages.push(page);
+        await page.goto(`${gateway.httpUrl}/`);
+        const room = uniqueRoom('keys');
+
+        // Act
+        await page.getByLabel('Room', { exact: true }).fill(room);
+        await page.getByLabel(/Token/).fill('ida');
+        await page.getByLabel(/Token/).press('Enter');
+        await live(page, room);
+        await page.keyboard.type('typed without a mouse');
+        await page.keyboard.press('Enter');
+
+        // Assess
+        await panel(page, room).getByText('typed without a mouse').waitFor(WAIT);
+        expect(await page.getByLabel('WebSocket URL').inputValue()).toBe(gateway.wsUrl);
+      },
+    );
+  });
+});
+
+describe('the demo page across a gateway restart', () => {
+  it('reconnects after the gateway comes back and shows every message exactly once', async () => {
+    // Prepare: Redis and RabbitMQ keep the history across the restart.
+    const port = await freePort();
+    const env = { ...realServices, HIPOCHAT_LISTEN_PORT: String(port) };
+    let gateway = await startGateway(env);
+    const room = uniqueRoom('restart');
+    const asBob = 'Token bob';
+    try {
+      await withScreenshots(
+        'restart',
+        () => pages,
+        async () => {
+          const jo = await openAs(gateway.httpUrl, 'jo', [room]);
+          await say(jo, room, 'mine before');
+          await post(gateway.httpUrl, room, 'message', 'before the restart', asBob);
+          await panel(jo, room).getByText('before the restart').waitFor(WAIT);
+
+          // Act
+          await gateway.stop();
+          await panel(jo, room).locator('.state[data-state="reconnecting"]').waitFor(WAIT);
+          expect(await panel(jo, room).locator('.state').innerText()).toMatch(/Reconnecting/);
+          gateway = await startGateway(env);
+          await post(gateway.httpUrl, room, 'message', 'during the outage', asBob);
+          await panel(jo, room).locator('.state[data-state="live"]').waitFor({ timeout: 60_000 });
+          await post(gateway.httpUrl, room, 'message', 'after the restart', asBob);
+          await panel(jo, room).getByText('after the restart').waitFor(WAIT);
+          await say(jo, room, 'mine after');
+          await panel(jo, room).getByText('mine after').waitFor(WAIT);
+
+          // Assess
+          expect(await bodies(jo, room)).toEqual([
+            'mine before',
+            'before the restart',
+            'during the outage',
+            'after the restart',
+            'mine after',
+          ]);
+          expect(await panel(jo, room).locator('.msg.own .body').allInnerTexts()).toEqual([
+            'mine before',
+            'mine after',
+          ]);
+        },
+      );
+    } finally {
+      await gateway.stop();
+    }
+  });
+});
