@@ -22,7 +22,7 @@ import {
 /** A usage mistake: printed with a hint, exit code 2. */
 export class UsageError extends Error {}
 
-const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
+const NodeWebSocket: WebSocketConstructor = WebSocket;
 
 const HELP = `hipochat: a command-line client for Hipochat Serverless
 

@@ -10,7 +10,7 @@ import {
 } from '../../web/client/hipochat-client.js';
 
 /** `ws`'s WebSocket, typed for the client (Node 20 has no global WebSocket). */
-export const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
+export const NodeWebSocket: WebSocketConstructor = WebSocket;
 
 /** A client plus everything it emitted, for assertions. */
 export interface RecordedClient {

@@ -90,15 +90,19 @@ export interface HipochatEvents {
   self: (userId: string) => void;
 }
 
+// Method-derived function types are compared bivariantly, so the richer event types of the
+// browser's and `ws`'s handlers still fit this minimal surface.
+type Handler<E> = { bivariant(event: E): void }['bivariant'];
+
 /** Minimal WebSocket surface the client needs (the browser's, undici's and `ws`'s all fit). */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onerror: Handler<unknown> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
 }
 
 /** A WebSocket constructor. */
