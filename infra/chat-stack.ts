@@ -74,7 +74,13 @@ export class ChatStack extends Stack {
     const routes = props.routes ?? routeTable;
     const logRetention = config.logRetentionDays as RetentionDays;
 
-    this.network = new Network(this, 'Network', { natGateways: config.natGateways, logRetention });
+    this.network = new Network(this, 'Network', {
+      natGateways: config.natGateways,
+      natProvider: config.natProvider,
+      natInstanceType: config.natInstanceType,
+      secretsEndpoint: config.secretsEndpoint,
+      logRetention,
+    });
     const { vpc, privateSubnets: subnets, functionSecurityGroup: securityGroup } = this.network;
     this.redis = new Redis(this, 'Cache', { vpc, subnets, clients: securityGroup, ...config.cache });
     this.broker = new Broker(this, 'Broker', { vpc, subnets, clients: securityGroup, ...config.broker });

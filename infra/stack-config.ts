@@ -3,6 +3,12 @@ import type { Node } from 'constructs';
 /** Deployment profile: `dev` keeps the idle bill low, `prod` survives an Availability Zone outage. */
 export type Profile = 'dev' | 'prod';
 
+/**
+ * How the private subnets reach the internet (profile and push endpoints) and AWS APIs: managed NAT
+ * gateways, or NAT instances (an EC2 instance each; the lowest idle cost, self-managed).
+ */
+export type NatProviderKind = 'gateway' | 'instance';
+
 /** How Amazon MQ runs RabbitMQ. */
 export type BrokerDeploymentMode = 'SINGLE_INSTANCE' | 'CLUSTER_MULTI_AZ';
 
@@ -53,7 +59,17 @@ export interface StackConfig {
   readonly profile: Profile;
   /** Stage name of the WebSocket API (the HTTP API serves `$default`). */
   readonly stageName: string;
+  /** NAT devices (gateways or instances, per `natProvider`), at most one per Availability Zone. */
   readonly natGateways: number;
+  /** Managed NAT gateways (`gateway`) or NAT instances (`instance`). */
+  readonly natProvider: NatProviderKind;
+  /** EC2 instance type of NAT instances; an ARM type (`t4g.*`) gets the ARM Amazon Linux 2023 image. */
+  readonly natInstanceType: string;
+  /**
+   * Secrets Manager interface endpoint in every private subnet; without it the functions read their
+   * secrets (once per container) through the NAT.
+   */
+  readonly secretsEndpoint: boolean;
   readonly broker: BrokerConfig;
   readonly cache: CacheConfig;
   /** Fan-out shard queues, one event source mapping each (`HIPOCHAT_FANOUT_SHARDS`). */
@@ -88,6 +104,9 @@ export const profiles: Record<Profile, StackConfig> = {
     profile: 'dev',
     stageName: 'dev',
     natGateways: 1,
+    natProvider: 'instance',
+    natInstanceType: 't4g.nano',
+    secretsEndpoint: false,
     broker: { instanceType: 'mq.t3.micro', deploymentMode: 'SINGLE_INSTANCE', engineVersion: '3.13' },
     cache: {
       nodeType: 'cache.t4g.micro',
@@ -113,6 +132,9 @@ export const profiles: Record<Profile, StackConfig> = {
     profile: 'prod',
     stageName: 'prod',
     natGateways: 2,
+    natProvider: 'gateway',
+    natInstanceType: 't4g.nano',
+    secretsEndpoint: true,
     broker: { instanceType: 'mq.m5.large', deploymentMode: 'CLUSTER_MULTI_AZ', engineVersion: '3.13' },
     cache: {
       nodeType: 'cache.m7g.large',
@@ -186,6 +208,24 @@ function retention(node: Node, fallback: number): number {
   return value;
 }
 
+function natProvider(node: Node, fallback: NatProviderKind): NatProviderKind {
+  const raw = text(node, 'natProvider');
+  if (raw === undefined) return fallback;
+  if (raw !== 'gateway' && raw !== 'instance') {
+    throw new Error(`context natProvider must be gateway or instance, got ${raw}`);
+  }
+  return raw;
+}
+
+function instanceType(node: Node, key: string, fallback: string): string {
+  const raw = text(node, key);
+  if (raw === undefined) return fallback;
+  if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(raw)) {
+    throw new Error(`context ${key} must be an EC2 instance type such as t4g.nano, got ${raw}`);
+  }
+  return raw;
+}
+
 function url(node: Node, key: string): string | undefined {
   const raw = text(node, key);
   if (raw === undefined) return undefined;
@@ -220,6 +260,9 @@ export function stackConfigFromContext(node: Node): StackConfig {
     ...base,
     stageName,
     natGateways: integer(node, 'natGateways', base.natGateways, 1, 3),
+    natProvider: natProvider(node, base.natProvider),
+    natInstanceType: instanceType(node, 'natInstanceType', base.natInstanceType),
+    secretsEndpoint: flag(node, 'secretsEndpoint', base.secretsEndpoint),
     broker: {
       ...base.broker,
       instanceType: text(node, 'brokerInstanceType') ?? base.broker.instanceType,

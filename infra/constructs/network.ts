@@ -1,9 +1,15 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import {
+  CpuCredits,
   FlowLogDestination,
   FlowLogTrafficType,
+  type Instance,
+  InstanceType,
+  type InterfaceVpcEndpoint,
   InterfaceVpcEndpointAwsService,
   IpAddresses,
+  NatProvider,
+  NatTrafficDirection,
   Peer,
   Port,
   SecurityGroup,
@@ -13,24 +19,48 @@ import {
 } from 'aws-cdk-lib/aws-ec2';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { NatProviderKind } from '../stack-config.js';
 import { acknowledge } from './nag.js';
+
+/** Address range of the VPC; a literal (not a token) so security group rules stay checkable. */
+export const VPC_CIDR = '10.40.0.0/16';
+
+/** Root volume of a NAT instance: the Amazon Linux 2023 image's 8 GiB, as encrypted gp3. */
+export const NAT_INSTANCE_ROOT_GIB = 8;
 
 /** Properties of {@link Network}. */
 export interface NetworkProps {
   /**
-   * NAT gateways for the functions' egress to the profile and push endpoints; one per AZ survives
-   * an AZ outage, one is the cheapest.
+   * NAT devices for the functions' egress to the profile and push endpoints and AWS APIs; one per AZ
+   * survives an AZ outage, one is the cheapest.
    * @default 1
    */
   readonly natGateways?: number;
+  /**
+   * `gateway`: managed NAT gateways. `instance`: one EC2 NAT instance per NAT (Amazon Linux 2023,
+   * iptables masquerade), the lowest idle cost AWS allows, but self-managed and without automatic
+   * recovery: the dev profile's choice.
+   * @default 'gateway'
+   */
+  readonly natProvider?: NatProviderKind;
+  /**
+   * Instance type of NAT instances (`natProvider: 'instance'`); ARM types get the ARM image.
+   * @default 't4g.nano'
+   */
+  readonly natInstanceType?: string;
+  /**
+   * A Secrets Manager interface endpoint in the private subnets (billed per AZ and hour), so secret
+   * reads at cold start never cross the NAT; without it they go through the NAT.
+   * @default true
+   */
+  readonly secretsEndpoint?: boolean;
   /** Retention of the VPC flow log (rejected traffic). */
   readonly logRetention: RetentionDays;
 }
 
 /**
- * The VPC of the chat: two Availability Zones, public subnets for the NAT gateways only, private
- * subnets for the functions, the cache and the broker, and a Secrets Manager endpoint so secret
- * reads at cold start never cross the NAT gateway.
+ * The VPC of the chat: two Availability Zones, public subnets for the NAT devices only, private
+ * subnets for the functions, the cache and the broker, and optionally a Secrets Manager endpoint.
  */
 export class Network extends Construct {
   readonly vpc: Vpc;
@@ -38,18 +68,65 @@ export class Network extends Construct {
   readonly privateSubnets: SubnetSelection = { subnetType: SubnetType.PRIVATE_WITH_EGRESS };
   /** The security group every chat function shares; data stores admit only this group. */
   readonly functionSecurityGroup: SecurityGroup;
+  /** The NAT instances (empty with NAT gateways). */
+  readonly natInstances: readonly Instance[];
+  /** The Secrets Manager endpoint, when there is one. */
+  readonly secretsEndpoint?: InterfaceVpcEndpoint;
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
+    const natInstanceProvider =
+      props.natProvider === 'instance'
+        ? NatProvider.instanceV2({
+            instanceType: new InstanceType(props.natInstanceType ?? 't4g.nano'),
+            // No inbound rule from anywhere; the VPC is admitted below.
+            defaultAllowedTraffic: NatTrafficDirection.OUTBOUND_ONLY,
+            // Standard credits: an idle burstable instance can never run up surplus credit charges.
+            creditSpecification: CpuCredits.STANDARD,
+          })
+        : undefined;
     this.vpc = new Vpc(this, 'Vpc', {
-      ipAddresses: IpAddresses.cidr('10.40.0.0/16'),
+      ipAddresses: IpAddresses.cidr(VPC_CIDR),
       maxAzs: 2,
       natGateways: props.natGateways ?? 1,
+      natGatewayProvider: natInstanceProvider ?? NatProvider.gateway(),
       subnetConfiguration: [
         { name: 'public', subnetType: SubnetType.PUBLIC, cidrMask: 24 },
         { name: 'private', subnetType: SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
       ],
     });
+    this.natInstances = natInstanceProvider?.gatewayInstances ?? [];
+    if (natInstanceProvider) {
+      // Everything the VPC sends out is HTTPS (functions, event source pollers, custom resources).
+      natInstanceProvider.connections.allowFrom(
+        Peer.ipv4(VPC_CIDR),
+        Port.tcp(443),
+        'HTTPS from the private subnets, forwarded to the internet',
+      );
+    }
+    for (const instance of this.natInstances) {
+      instance.instance.blockDeviceMappings = [
+        {
+          deviceName: '/dev/xvda',
+          ebs: {
+            volumeSize: NAT_INSTANCE_ROOT_GIB,
+            volumeType: 'gp3',
+            encrypted: true,
+            deleteOnTermination: true,
+          },
+        },
+      ];
+      acknowledge(
+        instance,
+        'AwsSolutions-EC28',
+        'Detailed monitoring costs more per month than this dev NAT instance itself; the five-minute basic metrics and the status check suffice for a dev egress path.',
+      );
+      acknowledge(
+        instance,
+        'AwsSolutions-EC29',
+        'The NAT instance holds no state and is replaced by redeploying; termination protection would only make cdk destroy of the dev stack fail.',
+      );
+    }
     const flowLogGroup = new LogGroup(this, 'FlowLogs', {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -58,16 +135,18 @@ export class Network extends Construct {
       destination: FlowLogDestination.toCloudWatchLogs(flowLogGroup),
       trafficType: FlowLogTrafficType.REJECT,
     });
-    const secretsEndpoint = this.vpc.addInterfaceEndpoint('SecretsManager', {
-      service: InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-      subnets: this.privateSubnets,
-      privateDnsEnabled: true,
-    });
-    acknowledge(
-      secretsEndpoint,
-      'AwsSolutions-EC23',
-      'The rule cannot evaluate the VPC CIDR token; the endpoint admits HTTPS from this VPC only, not 0.0.0.0/0.',
-    );
+    if (props.secretsEndpoint ?? true) {
+      this.secretsEndpoint = this.vpc.addInterfaceEndpoint('SecretsManager', {
+        service: InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+        subnets: this.privateSubnets,
+        privateDnsEnabled: true,
+      });
+      acknowledge(
+        this.secretsEndpoint,
+        'AwsSolutions-EC23',
+        'The rule cannot evaluate the VPC CIDR token; the endpoint admits HTTPS from this VPC only, not 0.0.0.0/0.',
+      );
+    }
     this.functionSecurityGroup = new SecurityGroup(this, 'Functions', {
       vpc: this.vpc,
       description: 'Hipochat functions: HTTPS out, Redis and AMQPS to the data stores',

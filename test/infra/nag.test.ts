@@ -33,6 +33,10 @@ describe('cdk-nag AwsSolutions and template validation', () => {
       },
     ],
     [
+      'dev with a NAT gateway and the Secrets Manager endpoint',
+      { natProvider: 'gateway', secretsEndpoint: 'true' },
+    ],
+    [
       'prod with a custom legacy domain',
       {
         profile: 'prod',
@@ -81,13 +85,37 @@ describe('cdk-nag AwsSolutions and template validation', () => {
     expect(app.node.tryGetContext('@aws-cdk/core:validateAgainstDefaultRules')).toBe(true);
   });
 
-  it('gives every acknowledgement a specific reason', () => {
+  it('acknowledges the NAT instance findings on the NAT instance only', () => {
     // Prepare
-    const { app } = createChatApp({ projectRoot, context: { ...noBundling, legacyDomain: 'true' } });
+    const { app, stack } = createChatApp({ projectRoot, context: noBundling });
+
+    // Act
+    const holders = app.node.findAll().flatMap((construct) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
+        .filter((id) => /AwsSolutions-EC2[89]$/.test(id))
+        .map((id) => `${id.replace(/^AwsSolutions::/, '')} ${construct.node.path}`),
+    );
+
+    // Assess
+    const [nat] = stack.network.natInstances;
+    expect(holders.sort()).toEqual([
+      `AwsSolutions-EC28 ${nat!.node.path}`,
+      `AwsSolutions-EC29 ${nat!.node.path}`,
+    ]);
+  });
+
+  it('gives every acknowledgement a specific reason', () => {
+    // Prepare: dev (NAT instance, single cache node) and prod (endpoint) between them acknowledge every rule
+    const apps = [{}, { profile: 'prod' }].map(
+      (context) =>
+        createChatApp({ projectRoot, context: { ...noBundling, legacyDomain: 'true', ...context } }).app,
+    );
 
     // Act
     const reasons = new Map<string, Set<string>>();
-    for (const construct of app.node.findAll()) {
+    for (const construct of apps.flatMap((app) => app.node.findAll())) {
       for (const entry of construct.node.metadata) {
         if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
         for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
@@ -108,6 +136,8 @@ describe('cdk-nag AwsSolutions and template validation', () => {
         'AwsSolutions-CFR3',
         'AwsSolutions-CFR4',
         'AwsSolutions-EC23',
+        'AwsSolutions-EC28',
+        'AwsSolutions-EC29',
         'AwsSolutions-IAM4',
         'AwsSolutions-IAM5',
         'AwsSolutions-SMG4',

@@ -379,9 +379,51 @@ describe('ChatStack profiles', () => {
     expect(property(prod, type, name)).toEqual(prodValue);
   });
 
-  it('runs one NAT gateway in dev and one per Availability Zone in prod', () => {
-    dev.template.resourceCountIs('AWS::EC2::NatGateway', 1);
+  it('runs one NAT instance in dev and a NAT gateway per Availability Zone in prod', () => {
+    dev.template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    dev.template.resourceCountIs('AWS::EC2::Instance', 1);
     prod.template.resourceCountIs('AWS::EC2::NatGateway', 2);
+    prod.template.resourceCountIs('AWS::EC2::Instance', 0);
+  });
+
+  it('makes the dev NAT instance a t4g.nano on ARM Amazon Linux 2023 with an encrypted gp3 root', () => {
+    // Prepare
+    const [[instanceId, instance]] = Object.entries(resourcesOf(dev.template, 'AWS::EC2::Instance'));
+
+    // Assess
+    expect(instance!.Properties).toMatchObject({
+      InstanceType: 't4g.nano',
+      SourceDestCheck: false,
+      CreditSpecification: { CPUCredits: 'standard' },
+      BlockDeviceMappings: [
+        { DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeType: 'gp3', VolumeSize: 8 } },
+      ],
+    });
+    const imageParameter = instance!.Properties.ImageId.Ref;
+    expect(dev.template.toJSON().Parameters[imageParameter].Default).toMatch(/al2023-ami-.*arm64$/);
+    const privateRoutes = Object.values(resourcesOf(dev.template, 'AWS::EC2::Route')).filter(
+      (route) => route.Properties.InstanceId !== undefined,
+    );
+    expect(privateRoutes).toHaveLength(2);
+    for (const route of privateRoutes) expect(route.Properties.InstanceId).toEqual({ Ref: instanceId });
+  });
+
+  it('admits only HTTPS from the VPC to the dev NAT instance', () => {
+    const natGroup = Object.entries(resourcesOf(dev.template, 'AWS::EC2::SecurityGroup')).find(([id]) =>
+      id.includes('NatSecurityGroup'),
+    );
+    expect(natGroup).toBeDefined();
+    expect(natGroup![1].Properties.SecurityGroupIngress).toEqual([
+      expect.objectContaining({ CidrIp: '10.40.0.0/16', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
+    ]);
+  });
+
+  it('reads secrets through the Secrets Manager endpoint in prod and through the NAT in dev', () => {
+    dev.template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    prod.template.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
+    const [endpoint] = Object.values(resourcesOf(prod.template, 'AWS::EC2::VPCEndpoint'));
+    expect(endpoint!.Properties).toMatchObject({ VpcEndpointType: 'Interface', PrivateDnsEnabled: true });
+    expect(JSON.stringify(endpoint!.Properties.ServiceName)).toContain('.secretsmanager');
   });
 
   it('spreads the prod broker over both private subnets', () => {
@@ -459,8 +501,22 @@ describe('ChatStack context', () => {
     SYNTH_TIMEOUT_MS,
   );
 
+  it(
+    'overrides the dev NAT instance and endpoint choice from context',
+    () => {
+      const { template } = synth({ natProvider: 'gateway', secretsEndpoint: 'true' });
+      template.resourceCountIs('AWS::EC2::NatGateway', 1);
+      template.resourceCountIs('AWS::EC2::Instance', 0);
+      template.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
   it.each([
     [{ profile: 'staging' }, /context profile must be dev or prod/],
+    [{ natProvider: 'nat' }, /context natProvider must be gateway or instance/],
+    [{ natInstanceType: 'nano' }, /context natInstanceType must be an EC2 instance type/],
+    [{ secretsEndpoint: 'maybe' }, /context secretsEndpoint must be true or false/],
     [{ shards: '0' }, /context shards must be an integer from 1 to 64/],
     [{ logRetentionDays: '13' }, /context logRetentionDays must be one of/],
     [{ profileUrl: 'ftp://example.com' }, /context profileUrl must be an https:\/\/ URL/],
