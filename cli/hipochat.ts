@@ -485,8 +485,11 @@ async function smoke(values: Values, io: Io): Promise<number> {
       'unread count',
       async () => {
         b.close();
-        // The server records the disconnect asynchronously; give it a moment.
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        // The server records the disconnect asynchronously; leaving settles B's count to 0.
+        const settle = Date.now() + 5000;
+        while ((await httpB.notification(room)) !== 0 && Date.now() < settle) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
         await within(a.send(textAway), stepMs(), 'the acknowledgement');
         const unread = await httpB.notification(room);
         if (unread !== 1) throw new Error(`B should have 1 unread message, has ${unread}`);

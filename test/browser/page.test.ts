@@ -1,7 +1,7 @@
 // biome-ignore-all lint/performance/useDomNodeTextContent: Locator.innerText (what the user sees), not the DOM property
 import type { Browser, Page } from 'playwright-core';
 import { ensurePageBuilt, launchBrowser, withScreenshots } from '../support/browser.js';
-import { freePort, uniqueRoom } from '../support/chat-client.js';
+import { freePort, httpAs, settledLeave, uniqueRoom } from '../support/chat-client.js';
 import { type ChatEndpoints, realServices, startGateway } from '../support/gateway.js';
 
 jest.setTimeout(180_000);
@@ -131,7 +131,7 @@ describe('the demo page', () => {
         await panel(carol, room).getByText('read before leaving').waitFor(WAIT);
         const url = carol.url();
         await carol.goto('about:blank');
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await settledLeave(httpAs(gateway.httpUrl, 'carol'), room);
         await say(dan, room, 'missed one');
         await say(dan, room, 'missed two');
         await panel(dan, room).getByText('missed two').waitFor(WAIT);

@@ -4,6 +4,7 @@ import {
   freePort,
   type RecordedClient,
   recordedClient,
+  settledLeave,
   uniqueRoom,
 } from '../support/chat-client.js';
 import { type ChatEndpoints, realServices, startGateway } from '../support/gateway.js';
@@ -66,8 +67,7 @@ describe('HipochatClient against a local gateway', () => {
     await writer.client.send('seen');
     await eventually(() => carol.messages.length === 1, 'the first message');
     carol.client.close();
-    await eventually(() => carol.states.at(-1)?.state === 'closed', 'carol leaving');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await settledLeave(carol.client.http, room);
     await writer.client.send('missed 1');
     await writer.client.send('missed 2');
 

@@ -4,6 +4,7 @@ import {
   type ChatMessage,
   HipochatClient,
   type HipochatClientOptions,
+  HipochatHttp,
   type MessageMeta,
   type StateChange,
   type WebSocketConstructor,
@@ -66,4 +67,21 @@ export function freePort(): Promise<number> {
 /** A room name nobody else uses (Redis keeps rooms between runs). */
 export function uniqueRoom(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * Waits until the server has recorded a user leaving `room`: while connected their unread count
+ * grows with others' messages, and leaving settles it to what is left unread (0 here).
+ */
+export async function settledLeave(http: HipochatHttp, room: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while ((await http.notification(room)) !== 0) {
+    if (Date.now() > deadline) throw new Error(`the server never recorded the user leaving ${room}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The HTTP API as `token`. */
+export function httpAs(httpUrl: string, token: string): HipochatHttp {
+  return new HipochatHttp({ httpUrl, token });
 }
