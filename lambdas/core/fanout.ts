@@ -29,11 +29,19 @@ interface RoomLane {
   connections: ConnectionRecord[];
   members?: Promise<string[]>;
   pushes: Promise<void>[];
+  /** Messages some connection of the room did not get. */
+  failed: ChatMessage[];
 }
 
-/** Error raised when some posts failed after retries; the whole batch is then redelivered. */
+/**
+ * Error raised when some posts failed after retries. `failed` names the messages that did not
+ * reach every connection; the handler requeues just those (or the whole batch is redelivered).
+ */
 export class FanoutError extends Error {
-  constructor(readonly report: FanoutReport) {
+  constructor(
+    readonly report: FanoutReport,
+    readonly failed: readonly ChatMessage[] = [],
+  ) {
     super(`fan-out failed for ${report.failed} deliveries`);
     this.name = 'FanoutError';
   }
@@ -62,15 +70,22 @@ export class FanoutService {
     }
     // One lane per room keeps per-room order; each lane shares the post budget.
     const perRoom = Math.max(1, Math.floor(this.options.concurrency / Math.max(1, byRoom.size)));
+    const failed: ChatMessage[] = [];
     await Promise.all(
       [...byRoom].map(async ([room, roomMessages]) => {
-        const lane: RoomLane = { room, connections: await this.store.connections(room), pushes: [] };
+        const lane: RoomLane = {
+          room,
+          connections: await this.store.connections(room),
+          pushes: [],
+          failed: [],
+        };
         for (const message of roomMessages) await this.deliverOne(lane, message, perRoom, report);
         // Webhook calls overlap the room's next deliveries; the batch is acked after all of them.
         await Promise.all(lane.pushes);
+        failed.push(...lane.failed);
       }),
     );
-    if (report.failed > 0) throw new FanoutError(report);
+    if (report.failed > 0) throw new FanoutError(report, failed);
     return report;
   }
 
@@ -78,6 +93,7 @@ export class FanoutService {
     const { room, connections } = lane;
     const data = Buffer.from(JSON.stringify(message));
     const gone = new Set<string>();
+    let missed = false;
     await forEachLimited(connections, concurrency, async ({ connectionId }) => {
       try {
         const outcome = await this.sender.post(connectionId, data);
@@ -90,9 +106,11 @@ export class FanoutService {
         await this.store.dropConnection(room, connectionId);
       } catch (error) {
         report.failed += 1;
+        missed = true;
         logger.warn('delivery failed after retries', { room, connectionId, error });
       }
     });
+    if (missed) lane.failed.push(message);
     if (gone.size > 0) lane.connections = connections.filter((c) => !gone.has(c.connectionId));
     if (this.push.enabled && this.options.notifiableTypes.includes(message.type)) {
       lane.pushes.push(

@@ -6,6 +6,11 @@ export interface ChatBus {
   readonly kind: 'rabbitmq' | 'memory';
   /** Resolves once the broker confirmed the message; rejects with ServiceUnavailableError otherwise. */
   publish(message: ChatMessage): Promise<void>;
+  /**
+   * Sends a message straight to the dead-letter queue (the fan-out gave up on it), with the same
+   * confirm guarantee as `publish`. Optional: without it a failing message fails its whole batch.
+   */
+  deadLetter?(message: ChatMessage): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -35,6 +35,10 @@ export class MemoryBus implements ChatBus, BatchSource {
     this.drain(shard);
   }
 
+  async deadLetter(message: ChatMessage): Promise<void> {
+    this.deadLetters.push(Buffer.from(JSON.stringify(message)));
+  }
+
   async start(onBatch: BatchHandler): Promise<void> {
     this.onBatch = onBatch;
     for (let shard = 0; shard < this.shards; shard += 1) this.drain(shard);

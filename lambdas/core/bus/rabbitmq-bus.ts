@@ -36,9 +36,12 @@ export class RabbitMqBus implements ChatBus {
   private link?: Promise<Link>;
   private closed = false;
   private readonly exchange: string;
+  private readonly deadLetterExchange: string;
 
   constructor(private readonly options: RabbitMqBusOptions) {
-    this.exchange = busNames(options.namespace).exchange;
+    const names = busNames(options.namespace);
+    this.exchange = names.exchange;
+    this.deadLetterExchange = names.deadLetterExchange;
   }
 
   private open(): Promise<Link> {
@@ -69,7 +72,15 @@ export class RabbitMqBus implements ChatBus {
     return this.link;
   }
 
-  async publish(message: ChatMessage): Promise<void> {
+  publish(message: ChatMessage): Promise<void> {
+    return this.send(this.exchange, routingKey(message.room, this.options.shards), message);
+  }
+
+  deadLetter(message: ChatMessage): Promise<void> {
+    return this.send(this.deadLetterExchange, '', message);
+  }
+
+  private async send(exchange: string, key: string, message: ChatMessage): Promise<void> {
     if (this.closed) throw new ServiceUnavailableError('broker unavailable: publisher closed');
     try {
       const { channel } = await this.open();
@@ -80,8 +91,8 @@ export class RabbitMqBus implements ChatBus {
           this.options.confirmTimeoutMs ?? 5000,
         );
         channel.publish(
-          this.exchange,
-          routingKey(message.room, this.options.shards),
+          exchange,
+          key,
           body,
           { persistent: true, contentType: 'application/json', messageId: message.id, type: message.type },
           (error) => {

@@ -100,6 +100,8 @@ export const keys = {
   idempotency: (room: string, key: string) => `hc:{${room}}:idem:${key}`,
   rate: (room: string, userId: string) => `hc:{${room}}:rate:${userId}`,
   connection: (connectionId: string) => `hc:conn:${connectionId}`,
+  /** How often the fan-out failed a message (it is requeued until the delivery limit). */
+  fanoutFailures: (room: string, id: string) => `hc:{${room}}:fanout-failures:${id}`,
 } as const;
 
 /** How long an idempotency key is remembered. */
