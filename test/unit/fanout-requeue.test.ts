@@ -1,0 +1,84 @@
+import { rabbitMqEvent } from '../../infra/local/events.js';
+import { toRecord } from '../../lambdas/core/bus/chat-bus.js';
+import { MemoryBus } from '../../lambdas/core/bus/memory-bus.js';
+import { loadConfig } from '../../lambdas/core/config.js';
+import type { ConnectionSender } from '../../lambdas/core/connections.js';
+import type { ChatMessage } from '../../lambdas/core/protocol.js';
+import { createRuntime, setRuntime } from '../../lambdas/core/runtime.js';
+import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
+import { handler as fanout } from '../../lambdas/handlers/mq/fanout.js';
+
+const DELIVERY_LIMIT = 3;
+
+/** A management API where every post of a body containing `POISON` fails after its retries. */
+class PoisonedSender implements ConnectionSender {
+  delivered: string[] = [];
+  async post(connectionId: string, data: Uint8Array) {
+    const message = JSON.parse(Buffer.from(data).toString()) as ChatMessage;
+    if (String(message.body).includes('POISON')) throw new Error('500 after retries');
+    this.delivered.push(`${connectionId}:${message.body as string}`);
+    return 'sent' as const;
+  }
+  async disconnect() {}
+}
+
+/** A bus that records what was republished instead of queueing it. */
+class RecordingMemoryBus extends MemoryBus {
+  republished: ChatMessage[] = [];
+  override async publish(message: ChatMessage) {
+    this.republished.push(message);
+  }
+}
+
+const message = (n: number, body: string): ChatMessage => ({
+  id: `${1_700_000_000_000 + n}-0`,
+  type: 'message',
+  room: 'lobby',
+  token: 'lobby',
+  timestamp: n,
+  body,
+  author: null,
+});
+
+const batch = (messages: ChatMessage[]) =>
+  rabbitMqEvent(
+    'hipochat.fanout.0::/',
+    messages.map((m) => toRecord(Buffer.from(JSON.stringify(m)), false, m.id)),
+  );
+
+describe('fan-out of a batch with a poison message', () => {
+  let store: MemoryStore;
+  let bus: RecordingMemoryBus;
+  let sender: PoisonedSender;
+
+  beforeEach(async () => {
+    store = new MemoryStore();
+    bus = new RecordingMemoryBus(1, DELIVERY_LIMIT);
+    sender = new PoisonedSender();
+    const config = loadConfig({ HIPOCHAT_DELIVERY_LIMIT: String(DELIVERY_LIMIT) });
+    setRuntime(createRuntime(config, { store, bus, sender }));
+    await store.connect('lobby', 'c1', { userId: 'ann', profile: {} }, 7200);
+  });
+
+  afterEach(() => setRuntime(undefined));
+
+  it('delivers the healthy messages and succeeds, requeueing only the poison message', async () => {
+    const poison = message(1, 'POISON');
+    await fanout(batch([poison, message(2, 'fine')]));
+    expect(sender.delivered).toEqual(['c1:fine']);
+    expect(bus.republished).toEqual([poison]);
+    expect(bus.deadLetters).toEqual([]);
+  });
+
+  it(`dead-letters the poison message after ${DELIVERY_LIMIT} failures`, async () => {
+    const poison = message(1, 'POISON');
+    for (let attempt = 0; attempt < DELIVERY_LIMIT; attempt += 1) await fanout(batch([poison]));
+    expect(bus.republished).toHaveLength(DELIVERY_LIMIT - 1);
+    expect(bus.deadLetters.map((body) => JSON.parse(body.toString()))).toEqual([poison]);
+  });
+
+  it('fails the whole batch when the failed message cannot be requeued', async () => {
+    jest.spyOn(bus, 'publish').mockRejectedValue(new Error('broker down'));
+    await expect(fanout(batch([message(1, 'POISON')]))).rejects.toThrow('broker down');
+  });
+});
