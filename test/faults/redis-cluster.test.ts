@@ -31,6 +31,7 @@ describe('Redis cluster mode', () => {
       headers: { 'content-type': 'application/json', ...headers },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+    // biome-ignore lint/suspicious/noExplicitAny: JSON answers of several routes, checked field by field
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   };
 
