@@ -1,9 +1,10 @@
+import type { ChatBus } from './bus/chat-bus.js';
 import type { ConnectionSender } from './connections.js';
 import { logger } from './logger.js';
 import type { ChatMessage } from './protocol.js';
 import type { PushNotifier } from './push.js';
 import { forEachLimited } from './retry.js';
-import type { ChatStore, ConnectionRecord } from './store/chat-store.js';
+import { type ChatStore, type ConnectionRecord, keys } from './store/chat-store.js';
 
 /** Counts of one fan-out batch. */
 export interface FanoutReport {
@@ -20,7 +21,12 @@ export interface FanoutOptions {
   concurrency: number;
   /** Types that trigger the push webhook for offline members. */
   notifiableTypes: readonly string[];
+  /** Failed fan-outs of one message before it is dead-lettered (`HIPOCHAT_DELIVERY_LIMIT`). */
+  deliveryLimit: number;
 }
+
+/** How long the failure count of a message is remembered. */
+const FAILURE_MEMORY_SECONDS = 24 * 3600;
 
 /** Per-room state of one batch. */
 interface RoomLane {
@@ -58,7 +64,48 @@ export class FanoutService {
     private readonly sender: ConnectionSender,
     private readonly push: PushNotifier,
     private readonly options: FanoutOptions,
+    private readonly bus?: ChatBus,
   ) {}
+
+  /**
+   * Delivers a batch. The event source mapping retries a failed batch as a whole, and every retry
+   * counts against the delivery limit of every message in it, so one poison message would drag
+   * its batch-mates into the dead-letter queue. Instead only the messages that missed a
+   * connection go back, one by one: republished (clients dedupe by id) until they failed
+   * `deliveryLimit` times, then dead-lettered. Any other error rejects, and the batch is retried.
+   */
+  async process(messages: readonly ChatMessage[]): Promise<FanoutReport> {
+    try {
+      return await this.deliver(messages);
+    } catch (error) {
+      if (!(error instanceof FanoutError) || !this.bus?.deadLetter) throw error;
+      await this.requeue(error.failed);
+      logger.warn('fan-out batch done with requeued messages', {
+        ...error.report,
+        requeued: error.failed.length,
+      });
+      return error.report;
+    }
+  }
+
+  private async requeue(failed: readonly ChatMessage[]): Promise<void> {
+    const bus = this.bus!;
+    for (const message of failed) {
+      const key = keys.fanoutFailures(message.room, message.id);
+      const failures = Number((await this.store.getValue(key)) ?? 0) + 1;
+      if (failures >= this.options.deliveryLimit) {
+        await bus.deadLetter!(message);
+        logger.error('message dead-lettered after the delivery limit', {
+          room: message.room,
+          id: message.id,
+          failures,
+        });
+      } else {
+        await this.store.setValue(key, String(failures), FAILURE_MEMORY_SECONDS);
+        await bus.publish(message);
+      }
+    }
+  }
 
   async deliver(messages: readonly ChatMessage[]): Promise<FanoutReport> {
     const report: FanoutReport = { messages: messages.length, sent: 0, gone: 0, failed: 0, pushed: 0 };

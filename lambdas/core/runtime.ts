@@ -81,10 +81,17 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
     bus,
     sender,
     chat: new ChatService(config, store, bus, auth, sender),
-    fanout: new FanoutService(store, sender, push, {
-      concurrency: config.fanoutConcurrency,
-      notifiableTypes: config.notifiableTypes,
-    }),
+    fanout: new FanoutService(
+      store,
+      sender,
+      push,
+      {
+        concurrency: config.fanoutConcurrency,
+        notifiableTypes: config.notifiableTypes,
+        deliveryLimit: config.deliveryLimit,
+      },
+      bus,
+    ),
     async close() {
       await Promise.all([store.close(), bus.close()]);
     },
