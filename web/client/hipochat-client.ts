@@ -8,26 +8,11 @@
  * global `WebSocket`; pass one (for example `ws`'s) in {@link HipochatClientOptions.WebSocket}.
  */
 
-/** A message as the server stores and delivers it. */
-export interface ChatMessage {
-  /** Unique, ordered id `<ms>-<seq>`. */
-  id: string;
-  /** `message` for chat lines; anything else (`notification`, `injection`...) is an injection. */
-  type: string;
-  room: string;
-  /** Hipochat's name for the room. */
-  token: string;
-  /** Seconds since the epoch, with fraction. */
-  timestamp: number;
-  body: unknown;
-  /** The sender's public profile; `null` for a backend injection. */
-  author: Record<string, unknown> | null;
-  /** The sender's user id; absent for backend injections. */
-  senderId?: string;
-  /** The id the sender chose, echoed back. */
-  clientId?: string;
-  [extra: string]: unknown;
-}
+// The wire types are the server's own definitions (type-only imports: nothing is bundled).
+import type { OldMessages, RoomHistory } from '../../lambdas/core/chat-service.js';
+import type { ChatMessage } from '../../lambdas/core/protocol.js';
+
+export type { ChatMessage, OldMessages, RoomHistory };
 
 /** Connection states, in the order a healthy connection goes through them. */
 export type ConnectionState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'closed';
@@ -256,19 +241,6 @@ export interface HipochatHttpOptions {
   serviceKey?: string;
   timeoutMs?: number;
   fetch?: typeof fetch;
-}
-
-/** `GET /talk/old/{room}/` */
-export interface OldMessages {
-  oldy: ChatMessage[];
-  results: { read_messages: ChatMessage[]; unread_messages: ChatMessage[] };
-}
-
-/** One room of `GET /talk/history/{rooms}/`. */
-export interface RoomHistory {
-  room_name: string;
-  unread_count: number;
-  messages: ChatMessage[];
 }
 
 /** Typed calls of the HTTP API. Errors become {@link HipochatError} with the server's text. */
@@ -758,7 +730,7 @@ export class HipochatClient {
       return;
     }
     if (typeof frame.id !== 'string' || typeof frame.type !== 'string') return;
-    const message = frame as ChatMessage;
+    const message = frame as unknown as ChatMessage;
     if (this.buffer) this.buffer.push(message);
     else this.accept(message, 'live', false);
   }
