@@ -45,13 +45,6 @@ export class ForbiddenError extends HttpError {
   }
 }
 
-/** 404: no such route. */
-export class NotFoundError extends HttpError {
-  constructor(message = 'not found', options?: { cause?: unknown }) {
-    super(404, message, options);
-  }
-}
-
 /** 413: the frame or body is larger than `HIPOCHAT_MAX_MESSAGE_BYTES`. */
 export class PayloadTooLargeError extends HttpError {
   constructor(limit: number, options?: { cause?: unknown }) {

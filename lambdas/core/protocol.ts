@@ -59,15 +59,10 @@ export function parseRoom(raw: string | undefined): string {
   return room;
 }
 
-/** Byte length of a UTF-8 string. */
-export function byteLength(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
-}
-
 /** Parses JSON text that must be at most `limit` bytes. */
 export function parseJson(text: string | undefined, limit: number, what = 'body'): unknown {
   if (text === undefined || text.length === 0) throw new BadRequestError(`missing ${what}`);
-  if (byteLength(text) > limit) throw new PayloadTooLargeError(limit);
+  if (Buffer.byteLength(text, 'utf8') > limit) throw new PayloadTooLargeError(limit);
   try {
     return JSON.parse(text);
   } catch (error) {
