@@ -3,7 +3,7 @@ import type { Authenticator } from './auth.js';
 import type { ChatBus } from './bus/chat-bus.js';
 import type { ChatConfig } from './config.js';
 import type { ConnectionSender } from './connections.js';
-import { BadRequestError, ForbiddenError } from './errors.js';
+import { BadRequestError, ForbiddenError, RateLimitedError } from './errors.js';
 import { logger } from './logger.js';
 import {
   type ChatMessage,
@@ -14,7 +14,7 @@ import {
   parseClientFrame,
   parseJson,
 } from './protocol.js';
-import type { AppendOptions, ChatStore } from './store/chat-store.js';
+import { type AppendOptions, type ChatStore, keys } from './store/chat-store.js';
 
 /** `GET /talk/old/{room}/`: both shapes Hipochat documented. */
 export interface OldMessages {
@@ -127,6 +127,10 @@ export class ChatService {
       author: identity.profile,
       senderId: identity.userId,
     };
+    const limit = this.config.userRateLimitPerMinute;
+    if (limit > 0 && (await this.store.hit(keys.userRate(identity.userId), 60)) > limit) {
+      throw new RateLimitedError(`rate limit exceeded: ${limit} messages per minute across rooms`);
+    }
     return this.accept(message, {
       idempotencyKey: frame.clientId ? `c:${identity.userId}:${frame.clientId}` : undefined,
       rateLimit: { limit: this.config.rateLimitPerMinute, windowSeconds: 60 },

@@ -74,6 +74,7 @@ export const envSchema = z.object({
   HIPOCHAT_DELIVERY_LIMIT: int(5, 1, 100),
   HIPOCHAT_CONNECTION_TTL_SECONDS: int(3 * 3600, 7200, 86_400),
   HIPOCHAT_RATE_LIMIT_PER_MINUTE: int(120, 1, 100_000),
+  HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE: int(0, 0, 1_000_000),
   // Secrets by ARN (set by the CDK stack); their values are filled in by withSecrets().
   HIPOCHAT_SERVICE_KEY_SECRET_ARN: optionalString,
   HIPOCHAT_PUSH_SECRET_ARN: optionalString,
@@ -118,6 +119,8 @@ export interface ChatConfig {
   deliveryLimit: number;
   connectionTtlSeconds: number;
   rateLimitPerMinute: number;
+  /** Messages per user per minute across all rooms; 0 (default) skips the extra Redis round trip. */
+  userRateLimitPerMinute: number;
 }
 
 function redisUrlFrom(env: z.output<typeof envSchema>): string | undefined {
@@ -181,5 +184,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     deliveryLimit: env.HIPOCHAT_DELIVERY_LIMIT,
     connectionTtlSeconds: env.HIPOCHAT_CONNECTION_TTL_SECONDS,
     rateLimitPerMinute: env.HIPOCHAT_RATE_LIMIT_PER_MINUTE,
+    userRateLimitPerMinute: env.HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE,
   };
 }

@@ -196,6 +196,13 @@ describe.each([
   });
 
   describe('short-lived values', () => {
+    it('counts hits in a window that starts with the first hit and then expires', async () => {
+      const key = `hc:test:hits:${room}`;
+      expect([await store.hit(key, 1), await store.hit(key, 1), await store.hit(key, 1)]).toEqual([1, 2, 3]);
+      await sleep(1100);
+      expect(await store.hit(key, 1)).toBe(1);
+    });
+
     it('hands out a taken value once', async () => {
       await store.setValue(`hc:test:${room}`, 'ticket', 30);
       expect(await store.getValue(`hc:test:${room}`)).toBe('ticket');

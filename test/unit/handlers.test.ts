@@ -171,6 +171,27 @@ describe('$default', () => {
     expect(bus.published).toEqual([]);
   });
 
+  it('refuses a user over HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE across rooms, storing nothing', async () => {
+    const config = loadConfig({
+      HIPOCHAT_PROFILE_URL: 'https://profiles.example.com/me',
+      HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE: '2',
+    });
+    setRuntime(createRuntime(config, { store, bus, sender }));
+    const inRoom = (room: string): WebSocketEvent => {
+      const event = fixture<WebSocketEvent>('ws-default');
+      event.requestContext.authorizer!.room = room;
+      event.body = JSON.stringify({ body: `to ${room}` });
+      return event;
+    };
+    await message(inRoom('lobby'));
+    await message(inRoom('kitchen'));
+    const refused = asResult(await message(inRoom('garden')));
+    expect(refused.statusCode).toBe(429);
+    expect(bodyOf(refused)).toEqual({ ERROR: 'rate limit exceeded: 2 messages per minute across rooms' });
+    expect(bus.published.map((m) => m.room)).toEqual(['lobby', 'kitchen']);
+    expect((await store.read('garden', 'alice')).messages).toEqual([]);
+  });
+
   it('retracts the stored message when the broker refuses it', async () => {
     bus.down = true;
     const result = asResult(await message(fixture<WebSocketEvent>('ws-default')));

@@ -83,6 +83,8 @@ export interface ChatStore {
   setValue(key: string, value: string, ttlSeconds: number): Promise<void>;
   /** Reads and deletes a value in one step (single-use tickets). */
   takeValue(key: string): Promise<string | null>;
+  /** Counts a hit in a fixed window (INCR + EXPIRE) and returns the count so far. */
+  hit(key: string, windowSeconds: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -100,6 +102,8 @@ export const keys = {
   idempotency: (room: string, key: string) => `hc:{${room}}:idem:${key}`,
   rate: (room: string, userId: string) => `hc:{${room}}:rate:${userId}`,
   connection: (connectionId: string) => `hc:conn:${connectionId}`,
+  /** Per-user message counter across rooms (its own slot: one more round trip when enabled). */
+  userRate: (userId: string) => `hc:rate:${userId}`,
   /** How often the fan-out failed a message (it is requeued until the delivery limit). */
   fanoutFailures: (room: string, id: string) => `hc:{${room}}:fanout-failures:${id}`,
 } as const;

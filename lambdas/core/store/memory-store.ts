@@ -238,6 +238,10 @@ export class MemoryStore implements ChatStore {
     return value;
   }
 
+  async hit(key: string, windowSeconds: number): Promise<number> {
+    return this.count(key, windowSeconds);
+  }
+
   /** Counts a hit in a fixed window, like INCR + EXPIRE. */
   private count(key: string, windowSeconds: number): number {
     const count = Number(this.live(key) ?? 0) + 1;

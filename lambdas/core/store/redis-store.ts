@@ -128,6 +128,14 @@ if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
 end
 return {unread, entries}`,
   },
+  hcHit: {
+    numberOfKeys: 1,
+    // KEYS: counter; ARGV: windowSeconds
+    lua: `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count`,
+  },
   hcAddMembers: {
     numberOfKeys: 3,
     // KEYS: members mark seq; ARGV: userIds... (new members start with nothing unread)
@@ -455,6 +463,10 @@ export class RedisStore implements ChatStore {
 
   takeValue(key: string): Promise<string | null> {
     return this.run(() => this.client.getdel(key));
+  }
+
+  hit(key: string, windowSeconds: number): Promise<number> {
+    return this.run(async () => Number(await this.redis.hcHit(key, windowSeconds)));
   }
 
   async close(): Promise<void> {
