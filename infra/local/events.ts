@@ -9,12 +9,14 @@ export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_API_ID = 'local';
 export const LOCAL_STAGE = '$default';
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
 /** API Gateway's request time format: `26/Nov/2026:04:28:11 +0000`. */
 export function requestTime(epochMs: number): string {
+  // Built by hand: Intl month names cost more than the rest of an event (seen in a CPU profile).
   const date = new Date(epochMs);
-  const month = date.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
   const pad = (n: number) => String(n).padStart(2, '0');
-  return `${pad(date.getUTCDate())}/${month}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
+  return `${pad(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
 }
 
 /** Headers as API Gateway passes them: lower-case names, repeated values joined by commas. */
