@@ -12,6 +12,7 @@ import { LegacyDomain } from './constructs/legacy-domain.js';
 import { acknowledge } from './constructs/nag.js';
 import { Network } from './constructs/network.js';
 import { Redis } from './constructs/redis.js';
+import { WebPage } from './constructs/web-page.js';
 import { WebSocketChatApi } from './constructs/websocket-api.js';
 import { type Route, routes as routeTable } from './routes.js';
 import { type StackConfig, stackConfigFromContext } from './stack-config.js';
@@ -51,7 +52,7 @@ function cacheNodeIds(redis: Redis, config: StackConfig): string[] {
 /**
  * The whole Hipochat deployment: network, cache, broker with its topology, one function per route
  * of the routes table, the WebSocket and HTTP APIs, sharded fan-out, alarms, and optionally the
- * legacy CloudFront domain.
+ * legacy CloudFront domain and the hosted demo page.
  */
 export class ChatStack extends Stack {
   readonly functions = new Map<string, ChatFunction>();
@@ -64,6 +65,7 @@ export class ChatStack extends Stack {
   readonly fanout: Fanout;
   readonly alarms: ChatAlarms;
   readonly legacyDomain?: LegacyDomain;
+  readonly webPage?: WebPage;
 
   constructor(scope: Construct, id: string, props: ChatStackProps) {
     super(scope, id, {
@@ -158,13 +160,17 @@ export class ChatStack extends Stack {
       throttle: config.webSocketThrottle,
       logRetention,
     });
+    if (config.webPage) {
+      this.webPage = new WebPage(this, 'WebPage', { logRetention, projectRoot: props.projectRoot });
+    }
     this.httpApi = new HttpChatApi(this, 'Http', {
       routes: routes.flatMap((route) =>
         route.kind === 'http' ? [{ route, handler: handlerOf(route) }] : [],
       ),
       throttle: config.httpThrottle,
       logRetention,
-      corsOrigins: config.corsOrigins,
+      // The hosted page calls /talk/... from its CloudFront origin.
+      corsOrigins: [...config.corsOrigins, ...(this.webPage ? [this.webPage.origin] : [])],
     });
     for (const route of routes.filter((candidate) => candidate.managesConnections)) {
       const handler = handlerOf(route);
@@ -200,6 +206,13 @@ export class ChatStack extends Stack {
       new CfnOutput(this, 'LegacyUrl', {
         value: this.legacyDomain.url,
         description: 'Hipochat URL layout (/talk/chat/<room>/ and /talk/...); point the old domain here',
+      });
+    }
+
+    if (this.webPage) {
+      new CfnOutput(this, 'WebPageUrl', {
+        value: this.webPage.urlFor(this.webSocketApi.url, this.httpApi.url),
+        description: 'The demo chat page, opened pointed at this stack (add &room=<room>&token=<token>)',
       });
     }
 

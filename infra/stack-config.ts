@@ -96,6 +96,12 @@ export interface StackConfig {
   readonly closedRooms: readonly string[];
   /** Serve the Hipochat URL layout through CloudFront; off when undefined. */
   readonly legacyDomain?: LegacyDomainConfig;
+  /**
+   * Host the demo chat page (`web/dist/index.html`, built by `npm run build:web`) on a private S3
+   * bucket behind CloudFront; the `WebPageUrl` output opens it pointed at this stack.
+   * @default false
+   */
+  readonly webPage: boolean;
 }
 
 /** The defaults of each profile. */
@@ -127,6 +133,7 @@ export const profiles: Record<Profile, StackConfig> = {
     httpThrottle: { rateLimit: 100, burstLimit: 200 },
     corsOrigins: [],
     closedRooms: [],
+    webPage: false,
   },
   prod: {
     profile: 'prod',
@@ -155,6 +162,7 @@ export const profiles: Record<Profile, StackConfig> = {
     httpThrottle: { rateLimit: 2000, burstLimit: 5000 },
     corsOrigins: [],
     closedRooms: [],
+    webPage: false,
   },
 };
 
@@ -286,5 +294,6 @@ export function stackConfigFromContext(node: Node): StackConfig {
     pushUrl: url(node, 'pushUrl'),
     closedRooms: list(node, 'closedRooms', base.closedRooms),
     legacyDomain: legacy ? { domainName: legacyDomainName, certificateArn: legacyCertificateArn } : undefined,
+    webPage: flag(node, 'webPage', base.webPage),
   };
 }

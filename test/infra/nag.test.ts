@@ -107,10 +107,14 @@ describe('cdk-nag AwsSolutions and template validation', () => {
   });
 
   it('gives every acknowledgement a specific reason', () => {
-    // Prepare: dev (NAT instance, single cache node) and prod (endpoint) between them acknowledge every rule
+    // Prepare: dev (NAT instance, single cache node) and prod (endpoint), both with the legacy domain
+    // and the demo page, between them acknowledge every rule
     const apps = [{}, { profile: 'prod' }].map(
       (context) =>
-        createChatApp({ projectRoot, context: { ...noBundling, legacyDomain: 'true', ...context } }).app,
+        createChatApp({
+          projectRoot,
+          context: { ...noBundling, legacyDomain: 'true', webPage: 'true', ...context },
+        }).app,
     );
 
     // Act
@@ -140,6 +144,8 @@ describe('cdk-nag AwsSolutions and template validation', () => {
         'AwsSolutions-EC29',
         'AwsSolutions-IAM4',
         'AwsSolutions-IAM5',
+        'AwsSolutions-L1',
+        'AwsSolutions-S1',
         'AwsSolutions-SMG4',
       ].sort(),
     );
