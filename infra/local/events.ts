@@ -172,6 +172,17 @@ export function socketEvent(
   } as unknown as WebSocketEvent;
 }
 
+/** The `$connect` event: like API Gateway's, it carries the handshake's headers and query. */
+export function connectEvent(socket: SocketInfo, headers: IncomingHttpHeaders, url: URL): WebSocketEvent {
+  const flat = flatHeaders(headers);
+  return {
+    ...socketEvent(socket, '$connect'),
+    headers: flat,
+    multiValueHeaders: Object.fromEntries(Object.entries(flat).map(([k, v]) => [k, [v]])),
+    queryStringParameters: flatQuery(url.searchParams),
+  };
+}
+
 /** An `aws:rmq` batch of one queue, as an Amazon MQ event source mapping delivers it. */
 export function rabbitMqEvent(queueAndVhost: string, records: RabbitMqRecord[]): RabbitMqEvent {
   return {

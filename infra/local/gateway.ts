@@ -21,7 +21,14 @@ import { ROOM_PATTERN } from '../../lambdas/core/protocol.js';
 import type { WebSocketEvent } from '../../lambdas/handlers/shared/websocket.js';
 import { type HttpRoute, type Route, routes } from '../routes.js';
 import { type DevServices, handleDevRequest } from './dev-services.js';
-import { authorizerEvent, httpEvent, rabbitMqEvent, type SocketInfo, socketEvent } from './events.js';
+import {
+  authorizerEvent,
+  connectEvent,
+  httpEvent,
+  rabbitMqEvent,
+  type SocketInfo,
+  socketEvent,
+} from './events.js';
 
 type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
 type SocketHandler = (event: WebSocketEvent) => Promise<APIGatewayProxyResultV2>;
@@ -373,7 +380,9 @@ export class LocalGateway {
       });
       return;
     }
-    const connect = structured(await this.socketHandlers.get('$connect')!(socketEvent(info, '$connect')));
+    const connect = structured(
+      await this.socketHandlers.get('$connect')!(connectEvent(info, request.headers, url)),
+    );
     const code = connect.statusCode ?? 200;
     if (code < 200 || code > 299) return refuse(socket, code, connect.body ?? 'Forbidden');
     this.wss.handleUpgrade(request, socket, head, (ws) => this.onOpen(ws, info));

@@ -14,7 +14,7 @@ import {
   parseClientFrame,
   parseJson,
 } from './protocol.js';
-import { type AppendOptions, type ChatStore, keys } from './store/chat-store.js';
+import { type AppendOptions, type ChatStore, type ConnectOptions, keys } from './store/chat-store.js';
 
 /** `GET /talk/old/{room}/`: both shapes Hipochat documented. */
 export interface OldMessages {
@@ -91,9 +91,14 @@ export class ChatService {
   }
 
   /** A socket joined: the user becomes a member and their unread count resets. */
-  async join(room: string, identity: Identity, connectionId: string): Promise<void> {
+  async join(
+    room: string,
+    identity: Identity,
+    connectionId: string,
+    options: ConnectOptions = {},
+  ): Promise<void> {
     await this.assertAllowed(room, identity.userId);
-    await this.store.connect(room, connectionId, identity, this.config.connectionTtlSeconds);
+    await this.store.connect(room, connectionId, identity, this.config.connectionTtlSeconds, options);
   }
 
   /** A socket left at `leftAtMs`: everything before counts as read for its user. */

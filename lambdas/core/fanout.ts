@@ -25,6 +25,47 @@ export interface FanoutOptions {
   deliveryLimit: number;
 }
 
+/** API Gateway bills outbound data in 32 KB units; a batch frame stays within one. */
+export const BATCH_FRAME_BYTES = 32 * 1024;
+
+/**
+ * Groups a room's messages into frames of at most {@link BATCH_FRAME_BYTES}, in order: a lone
+ * message is sent as itself, several as `{"type":"batch","room":…,"messages":[…]}`.
+ */
+export function batchFrames(
+  room: string,
+  messages: readonly ChatMessage[],
+): { messages: ChatMessage[]; data: Buffer }[] {
+  const frames: { messages: ChatMessage[]; data: Buffer }[] = [];
+  const envelope = Buffer.byteLength(JSON.stringify({ type: 'batch', room, messages: [] }));
+  let current: { messages: ChatMessage[]; parts: string[]; bytes: number } = {
+    messages: [],
+    parts: [],
+    bytes: envelope,
+  };
+  const flush = () => {
+    if (current.messages.length === 0) return;
+    const data =
+      current.messages.length === 1
+        ? Buffer.from(current.parts[0]!)
+        : Buffer.from(
+            `{"type":"batch","room":${JSON.stringify(room)},"messages":[${current.parts.join(',')}]}`,
+          );
+    frames.push({ messages: current.messages, data });
+    current = { messages: [], parts: [], bytes: envelope };
+  };
+  for (const message of messages) {
+    const part = JSON.stringify(message);
+    const bytes = Buffer.byteLength(part) + 1;
+    if (current.messages.length > 0 && current.bytes + bytes > BATCH_FRAME_BYTES) flush();
+    current.messages.push(message);
+    current.parts.push(part);
+    current.bytes += bytes;
+  }
+  flush();
+  return frames;
+}
+
 /** How long the failure count of a message is remembered. */
 const FAILURE_MEMORY_SECONDS = 24 * 3600;
 
@@ -127,6 +168,7 @@ export class FanoutService {
           failed: [],
         };
         for (const message of roomMessages) await this.deliverOne(lane, message, perRoom, report);
+        await this.deliverBatched(lane, roomMessages, perRoom, report);
         // Webhook calls overlap the room's next deliveries; the batch is acked after all of them.
         await Promise.all(lane.pushes);
         failed.push(...lane.failed);
@@ -136,12 +178,21 @@ export class FanoutService {
     return report;
   }
 
-  private async deliverOne(lane: RoomLane, message: ChatMessage, concurrency: number, report: FanoutReport) {
-    const { room, connections } = lane;
-    const data = Buffer.from(JSON.stringify(message));
+  /**
+   * Posts one frame to `targets`; connections that answered 410 are dropped from the room and the
+   * lane. Returns whether some target missed the frame after retries.
+   */
+  private async postFrame(
+    lane: RoomLane,
+    targets: readonly ConnectionRecord[],
+    data: Buffer,
+    concurrency: number,
+    report: FanoutReport,
+  ): Promise<boolean> {
+    const { room } = lane;
     const gone = new Set<string>();
     let missed = false;
-    await forEachLimited(connections, concurrency, async ({ connectionId }) => {
+    await forEachLimited(targets, concurrency, async ({ connectionId }) => {
       try {
         const outcome = await this.sender.post(connectionId, data);
         if (outcome === 'sent') {
@@ -157,8 +208,16 @@ export class FanoutService {
         logger.warn('delivery failed after retries', { room, connectionId, error });
       }
     });
-    if (missed) lane.failed.push(message);
-    if (gone.size > 0) lane.connections = connections.filter((c) => !gone.has(c.connectionId));
+    if (gone.size > 0) lane.connections = lane.connections.filter((c) => !gone.has(c.connectionId));
+    return missed;
+  }
+
+  private async deliverOne(lane: RoomLane, message: ChatMessage, concurrency: number, report: FanoutReport) {
+    const { room } = lane;
+    const plain = lane.connections.filter((c) => !c.batched);
+    if (await this.postFrame(lane, plain, Buffer.from(JSON.stringify(message)), concurrency, report)) {
+      lane.failed.push(message);
+    }
     if (this.push.enabled && this.options.notifiableTypes.includes(message.type)) {
       lane.pushes.push(
         this.notifyOffline(lane, message, report).catch((error: unknown) => {
@@ -166,6 +225,24 @@ export class FanoutService {
           logger.error('push notification skipped: members unavailable', { room, id: message.id, error });
         }),
       );
+    }
+  }
+
+  /**
+   * Connections that asked for batch frames get the room's messages of this batch together:
+   * API Gateway bills a frame per 32 KB, so a busy room costs a fraction of a frame per message.
+   */
+  private async deliverBatched(
+    lane: RoomLane,
+    messages: readonly ChatMessage[],
+    concurrency: number,
+    report: FanoutReport,
+  ) {
+    if (!lane.connections.some((c) => c.batched)) return;
+    for (const chunk of batchFrames(lane.room, messages)) {
+      const batched = lane.connections.filter((c) => c.batched);
+      if (await this.postFrame(lane, batched, chunk.data, concurrency, report))
+        lane.failed.push(...chunk.messages);
     }
   }
 

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { compareIds } from '../../lambdas/core/protocol.js';
 import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
 import { disconnectSettled, openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
 
@@ -131,6 +132,24 @@ describe.each(systems)('the chat on %s', (_name, services: Record<string, string
         const [prevMs, prevSeq] = order[i - 1]!;
         expect(ms > prevMs || (ms === prevMs && seq > prevSeq)).toBe(true);
       }
+    });
+
+    it('delivers every message once and in order to a connection that asked for batch frames', async () => {
+      const room = uniqueRoom();
+      const batched = await openSocket(`${chat.wsUrl}/?room=${room}&token=bob&batch=1`);
+      open.push(batched);
+      const sent = await Promise.all(
+        Array.from({ length: 20 }, (_, n) =>
+          post(`/talk/item/${room}/?type=message`, { n }, { authorization: `Bearer ${SERVICE_KEY}` }),
+        ),
+      );
+      const ids = sent.map((r) => r.body.id as string);
+      const received = () =>
+        batched.frames
+          .flatMap((f) => (f.type === 'batch' ? (f.messages as Json[]) : [f]))
+          .map((m) => m.id as string);
+      await batched.next(() => received().length >= 20);
+      expect(received()).toEqual([...ids].sort(compareIds));
     });
 
     it('does not deliver to other rooms', async () => {

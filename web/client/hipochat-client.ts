@@ -121,6 +121,11 @@ export interface HipochatClientOptions {
   useTicket?: boolean;
   /** `false` never reconnects. */
   reconnect?: ReconnectOptions | false;
+  /**
+   * Ask for batch frames (`?batch=1`): the server may put several messages of a room in one frame,
+   * which API Gateway bills once. The client unpacks them; events are the same. @default true
+   */
+  batch?: boolean;
   /** The server's `HIPOCHAT_MAX_MESSAGE_BYTES`. @default 16384 */
   maxMessageBytes?: number;
   /** Give up on an opening socket after this long. @default 10000 */
@@ -607,6 +612,7 @@ export class HipochatClient {
       url.searchParams.set('room', this.room);
     }
     url.searchParams.set(credential[0], credential[1]);
+    if (this.options.batch !== false) url.searchParams.set('batch', '1');
     return url.toString();
   }
 
@@ -713,10 +719,13 @@ export class HipochatClient {
       const message = frame.ERROR;
       const kind: ErrorKind = message === 'authentication error' ? 'auth' : 'frame';
       this.emit('error', { kind, message });
-      // Error frames carry no clientId; the server answers a connection's frames in order.
-      const entry = this.pending.shift();
+      // The server names the refused frame's clientId; without one, it answers frames in order.
+      const entry =
+        typeof frame.clientId === 'string'
+          ? this.pending.find((p) => p.clientId === frame.clientId)
+          : this.pending[0];
       if (entry) {
-        clearTimeout(entry.timer);
+        this.removePending(entry);
         entry.reject(new HipochatError('send', message));
       }
       return;
@@ -729,10 +738,15 @@ export class HipochatClient {
       }
       return;
     }
-    if (typeof frame.id !== 'string' || typeof frame.type !== 'string') return;
-    const message = frame as unknown as ChatMessage;
-    if (this.buffer) this.buffer.push(message);
-    else this.accept(message, 'live', false);
+    const messages =
+      frame.type === 'batch' && Array.isArray(frame.messages) ? (frame.messages as unknown[]) : [frame];
+    for (const item of messages) {
+      const candidate = item as Record<string, unknown> | null;
+      if (typeof candidate?.id !== 'string' || typeof candidate.type !== 'string') continue;
+      const message = candidate as unknown as ChatMessage;
+      if (this.buffer) this.buffer.push(message);
+      else this.accept(message, 'live', false);
+    }
   }
 
   private accept(message: ChatMessage, source: 'history' | 'live', unread: boolean): void {

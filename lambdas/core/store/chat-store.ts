@@ -4,6 +4,14 @@ import type { ChatMessage, Identity, NewMessage } from '../protocol.js';
 export interface ConnectionRecord {
   connectionId: string;
   userId: string;
+  /** The client asked for batch frames (`?batch=1`): several messages may arrive in one frame. */
+  batched?: boolean;
+}
+
+/** Options of a new connection. */
+export interface ConnectOptions {
+  /** Deliver every message of a fan-out batch in one `{"type":"batch"}` frame. @default false */
+  batched?: boolean;
 }
 
 /** Where a connection lives and who holds it; the fallback when a route has no authorizer context. */
@@ -47,7 +55,13 @@ export interface ChatStore {
   /** Which store this is, for start-up lines and the benchmark. */
   readonly kind: 'redis' | 'memory';
   /** Records a live socket; the user becomes a member and their unread count resets. */
-  connect(room: string, connectionId: string, identity: Identity, ttlSeconds: number): Promise<void>;
+  connect(
+    room: string,
+    connectionId: string,
+    identity: Identity,
+    ttlSeconds: number,
+    options?: ConnectOptions,
+  ): Promise<void>;
   /**
    * Forgets a socket and marks the room read up to the moment it left (messages stored after
    * `leftAtMs` stay unread even when `$disconnect` runs late); returns its user.
@@ -98,6 +112,8 @@ export const keys = {
   seq: (room: string) => `hc:{${room}}:seq`,
   /** userId -> the room's `seq` when the user last read everything. */
   mark: (room: string) => `hc:{${room}}:mark`,
+  /** Connection ids that asked for batch frames. */
+  batched: (room: string) => `hc:{${room}}:batched`,
   seen: (room: string) => `hc:{${room}}:seen`,
   idempotency: (room: string, key: string) => `hc:{${room}}:idem:${key}`,
   rate: (room: string, userId: string) => `hc:{${room}}:rate:${userId}`,

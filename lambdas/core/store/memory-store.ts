@@ -6,13 +6,14 @@ import type {
   ChatStore,
   ConnectionHome,
   ConnectionRecord,
+  ConnectOptions,
   ReadResult,
   RoomSummary,
 } from './chat-store.js';
 import { IDEMPOTENCY_TTL_SECONDS, keys } from './chat-store.js';
 
 interface RoomState {
-  conns: Map<string, { userId: string; expiresAt: number }>;
+  conns: Map<string, { userId: string; expiresAt: number; batched: boolean }>;
   members: Set<string>;
   log: ChatMessage[];
   /** Messages appended so far; a reader's unread count is `seq - mark`. */
@@ -64,10 +65,16 @@ export class MemoryStore implements ChatStore {
     return `${this.lastMs}-${this.lastSeq}`;
   }
 
-  async connect(room: string, connectionId: string, identity: Identity, ttlSeconds: number): Promise<void> {
+  async connect(
+    room: string,
+    connectionId: string,
+    identity: Identity,
+    ttlSeconds: number,
+    options: ConnectOptions = {},
+  ): Promise<void> {
     const state = this.room(room);
     const expiresAt = Date.now() + ttlSeconds * 1000;
-    state.conns.set(connectionId, { userId: identity.userId, expiresAt });
+    state.conns.set(connectionId, { userId: identity.userId, expiresAt, batched: options.batched === true });
     state.members.add(identity.userId);
     state.mark.set(identity.userId, state.seq);
     this.homes.set(connectionId, { room, identity: structuredClone(identity), expiresAt });
@@ -111,7 +118,7 @@ export class MemoryStore implements ChatStore {
     const live: ConnectionRecord[] = [];
     for (const [connectionId, conn] of state.conns) {
       if (conn.expiresAt <= now) state.conns.delete(connectionId);
-      else live.push({ connectionId, userId: conn.userId });
+      else live.push({ connectionId, userId: conn.userId, ...(conn.batched ? { batched: true } : {}) });
     }
     return live;
   }

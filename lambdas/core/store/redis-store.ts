@@ -8,6 +8,7 @@ import {
   type ChatStore,
   type ConnectionHome,
   type ConnectionRecord,
+  type ConnectOptions,
   decodeMessage,
   encodeMessage,
   IDEMPOTENCY_TTL_SECONDS,
@@ -21,18 +22,19 @@ type Entry = [string, string[]];
 // Each script touches the keys of one room only, so it runs in one slot in cluster mode.
 const scripts = {
   hcConnect: {
-    numberOfKeys: 5,
-    // KEYS: conns expiry members mark seq; ARGV: connectionId userId expiresAtMs
+    numberOfKeys: 6,
+    // KEYS: conns expiry members mark seq batched; ARGV: connectionId userId expiresAtMs batched
     lua: `
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[4] == '1' then redis.call('SADD', KEYS[6], ARGV[1]) end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], redis.call('GET', KEYS[5]) or 0)
 return 1`,
   },
   hcDisconnect: {
-    numberOfKeys: 6,
-    // KEYS: conns expiry log seen mark seq; ARGV: connectionId markRead leftAtMs
+    numberOfKeys: 7,
+    // KEYS: conns expiry log seen mark seq batched; ARGV: connectionId markRead leftAtMs
     lua: `
 local function newer(a, b)
   local am, aseq = string.match(a, '(%d+)-(%d+)')
@@ -43,6 +45,7 @@ end
 local user = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[7], ARGV[1])
 if not user then return false end
 if ARGV[2] == '1' then
   local last = redis.call('XREVRANGE', KEYS[3], '(' .. ARGV[3] .. '-0', '-', 'COUNT', 1)
@@ -60,15 +63,16 @@ end
 return user`,
   },
   hcConnections: {
-    numberOfKeys: 2,
-    // KEYS: conns expiry; ARGV: nowMs
+    numberOfKeys: 3,
+    // KEYS: conns expiry batched; ARGV: nowMs
     lua: `
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 if #expired > 0 then
   redis.call('HDEL', KEYS[1], unpack(expired))
   redis.call('ZREM', KEYS[2], unpack(expired))
+  redis.call('SREM', KEYS[3], unpack(expired))
 end
-return redis.call('HGETALL', KEYS[1])`,
+return {redis.call('HGETALL', KEYS[1]), redis.call('SMEMBERS', KEYS[3])}`,
   },
   hcAppend: {
     numberOfKeys: 6,
@@ -148,8 +152,8 @@ end
 return #ARGV`,
   },
   hcRemoveMembers: {
-    numberOfKeys: 3,
-    // KEYS: members conns expiry; ARGV: userIds...
+    numberOfKeys: 4,
+    // KEYS: members conns expiry batched; ARGV: userIds...
     lua: `
 local removed = {}
 local gone = {}
@@ -162,6 +166,7 @@ for i = 1, #conns, 2 do
   if gone[conns[i + 1]] then
     redis.call('HDEL', KEYS[2], conns[i])
     redis.call('ZREM', KEYS[3], conns[i])
+    redis.call('SREM', KEYS[4], conns[i])
     table.insert(removed, conns[i])
     table.insert(removed, conns[i + 1])
   end
@@ -189,6 +194,13 @@ export interface RedisStoreOptions {
 function pairs(flat: string[]): ConnectionRecord[] {
   const records: ConnectionRecord[] = [];
   for (let i = 0; i < flat.length; i += 2) records.push({ connectionId: flat[i]!, userId: flat[i + 1]! });
+  return records;
+}
+
+function markBatched(records: ConnectionRecord[], batched: string[]): ConnectionRecord[] {
+  if (batched.length === 0) return records;
+  const set = new Set(batched);
+  for (const record of records) if (set.has(record.connectionId)) record.batched = true;
   return records;
 }
 
@@ -294,7 +306,13 @@ export class RedisStore implements ChatStore {
     }
   }
 
-  connect(room: string, connectionId: string, identity: Identity, ttlSeconds: number): Promise<void> {
+  connect(
+    room: string,
+    connectionId: string,
+    identity: Identity,
+    ttlSeconds: number,
+    options: ConnectOptions = {},
+  ): Promise<void> {
     const expiresAt = Date.now() + ttlSeconds * 1000;
     const home: ConnectionHome = { room, identity };
     return this.run(async () => {
@@ -305,9 +323,11 @@ export class RedisStore implements ChatStore {
           keys.members(room),
           keys.mark(room),
           keys.seq(room),
+          keys.batched(room),
           connectionId,
           identity.userId,
           expiresAt,
+          options.batched ? '1' : '0',
         ),
         this.client.set(keys.connection(connectionId), JSON.stringify(home), 'EX', ttlSeconds),
       ]);
@@ -324,6 +344,7 @@ export class RedisStore implements ChatStore {
           keys.seen(room),
           keys.mark(room),
           keys.seq(room),
+          keys.batched(room),
           connectionId,
           leftAtMs === undefined ? '0' : '1',
           leftAtMs ?? 0,
@@ -350,9 +371,15 @@ export class RedisStore implements ChatStore {
   }
 
   connections(room: string): Promise<ConnectionRecord[]> {
-    return this.run(async () =>
-      pairs((await this.redis.hcConnections(keys.conns(room), keys.expiry(room), Date.now())) as string[]),
-    );
+    return this.run(async () => {
+      const [flat, batched] = (await this.redis.hcConnections(
+        keys.conns(room),
+        keys.expiry(room),
+        keys.batched(room),
+        Date.now(),
+      )) as [string[], string[]];
+      return markBatched(pairs(flat), batched);
+    });
   }
 
   append(message: NewMessage, options: AppendOptions = {}): Promise<AppendResult> {
@@ -447,6 +474,7 @@ export class RedisStore implements ChatStore {
           keys.members(room),
           keys.conns(room),
           keys.expiry(room),
+          keys.batched(room),
           ...userIds,
         )) as string[],
       ),

@@ -16,6 +16,10 @@ export type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
   requestContext: APIGatewayProxyWebsocketEventV2['requestContext'] & {
     authorizer?: Partial<ConnectionContext>;
   };
+  /** The handshake's query and headers, on `$connect` only. */
+  queryStringParameters?: Record<string, string | undefined>;
+  headers?: Record<string, string | undefined>;
+  multiValueHeaders?: Record<string, string[] | undefined>;
 };
 
 /** The authorizer context of a connection as a room and identity. */

@@ -9,10 +9,15 @@ export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyRes
   const connection = contextIdentity(event.requestContext.authorizer);
   if (!connection) return { statusCode: 401, body: 'authentication error' };
   try {
+    // `?batch=1`: the client reads `{"type":"batch"}` frames (fewer API Gateway messages).
+    const batched = event.queryStringParameters?.batch === '1';
     await (await runtime()).chat.join(
       connection.room,
       connection.identity,
       event.requestContext.connectionId,
+      {
+        batched,
+      },
     );
     return { statusCode: 200 };
   } catch (error) {

@@ -1,0 +1,82 @@
+import type { ConnectionSender } from '../../lambdas/core/connections.js';
+import { BATCH_FRAME_BYTES, batchFrames, FanoutService } from '../../lambdas/core/fanout.js';
+import type { ChatMessage } from '../../lambdas/core/protocol.js';
+import { PushNotifier } from '../../lambdas/core/push.js';
+import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
+
+const message = (n: number, body: unknown = `m${n}`): ChatMessage => ({
+  id: `${1_795_667_293_000 + n}-0`,
+  type: 'message',
+  room: 'lobby',
+  token: 'lobby',
+  timestamp: n,
+  body,
+  author: null,
+});
+
+/** Records each frame per connection; listed connections answer 410. */
+class Recorder implements ConnectionSender {
+  frames = new Map<string, unknown[]>();
+  gone = new Set<string>();
+  async post(connectionId: string, data: Uint8Array) {
+    if (this.gone.has(connectionId)) return 'gone' as const;
+    const list = this.frames.get(connectionId) ?? [];
+    list.push(JSON.parse(Buffer.from(data).toString()));
+    this.frames.set(connectionId, list);
+    return 'sent' as const;
+  }
+  async disconnect() {}
+}
+
+describe('fan-out batch frames', () => {
+  let store: MemoryStore;
+  let sender: Recorder;
+  let fanout: FanoutService;
+
+  beforeEach(async () => {
+    store = new MemoryStore();
+    sender = new Recorder();
+    fanout = new FanoutService(store, sender, new PushNotifier({}), {
+      concurrency: 8,
+      notifiableTypes: [],
+      deliveryLimit: 3,
+    });
+    await store.connect('lobby', 'plain', { userId: 'ann', profile: {} }, 60);
+    await store.connect('lobby', 'batched', { userId: 'bob', profile: {} }, 60, { batched: true });
+  });
+
+  it("gives a batched connection the room's messages in one frame and a plain one a frame per message", async () => {
+    const messages = [message(1), message(2), message(3)];
+    await fanout.deliver(messages);
+    expect(sender.frames.get('plain')).toEqual(messages);
+    expect(sender.frames.get('batched')).toEqual([{ type: 'batch', room: 'lobby', messages }]);
+  });
+
+  it('sends a lone message as itself, even to a batched connection', async () => {
+    await fanout.deliver([message(1)]);
+    expect(sender.frames.get('batched')).toEqual([message(1)]);
+  });
+
+  it('drops exactly the batched connection that answered 410', async () => {
+    sender.gone.add('batched');
+    const report = await fanout.deliver([message(1), message(2)]);
+    expect(report.gone).toBe(1);
+    expect(await store.connections('lobby')).toEqual([{ connectionId: 'plain', userId: 'ann' }]);
+  });
+});
+
+describe('batchFrames', () => {
+  it(`splits messages into frames of at most ${BATCH_FRAME_BYTES} bytes, keeping their order`, () => {
+    const messages = Array.from({ length: 40 }, (_, n) => message(n, 'x'.repeat(3000)));
+    const frames = batchFrames('lobby', messages);
+    expect(frames.length).toBeGreaterThan(1);
+    for (const frame of frames) expect(frame.data.length).toBeLessThanOrEqual(BATCH_FRAME_BYTES);
+    const unpacked = frames.flatMap((frame) => {
+      const parsed = JSON.parse(frame.data.toString()) as
+        | ChatMessage
+        | { type: 'batch'; messages: ChatMessage[] };
+      return 'messages' in parsed ? parsed.messages : [parsed];
+    });
+    expect(unpacked).toEqual(messages);
+  });
+});
