@@ -389,13 +389,20 @@ async function fanoutProbes(profile: Profile, redisUrl: string): Promise<FanoutF
 
 interface CostFigure {
   roomSize: number;
+  /** Messages per outbound frame: 1, or the batch size for clients that take batch frames. */
+  messagesPerFrame: number;
   usdPerMillionMessages: number;
   parts: Record<string, number>;
   assumptions: string;
 }
 
 /** Estimated AWS cost per million messages sent into a room of `roomSize` members. */
-function estimateCost(roomSize: number, messageHandlerMs: number, fanoutMsPerDelivery: number): CostFigure {
+function estimateCost(
+  roomSize: number,
+  messageHandlerMs: number,
+  fanoutMsPerDelivery: number,
+  messagesPerFrame = 1,
+): CostFigure {
   const p = AWS_PRICES;
   const d = DEPLOYMENT;
   const million = 1e6;
@@ -403,11 +410,12 @@ function estimateCost(roomSize: number, messageHandlerMs: number, fanoutMsPerDel
     million *
     (p.lambda.request + (messageHandlerMs / 1000) * (d.messageFunctionMb / 1024) * p.lambda.armGbSecond);
   const fanoutInvocations = million / d.messagesPerFanoutBatch;
-  const fanoutSeconds = (million * roomSize * fanoutMsPerDelivery) / 1000;
+  // Batch frames: one post (and one billed API Gateway message) carries messagesPerFrame messages.
+  const fanoutSeconds = (million * roomSize * fanoutMsPerDelivery) / 1000 / messagesPerFrame;
   const fanoutLambda =
     fanoutInvocations * p.lambda.request + fanoutSeconds * (d.fanoutFunctionMb / 1024) * p.lambda.armGbSecond;
   const inbound = million * p.apiGatewayWebSocket.message;
-  const outbound = million * roomSize * p.apiGatewayWebSocket.message;
+  const outbound = (million * roomSize * p.apiGatewayWebSocket.message) / messagesPerFrame;
   // Each member's socket stays open while the room produces roomMessagesPerMinute messages.
   const connectionMinutes = (million / d.roomMessagesPerMinute) * roomSize;
   const connections = connectionMinutes * p.apiGatewayWebSocket.connectionMinute;
@@ -420,6 +428,7 @@ function estimateCost(roomSize: number, messageHandlerMs: number, fanoutMsPerDel
   };
   return {
     roomSize,
+    messagesPerFrame,
     usdPerMillionMessages: Object.values(parts).reduce((a, b) => a + b, 0),
     parts,
     assumptions:
@@ -538,8 +547,10 @@ async function main(): Promise<void> {
   const base = fanout.find((f) => f.sender === 'lean' && f.concurrency === 32 && f.shards === 1);
   const cost =
     writePath && base
-      ? [10, 1000].map((size) =>
-          estimateCost(size, writePath!.wallMsPerMessage, base.cpuUsPerDelivery / 1000),
+      ? [1, DEPLOYMENT.messagesPerFanoutBatch].flatMap((perFrame) =>
+          [10, 1000].map((size) =>
+            estimateCost(size, writePath!.wallMsPerMessage, base.cpuUsPerDelivery / 1000, perFrame),
+          ),
         )
       : [];
   const date = new Date().toISOString();
@@ -577,11 +588,11 @@ async function main(): Promise<void> {
   if (cost.length) {
     extra.push(
       '',
-      '| room members | est. USD per million messages | message Lambda | fan-out Lambda | API GW in | API GW out | connection minutes |',
-      '|---:|---:|---:|---:|---:|---:|---:|',
+      '| room members | messages per frame | est. USD per million messages | message Lambda | fan-out Lambda | API GW in | API GW out | connection minutes |',
+      '|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...cost.map(
         (c) =>
-          `| ${c.roomSize} | ${c.usdPerMillionMessages.toFixed(2)} | ${c.parts.messageLambda!.toFixed(2)} | ${c.parts.fanoutLambda!.toFixed(2)} | ${c.parts.apiGatewayInbound!.toFixed(2)} | ${c.parts.apiGatewayOutbound!.toFixed(2)} | ${c.parts.apiGatewayConnectionMinutes!.toFixed(2)} |`,
+          `| ${c.roomSize} | ${c.messagesPerFrame === 1 ? '1' : `${c.messagesPerFrame} (batch frames, busy room)`} | ${c.usdPerMillionMessages.toFixed(2)} | ${c.parts.messageLambda!.toFixed(2)} | ${c.parts.fanoutLambda!.toFixed(2)} | ${c.parts.apiGatewayInbound!.toFixed(2)} | ${c.parts.apiGatewayOutbound!.toFixed(2)} | ${c.parts.apiGatewayConnectionMinutes!.toFixed(2)} |`,
       ),
       '',
       `Assumptions: ${cost[0]!.assumptions}.`,
