@@ -70,6 +70,22 @@ export function parseJson(text: string | undefined, limit: number, what = 'body'
   }
 }
 
+/** The keep-alive frame: API Gateway closes a socket idle for 10 minutes, and browsers cannot ping. */
+export const KEEP_ALIVE_FRAME = '{"type":"ping"}';
+/** The answer to a keep-alive frame. */
+export const KEEP_ALIVE_REPLY = '{"type":"pong"}';
+
+/** Whether a frame is `{"type":"ping"}` (answered with `{"type":"pong"}`, never stored). */
+export function isKeepAlive(text: string | undefined): boolean {
+  if (!text || text.length > 64 || !text.includes('ping')) return false;
+  try {
+    const frame = JSON.parse(text) as { type?: unknown } | null;
+    return frame !== null && typeof frame === 'object' && frame.type === 'ping';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Parses and validates a websocket frame from a client.
  *

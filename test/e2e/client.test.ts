@@ -1,3 +1,4 @@
+import WebSocket from 'ws';
 import { HipochatClient, HipochatHttp } from '../../web/client/hipochat-client.js';
 import {
   eventually,
@@ -90,6 +91,28 @@ describe('HipochatClient against a local gateway', () => {
       ['missed 1', 'history', true],
       ['missed 2', 'history', true],
     ]);
+  });
+
+  it('keeps a quiet connection alive with pings the server answers, storing nothing', async () => {
+    // Prepare
+    const room = uniqueRoom('keep-alive');
+    const frames: string[] = [];
+    class RecordingWebSocket extends WebSocket {
+      constructor(url: string) {
+        super(url);
+        this.on('message', (data) => frames.push(data.toString()));
+      }
+    }
+    const quiet = client(room, 'quiet', { keepAliveMs: 100, WebSocket: RecordingWebSocket });
+
+    // Act
+    await quiet.client.connect();
+    await eventually(() => frames.filter((f) => f === '{"type":"pong"}').length >= 2, 'two pongs');
+
+    // Assess
+    expect(quiet.errors).toEqual([]);
+    expect(quiet.messages).toEqual([]);
+    expect((await quiet.client.http.old(room)).oldy).toEqual([]);
   });
 
   it('delivers injections posted over HTTP as injection events', async () => {

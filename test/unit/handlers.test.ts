@@ -151,6 +151,14 @@ describe('$default', () => {
     expect(bodyOf(result)).toEqual({ type: 'ack', id: bus.published[0]!.id, clientId: 'c-1' });
   });
 
+  it('answers the keep-alive {"type":"ping"} with {"type":"pong"}, storing and publishing nothing', async () => {
+    const event = { ...fixture<WebSocketEvent>('ws-default'), body: '{"type":"ping"}' };
+    delete event.requestContext.authorizer;
+    expect(await message(event)).toEqual({ statusCode: 200, body: '{"type":"pong"}' });
+    expect(bus.published).toEqual([]);
+    expect((await store.read('lobby', 'alice')).messages).toEqual([]);
+  });
+
   it('falls back to the connection record when the authorizer context is missing', async () => {
     await connect(fixture<WebSocketEvent>('ws-connect'));
     const event = fixture<WebSocketEvent>('ws-default');

@@ -128,6 +128,11 @@ export interface HipochatClientOptions {
   batch?: boolean;
   /** The server's `HIPOCHAT_MAX_MESSAGE_BYTES`. @default 16384 */
   maxMessageBytes?: number;
+  /**
+   * Send `{"type":"ping"}` this often while live: API Gateway closes a socket idle for 10 minutes
+   * and browsers cannot send protocol pings. `0` turns it off. @default 300000
+   */
+  keepAliveMs?: number;
   /** Give up on an opening socket after this long. @default 10000 */
   connectTimeoutMs?: number;
   /** HTTP request timeout. @default 10000 */
@@ -856,8 +861,20 @@ export class HipochatClient {
     }
   }
 
+  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+
   private setState(change: StateChange): void {
     this.currentState = change.state;
+    clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
+    const every = this.options.keepAliveMs ?? 300_000;
+    if (change.state === 'live' && every > 0) {
+      this.keepAliveTimer = setInterval(() => {
+        if (this.socket?.readyState === OPEN) this.socket.send('{"type":"ping"}');
+      }, every);
+      // A Node process (the CLI) may exit while a room is open.
+      (this.keepAliveTimer as { unref?: () => void }).unref?.();
+    }
     this.emit('state', change);
   }
 

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import { toHttpError } from '../../core/errors.js';
 import { logger } from '../../core/logger.js';
+import { isKeepAlive, KEEP_ALIVE_REPLY } from '../../core/protocol.js';
 import { runtime } from '../../core/runtime.js';
 import { connectionOf, type WebSocketEvent } from '../shared/websocket.js';
 
@@ -26,10 +27,11 @@ function clientIdOf(body: string | undefined, base64: boolean): string | undefin
  */
 export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
   try {
-    const rt = await runtime();
-    const { room, identity } = await connectionOf(event, rt);
     const text =
       event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    if (isKeepAlive(text)) return { statusCode: 200, body: KEEP_ALIVE_REPLY };
+    const rt = await runtime();
+    const { room, identity } = await connectionOf(event, rt);
     const message = await rt.chat.send(room, identity, text);
     if (!message.clientId) return { statusCode: 200 };
     return {
