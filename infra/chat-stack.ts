@@ -120,6 +120,7 @@ export class ChatStack extends Stack {
       HIPOCHAT_RABBIT_SECRET_ARN: this.broker.credentials,
     };
     const environment: ChatEnvironment = {
+      ...config.chatEnv,
       HIPOCHAT_REDIS_URL: this.redis.url,
       HIPOCHAT_REDIS_CLUSTER: String(this.redis.clusterMode),
       HIPOCHAT_RABBIT_URL: this.broker.amqpsUrl,

@@ -1,4 +1,5 @@
 import type { Node } from 'constructs';
+import { loadConfig } from '../lambdas/core/config.js';
 
 /** Deployment profile: `dev` keeps the idle bill low, `prod` survives an Availability Zone outage. */
 export type Profile = 'dev' | 'prod';
@@ -94,6 +95,12 @@ export interface StackConfig {
   readonly pushUrl?: string;
   /** `HIPOCHAT_CLOSED_ROOMS`. */
   readonly closedRooms: readonly string[];
+  /**
+   * Chat behaviour variables for every function (`HIPOCHAT_MAX_MESSAGE_BYTES`, rate limits, message
+   * types...), validated by the runtime's own schema at synth. Only {@link TUNABLE_VARIABLES}.
+   * @default {}
+   */
+  readonly chatEnv: Readonly<Record<string, string>>;
   /** Serve the Hipochat URL layout through CloudFront; off when undefined. */
   readonly legacyDomain?: LegacyDomainConfig;
   /**
@@ -133,6 +140,7 @@ export const profiles: Record<Profile, StackConfig> = {
     httpThrottle: { rateLimit: 100, burstLimit: 200 },
     corsOrigins: [],
     closedRooms: [],
+    chatEnv: {},
     webPage: false,
   },
   prod: {
@@ -162,6 +170,7 @@ export const profiles: Record<Profile, StackConfig> = {
     httpThrottle: { rateLimit: 2000, burstLimit: 5000 },
     corsOrigins: [],
     closedRooms: [],
+    chatEnv: {},
     webPage: false,
   },
 };
@@ -201,6 +210,58 @@ function list(node: Node, key: string, fallback: readonly string[]): readonly st
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
+}
+
+/** Behaviour variables a deployment may set; the stack owns the rest (URLs, secrets, shards). */
+export const TUNABLE_VARIABLES = [
+  'HIPOCHAT_PROFILE_ID_FIELD',
+  'HIPOCHAT_PROFILE_CACHE_SECONDS',
+  'HIPOCHAT_MESSAGE_TYPES',
+  'HIPOCHAT_NOTIFIABLE_MESSAGE_TYPES',
+  'HIPOCHAT_REGULAR_MESSAGE_TYPE',
+  'HIPOCHAT_MAX_MESSAGE_BYTES',
+  'HIPOCHAT_HISTORY_LIMIT',
+  'HIPOCHAT_FANOUT_CONCURRENCY',
+  'HIPOCHAT_CONNECTION_TTL_SECONDS',
+  'HIPOCHAT_RATE_LIMIT_PER_MINUTE',
+  'HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE',
+  'HIPOCHAT_LOG_LEVEL',
+] as const;
+
+/**
+ * `-c chatEnv='{"HIPOCHAT_MAX_MESSAGE_BYTES":"32768"}'` or an object in `cdk.json`: checked
+ * against {@link TUNABLE_VARIABLES} and the runtime's config schema, so a bad value fails synth
+ * instead of every cold start.
+ */
+function chatEnv(node: Node): Record<string, string> {
+  const value = node.tryGetContext('chatEnv') as unknown;
+  if (value === undefined || value === null || value === '') return {};
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw new Error(`context chatEnv must be a JSON object of HIPOCHAT_* variables, got ${value}`);
+    }
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error('context chatEnv must be a JSON object of HIPOCHAT_* variables');
+  }
+  const env: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(parsed)) {
+    if (!(TUNABLE_VARIABLES as readonly string[]).includes(name)) {
+      throw new Error(
+        `context chatEnv: ${name} cannot be set here (tunable: ${TUNABLE_VARIABLES.join(', ')})`,
+      );
+    }
+    env[name] = String(raw);
+  }
+  try {
+    loadConfig(env);
+  } catch (error) {
+    throw new Error(`context chatEnv: ${(error as Error).message}`);
+  }
+  return env;
 }
 
 /** The retention periods CloudWatch Logs accepts, in days. */
@@ -293,6 +354,7 @@ export function stackConfigFromContext(node: Node): StackConfig {
     profileUrl: url(node, 'profileUrl'),
     pushUrl: url(node, 'pushUrl'),
     closedRooms: list(node, 'closedRooms', base.closedRooms),
+    chatEnv: chatEnv(node),
     legacyDomain: legacy ? { domainName: legacyDomainName, certificateArn: legacyCertificateArn } : undefined,
     webPage: flag(node, 'webPage', base.webPage),
   };
