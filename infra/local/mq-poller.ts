@@ -35,6 +35,7 @@ interface ShardState {
  */
 export class MqPoller implements BatchSource {
   private connection?: ChannelModel;
+  private reconnecting = false;
   private onBatch?: BatchHandler;
   private stopped = false;
   private readonly shards: ShardState[];
@@ -60,13 +61,18 @@ export class MqPoller implements BatchSource {
 
   private async connect(): Promise<void> {
     const connection = await amqp.connect(withHeartbeat(this.options.url), { timeout: 3000 });
+    let ready = false;
+    let closed = false;
     connection.on('error', () => {});
+    // Registered before any await, so a close during setup is never missed.
+    connection.on('close', (error?: Error) => {
+      closed = true;
+      if (ready) this.lost(connection, error);
+    });
     try {
       const setup = await connection.createChannel();
       await declareTopology(setup, this.options);
       await setup.close();
-      this.connection = connection;
-      connection.on('close', (error?: Error) => this.lost(connection, error));
       for (const shard of this.shards) {
         const channel = await connection.createChannel();
         channel.on('error', () => {});
@@ -82,15 +88,19 @@ export class MqPoller implements BatchSource {
           this.schedule(shard, channel);
         });
       }
+      if (closed) throw new Error('the broker closed the connection during setup');
+      if (this.stopped) throw new Error('the poller stopped during setup');
+      this.connection = connection;
+      ready = true;
     } catch (error) {
+      // Half-set-up consumers die with their connection; the broker requeues what they held.
+      this.resetShards();
       await connection.close().catch(() => {});
       throw error;
     }
   }
 
-  private lost(connection: ChannelModel, error?: Error): void {
-    if (this.connection !== connection) return;
-    this.connection = undefined;
+  private resetShards(): void {
     for (const shard of this.shards) {
       clearTimeout(shard.timer);
       shard.timer = undefined;
@@ -98,23 +108,36 @@ export class MqPoller implements BatchSource {
       shard.buffer = [];
       shard.busy = false;
     }
+  }
+
+  private lost(connection: ChannelModel, error?: Error): void {
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    this.resetShards();
     if (!this.stopped) {
       logger.warn('mq poller lost the broker; reconnecting', { error });
       void this.reconnect();
     }
   }
 
+  /** One reconnect loop at a time: two would leave a second, orphaned consumer holding messages. */
   private async reconnect(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt += 1) {
-      await sleep(200 + backoffDelay(attempt, 200, 5000));
-      if (this.stopped) return;
-      try {
-        await this.connect();
-        logger.info('mq poller reconnected');
-        return;
-      } catch (error) {
-        logger.warn('mq poller reconnect failed', { attempt, error });
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    try {
+      for (let attempt = 0; !this.stopped; attempt += 1) {
+        await sleep(200 + backoffDelay(attempt, 200, 5000));
+        if (this.stopped) return;
+        try {
+          await this.connect();
+          logger.info('mq poller reconnected');
+          return;
+        } catch (error) {
+          logger.warn('mq poller reconnect failed', { attempt, error });
+        }
       }
+    } finally {
+      this.reconnecting = false;
     }
   }
 
