@@ -1,8 +1,8 @@
-import type { ConnectionSender } from '../../lambdas/core/connections.js';
 import { BATCH_FRAME_BYTES, batchFrames, FanoutService } from '../../lambdas/core/fanout.js';
 import type { ChatMessage } from '../../lambdas/core/protocol.js';
 import { PushNotifier } from '../../lambdas/core/push.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
+import { RecordingSender } from '../support/recording-sender.js';
 
 const message = (n: number, body: unknown = `m${n}`): ChatMessage => ({
   id: `${1_795_667_293_000 + n}-0`,
@@ -14,28 +14,14 @@ const message = (n: number, body: unknown = `m${n}`): ChatMessage => ({
   author: null,
 });
 
-/** Records each frame per connection; listed connections answer 410. */
-class Recorder implements ConnectionSender {
-  frames = new Map<string, unknown[]>();
-  gone = new Set<string>();
-  async post(connectionId: string, data: Uint8Array) {
-    if (this.gone.has(connectionId)) return 'gone' as const;
-    const list = this.frames.get(connectionId) ?? [];
-    list.push(JSON.parse(Buffer.from(data).toString()));
-    this.frames.set(connectionId, list);
-    return 'sent' as const;
-  }
-  async disconnect() {}
-}
-
 describe('fan-out batch frames', () => {
   let store: MemoryStore;
-  let sender: Recorder;
+  let sender: RecordingSender;
   let fanout: FanoutService;
 
   beforeEach(async () => {
     store = new MemoryStore();
-    sender = new Recorder();
+    sender = new RecordingSender();
     fanout = new FanoutService(store, sender, new PushNotifier({}), {
       concurrency: 8,
       notifiableTypes: [],
@@ -48,13 +34,13 @@ describe('fan-out batch frames', () => {
   it("gives a batched connection the room's messages in one frame and a plain one a frame per message", async () => {
     const messages = [message(1), message(2), message(3)];
     await fanout.deliver(messages);
-    expect(sender.frames.get('plain')).toEqual(messages);
-    expect(sender.frames.get('batched')).toEqual([{ type: 'batch', room: 'lobby', messages }]);
+    expect(sender.framesOf('plain')).toEqual(messages);
+    expect(sender.framesOf('batched')).toEqual([{ type: 'batch', room: 'lobby', messages }]);
   });
 
   it('sends a lone message as itself, even to a batched connection', async () => {
     await fanout.deliver([message(1)]);
-    expect(sender.frames.get('batched')).toEqual([message(1)]);
+    expect(sender.framesOf('batched')).toEqual([message(1)]);
   });
 
   it('drops exactly the batched connection that answered 410', async () => {

@@ -8,7 +8,6 @@ import type {
 import type { ChatBus } from '../../lambdas/core/bus/chat-bus.js';
 import type { RabbitMqEvent } from '../../lambdas/core/bus/rabbitmq-event.js';
 import { loadConfig } from '../../lambdas/core/config.js';
-import type { ConnectionSender } from '../../lambdas/core/connections.js';
 import { ServiceUnavailableError } from '../../lambdas/core/errors.js';
 import type { ChatMessage } from '../../lambdas/core/protocol.js';
 import { createRuntime, setRuntime } from '../../lambdas/core/runtime.js';
@@ -25,6 +24,7 @@ import { handler as authorizer } from '../../lambdas/handlers/ws/authorizer.js';
 import { handler as connect } from '../../lambdas/handlers/ws/connect.js';
 import { handler as disconnect } from '../../lambdas/handlers/ws/disconnect.js';
 import { handler as message } from '../../lambdas/handlers/ws/message.js';
+import { RecordingSender } from '../support/recording-sender.js';
 
 const fixture = <T>(name: string): T =>
   JSON.parse(readFileSync(join(__dirname, '../events', `${name}.json`), 'utf8')) as T;
@@ -39,21 +39,6 @@ class RecordingBus implements ChatBus {
     this.published.push(m);
   }
   async close() {}
-}
-
-/** A management API that records posts; listed connections answer 410. */
-class RecordingSender implements ConnectionSender {
-  posts: { connectionId: string; data: ChatMessage }[] = [];
-  closed: string[] = [];
-  gone = new Set<string>();
-  async post(connectionId: string, data: Uint8Array) {
-    if (this.gone.has(connectionId)) return 'gone' as const;
-    this.posts.push({ connectionId, data: JSON.parse(Buffer.from(data).toString()) as ChatMessage });
-    return 'sent' as const;
-  }
-  async disconnect(connectionId: string) {
-    this.closed.push(connectionId);
-  }
 }
 
 let store: MemoryStore;
