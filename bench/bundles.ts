@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { routes } from '../infra/routes.js';
+import { routes } from '../lambdas/routes.js';
 import { ROOT } from './services.js';
 
 const run = promisify(execFile);

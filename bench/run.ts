@@ -293,7 +293,7 @@ interface FanoutFigure {
 
 async function fanoutProbes(profile: Profile, redisUrl: string): Promise<FanoutFigure[]> {
   const gateway = await startProcess(
-    tsxCommand('infra/local/main.ts'),
+    tsxCommand('local/main.ts'),
     gatewayEnv({ HIPOCHAT_REDIS_URL: redisUrl }),
   );
   const figures: FanoutFigure[] = [];
@@ -462,7 +462,7 @@ async function main(): Promise<void> {
     const starters: Record<string, () => Promise<SystemUnderTest>> = {
       'project-redis-rabbitmq': async () => {
         const gw = await startProcess(
-          tsxCommand('infra/local/main.ts'),
+          tsxCommand('local/main.ts'),
           gatewayEnv({ HIPOCHAT_REDIS_URL: redisUrl, HIPOCHAT_AMQP_URL: vhost.url }),
         );
         return {
@@ -474,7 +474,7 @@ async function main(): Promise<void> {
         };
       },
       'project-memory': async () => {
-        const gw = await startProcess(tsxCommand('infra/local/main.ts'), gatewayEnv({}));
+        const gw = await startProcess(tsxCommand('local/main.ts'), gatewayEnv({}));
         return {
           label: 'Hipochat (in-memory)',
           client: projectClient(gw.url.replace('http', 'ws')),

@@ -3,6 +3,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
+import { type Route, routes as routeTable } from '../lambdas/routes.js';
 import { ChatAlarms } from './constructs/alarms.js';
 import { Broker, BrokerTopology } from './constructs/broker.js';
 import { type ChatEnvironment, ChatFunction, type ChatSecrets } from './constructs/chat-function.js';
@@ -14,7 +15,6 @@ import { Network } from './constructs/network.js';
 import { Redis } from './constructs/redis.js';
 import { WebPage } from './constructs/web-page.js';
 import { WebSocketChatApi } from './constructs/websocket-api.js';
-import { type Route, routes as routeTable } from './routes.js';
 import { type StackConfig, stackConfigFromContext } from './stack-config.js';
 
 /** Properties of {@link ChatStack}. */
@@ -27,7 +27,7 @@ export interface ChatStackProps extends StackProps {
   readonly projectRoot?: string;
   /**
    * The routes to deploy.
-   * @default the routes table of `infra/routes.ts`
+   * @default the routes table of `lambdas/routes.ts`
    */
   readonly routes?: readonly Route[];
 }

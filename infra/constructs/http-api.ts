@@ -11,7 +11,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { HttpRoute } from '../routes.js';
+import type { HttpRoute } from '../../lambdas/routes.js';
 import type { ThrottleConfig } from '../stack-config.js';
 import { acknowledge } from './nag.js';
 

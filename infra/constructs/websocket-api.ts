@@ -7,7 +7,7 @@ import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { AuthorizerRoute, WebSocketRoute } from '../routes.js';
+import type { AuthorizerRoute, WebSocketRoute } from '../../lambdas/routes.js';
 import type { ThrottleConfig } from '../stack-config.js';
 import { acknowledge, managedPolicyFinding, wildcardResourceFinding } from './nag.js';
 

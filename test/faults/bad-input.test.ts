@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import WebSocket from 'ws';
-import { httpRoutes } from '../../infra/routes.js';
+import { httpRoutes } from '../../lambdas/routes.js';
 import { faultGatewayEnv, type OwnRedis, startRedis } from '../support/faults.js';
 import { AMQP_URL, type ChatEndpoints, startGateway } from '../support/gateway.js';
 import { openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';

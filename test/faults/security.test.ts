@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { authorizerEvent } from '../../infra/local/events.js';
+import { authorizerEvent } from '../../local/events.js';
 import { faultGatewayEnv, type OwnRedis, redisCli, startRedis, TrafficCounter } from '../support/faults.js';
 import { AMQP_URL, type ChatEndpoints, startGateway } from '../support/gateway.js';
 import { openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';

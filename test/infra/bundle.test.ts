@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { ESM_REQUIRE_BANNER } from '../../infra/constructs/chat-function.js';
-import { routes } from '../../infra/routes.js';
+import { routes } from '../../lambdas/routes.js';
 import { BUNDLE_BUDGET_BYTES, SYNTH_TIMEOUT_MS, type Synthesized, synth } from './synth.js';
 
 describe('handler bundles', () => {

@@ -1,8 +1,8 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { LEGACY_REWRITE_CODE } from '../../infra/constructs/legacy-domain.js';
-import { httpRoutes, routes, webSocketRoutes } from '../../infra/routes.js';
 import { envSchema } from '../../lambdas/core/config.js';
+import { httpRoutes, routes, webSocketRoutes } from '../../lambdas/routes.js';
 import { SYNTH_TIMEOUT_MS, type Synthesized, synth } from './synth.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: CloudFormation template JSON is untyped; tests index into it.

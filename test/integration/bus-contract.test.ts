@@ -1,5 +1,4 @@
 import amqp from 'amqplib';
-import { MqPoller } from '../../infra/local/mq-poller.js';
 import type { BatchHandler, BatchSource, ChatBus } from '../../lambdas/core/bus/chat-bus.js';
 import { MemoryBus } from '../../lambdas/core/bus/memory-bus.js';
 import { RabbitMqBus } from '../../lambdas/core/bus/rabbitmq-bus.js';
@@ -7,6 +6,7 @@ import type { RabbitMqRecord } from '../../lambdas/core/bus/rabbitmq-event.js';
 import { busNames, routingKey, shardOf } from '../../lambdas/core/bus/topology.js';
 import { ServiceUnavailableError } from '../../lambdas/core/errors.js';
 import type { ChatMessage } from '../../lambdas/core/protocol.js';
+import { MqPoller } from '../../local/mq-poller.js';
 import { AMQP_URL, deleteNamespace, testNamespace } from '../support/gateway.js';
 
 const SHARDS = 4;

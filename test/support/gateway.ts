@@ -54,7 +54,7 @@ export function startGateway(env: Record<string, string> = {}, timeoutMs = 20_00
   // Gateways on one broker must not consume each other's shard queues.
   const namespace = env.HIPOCHAT_AMQP_URL && !env.HIPOCHAT_AMQP_NAMESPACE ? testNamespace() : undefined;
   const shards = Number(env.HIPOCHAT_FANOUT_SHARDS ?? 4);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,

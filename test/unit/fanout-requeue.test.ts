@@ -1,4 +1,3 @@
-import { rabbitMqEvent } from '../../infra/local/events.js';
 import { toRecord } from '../../lambdas/core/bus/chat-bus.js';
 import { MemoryBus } from '../../lambdas/core/bus/memory-bus.js';
 import { loadConfig } from '../../lambdas/core/config.js';
@@ -7,6 +6,7 @@ import type { ChatMessage } from '../../lambdas/core/protocol.js';
 import { createRuntime, setRuntime } from '../../lambdas/core/runtime.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import { handler as fanout } from '../../lambdas/handlers/mq/fanout.js';
+import { rabbitMqEvent } from '../../local/events.js';
 
 const DELIVERY_LIMIT = 3;
 

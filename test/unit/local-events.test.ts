@@ -1,4 +1,4 @@
-import { httpEvent, rabbitMqEvent, requestTime } from '../../infra/local/events.js';
+import { httpEvent, rabbitMqEvent, requestTime } from '../../local/events.js';
 
 describe('local gateway events', () => {
   it("stamps requests in API Gateway's time format", () => {

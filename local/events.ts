@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import type { RabbitMqEvent, RabbitMqRecord } from '../../lambdas/core/bus/rabbitmq-event.js';
-import type { ConnectionContext, WebSocketEvent } from '../../lambdas/handlers/shared/websocket.js';
+import type { RabbitMqEvent, RabbitMqRecord } from '../lambdas/core/bus/rabbitmq-event.js';
+import type { ConnectionContext, WebSocketEvent } from '../lambdas/handlers/shared/websocket.js';
 
 /** Account and API ids the local events carry. */
 export const LOCAL_ACCOUNT = '000000000000';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { logger } from '../../lambdas/core/logger.js';
-import type { PushPayload } from '../../lambdas/core/push.js';
+import { logger } from '../lambdas/core/logger.js';
+import type { PushPayload } from '../lambdas/core/push.js';
 
 /** Which built-in stand-ins the gateway serves. */
 export interface DevServices {

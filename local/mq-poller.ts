@@ -1,10 +1,10 @@
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import type { BatchHandler, BatchSource } from '../../lambdas/core/bus/chat-bus.js';
-import { toRecord } from '../../lambdas/core/bus/chat-bus.js';
-import { withHeartbeat } from '../../lambdas/core/bus/rabbitmq-bus.js';
-import { busNames, declareTopology } from '../../lambdas/core/bus/topology.js';
-import { logger } from '../../lambdas/core/logger.js';
-import { backoffDelay, sleep } from '../../lambdas/core/retry.js';
+import type { BatchHandler, BatchSource } from '../lambdas/core/bus/chat-bus.js';
+import { toRecord } from '../lambdas/core/bus/chat-bus.js';
+import { withHeartbeat } from '../lambdas/core/bus/rabbitmq-bus.js';
+import { busNames, declareTopology } from '../lambdas/core/bus/topology.js';
+import { logger } from '../lambdas/core/logger.js';
+import { backoffDelay, sleep } from '../lambdas/core/retry.js';
 
 /** Options of the local stand-in for the Amazon MQ event source mappings. */
 export interface MqPollerOptions {

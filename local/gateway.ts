@@ -14,12 +14,12 @@ import type {
   APIGatewayRequestAuthorizerEvent,
 } from 'aws-lambda';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { BatchSource } from '../../lambdas/core/bus/chat-bus.js';
-import type { RabbitMqEvent } from '../../lambdas/core/bus/rabbitmq-event.js';
-import { logger } from '../../lambdas/core/logger.js';
-import { ROOM_PATTERN } from '../../lambdas/core/protocol.js';
-import type { WebSocketEvent } from '../../lambdas/handlers/shared/websocket.js';
-import { type HttpRoute, type Route, routes } from '../routes.js';
+import type { BatchSource } from '../lambdas/core/bus/chat-bus.js';
+import type { RabbitMqEvent } from '../lambdas/core/bus/rabbitmq-event.js';
+import { logger } from '../lambdas/core/logger.js';
+import { ROOM_PATTERN } from '../lambdas/core/protocol.js';
+import type { WebSocketEvent } from '../lambdas/handlers/shared/websocket.js';
+import { type HttpRoute, type Route, routes } from '../lambdas/routes.js';
 import { type DevServices, handleDevRequest } from './dev-services.js';
 import {
   authorizerEvent,
@@ -36,7 +36,7 @@ type AuthorizerHandler = (event: APIGatewayRequestAuthorizerEvent) => Promise<AP
 type QueueHandler = (event: RabbitMqEvent) => Promise<unknown>;
 
 /** The repository root (handler entries in the routes table are relative to it). */
-export const ROOT = resolve(import.meta.dirname, '../..');
+export const ROOT = resolve(import.meta.dirname, '..');
 
 /** API Gateway's limit for one websocket message. */
 const MAX_WS_MESSAGE_BYTES = 128 * 1024;

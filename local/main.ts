@@ -1,10 +1,10 @@
-import { MemoryBus } from '../../lambdas/core/bus/memory-bus.js';
-import { RabbitMqBus } from '../../lambdas/core/bus/rabbitmq-bus.js';
-import { loadConfig } from '../../lambdas/core/config.js';
-import { ChatError } from '../../lambdas/core/errors.js';
-import { createRuntime, setRuntime } from '../../lambdas/core/runtime.js';
-import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
-import { RedisStore } from '../../lambdas/core/store/redis-store.js';
+import { MemoryBus } from '../lambdas/core/bus/memory-bus.js';
+import { RabbitMqBus } from '../lambdas/core/bus/rabbitmq-bus.js';
+import { loadConfig } from '../lambdas/core/config.js';
+import { ChatError } from '../lambdas/core/errors.js';
+import { createRuntime, setRuntime } from '../lambdas/core/runtime.js';
+import { MemoryStore } from '../lambdas/core/store/memory-store.js';
+import { RedisStore } from '../lambdas/core/store/redis-store.js';
 import type { DevServices } from './dev-services.js';
 import { LocalGateway } from './gateway.js';
 import { MqPoller } from './mq-poller.js';
