@@ -11,7 +11,12 @@ const transform = {
 const common = {
   transform,
   testEnvironment: 'node',
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // The package's own entry points (package.json `exports`), to their TypeScript sources.
+    '^hipochat-serverless(?:/client)?$': '<rootDir>/web/client/hipochat-client.ts',
+    '^hipochat-serverless/protocol$': '<rootDir>/protocol/index.ts',
+  },
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
   // Shared 2-core CI machines: generous bounds, never timing assertions.
   testTimeout: 60_000,

@@ -6,14 +6,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { toRecord } from '../lambdas/core/bus/chat-bus.js';
-import { MemoryBus } from '../lambdas/core/bus/memory-bus.js';
-import { RabbitMqBus } from '../lambdas/core/bus/rabbitmq-bus.js';
 import { loadConfig } from '../lambdas/core/config.js';
 import { type ConnectionSender, ManagementApiSender } from '../lambdas/core/connections.js';
-import type { ChatMessage } from '../lambdas/core/protocol.js';
 import { createRuntime, setRuntime } from '../lambdas/core/runtime.js';
+import type { ChatStore } from '../lambdas/core/store/chat-store.js';
 import { RedisStore } from '../lambdas/core/store/redis-store.js';
+import { rabbitMqEvent } from '../local/mq-events.js';
+import type { ChatMessage } from '../protocol/index.js';
 import { parseCommandStats } from './services.js';
 
 process.env.AWS_REGION ??= 'us-east-1';
@@ -91,7 +90,8 @@ function delta(before: Map<string, number>, after: Map<string, number>): Map<str
 const sum = (stats: Map<string, number>) => [...stats.values()].reduce((a, b) => a + b, 0);
 
 /** Counts requests the store's client writes to Redis (none are pipelined, so each is a round trip). */
-function countRequests(store: RedisStore): { count: number } {
+function countRequests(store: ChatStore): { count: number } {
+  if (!(store instanceof RedisStore)) throw new Error('the probes measure the Redis store');
   const counter = { count: 0 };
   const client = store.client as unknown as { sendCommand: (...args: unknown[]) => unknown };
   const original = client.sendCommand.bind(client);
@@ -109,17 +109,17 @@ async function fanout(args: FanoutProbe): Promise<FanoutReportLine> {
     HIPOCHAT_AMQP_URL: '',
     HIPOCHAT_FANOUT_CONCURRENCY: String(args.concurrency),
   });
-  const store = new RedisStore({ url: args.redisUrl });
   const sender: ConnectionSender | undefined =
     args.sender === 'sdk'
       ? new ManagementApiSender({ endpoint: args.connectionsUrl, maxSockets: args.concurrency })
       : undefined;
-  setRuntime(
-    createRuntime(
-      { ...config, connectionsUrl: args.connectionsUrl, pushUrl: undefined },
-      { store, bus: new MemoryBus(1, 5), ...(sender ? { sender } : {}) },
-    ),
+  // Redis store and in-memory bus, as the config says.
+  const rt = createRuntime(
+    { ...config, connectionsUrl: args.connectionsUrl, pushUrl: undefined },
+    sender ? { sender } : {},
   );
+  setRuntime(rt);
+  const store = rt.store;
   const { handler } = await import('../lambdas/handlers/mq/fanout.js');
   let seq = 0;
   const event = () => {
@@ -135,11 +135,7 @@ async function fanout(args: FanoutProbe): Promise<FanoutReportLine> {
       senderId: 'probe',
     } as ChatMessage;
     const body = Buffer.from(JSON.stringify(message));
-    return {
-      eventSource: 'aws:rmq' as const,
-      eventSourceArn: 'arn:aws:mq:local:000000000000:broker:local:b-local',
-      rmqMessagesByQueue: { 'hipochat.fanout.0::/': [toRecord(body, false, message.id)] },
-    };
+    return rabbitMqEvent('hipochat.fanout.0::/', [{ body, messageId: message.id, redelivered: false }]);
   };
   // Warm-up (sockets, credentials, script load, JIT): about 3,000 deliveries.
   const size = (await store.connections(args.room)).length;
@@ -195,13 +191,9 @@ async function write(args: WriteProbe): Promise<WriteReportLine> {
     HIPOCHAT_AMQP_URL: args.amqpUrl,
     HIPOCHAT_RATE_LIMIT_PER_MINUTE: '100000',
   });
-  const store = new RedisStore({ url: args.redisUrl, historyLimit: config.historyLimit });
-  const bus = new RabbitMqBus({
-    url: args.amqpUrl,
-    shards: config.fanoutShards,
-    deliveryLimit: config.deliveryLimit,
-  });
-  const rt = createRuntime({ ...config, connectionsUrl: undefined }, { store, bus });
+  // Redis store and RabbitMQ bus, as the config says.
+  const rt = createRuntime({ ...config, connectionsUrl: undefined });
+  const { store, bus } = rt;
   await store.addMembers(
     args.room,
     Array.from({ length: args.members }, (_, i) => `member-${i}`),

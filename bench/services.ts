@@ -1,9 +1,9 @@
 /** Processes the bench starts and measures: servers, a private Redis, a private RabbitMQ vhost. */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../test/support/net.js';
 
 const run = promisify(execFile);
 
@@ -52,18 +52,6 @@ export function pidsNamed(name: string): number[] {
     }
   }
   return pids;
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => done(port));
-    });
-  });
 }
 
 /**

@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
 import {
   type ChatMessage,
   HipochatClient,
@@ -17,7 +16,8 @@ import {
   parseWsUrl,
   type StateChange,
   type WebSocketConstructor,
-} from '../web/client/hipochat-client.js';
+} from 'hipochat-serverless/client';
+import WebSocket from 'ws';
 
 /** A usage mistake: printed with a hint, exit code 2. */
 export class UsageError extends Error {}

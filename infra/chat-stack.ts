@@ -1,15 +1,23 @@
 import { App, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { type Route, routes as routeTable } from '../lambdas/routes.js';
+import { DEAD_LETTER_QUEUE, shardQueue } from '../lambdas/core/bus/topology.js';
+import { type Route, type RouteSecret, routes as routeTable } from '../lambdas/routes.js';
 import { ChatAlarms } from './constructs/alarms.js';
 import { Broker, BrokerTopology } from './constructs/broker.js';
-import { type ChatEnvironment, ChatFunction, type ChatSecrets } from './constructs/chat-function.js';
+import {
+  type ChatEnvironment,
+  ChatFunction,
+  type ChatSecrets,
+  type SecretVariable,
+} from './constructs/chat-function.js';
+import { ChatDashboard } from './constructs/dashboard.js';
 import { Fanout } from './constructs/fanout.js';
 import { HttpChatApi } from './constructs/http-api.js';
 import { LegacyDomain } from './constructs/legacy-domain.js';
+import { LogRetentionAspect } from './constructs/log-retention.js';
 import { acknowledge } from './constructs/nag.js';
 import { Network } from './constructs/network.js';
 import { Redis } from './constructs/redis.js';
@@ -64,6 +72,11 @@ export class ChatStack extends Stack {
   readonly topology: BrokerTopology;
   readonly fanout: Fanout;
   readonly alarms: ChatAlarms;
+  readonly dashboard: ChatDashboard;
+  /** The backends' service key (`Authorization: Bearer <key>`). */
+  readonly serviceKey: Secret;
+  /** HMAC key of the push webhook (`X-Hipochat-Signature`). */
+  readonly pushKey: Secret;
   readonly legacyDomain?: LegacyDomain;
   readonly webPage?: WebPage;
 
@@ -75,6 +88,9 @@ export class ChatStack extends Stack {
     const { config } = props;
     const routes = props.routes ?? routeTable;
     const logRetention = config.logRetentionDays as RetentionDays;
+    const dataRemoval = config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    // Also the log groups of CDK's own custom-resource handlers, which declare none.
+    LogRetentionAspect.applyTo(this, logRetention);
 
     this.network = new Network(this, 'Network', {
       natGateways: config.natGateways,
@@ -84,16 +100,30 @@ export class ChatStack extends Stack {
       logRetention,
     });
     const { vpc, privateSubnets: subnets, functionSecurityGroup: securityGroup } = this.network;
-    this.redis = new Redis(this, 'Cache', { vpc, subnets, clients: securityGroup, ...config.cache });
-    this.broker = new Broker(this, 'Broker', { vpc, subnets, clients: securityGroup, ...config.broker });
+    this.redis = new Redis(this, 'Cache', {
+      vpc,
+      subnets,
+      clients: securityGroup,
+      ...config.cache,
+      retainData: config.removalPolicy === 'retain',
+    });
+    this.broker = new Broker(this, 'Broker', {
+      vpc,
+      subnets,
+      clients: securityGroup,
+      ...config.broker,
+      removalPolicy: dataRemoval,
+    });
     this.topology = new BrokerTopology(this, 'Topology', {
       broker: this.broker,
       vpc,
       subnets,
-      securityGroup,
       logRetention,
       shards: config.fanoutShards,
       deliveryLimit: config.deliveryLimit,
+      queueType: config.queueType,
+      runtimeUserRevision: config.brokerUserRevision,
+      stage: config.stageName,
       projectRoot: props.projectRoot,
     });
 
@@ -101,7 +131,7 @@ export class ChatStack extends Stack {
       const created = new Secret(this, id, {
         description,
         generateSecretString: { passwordLength: 48, excludePunctuation: true },
-        removalPolicy: RemovalPolicy.DESTROY,
+        removalPolicy: dataRemoval,
       });
       acknowledge(
         created,
@@ -110,17 +140,23 @@ export class ChatStack extends Stack {
       );
       return created;
     };
-    const secrets: ChatSecrets = {
-      HIPOCHAT_SERVICE_KEY_SECRET_ARN: secret(
-        'ServiceKey',
-        'Hipochat service key of backends (new-chat-room, unsubscribe)',
-      ),
-      HIPOCHAT_PUSH_SECRET_ARN: secret('PushSecret', 'Hipochat push webhook HMAC key (X-Hipochat-Signature)'),
-      HIPOCHAT_REDIS_AUTH_SECRET_ARN: this.redis.authSecret,
-      HIPOCHAT_RABBIT_SECRET_ARN: this.broker.credentials,
+    this.serviceKey = secret(
+      'ServiceKey',
+      'Hipochat service key of backends (item, new-chat-room, unsubscribe)',
+    );
+    this.pushKey = secret('PushSecret', 'Hipochat push webhook HMAC key (X-Hipochat-Signature)');
+    // Each function reads only the secrets its route lists in the routes table.
+    const secretOf: Record<RouteSecret, readonly [SecretVariable, ISecret]> = {
+      cache: ['HIPOCHAT_REDIS_AUTH_SECRET_ARN', this.redis.authSecret],
+      broker: ['HIPOCHAT_RABBIT_SECRET_ARN', this.broker.runtimeCredentials],
+      serviceKey: ['HIPOCHAT_SERVICE_KEY_SECRET_ARN', this.serviceKey],
+      pushKey: ['HIPOCHAT_PUSH_SECRET_ARN', this.pushKey],
     };
+    const secretsOf = (route: Route): ChatSecrets =>
+      Object.fromEntries(route.secrets.map((name) => secretOf[name]));
     const environment: ChatEnvironment = {
       ...config.chatEnv,
+      HIPOCHAT_STAGE: config.stageName,
       HIPOCHAT_REDIS_URL: this.redis.url,
       HIPOCHAT_REDIS_CLUSTER: String(this.redis.clusterMode),
       HIPOCHAT_RABBIT_URL: this.broker.amqpsUrl,
@@ -143,12 +179,23 @@ export class ChatStack extends Stack {
           securityGroup,
           logRetention,
           environment,
-          secrets,
+          secrets: secretsOf(route),
           // A fan-out batch posts to every connection of its rooms; more memory buys CPU.
           memorySize: fanout ? 1024 : 512,
           timeout: fanout ? Duration.minutes(1) : Duration.seconds(10),
         }),
       );
+    }
+    for (const route of routes.filter((candidate) => candidate.secrets.includes('broker'))) {
+      const handler = this.functions.get(route.name)!;
+      // The runtime user exists (and has its rotated password) before these functions change.
+      handler.node.addDependency(this.topology.resource);
+      // Publishers declare the topology too, with the queue arguments the deployment chose.
+      handler.addEnvironment('HIPOCHAT_QUEUE_TYPE', config.queueType);
+      if (config.brokerUserRevision > 0) {
+        // A configuration change starts fresh containers, which read the rotated password.
+        handler.addEnvironment('HIPOCHAT_BROKER_USER_REVISION', String(config.brokerUserRevision));
+      }
     }
     const handlerOf = (route: Route): ChatFunction => this.functions.get(route.name)!;
 
@@ -189,13 +236,28 @@ export class ChatStack extends Stack {
       batchWindowSeconds: config.batchWindowSeconds,
       after: this.topology.resource,
     });
+    const shardQueues = Array.from({ length: config.fanoutShards }, (_, shard) => shardQueue(shard));
+    const cacheNodes = cacheNodeIds(this.redis, config);
     this.alarms = new ChatAlarms(this, 'Alarms', {
+      stageName: config.stageName,
       fanout: handlerOf(consumer),
       brokerName: this.broker.brokerName,
+      shardQueues,
       webSocketStage: this.webSocketApi.stage,
       httpStage: this.httpApi.stage,
-      cacheNodes: cacheNodeIds(this.redis, config),
+      cacheNodes,
       email: config.alarmEmail,
+    });
+    this.dashboard = new ChatDashboard(this, 'Dashboard', {
+      stageName: config.stageName,
+      functions: this.functions,
+      webSocketStage: this.webSocketApi.stage,
+      httpStage: this.httpApi.stage,
+      brokerName: this.broker.brokerName,
+      shardQueues,
+      deadLetterQueue: DEAD_LETTER_QUEUE,
+      cacheNodes,
+      alarms: this.alarms.alarms,
     });
     if (config.legacyDomain) {
       this.legacyDomain = new LegacyDomain(this, 'LegacyDomain', {
@@ -228,6 +290,14 @@ export class ChatStack extends Stack {
     new CfnOutput(this, 'ConnectionsUrl', {
       value: this.webSocketApi.connectionsUrl,
       description: 'API Gateway management endpoint (@connections)',
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: this.dashboard.url,
+      description: 'CloudWatch dashboard of this stage (README: Operate it)',
+    });
+    new CfnOutput(this, 'ServiceKeySecretArn', {
+      value: this.serviceKey.secretArn,
+      description: 'Secret holding the service key backends send as Authorization: Bearer <key>',
     });
   }
 }

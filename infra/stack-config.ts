@@ -1,4 +1,6 @@
 import type { Node } from 'constructs';
+// Full zod is fine here: the CDK app is never bundled into a function.
+import * as z from 'zod';
 import { loadConfig } from '../lambdas/core/config.js';
 
 /** Deployment profile: `dev` keeps the idle bill low, `prod` survives an Availability Zone outage. */
@@ -9,6 +11,15 @@ export type Profile = 'dev' | 'prod';
  * gateways, or NAT instances (an EC2 instance each; the lowest idle cost, self-managed).
  */
 export type NatProviderKind = 'gateway' | 'instance';
+
+/** What `cdk destroy` (or a replacement) does with data: cache snapshots and secrets. */
+export type DataRemoval = 'retain' | 'destroy';
+
+/**
+ * Type of the fan-out shard queues: `quorum` (replicated, with `x-delivery-limit`) or `classic`,
+ * for when a Lambda event source mapping does not take to quorum queues.
+ */
+export type QueueType = 'quorum' | 'classic';
 
 /** How Amazon MQ runs RabbitMQ. */
 export type BrokerDeploymentMode = 'SINGLE_INSTANCE' | 'CLUSTER_MULTI_AZ';
@@ -77,6 +88,15 @@ export interface StackConfig {
   readonly fanoutShards: number;
   /** Deliveries before a message is dead-lettered (`HIPOCHAT_DELIVERY_LIMIT`). */
   readonly deliveryLimit: number;
+  /** Type of the shard queues. */
+  readonly queueType: QueueType;
+  /**
+   * Bump to rotate the password of the broker's runtime user (the topology custom resource sets a
+   * new one on the broker and in its secret); 0 never rotated.
+   */
+  readonly brokerUserRevision: number;
+  /** Retain or destroy data (a final cache snapshot, the secrets) when the stack goes. */
+  readonly removalPolicy: DataRemoval;
   /** Records per fan-out invocation. */
   readonly batchSize: number;
   /** Seconds Lambda gathers records before invoking; `undefined` keeps the 500 ms service default. */
@@ -133,6 +153,9 @@ export const profiles: Record<Profile, StackConfig> = {
     },
     fanoutShards: 2,
     deliveryLimit: 5,
+    queueType: 'quorum',
+    brokerUserRevision: 0,
+    removalPolicy: 'destroy',
     batchSize: 100,
     batchWindowSeconds: 0,
     logRetentionDays: 14,
@@ -163,6 +186,9 @@ export const profiles: Record<Profile, StackConfig> = {
     },
     fanoutShards: 4,
     deliveryLimit: 5,
+    queueType: 'quorum',
+    brokerUserRevision: 0,
+    removalPolicy: 'retain',
     batchSize: 100,
     batchWindowSeconds: 0,
     logRetentionDays: 90,
@@ -174,43 +200,6 @@ export const profiles: Record<Profile, StackConfig> = {
     webPage: false,
   },
 };
-
-/** A value from CDK context: `-c key=value` arrives as a string, `cdk.json` may hold any JSON. */
-type ContextValue = string | number | boolean | readonly string[] | undefined;
-
-function text(node: Node, key: string): string | undefined {
-  const value = node.tryGetContext(key) as ContextValue;
-  if (value === undefined || value === null || value === '') return undefined;
-  return String(value);
-}
-
-function integer(node: Node, key: string, fallback: number, min: number, max: number): number {
-  const raw = text(node, key);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`context ${key} must be an integer from ${min} to ${max}, got ${raw}`);
-  }
-  return value;
-}
-
-function flag(node: Node, key: string, fallback: boolean): boolean {
-  const raw = text(node, key);
-  if (raw === undefined) return fallback;
-  if (['true', '1', 'yes'].includes(raw)) return true;
-  if (['false', '0', 'no'].includes(raw)) return false;
-  throw new Error(`context ${key} must be true or false, got ${raw}`);
-}
-
-function list(node: Node, key: string, fallback: readonly string[]): readonly string[] {
-  const value = node.tryGetContext(key) as ContextValue;
-  if (value === undefined || value === null) return fallback;
-  if (Array.isArray(value)) return value.map(String);
-  return String(value)
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item.length > 0);
-}
 
 /** Behaviour variables a deployment may set; the stack owns the rest (URLs, secrets, shards). */
 export const TUNABLE_VARIABLES = [
@@ -228,134 +217,245 @@ export const TUNABLE_VARIABLES = [
   'HIPOCHAT_LOG_LEVEL',
 ] as const;
 
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/**
+ * A context setting the operator got wrong; its message names the key and what it accepts, e.g.
+ * `-c queueType must be one of quorum, classic, got "x"`. `infra/app.ts` prints it without a stack.
+ */
+export class ContextError extends Error {
+  override readonly name = 'ContextError';
+}
+
+// Every schema below takes what context holds: `-c key=value` is always a string, the `context`
+// block of cdk.json may hold numbers, booleans and arrays.
+
+const got = (input: unknown) => `got ${JSON.stringify(input)}`;
+/** An error callback for zod: `<what it must be>, got <input>`. */
+const mustBe = (what: string) => (issue: { input?: unknown }) => `${what}, ${got(issue.input)}`;
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: mustBe(`must be one of ${values.join(', ')}`) });
+}
+
+const numeric = (value: unknown) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+function integer(min: number, max: number) {
+  const error = mustBe(`must be an integer from ${min} to ${max}`);
+  return z.preprocess(numeric, z.int({ error }).min(min, { error }).max(max, { error }));
+}
+
+const flags: Record<string, boolean> = {
+  true: true,
+  '1': true,
+  yes: true,
+  false: false,
+  '0': false,
+  no: false,
+};
+const flag = z.preprocess(
+  (value) => (typeof value === 'string' ? (flags[value.trim().toLowerCase()] ?? value) : value),
+  z.boolean({ error: mustBe('must be true or false') }),
+);
+
+const text = z.preprocess(
+  (value) => (typeof value === 'number' ? String(value) : value),
+  z.string({ error: mustBe('must be a string') }),
+);
+
+/** `a,b,c` or a JSON array in cdk.json. */
+const list = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item.length > 0)
+      : value,
+  z.array(z.string(), { error: mustBe('must be a comma-separated list') }),
+);
+
+const https = z.string({ error: mustBe('must be an https:// URL') }).regex(/^https:\/\/[^\s/]+/, {
+  error: mustBe('must be an https:// URL'),
+});
+
+const ec2InstanceType = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: mustBe('must be an EC2 instance type such as t4g.nano') });
+
+const retention = z.preprocess(
+  numeric,
+  z
+    .number({ error: mustBe(`must be one of ${RETENTION_DAYS.join(', ')}`) })
+    .refine((days) => (RETENTION_DAYS as readonly number[]).includes(days), {
+      error: mustBe(`must be one of ${RETENTION_DAYS.join(', ')}`),
+    }),
+);
+
 /**
  * `-c chatEnv='{"HIPOCHAT_MAX_MESSAGE_BYTES":"32768"}'` or an object in `cdk.json`: checked
  * against {@link TUNABLE_VARIABLES} and the runtime's config schema, so a bad value fails synth
  * instead of every cold start.
  */
-function chatEnv(node: Node): Record<string, string> {
-  const value = node.tryGetContext('chatEnv') as unknown;
-  if (value === undefined || value === null || value === '') return {};
-  let parsed: unknown = value;
-  if (typeof value === 'string') {
+const chatEnv = z
+  .preprocess(
+    (value) => {
+      if (typeof value !== 'string') return value;
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        return value;
+      }
+    },
+    z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]), {
+      error: mustBe('must be a JSON object of HIPOCHAT_* variables'),
+    }),
+  )
+  .transform((raw, context) => {
+    const env: Record<string, string> = {};
+    for (const [name, value] of Object.entries(raw)) {
+      if (!(TUNABLE_VARIABLES as readonly string[]).includes(name)) {
+        context.issues.push({
+          code: 'custom',
+          input: raw,
+          message: `${name} cannot be set here (tunable: ${TUNABLE_VARIABLES.join(', ')})`,
+        });
+        return z.NEVER;
+      }
+      env[name] = String(value);
+    }
     try {
-      parsed = JSON.parse(value);
-    } catch {
-      throw new Error(`context chatEnv must be a JSON object of HIPOCHAT_* variables, got ${value}`);
+      loadConfig(env);
+    } catch (error) {
+      context.issues.push({ code: 'custom', input: raw, message: (error as Error).message });
+      return z.NEVER;
     }
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new Error('context chatEnv must be a JSON object of HIPOCHAT_* variables');
-  }
-  const env: Record<string, string> = {};
-  for (const [name, raw] of Object.entries(parsed)) {
-    if (!(TUNABLE_VARIABLES as readonly string[]).includes(name)) {
-      throw new Error(
-        `context chatEnv: ${name} cannot be set here (tunable: ${TUNABLE_VARIABLES.join(', ')})`,
-      );
+    return env;
+  });
+
+/**
+ * Every context key the app reads (`-c key=value`, or the `context` block of `cdk.json`), all
+ * optional: the profile supplies what is not given. docs/deploy.md describes each.
+ */
+export const contextSchema = z
+  .object({
+    profile: oneOf(['dev', 'prod']),
+    stage: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, { error: mustBe('must match [A-Za-z0-9_-]{1,128}') }),
+    shards: integer(1, 64),
+    deliveryLimit: integer(1, 100),
+    queueType: oneOf(['quorum', 'classic']),
+    batchSize: integer(1, 10_000),
+    batchWindowSeconds: integer(0, 300),
+    logRetentionDays: retention,
+    removalPolicy: oneOf(['retain', 'destroy']),
+    natGateways: integer(1, 3),
+    natProvider: oneOf(['gateway', 'instance']),
+    natInstanceType: ec2InstanceType,
+    secretsEndpoint: flag,
+    brokerInstanceType: text,
+    brokerEngineVersion: text,
+    brokerUserRevision: integer(0, 1_000_000),
+    cacheNodeType: text,
+    redisClusterMode: flag,
+    redisShards: integer(1, 500),
+    corsOrigins: list,
+    alarmEmail: text,
+    profileUrl: https,
+    pushUrl: https,
+    closedRooms: list,
+    chatEnv,
+    legacyDomain: flag,
+    legacyDomainName: text,
+    legacyCertificateArn: text,
+    webPage: flag,
+  })
+  .partial()
+  .check((context) => {
+    const { value } = context;
+    if (value.legacyDomainName !== undefined && value.legacyCertificateArn === undefined) {
+      context.issues.push({
+        code: 'custom',
+        input: value.legacyDomainName,
+        path: ['legacyDomainName'],
+        message: 'needs legacyCertificateArn (an ACM certificate in us-east-1)',
+      });
     }
-    env[name] = String(raw);
-  }
-  try {
-    loadConfig(env);
-  } catch (error) {
-    throw new Error(`context chatEnv: ${(error as Error).message}`);
-  }
-  return env;
-}
+  });
 
-/** The retention periods CloudWatch Logs accepts, in days. */
-const retentionDays = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
+/** The context keys of {@link contextSchema}. */
+export type ContextSettings = z.output<typeof contextSchema>;
 
-function retention(node: Node, fallback: number): number {
-  const value = integer(node, 'logRetentionDays', fallback, 1, 3653);
-  if (!retentionDays.includes(value)) {
-    throw new Error(`context logRetentionDays must be one of ${retentionDays.join(', ')}, got ${value}`);
-  }
-  return value;
-}
+/** The keys of {@link contextSchema}, e.g. for documentation checks. */
+export const CONTEXT_KEYS = Object.keys(contextSchema.shape) as (keyof ContextSettings)[];
 
-function natProvider(node: Node, fallback: NatProviderKind): NatProviderKind {
-  const raw = text(node, 'natProvider');
-  if (raw === undefined) return fallback;
-  if (raw !== 'gateway' && raw !== 'instance') {
-    throw new Error(`context natProvider must be gateway or instance, got ${raw}`);
-  }
-  return raw;
-}
-
-function instanceType(node: Node, key: string, fallback: string): string {
-  const raw = text(node, key);
-  if (raw === undefined) return fallback;
-  if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(raw)) {
-    throw new Error(`context ${key} must be an EC2 instance type such as t4g.nano, got ${raw}`);
-  }
-  return raw;
-}
-
-function url(node: Node, key: string): string | undefined {
-  const raw = text(node, key);
-  if (raw === undefined) return undefined;
-  if (!/^https:\/\/[^\s/]+/.test(raw)) throw new Error(`context ${key} must be an https:// URL, got ${raw}`);
-  return raw;
+/**
+ * Parses raw context values (unset, `null` and `''` count as not given).
+ *
+ * @throws ContextError with one line per invalid key: `-c <key> <what it must be>, got <value>`
+ */
+export function parseContext(raw: Record<string, unknown>): ContextSettings {
+  const given = Object.fromEntries(
+    CONTEXT_KEYS.flatMap((key) => {
+      const value = raw[key];
+      return value === undefined || value === null || value === '' ? [] : [[key, value]];
+    }),
+  );
+  const parsed = contextSchema.safeParse(given);
+  if (parsed.success) return parsed.data;
+  throw new ContextError(
+    parsed.error.issues.map((issue) => `-c ${String(issue.path[0] ?? '')} ${issue.message}`).join('\n'),
+  );
 }
 
 /**
  * Reads the deployment configuration from CDK context (`-c profile=prod -c shards=8 ...`, or the
  * `context` block of `cdk.json`). Every key is optional; the profile supplies the rest.
  *
- * @throws Error naming the context key whose value is invalid
+ * @throws ContextError naming each context key whose value is invalid
  */
 export function stackConfigFromContext(node: Node): StackConfig {
-  const profileName = text(node, 'profile') ?? 'dev';
-  if (profileName !== 'dev' && profileName !== 'prod') {
-    throw new Error(`context profile must be dev or prod, got ${profileName}`);
-  }
-  const base = profiles[profileName];
-  const stageName = text(node, 'stage') ?? base.stageName;
-  if (!/^[A-Za-z0-9_-]{1,128}$/.test(stageName))
-    throw new Error(`context stage must match [A-Za-z0-9_-]+, got ${stageName}`);
-  const clusterMode = flag(node, 'redisClusterMode', base.cache.clusterMode);
-  const legacy = flag(node, 'legacyDomain', false);
-  const legacyDomainName = text(node, 'legacyDomainName');
-  const legacyCertificateArn = text(node, 'legacyCertificateArn');
-  if (legacyDomainName !== undefined && legacyCertificateArn === undefined) {
-    throw new Error('context legacyDomainName needs legacyCertificateArn (an ACM certificate in us-east-1)');
-  }
-  const batchWindow = text(node, 'batchWindowSeconds');
+  const context = parseContext(Object.fromEntries(CONTEXT_KEYS.map((key) => [key, node.tryGetContext(key)])));
+  const base = profiles[context.profile ?? 'dev'];
+  const clusterMode = context.redisClusterMode ?? base.cache.clusterMode;
   return {
     ...base,
-    stageName,
-    natGateways: integer(node, 'natGateways', base.natGateways, 1, 3),
-    natProvider: natProvider(node, base.natProvider),
-    natInstanceType: instanceType(node, 'natInstanceType', base.natInstanceType),
-    secretsEndpoint: flag(node, 'secretsEndpoint', base.secretsEndpoint),
+    stageName: context.stage ?? base.stageName,
+    natGateways: context.natGateways ?? base.natGateways,
+    natProvider: context.natProvider ?? base.natProvider,
+    natInstanceType: context.natInstanceType ?? base.natInstanceType,
+    secretsEndpoint: context.secretsEndpoint ?? base.secretsEndpoint,
     broker: {
       ...base.broker,
-      instanceType: text(node, 'brokerInstanceType') ?? base.broker.instanceType,
-      engineVersion: text(node, 'brokerEngineVersion') ?? base.broker.engineVersion,
+      instanceType: context.brokerInstanceType ?? base.broker.instanceType,
+      engineVersion: context.brokerEngineVersion ?? base.broker.engineVersion,
     },
     cache: {
       ...base.cache,
-      nodeType: text(node, 'cacheNodeType') ?? base.cache.nodeType,
+      nodeType: context.cacheNodeType ?? base.cache.nodeType,
       clusterMode,
-      shards: clusterMode ? integer(node, 'redisShards', 2, 1, 500) : 1,
+      shards: clusterMode ? (context.redisShards ?? 2) : 1,
     },
-    fanoutShards: integer(node, 'shards', base.fanoutShards, 1, 64),
-    deliveryLimit: integer(node, 'deliveryLimit', base.deliveryLimit, 1, 100),
-    batchSize: integer(node, 'batchSize', base.batchSize, 1, 10_000),
-    batchWindowSeconds:
-      batchWindow === undefined ? base.batchWindowSeconds : integer(node, 'batchWindowSeconds', 0, 0, 300),
-    logRetentionDays: retention(node, base.logRetentionDays),
-    corsOrigins: list(node, 'corsOrigins', base.corsOrigins),
-    alarmEmail: text(node, 'alarmEmail'),
-    profileUrl: url(node, 'profileUrl'),
-    pushUrl: url(node, 'pushUrl'),
-    closedRooms: list(node, 'closedRooms', base.closedRooms),
-    chatEnv: chatEnv(node),
-    legacyDomain: legacy ? { domainName: legacyDomainName, certificateArn: legacyCertificateArn } : undefined,
-    webPage: flag(node, 'webPage', base.webPage),
+    fanoutShards: context.shards ?? base.fanoutShards,
+    deliveryLimit: context.deliveryLimit ?? base.deliveryLimit,
+    queueType: context.queueType ?? base.queueType,
+    brokerUserRevision: context.brokerUserRevision ?? base.brokerUserRevision,
+    removalPolicy: context.removalPolicy ?? base.removalPolicy,
+    batchSize: context.batchSize ?? base.batchSize,
+    batchWindowSeconds: context.batchWindowSeconds ?? base.batchWindowSeconds,
+    logRetentionDays: context.logRetentionDays ?? base.logRetentionDays,
+    corsOrigins: context.corsOrigins ?? base.corsOrigins,
+    alarmEmail: context.alarmEmail,
+    profileUrl: context.profileUrl,
+    pushUrl: context.pushUrl,
+    closedRooms: context.closedRooms ?? base.closedRooms,
+    chatEnv: context.chatEnv ?? base.chatEnv,
+    legacyDomain: context.legacyDomain
+      ? { domainName: context.legacyDomainName, certificateArn: context.legacyCertificateArn }
+      : undefined,
+    webPage: context.webPage ?? base.webPage,
   };
 }

@@ -3,6 +3,13 @@
  * gateway dispatches to the same handler modules with the same event shapes.
  */
 
+/**
+ * A secret a function reads at cold start. The stack lets each function read exactly the secrets
+ * its route lists: `cache` the Redis AUTH token, `broker` the RabbitMQ runtime user (whoever
+ * publishes), `serviceKey` the backends' key, `pushKey` the push webhook's HMAC key.
+ */
+export type RouteSecret = 'cache' | 'broker' | 'serviceKey' | 'pushKey';
+
 /** A function reached through the HTTP API (payload format 2.0). */
 export interface HttpRoute {
   readonly kind: 'http';
@@ -15,6 +22,8 @@ export interface HttpRoute {
   readonly entry: string;
   /** Whether the function disconnects sockets (needs `execute-api:ManageConnections`). */
   readonly managesConnections: boolean;
+  /** Secrets the function reads; it may read no other. */
+  readonly secrets: readonly RouteSecret[];
 }
 
 /** A function reached through the WebSocket API. */
@@ -26,6 +35,7 @@ export interface WebSocketRoute {
   /** `$default` answers error frames through the integration response. */
   readonly returnResponse: boolean;
   readonly managesConnections: boolean;
+  readonly secrets: readonly RouteSecret[];
 }
 
 /** The REQUEST authorizer of `$connect`. */
@@ -36,6 +46,7 @@ export interface AuthorizerRoute {
   /** Identity sources API Gateway requires before calling the authorizer. */
   readonly identitySource: readonly string[];
   readonly managesConnections: false;
+  readonly secrets: readonly RouteSecret[];
 }
 
 /** The consumer of the fan-out queues (Amazon MQ event source mapping). */
@@ -44,6 +55,7 @@ export interface QueueRoute {
   readonly name: string;
   readonly entry: string;
   readonly managesConnections: true;
+  readonly secrets: readonly RouteSecret[];
 }
 
 export type Route = HttpRoute | WebSocketRoute | AuthorizerRoute | QueueRoute;
@@ -52,6 +64,7 @@ const http = (
   name: string,
   method: HttpRoute['method'],
   path: string,
+  secrets: readonly RouteSecret[],
   managesConnections = false,
 ): HttpRoute => ({
   kind: 'http',
@@ -60,6 +73,7 @@ const http = (
   path,
   entry: `lambdas/handlers/http/${name}.ts`,
   managesConnections,
+  secrets,
 });
 
 export const routes: readonly Route[] = [
@@ -69,6 +83,8 @@ export const routes: readonly Route[] = [
     entry: 'lambdas/handlers/ws/authorizer.ts',
     identitySource: ['route.request.querystring.room'],
     managesConnections: false,
+    // Tickets and the profile cache live in Redis; it never publishes nor pushes.
+    secrets: ['cache'],
   },
   {
     kind: 'ws',
@@ -77,6 +93,7 @@ export const routes: readonly Route[] = [
     entry: 'lambdas/handlers/ws/connect.ts',
     returnResponse: false,
     managesConnections: false,
+    secrets: ['cache'],
   },
   {
     kind: 'ws',
@@ -85,6 +102,7 @@ export const routes: readonly Route[] = [
     entry: 'lambdas/handlers/ws/message.ts',
     returnResponse: true,
     managesConnections: false,
+    secrets: ['cache', 'broker'],
   },
   {
     kind: 'ws',
@@ -93,15 +111,23 @@ export const routes: readonly Route[] = [
     entry: 'lambdas/handlers/ws/disconnect.ts',
     returnResponse: false,
     managesConnections: false,
+    secrets: ['cache'],
   },
-  http('old', 'GET', '/talk/old/{room+}'),
-  http('item', 'POST', '/talk/item/{room+}'),
-  http('notification', 'GET', '/talk/notification/{room+}'),
-  http('history', 'GET', '/talk/history/{rooms+}'),
-  http('new-chat-room', 'POST', '/talk/new-chat-room/{room+}'),
-  http('unsubscribe', 'POST', '/talk/unsubscribe/{room+}', true),
-  http('ticket', 'POST', '/talk/ticket/{room+}'),
-  { kind: 'queue', name: 'fanout', entry: 'lambdas/handlers/mq/fanout.ts', managesConnections: true },
+  http('old', 'GET', '/talk/old/{room+}', ['cache']),
+  http('item', 'POST', '/talk/item/{room+}', ['cache', 'broker', 'serviceKey']),
+  http('notification', 'GET', '/talk/notification/{room+}', ['cache']),
+  http('history', 'GET', '/talk/history/{rooms+}', ['cache']),
+  http('new-chat-room', 'POST', '/talk/new-chat-room/{room+}', ['cache', 'serviceKey']),
+  http('unsubscribe', 'POST', '/talk/unsubscribe/{room+}', ['cache', 'serviceKey'], true),
+  http('ticket', 'POST', '/talk/ticket/{room+}', ['cache']),
+  {
+    kind: 'queue',
+    name: 'fanout',
+    entry: 'lambdas/handlers/mq/fanout.ts',
+    managesConnections: true,
+    // Requeues and dead-letters through the broker; pushes to offline members.
+    secrets: ['cache', 'broker', 'pushKey'],
+  },
 ];
 
 /** The HTTP routes only. */

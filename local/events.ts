@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import type { RabbitMqEvent, RabbitMqRecord } from '../lambdas/core/bus/rabbitmq-event.js';
 import type { ConnectionContext, WebSocketEvent } from '../lambdas/handlers/shared/websocket.js';
 
 /** Account and API ids the local events carry. */
@@ -180,14 +179,5 @@ export function connectEvent(socket: SocketInfo, headers: IncomingHttpHeaders, u
     headers: flat,
     multiValueHeaders: Object.fromEntries(Object.entries(flat).map(([k, v]) => [k, [v]])),
     queryStringParameters: flatQuery(url.searchParams),
-  };
-}
-
-/** An `aws:rmq` batch of one queue, as an Amazon MQ event source mapping delivers it. */
-export function rabbitMqEvent(queueAndVhost: string, records: RabbitMqRecord[]): RabbitMqEvent {
-  return {
-    eventSource: 'aws:rmq',
-    eventSourceArn: `arn:aws:mq:local:${LOCAL_ACCOUNT}:broker:local:b-local`,
-    rmqMessagesByQueue: { [queueAndVhost]: records },
   };
 }

@@ -1,10 +1,8 @@
+import { createBus, createStore } from '../lambdas/core/adapters.js';
 import { MemoryBus } from '../lambdas/core/bus/memory-bus.js';
-import { RabbitMqBus } from '../lambdas/core/bus/rabbitmq-bus.js';
 import { loadConfig } from '../lambdas/core/config.js';
 import { ChatError } from '../lambdas/core/errors.js';
 import { createRuntime, setRuntime } from '../lambdas/core/runtime.js';
-import { MemoryStore } from '../lambdas/core/store/memory-store.js';
-import { RedisStore } from '../lambdas/core/store/redis-store.js';
 import type { DevServices } from './dev-services.js';
 import { LocalGateway } from './gateway.js';
 import { MqPoller } from './mq-poller.js';
@@ -25,34 +23,19 @@ async function main(): Promise<void> {
   // Lambda runs Node 24; the SDK's notice about older local Node versions is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-  const store = config.redisUrl
-    ? new RedisStore({
-        url: config.redisUrl,
-        cluster: config.redisCluster,
-        historyLimit: config.historyLimit,
-      })
-    : new MemoryStore(config.historyLimit);
-  let bus: RabbitMqBus | MemoryBus;
-  let batches: MqPoller | MemoryBus;
-  if (config.amqpUrl) {
-    // Publisher and poller share the namespace, so gateways on one broker never take each other's batches.
-    bus = new RabbitMqBus({
-      url: config.amqpUrl,
-      shards: config.fanoutShards,
-      deliveryLimit: config.deliveryLimit,
-      namespace: config.amqpNamespace,
-    });
-    batches = new MqPoller({
-      url: config.amqpUrl,
-      shards: config.fanoutShards,
-      deliveryLimit: config.deliveryLimit,
-      namespace: config.amqpNamespace,
-    });
-  } else {
-    const memory = new MemoryBus(config.fanoutShards, config.deliveryLimit);
-    bus = memory;
-    batches = memory;
-  }
+  const store = createStore(config);
+  const bus = createBus(config);
+  // The in-memory bus feeds its own batches. With RabbitMQ the poller reads the shard queues; it
+  // shares the publisher's namespace, so gateways on one broker never take each other's batches.
+  const batches =
+    bus instanceof MemoryBus
+      ? bus
+      : new MqPoller({
+          url: config.amqpUrl!,
+          shards: config.fanoutShards,
+          deliveryLimit: config.deliveryLimit,
+          namespace: config.amqpNamespace,
+        });
   const dev: DevServices = { profile: !config.profileUrl, push: !config.pushUrl, received: [] };
   const gateway = new LocalGateway({ port: config.listenPort, host: config.listenAddress, batches, dev });
 

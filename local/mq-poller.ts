@@ -1,6 +1,5 @@
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import type { BatchHandler, BatchSource } from '../lambdas/core/bus/chat-bus.js';
-import { toRecord } from '../lambdas/core/bus/chat-bus.js';
 import { withHeartbeat } from '../lambdas/core/bus/rabbitmq-bus.js';
 import { busNames, declareTopology } from '../lambdas/core/bus/topology.js';
 import { logger } from '../lambdas/core/logger.js';
@@ -164,9 +163,11 @@ export class MqPoller implements BatchSource {
     try {
       await onBatch(
         `${shard.queue}::/`,
-        batch.map((m) =>
-          toRecord(m.content, m.fields.redelivered, m.properties.messageId as string | undefined),
-        ),
+        batch.map((m) => ({
+          body: m.content,
+          messageId: m.properties.messageId as string | undefined,
+          redelivered: m.fields.redelivered,
+        })),
       );
       if (channel === shard.channel) channel.ack(last, true);
     } catch (error) {

@@ -1,16 +1,10 @@
-import {
-  type ChatMessage,
-  compareIds,
-  type HipochatClient,
-  type MessageMeta,
-  type StateChange,
-  utf8Length,
-} from './client/hipochat-client.js';
+import { type ChatMessage, compareIds, encodeClientFrame, utf8Length } from '../protocol/index.js';
+import type { HipochatClient, MessageMeta, StateChange } from './client/hipochat-client.js';
 import { h } from './dom.js';
 
 // What a frame adds around the body: `{"type":"message","body":,"clientId":"<uuid>"}`.
 const FRAME_OVERHEAD =
-  utf8Length(JSON.stringify({ type: 'message', body: '', clientId: 'x'.repeat(36) })) - 2;
+  utf8Length(encodeClientFrame({ kind: 'send', body: '', clientId: 'x'.repeat(36) })) - 2;
 
 /** Bytes a text body costs inside a frame (JSON escaping included). */
 export function bodyBytes(text: string): number {

@@ -3,7 +3,7 @@ import type { HttpStage, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
   ComparisonOperator,
-  Metric,
+  type IMetric,
   type MetricOptions,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,12 +13,17 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { DEAD_LETTER_QUEUE } from '../../lambdas/core/bus/topology.js';
+import { cacheNodeMetric, chatMetric, queueDepthMetric } from './chat-metrics.js';
 
 /** Properties of {@link ChatAlarms}. */
 export interface ChatAlarmsProps {
+  /** Stage name: the `stage` dimension of the chat metrics. */
+  readonly stageName: string;
   readonly fanout: LambdaFunction;
   /** Broker name (the `Broker` dimension of Amazon MQ metrics). */
   readonly brokerName: string;
+  /** The fan-out shard queues, one backlog alarm each. */
+  readonly shardQueues: readonly string[];
   readonly webSocketStage: WebSocketStage;
   readonly httpStage: HttpStage;
   /** Cache cluster ids of every cache node (the `CacheClusterId` dimension). */
@@ -33,14 +38,35 @@ export interface ChatAlarmsProps {
    * @default 100
    */
   readonly rejectedRequestsThreshold?: number;
+  /**
+   * `DeliveryLagMs` p99 that, held for 5 minutes, raises the lag alarm.
+   * @default 2000
+   */
+  readonly deliveryLagThresholdMs?: number;
+  /**
+   * Messages a shard queue must keep (never drain below) for 15 minutes to raise its backlog alarm.
+   * @default 1000
+   */
+  readonly queueBacklogThreshold?: number;
 }
 
 const fiveMinutes: MetricOptions = { period: Duration.minutes(5) };
 
+/** Options of one alarm. */
+interface AlarmSpec {
+  readonly metric: IMetric;
+  readonly threshold: number;
+  readonly description: string;
+  /** @default GREATER_THAN_OR_EQUAL_TO_THRESHOLD */
+  readonly comparison?: ComparisonOperator;
+  /** Consecutive breaching periods. @default 1 */
+  readonly periods?: number;
+}
+
 /**
- * What an operator must hear about: fan-out failing or slowing down, messages dead-lettered, API
- * requests refused (throttling shows up there), the cache running hot or full. With an email, an
- * SNS topic notifies on alarm and on recovery.
+ * What an operator must hear about: messages delivered late, failed or dead-lettered, a shard queue
+ * that does not drain, fan-out failing, slowing down or throttled, API requests refused, the cache
+ * running hot or full. With an email, an SNS topic notifies on alarm and on recovery.
  */
 export class ChatAlarms extends Construct {
   readonly alarms: Alarm[] = [];
@@ -48,28 +74,62 @@ export class ChatAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: ChatAlarmsProps) {
     super(scope, id);
+    const stage = props.stageName;
     const rejected = props.rejectedRequestsThreshold ?? 100;
+    const lag = props.deliveryLagThresholdMs ?? 2000;
+    const backlog = props.queueBacklogThreshold ?? 1000;
+
+    this.add('DeliveryLag', {
+      metric: chatMetric('DeliveryLagMs', stage, { statistic: 'p99' }),
+      threshold: lag,
+      comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      periods: 5,
+      description: `Messages reach sockets more than ${lag} ms after acceptance (p99, 5 minutes): add shards (-c shards) or lower the batch size.`,
+    });
+    this.add('DeliveriesFailed', {
+      metric: chatMetric('DeliveriesFailed', stage, fiveMinutes),
+      threshold: 0,
+      comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description:
+        'Posts to connections failed after their retries (not 410 Gone); the messages were requeued or dead-lettered.',
+    });
+    this.add('DeadLettered', {
+      metric: chatMetric('DeadLettered', stage, fiveMinutes),
+      threshold: 0,
+      comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      description: `The fan-out gave up on messages after the delivery limit and sent them to ${DEAD_LETTER_QUEUE}.`,
+    });
+    this.add('DeadLetters', {
+      metric: queueDepthMetric(props.brokerName, DEAD_LETTER_QUEUE, fiveMinutes),
+      threshold: 1,
+      description: `Messages wait in ${DEAD_LETTER_QUEUE} (dead-lettered by the fan-out or by the broker's delivery limit); read and clear it.`,
+    });
+    for (const [shard, queue] of props.shardQueues.entries()) {
+      // A healthy shard drains within seconds, so its 5-minute minimum is about 0. A minimum at or
+      // above the threshold for three periods in a row is a backlog that grew or never drained.
+      this.add(`QueueBacklog${shard}`, {
+        metric: queueDepthMetric(props.brokerName, queue, { ...fiveMinutes, statistic: 'Minimum' }),
+        threshold: backlog,
+        periods: 3,
+        description: `${queue} held ${backlog}+ messages for 15 minutes: the fan-out falls behind or its event source mapping stopped.`,
+      });
+    }
     this.add('FanoutErrors', {
       metric: props.fanout.metricErrors(fiveMinutes),
       threshold: 1,
       description: 'The fan-out function failed a batch; the broker redelivers it until the delivery limit.',
+    });
+    this.add('FanoutThrottles', {
+      metric: props.fanout.metricThrottles(fiveMinutes),
+      threshold: 1,
+      description:
+        'Lambda throttled the fan-out (account or reserved concurrency): its batches wait in the shard queues.',
     });
     const timeout = props.fanout.timeout?.toMilliseconds() ?? 3000;
     this.add('FanoutDuration', {
       metric: props.fanout.metricDuration({ ...fiveMinutes, statistic: 'p99' }),
       threshold: Math.round(timeout * 0.8),
       description: 'Fan-out batches take 80% of the timeout: add shards or lower the batch size.',
-    });
-    this.add('DeadLetters', {
-      metric: new Metric({
-        namespace: 'AWS/AmazonMQ',
-        metricName: 'MessageCount',
-        dimensionsMap: { Broker: props.brokerName, VirtualHost: '/', Queue: DEAD_LETTER_QUEUE },
-        statistic: 'Maximum',
-        ...fiveMinutes,
-      }),
-      threshold: 1,
-      description: `Messages reached ${DEAD_LETTER_QUEUE} after the delivery limit; they were not delivered.`,
     });
     this.add('WebSocketRejected', {
       metric: props.webSocketStage.metric('ClientError', { ...fiveMinutes, statistic: 'Sum' }),
@@ -83,25 +143,13 @@ export class ChatAlarms extends Construct {
     });
     for (const [index, node] of props.cacheNodes.entries()) {
       this.add(`CacheCpu${index}`, {
-        metric: new Metric({
-          namespace: 'AWS/ElastiCache',
-          metricName: 'EngineCPUUtilization',
-          dimensionsMap: { CacheClusterId: node },
-          statistic: 'Average',
-          ...fiveMinutes,
-        }),
+        metric: cacheNodeMetric(node, 'EngineCPUUtilization'),
         threshold: 80,
         description:
           'The cache engine thread is busy 80% of the time; scale the node type or turn on cluster mode.',
       });
       this.add(`CacheMemory${index}`, {
-        metric: new Metric({
-          namespace: 'AWS/ElastiCache',
-          metricName: 'DatabaseMemoryUsagePercentage',
-          dimensionsMap: { CacheClusterId: node },
-          statistic: 'Maximum',
-          ...fiveMinutes,
-        }),
+        metric: cacheNodeMetric(node, 'DatabaseMemoryUsagePercentage', { statistic: 'Maximum' }),
         threshold: 80,
         description: 'The cache is 80% full; lower HIPOCHAT_HISTORY_LIMIT or scale the node type.',
       });
@@ -117,15 +165,16 @@ export class ChatAlarms extends Construct {
     }
   }
 
-  private add(id: string, options: { metric: Metric; threshold: number; description: string }): void {
+  private add(id: string, spec: AlarmSpec): void {
     this.alarms.push(
       new Alarm(this, id, {
-        metric: options.metric,
-        threshold: options.threshold,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        metric: spec.metric,
+        threshold: spec.threshold,
+        evaluationPeriods: spec.periods ?? 1,
+        datapointsToAlarm: spec.periods ?? 1,
+        comparisonOperator: spec.comparison ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: options.description,
+        alarmDescription: spec.description,
       }),
     );
   }

@@ -1,22 +1,43 @@
-import { CustomResource, Duration, Fn, Names, RemovalPolicy } from 'aws-cdk-lib';
-import { CfnBroker } from 'aws-cdk-lib/aws-amazonmq';
+import { createHash } from 'node:crypto';
+import { CustomResource, Duration, Fn, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnBroker, type CfnBrokerProps } from 'aws-cdk-lib/aws-amazonmq';
 import {
+  type IConnectable,
   type ISecurityGroup,
   type IVpc,
+  Peer,
   Port,
   SecurityGroup,
   type SubnetSelection,
 } from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import type { BrokerDeploymentMode } from '../stack-config.js';
+import type { BrokerDeploymentMode, QueueType } from '../stack-config.js';
 import { ChatFunction } from './chat-function.js';
 import { acknowledge, managedPolicyFinding, wildcardResourceFinding } from './nag.js';
 
 /** AMQP over TLS, the only listener the functions use. */
 export const AMQPS_PORT = 5671;
+
+/** HTTPS of the broker console and the RabbitMQ management API. */
+export const MANAGEMENT_PORT = 443;
+
+/** Username of the non-administrator user the functions and event source mappings connect as. */
+export const RUNTIME_USERNAME = 'hipochat-runtime';
+
+/** Properties of AWS::AmazonMQ::Broker whose change replaces the broker (CloudFormation resource spec). */
+const REPLACING_PROPERTIES = [
+  'authenticationStrategy',
+  'deploymentMode',
+  'encryptionOptions',
+  'engineType',
+  'publiclyAccessible',
+  'storageType',
+  'subnetIds',
+] as const satisfies readonly (keyof CfnBrokerProps)[];
 
 /** Properties of {@link Broker}. */
 export interface BrokerProps {
@@ -39,16 +60,28 @@ export interface BrokerProps {
    * @default '3.13'
    */
   readonly engineVersion?: string;
+  /**
+   * What happens to the credentials secrets when the stack goes.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
- * The RabbitMQ broker (Amazon MQ): private, reachable on AMQPS from the functions only, with
- * credentials generated into Secrets Manager and general logs in CloudWatch.
+ * The RabbitMQ broker (Amazon MQ): private, reachable on AMQPS from the functions only, with general
+ * logs in CloudWatch and two users in Secrets Manager: the administrator Amazon MQ creates (used
+ * only by the topology custom resource at deploy time) and the runtime user that custom resource
+ * creates through the management API, which everything else connects as.
  */
 export class Broker extends Construct {
   readonly broker: CfnBroker;
-  /** JSON `{ "username", "password" }`, the shape event source mappings expect. */
-  readonly credentials: Secret;
+  /** The administrator, `{ "username", "password" }`; only the topology custom resource reads it. */
+  readonly adminCredentials: Secret;
+  /**
+   * The runtime user (`hipochat-runtime`), `{ "username", "password" }`, the shape event source
+   * mappings expect; limited to the deployment's exchanges and queues.
+   */
+  readonly runtimeCredentials: Secret;
   readonly securityGroup: SecurityGroup;
   /** `amqps://host:5671`, without credentials. */
   readonly amqpsUrl: string;
@@ -59,21 +92,34 @@ export class Broker extends Construct {
   constructor(scope: Construct, id: string, props: BrokerProps) {
     super(scope, id);
     const deploymentMode = props.deploymentMode ?? 'SINGLE_INSTANCE';
-    this.credentials = new Secret(this, 'Credentials', {
-      description: 'Hipochat broker user',
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({ username: 'hipochat' }),
-        generateStringKey: 'password',
-        // Amazon MQ refuses commas, colons and equal signs; alphanumerics also keep URLs simple.
-        excludePunctuation: true,
-        passwordLength: 32,
-      },
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    const user = (secretId: string, description: string, username: string) =>
+      new Secret(this, secretId, {
+        description,
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ username }),
+          generateStringKey: 'password',
+          // Amazon MQ refuses commas, colons and equal signs; alphanumerics also keep URLs simple.
+          excludePunctuation: true,
+          passwordLength: 32,
+        },
+        removalPolicy,
+      });
+    this.adminCredentials = user(
+      'Credentials',
+      'Hipochat broker administrator (deploy time only)',
+      'hipochat',
+    );
     acknowledge(
-      this.credentials,
+      this.adminCredentials,
       'AwsSolutions-SMG4',
-      'Amazon MQ changes RabbitMQ users through its own API (UpdateUser), which Secrets Manager rotation does not drive; rotation is the documented redeploy in docs/deploy.md.',
+      'RabbitMQ users are changed through the RabbitMQ management API, which Secrets Manager rotation does not drive; only the deploy-time custom resource reads this administrator, and docs/deploy.md gives its rotation.',
+    );
+    this.runtimeCredentials = user('RuntimeCredentials', 'Hipochat broker runtime user', RUNTIME_USERNAME);
+    acknowledge(
+      this.runtimeCredentials,
+      'AwsSolutions-SMG4',
+      'Rotated by the topology custom resource through the RabbitMQ management API when -c brokerUserRevision goes up (docs/deploy.md); Secrets Manager rotation cannot reach a private broker API.',
     );
     this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -94,9 +140,7 @@ export class Broker extends Construct {
     );
 
     const subnetIds = props.vpc.selectSubnets(props.subnets).subnetIds;
-    this.brokerName = Names.uniqueResourceName(this, { maxLength: 50, separator: '-' });
-    this.broker = new CfnBroker(this, 'Broker', {
-      brokerName: this.brokerName,
+    const properties: Omit<CfnBrokerProps, 'brokerName'> = {
       engineType: 'RABBITMQ',
       engineVersion: props.engineVersion ?? '3.13',
       hostInstanceType: props.instanceType ?? 'mq.t3.micro',
@@ -107,15 +151,36 @@ export class Broker extends Construct {
       securityGroups: [this.securityGroup.securityGroupId],
       users: [
         {
-          username: this.credentials.secretValueFromJson('username').unsafeUnwrap(),
-          password: this.credentials.secretValueFromJson('password').unsafeUnwrap(),
+          username: this.adminCredentials.secretValueFromJson('username').unsafeUnwrap(),
+          password: this.adminCredentials.secretValueFromJson('password').unsafeUnwrap(),
         },
       ],
       logs: { general: true },
       maintenanceWindowStartTime: { dayOfWeek: 'SUNDAY', timeOfDay: '03:00', timeZone: 'UTC' },
-    });
+    };
+    this.brokerName = this.nameFor(properties);
+    this.broker = new CfnBroker(this, 'Broker', { brokerName: this.brokerName, ...properties });
     this.arn = this.broker.attrArn;
     this.amqpsUrl = Fn.select(0, this.broker.attrAmqpEndpoints);
+  }
+
+  /** Lets `other` reach the management API (HTTPS); only the topology custom resource needs it. */
+  allowManagementFrom(other: IConnectable, description: string): void {
+    this.securityGroup.connections.allowFrom(other, Port.tcp(MANAGEMENT_PORT), description);
+  }
+
+  /**
+   * CloudFormation requires a broker name, and a fixed one makes every replacement fail: the new
+   * broker is created before the old one is deleted, and names are unique per account. So the
+   * name carries a hash of the properties whose change replaces the broker.
+   */
+  private nameFor(properties: Omit<CfnBrokerProps, 'brokerName'>): string {
+    const replacing = Object.fromEntries(REPLACING_PROPERTIES.map((key) => [key, properties[key]]));
+    const digest = createHash('sha256')
+      .update(JSON.stringify(Stack.of(this).resolve(replacing)))
+      .digest('hex')
+      .slice(0, 8);
+    return `${Names.uniqueResourceName(this, { maxLength: 41, separator: '-' })}-${digest}`;
   }
 }
 
@@ -124,12 +189,26 @@ export interface BrokerTopologyProps {
   readonly broker: Broker;
   readonly vpc: IVpc;
   readonly subnets: SubnetSelection;
-  readonly securityGroup: ISecurityGroup;
   readonly logRetention: RetentionDays;
   /** Fan-out shard queues `hipochat.fanout.<n>`. */
   readonly shards: number;
   /** Deliveries before a message goes to `hipochat.dead`. */
   readonly deliveryLimit: number;
+  /**
+   * Type of the shard queues.
+   * @default 'quorum'
+   */
+  readonly queueType?: QueueType;
+  /**
+   * Raise to rotate the runtime user's password (new one on the broker and in its secret).
+   * @default 0
+   */
+  readonly runtimeUserRevision?: number;
+  /**
+   * Stage name (`HIPOCHAT_STAGE` of the handler).
+   * @default - none
+   */
+  readonly stage?: string;
   /**
    * Repository root.
    * @default process.cwd()
@@ -138,29 +217,63 @@ export interface BrokerTopologyProps {
 }
 
 /**
- * Declares the exchange, the quorum shard queues and the dead-letter queue on the broker at deploy
- * time (a custom resource whose handler speaks AMQP), so the event source mappings find their
- * queues and nobody creates them by hand. Re-runs when the shard count or delivery limit changes.
+ * Declares the exchange, the shard queues and the dead-letter queue on the broker at deploy time (a
+ * custom resource whose handler speaks AMQP as the administrator), then creates the runtime user
+ * through the RabbitMQ management API and limits it to those names, so the event source mappings
+ * find their queues and nobody touches the broker by hand. Re-runs when the shard count, delivery
+ * limit, queue type or runtime user revision changes. Its function is the only one with the
+ * administrator secret and the only one admitted to the management port.
  */
 export class BrokerTopology extends Construct {
   readonly handler: ChatFunction;
   readonly resource: CustomResource;
+  /** The handler's own group: AMQPS and HTTPS to the broker, HTTPS out for Secrets Manager. */
+  readonly securityGroup: SecurityGroup;
 
   constructor(scope: Construct, id: string, props: BrokerTopologyProps) {
     super(scope, id);
+    const { broker } = props;
+    this.securityGroup = new SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description:
+        'Hipochat topology custom resource: the broker (AMQPS, management API) and HTTPS to AWS APIs',
+      allowAllOutbound: false,
+    });
+    this.securityGroup.addEgressRule(
+      Peer.anyIpv4(),
+      Port.tcp(443),
+      'HTTPS: Secrets Manager, broker management API',
+    );
+    this.securityGroup.connections.allowTo(
+      broker.securityGroup,
+      Port.tcp(AMQPS_PORT),
+      'Topology custom resource to the broker (AMQPS)',
+    );
+    broker.allowManagementFrom(this.securityGroup, 'Topology custom resource to the RabbitMQ management API');
     this.handler = new ChatFunction(this, 'Handler', {
       entry: 'lambdas/handlers/custom/topology.ts',
       projectRoot: props.projectRoot,
-      description: 'Declares the Hipochat exchange and queues on the broker',
+      description: 'Declares the Hipochat exchange and queues and the runtime user on the broker',
       vpc: props.vpc,
       vpcSubnets: props.subnets,
-      securityGroup: props.securityGroup,
+      securityGroup: this.securityGroup,
       logRetention: props.logRetention,
       timeout: Duration.minutes(2),
       memorySize: 256,
-      secrets: { HIPOCHAT_RABBIT_SECRET_ARN: props.broker.credentials },
-      environment: { HIPOCHAT_RABBIT_URL: props.broker.amqpsUrl },
+      secrets: { HIPOCHAT_RABBIT_SECRET_ARN: broker.adminCredentials },
+      environment: {
+        HIPOCHAT_RABBIT_URL: broker.amqpsUrl,
+        ...(props.stage ? { HIPOCHAT_STAGE: props.stage } : {}),
+      },
     });
+    // Reads the runtime user; rotation stages a new value and promotes it.
+    broker.runtimeCredentials.grantRead(this.handler);
+    this.handler.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        resources: [broker.runtimeCredentials.secretArn],
+      }),
+    );
     const provider = new Provider(this, 'Provider', {
       onEventHandler: this.handler,
       logGroup: new LogGroup(this, 'ProviderLogs', {
@@ -184,8 +297,11 @@ export class BrokerTopology extends Construct {
       properties: {
         Shards: props.shards,
         DeliveryLimit: props.deliveryLimit,
-        // A new broker (replacement) must get its topology again.
-        Broker: props.broker.arn,
+        QueueType: props.queueType ?? 'quorum',
+        // A new broker (replacement) must get its topology and user again.
+        Broker: broker.arn,
+        RuntimeUser: broker.runtimeCredentials.secretArn,
+        RuntimeUserRevision: props.runtimeUserRevision ?? 0,
       },
     });
   }

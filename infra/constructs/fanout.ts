@@ -45,7 +45,8 @@ export class Fanout extends Construct {
     // What Lambda needs to poll an Amazon MQ broker with the function's role
     // (https://docs.aws.amazon.com/lambda/latest/dg/with-mq.html#events-mq-permissions).
     handler.addToRolePolicy(new PolicyStatement({ actions: ['mq:DescribeBroker'], resources: [broker.arn] }));
-    broker.credentials.grantRead(handler);
+    // The mappings connect as the runtime user, never the administrator.
+    broker.runtimeCredentials.grantRead(handler);
     handler.addToRolePolicy(
       new PolicyStatement({
         actions: [
@@ -72,7 +73,7 @@ export class Fanout extends Construct {
         batchSize: props.batchSize ?? 100,
         maximumBatchingWindowInSeconds: props.batchWindowSeconds,
         sourceAccessConfigurations: [
-          { type: 'BASIC_AUTH', uri: broker.credentials.secretArn },
+          { type: 'BASIC_AUTH', uri: broker.runtimeCredentials.secretArn },
           { type: 'VIRTUAL_HOST', uri: props.virtualHost ?? '/' },
         ],
       });

@@ -32,11 +32,15 @@ export interface HttpChatApiProps {
    */
   readonly corsOrigins?: readonly string[];
   /**
-   * Request headers browsers may send cross-origin.
-   * @default ['authorization', 'content-type', 'x-hipochat-service-key']
+   * Request headers browsers may send cross-origin: the credential, the JSON body type and the
+   * key that makes a retried injection store the message once.
+   * @default CORS_HEADERS
    */
   readonly corsHeaders?: readonly string[];
 }
+
+/** Headers a browser may send to the HTTP API; the service key travels as `Authorization: Bearer`. */
+export const CORS_HEADERS = ['authorization', 'content-type', 'idempotency-key'] as const;
 
 const accessLogFormat = AccessLogFormat.custom(
   JSON.stringify({
@@ -71,9 +75,7 @@ export class HttpChatApi extends Construct {
           ? {
               allowOrigins: [...origins],
               allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.OPTIONS],
-              allowHeaders: [
-                ...(props.corsHeaders ?? ['authorization', 'content-type', 'x-hipochat-service-key']),
-              ],
+              allowHeaders: [...(props.corsHeaders ?? CORS_HEADERS)],
             }
           : undefined,
     });

@@ -88,7 +88,8 @@ export class LegacyDomain extends Construct {
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'Hipochat legacy domain',
       priceClass: PriceClass.PRICE_CLASS_100,
-      minimumProtocolVersion: SecurityPolicyProtocol.TLS_V1_2_2021,
+      // Only a custom certificate takes a TLS policy; the default one is fixed (CDK warns otherwise).
+      minimumProtocolVersion: props.certificateArn ? SecurityPolicyProtocol.TLS_V1_2_2021 : undefined,
       domainNames: props.domainName ? [props.domainName] : undefined,
       certificate: props.certificateArn
         ? Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn)

@@ -15,6 +15,7 @@ import {
   SecurityGroup,
   type SubnetSelection,
   SubnetType,
+  UserData,
   Vpc,
 } from 'aws-cdk-lib/aws-ec2';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -28,6 +29,62 @@ export const VPC_CIDR = '10.40.0.0/16';
 /** Root volume of a NAT instance: the Amazon Linux 2023 image's 8 GiB, as encrypted gp3. */
 export const NAT_INSTANCE_ROOT_GIB = 8;
 
+/**
+ * Boot script of a NAT instance. Installs nothing: Amazon Linux 2023 forwards with the kernel and
+ * masquerades with nftables, so there is no package download to race (CDK's default user data runs
+ * `yum install iptables-services` once, with no retry: aws-cdk issue 36717) and no `dnf` to run a
+ * t4g.nano out of memory. A systemd unit applies it on every boot, not only the first. Only an
+ * image without both `nft` and `iptables` falls back to installing iptables, with retries.
+ */
+export const NAT_BOOT_SCRIPT = `cat > /usr/local/sbin/hipochat-nat <<'SCRIPT'
+#!/bin/bash
+set -u
+sysctl -q -w net.ipv4.ip_forward=1
+iface=""
+for attempt in $(seq 1 30); do
+  iface=$(ip -o -4 route show to default | awk '{print $5; exit}')
+  [ -n "$iface" ] && break
+  sleep 2
+done
+if command -v nft >/dev/null 2>&1; then
+  nft -f - <<RULES
+table ip hipochat_nat
+delete table ip hipochat_nat
+table ip hipochat_nat {
+  chain postrouting {
+    type nat hook postrouting priority 100; policy accept;
+    oifname "$iface" masquerade
+  }
+}
+RULES
+elif command -v iptables >/dev/null 2>&1; then
+  iptables -t nat -C POSTROUTING -o "$iface" -j MASQUERADE 2>/dev/null ||
+    iptables -t nat -A POSTROUTING -o "$iface" -j MASQUERADE
+else
+  for attempt in $(seq 1 10); do
+    dnf install -y iptables-nft && break
+    sleep $((attempt * 5))
+  done
+  iptables -t nat -A POSTROUTING -o "$iface" -j MASQUERADE
+fi
+SCRIPT
+chmod 755 /usr/local/sbin/hipochat-nat
+echo 'net.ipv4.ip_forward=1' > /etc/sysctl.d/90-hipochat-nat.conf
+cat > /etc/systemd/system/hipochat-nat.service <<'UNIT'
+[Unit]
+Description=Hipochat NAT: IP forwarding and masquerade
+Wants=network-online.target
+After=network-online.target
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/local/sbin/hipochat-nat
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now hipochat-nat.service`;
+
 /** Properties of {@link Network}. */
 export interface NetworkProps {
   /**
@@ -38,7 +95,7 @@ export interface NetworkProps {
   readonly natGateways?: number;
   /**
    * `gateway`: managed NAT gateways. `instance`: one EC2 NAT instance per NAT (Amazon Linux 2023,
-   * iptables masquerade), the lowest idle cost AWS allows, but self-managed and without automatic
+   * nftables masquerade, nothing installed at boot), the lowest idle cost AWS allows, but self-managed and without automatic
    * recovery: the dev profile's choice.
    * @default 'gateway'
    */
@@ -56,6 +113,12 @@ export interface NetworkProps {
   readonly secretsEndpoint?: boolean;
   /** Retention of the VPC flow log (rejected traffic). */
   readonly logRetention: RetentionDays;
+}
+
+function natUserData(): UserData {
+  const userData = UserData.forLinux();
+  userData.addCommands(NAT_BOOT_SCRIPT);
+  return userData;
 }
 
 /**
@@ -83,6 +146,7 @@ export class Network extends Construct {
             defaultAllowedTraffic: NatTrafficDirection.OUTBOUND_ONLY,
             // Standard credits: an idle burstable instance can never run up surplus credit charges.
             creditSpecification: CpuCredits.STANDARD,
+            userData: natUserData(),
           })
         : undefined;
     this.vpc = new Vpc(this, 'Vpc', {

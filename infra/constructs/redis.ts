@@ -58,6 +58,12 @@ export interface RedisProps {
    * @default 6380
    */
   readonly port?: number;
+  /**
+   * Keep data when the stack goes or the cache is replaced: a final snapshot of the cache and the
+   * AUTH token secret stay. Without it both are deleted.
+   * @default false
+   */
+  readonly retainData?: boolean;
 }
 
 /**
@@ -88,7 +94,7 @@ export class Redis extends Construct {
       description: 'Hipochat cache AUTH token',
       // ElastiCache accepts only a few punctuation characters in AUTH tokens.
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: props.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
     acknowledge(
       this.authSecret,
@@ -134,6 +140,10 @@ export class Redis extends Construct {
           }
         : { clusterMode: 'disabled', numCacheClusters: nodesPerShard }),
     });
+    // A final snapshot on delete and on replacement; restoring it needs the AUTH token, kept too.
+    this.replicationGroup.applyRemovalPolicy(
+      props.retainData ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+    );
     if (!multiAz) {
       acknowledge(
         this.replicationGroup,

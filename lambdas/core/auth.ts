@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Profile } from '../../protocol/index.js';
 import { BadRequestError, ServiceUnavailableError, UnauthorizedError } from './errors.js';
 import { logger } from './logger.js';
-import { type Identity, type Profile, publicProfile } from './protocol.js';
+import { type Identity, publicProfile } from './protocol.js';
 import type { ChatStore } from './store/chat-store.js';
 
 /** SHA-256 hex of a secret, so raw tokens never become keys or log fields. */
@@ -37,10 +38,10 @@ export class Authenticator {
    */
   async authenticate(token: string | undefined | null): Promise<Identity> {
     if (!token || !TOKEN_PATTERN.test(token)) throw new UnauthorizedError();
-    const cacheKey = `hc:auth:${digest(token)}`;
+    const tokenHash = digest(token);
     if (this.options.cacheSeconds > 0) {
-      const cached = await this.store.getValue(cacheKey).catch(() => null);
-      if (cached) return JSON.parse(cached) as Identity;
+      const cached = await this.store.cachedIdentity(tokenHash).catch(() => null);
+      if (cached) return cached;
     }
     const profile = await this.fetchProfile(token);
     const identity: Identity = {
@@ -48,9 +49,7 @@ export class Authenticator {
       profile: publicProfile(profile, token),
     };
     if (this.options.cacheSeconds > 0) {
-      await this.store
-        .setValue(cacheKey, JSON.stringify(identity), this.options.cacheSeconds)
-        .catch(() => {});
+      await this.store.cacheIdentity(tokenHash, identity, this.options.cacheSeconds).catch(() => {});
     }
     return identity;
   }
@@ -90,11 +89,7 @@ export class Authenticator {
   /** Issues a single-use connect ticket for `room`, valid 30 seconds. */
   async issueTicket(room: string, identity: Identity): Promise<{ ticket: string; expiresIn: number }> {
     const ticket = randomBytes(24).toString('base64url');
-    await this.store.setValue(
-      `hc:ticket:${digest(ticket)}`,
-      JSON.stringify({ room, identity }),
-      TICKET_TTL_SECONDS,
-    );
+    await this.store.saveTicket(digest(ticket), { room, identity }, TICKET_TTL_SECONDS);
     return { ticket, expiresIn: TICKET_TTL_SECONDS };
   }
 
@@ -105,10 +100,8 @@ export class Authenticator {
    */
   async redeemTicket(ticket: string, room: string): Promise<Identity> {
     if (!/^[A-Za-z0-9_-]{16,64}$/.test(ticket)) throw new UnauthorizedError();
-    const raw = await this.store.takeValue(`hc:ticket:${digest(ticket)}`);
-    if (!raw) throw new UnauthorizedError();
-    const grant = JSON.parse(raw) as { room: string; identity: Identity };
-    if (grant.room !== room) throw new UnauthorizedError();
+    const grant = await this.store.takeTicket(digest(ticket));
+    if (!grant || grant.room !== room) throw new UnauthorizedError();
     return grant.identity;
   }
 }

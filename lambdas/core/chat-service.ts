@@ -1,33 +1,19 @@
 import { timingSafeEqual } from 'node:crypto';
+import {
+  type ChatMessage,
+  compareIds,
+  MESSAGE_ID_PATTERN,
+  type OldMessages,
+  type RoomHistory,
+} from '../../protocol/index.js';
 import type { Authenticator } from './auth.js';
 import type { ChatBus } from './bus/chat-bus.js';
 import type { ChatConfig } from './config.js';
 import type { ConnectionSender } from './connections.js';
 import { BadRequestError, ForbiddenError, RateLimitedError } from './errors.js';
 import { logger } from './logger.js';
-import {
-  type ChatMessage,
-  compareIds,
-  type Identity,
-  MESSAGE_ID_PATTERN,
-  type NewMessage,
-  parseClientFrame,
-  parseJson,
-} from './protocol.js';
-import { type AppendOptions, type ChatStore, type ConnectOptions, keys } from './store/chat-store.js';
-
-/** `GET /talk/old/{room}/`: both shapes Hipochat documented. */
-export interface OldMessages {
-  oldy: ChatMessage[];
-  results: { read_messages: ChatMessage[]; unread_messages: ChatMessage[] };
-}
-
-/** One room of `GET /talk/history/{rooms}/`. */
-export interface RoomHistory {
-  room_name: string;
-  unread_count: number;
-  messages: ChatMessage[];
-}
+import { type Identity, type NewMessage, parseClientFrame, parseJson } from './protocol.js';
+import type { AppendOptions, ChatStore, ConnectOptions } from './store/chat-store.js';
 
 /** Who manages membership: a list of user ids, or Hipochat's list of user tokens. */
 export interface MemberList {
@@ -133,7 +119,7 @@ export class ChatService {
       senderId: identity.userId,
     };
     const limit = this.config.userRateLimitPerMinute;
-    if (limit > 0 && (await this.store.hit(keys.userRate(identity.userId), 60)) > limit) {
+    if (limit > 0 && (await this.store.countUserMessage(identity.userId, 60)) > limit) {
       throw new RateLimitedError(`rate limit exceeded: ${limit} messages per minute across rooms`);
     }
     return this.accept(message, {

@@ -2,188 +2,240 @@
 import * as z from 'zod/mini';
 import { ConfigError } from './errors.js';
 
-const list = (fallback: string) =>
+/** How one variable is read: its schema, and the rule in words for error messages. */
+interface Rule<T> {
+  readonly schema: z.ZodMiniType<T>;
+  /** Completes "<VARIABLE> must be ...". */
+  readonly rule: string;
+  /** The value may carry a password: an error names the variable but never repeats it. */
+  readonly secret?: boolean;
+}
+
+const rule = <T>(schema: z.ZodMiniType<T>, words: string): Rule<T> => ({ schema, rule: words });
+
+const secret = <T>(of: Rule<T>): Rule<T> => ({ ...of, secret: true });
+
+/** Absent and empty both mean "not set". */
+const optionalText = rule(
   z.pipe(
-    z._default(z.string(), fallback),
-    z.transform((value: string) =>
-      value
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item.length > 0),
+    z.optional(z.string()),
+    z.transform((value: string | undefined) => value || undefined),
+  ),
+  'a string',
+);
+
+const anyText = (fallback: string) => rule(z._default(z.string(), fallback), 'a string');
+
+const text = (fallback: string, pattern = /^.+$/s, words = 'a non-empty string') =>
+  rule(z._default(z.string().check(z.regex(pattern)), fallback), words);
+
+const list = (fallback: string) =>
+  rule(
+    z.pipe(
+      z._default(z.string(), fallback),
+      z.transform((value: string) =>
+        value
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item.length > 0),
+      ),
     ),
+    'a comma-separated list',
   );
 
 const int = (fallback: number, min: number, max: number) =>
-  z._default(
-    z.coerce.number().check(z.refine(Number.isInteger, 'expected an integer'), z.gte(min), z.lte(max)),
-    fallback,
+  rule(
+    z._default(z.coerce.number().check(z.refine(Number.isInteger), z.gte(min), z.lte(max)), fallback),
+    `an integer from ${min} to ${max}`,
   );
+
+const fraction = (fallback: number) =>
+  rule(z._default(z.coerce.number().check(z.gte(0), z.lte(1)), fallback), 'a number from 0 to 1');
+
+const BOOLEANS = ['true', 'false', '1', '0', 'yes', 'no', ''] as const;
 
 const bool = (fallback: boolean) =>
-  z.pipe(
-    z._default(z.enum(['true', 'false', '1', '0', 'yes', 'no', '']), fallback ? 'true' : 'false'),
-    z.transform((value: 'true' | 'false' | '1' | '0' | 'yes' | 'no' | '') =>
-      ['true', '1', 'yes'].includes(value),
+  rule(
+    z.pipe(
+      z._default(z.enum(BOOLEANS), fallback ? 'true' : 'false'),
+      z.transform((value: (typeof BOOLEANS)[number]) => ['true', '1', 'yes'].includes(value)),
     ),
+    'true or false (or 1/0, yes/no)',
   );
 
-const optionalString = z.optional(z.string());
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+  rule(z._default(z.enum(values), fallback), `one of ${values.join(', ')}`);
 
-const optionalUrl = z.optional(
-  z.union([
-    z.url(),
-    z.pipe(
-      z.literal(''),
-      z.transform(() => undefined),
-    ),
-  ]),
+const optionalUrl = rule(
+  z.optional(
+    z.union([
+      z.url(),
+      z.pipe(
+        z.literal(''),
+        z.transform(() => undefined),
+      ),
+    ]),
+  ),
+  'a URL',
 );
 
 /**
- * Every environment variable the project reads, with its default. The CDK stack builds function
- * environments from the same names, and the README lists them from here.
+ * Every setting: its config key, the environment variable it comes from, and the rule. A new
+ * variable is one line here; `ChatConfig` and the env schema follow.
  */
-export const envSchema = z.object({
-  HIPOCHAT_PROFILE_URL: optionalUrl,
-  HIPOCHAT_PROFILE_ID_FIELD: z._default(z.string().check(z.minLength(1)), 'id'),
-  HIPOCHAT_PROFILE_CACHE_SECONDS: int(30, 0, 3600),
-  HIPOCHAT_PUSH_NOTIFICATION_URL: optionalUrl,
-  HIPOCHAT_PUSH_SECRET: optionalString,
-  HIPOCHAT_SERVICE_KEY: optionalString,
-  HIPOCHAT_REDIS_URL: optionalUrl,
-  HIPOCHAT_REDIS_HOST: optionalString,
+const settings = {
+  /** Profile endpoint asked with `Authorization: Token <token>`. */
+  profileUrl: ['HIPOCHAT_PROFILE_URL', optionalUrl],
+  profileIdField: ['HIPOCHAT_PROFILE_ID_FIELD', text('id')],
+  profileCacheSeconds: ['HIPOCHAT_PROFILE_CACHE_SECONDS', int(30, 0, 3600)],
+  pushUrl: ['HIPOCHAT_PUSH_NOTIFICATION_URL', optionalUrl],
+  /** HMAC key of the push webhook; without it requests go unsigned. */
+  pushSecret: ['HIPOCHAT_PUSH_SECRET', optionalText],
+  serviceKey: ['HIPOCHAT_SERVICE_KEY', optionalText],
+  /** `redis://` or `rediss://` URL (else built from `HIPOCHAT_REDIS_HOST`); absent means the in-memory store. */
+  redisUrl: ['HIPOCHAT_REDIS_URL', secret(optionalUrl)],
+  redisCluster: ['HIPOCHAT_REDIS_CLUSTER', bool(false)],
+  /** `amqp://` or `amqps://` URL (else built from `HIPOCHAT_RABBIT_*`); absent means the in-memory bus. */
+  amqpUrl: ['HIPOCHAT_AMQP_URL', secret(optionalUrl)],
+  /** Prefix of the exchange and queue names; one broker can serve several deployments. */
+  amqpNamespace: [
+    'HIPOCHAT_AMQP_NAMESPACE',
+    text('hipochat', /^[A-Za-z0-9_.-]{1,100}$/, '1-100 characters of [A-Za-z0-9_.-]'),
+  ],
+  /** API Gateway management endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
+  connectionsUrl: ['HIPOCHAT_CONNECTIONS_URL', optionalUrl],
+  listenPort: ['HIPOCHAT_LISTEN_PORT', int(8888, 0, 65535)],
+  listenAddress: ['HIPOCHAT_LISTEN_ADDRESS', anyText('127.0.0.1')],
+  messageTypes: ['HIPOCHAT_MESSAGE_TYPES', list('message,notification,injection')],
+  notifiableTypes: ['HIPOCHAT_NOTIFIABLE_MESSAGE_TYPES', list('message,notification')],
+  regularType: ['HIPOCHAT_REGULAR_MESSAGE_TYPE', text('message')],
+  /** Rooms only members may connect to, read or post in; `*` closes every room, `prefix*` a family. */
+  closedRooms: ['HIPOCHAT_CLOSED_ROOMS', list('')],
+  maxMessageBytes: ['HIPOCHAT_MAX_MESSAGE_BYTES', int(16_384, 64, 131_072)],
+  historyLimit: ['HIPOCHAT_HISTORY_LIMIT', int(1000, 1, 1_000_000)],
+  fanoutShards: ['HIPOCHAT_FANOUT_SHARDS', int(4, 1, 64)],
+  fanoutConcurrency: ['HIPOCHAT_FANOUT_CONCURRENCY', int(32, 1, 1024)],
+  deliveryLimit: ['HIPOCHAT_DELIVERY_LIMIT', int(5, 1, 100)],
+  connectionTtlSeconds: ['HIPOCHAT_CONNECTION_TTL_SECONDS', int(3 * 3600, 7200, 86_400)],
+  rateLimitPerMinute: ['HIPOCHAT_RATE_LIMIT_PER_MINUTE', int(120, 1, 100_000)],
+  /** Messages per user per minute across all rooms; 0 (default) skips the extra Redis round trip. */
+  userRateLimitPerMinute: ['HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE', int(0, 0, 1_000_000)],
+  logLevel: ['HIPOCHAT_LOG_LEVEL', oneOf(['debug', 'info', 'warn', 'error'], 'info')],
+  /** Share of invocations that log at debug level whatever `logLevel` says. */
+  logSampleRate: ['HIPOCHAT_LOG_SAMPLE_RATE', fraction(0)],
+  /** Deployment stage, a key of every log line when set. */
+  stage: ['HIPOCHAT_STAGE', optionalText],
+} as const;
+
+/**
+ * Variables that are no setting of their own: parts of a derived one (`redisUrl`, `amqpUrl`) or
+ * the ARN of a secret whose value `withSecrets()` puts into a setting's variable.
+ */
+const inputs = {
+  HIPOCHAT_REDIS_HOST: optionalText,
   HIPOCHAT_REDIS_PORT: int(6379, 1, 65535),
   HIPOCHAT_REDIS_DB: int(0, 0, 15),
-  HIPOCHAT_REDIS_CLUSTER: bool(false),
-  HIPOCHAT_AMQP_URL: optionalUrl,
-  HIPOCHAT_RABBIT_URL: optionalString,
-  HIPOCHAT_RABBIT_USERNAME: optionalString,
-  HIPOCHAT_RABBIT_PASS: optionalString,
-  HIPOCHAT_AMQP_NAMESPACE: z._default(z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,100}$/)), 'hipochat'),
-  HIPOCHAT_CONNECTIONS_URL: optionalUrl,
-  HIPOCHAT_LISTEN_PORT: int(8888, 0, 65535),
-  HIPOCHAT_LISTEN_ADDRESS: z._default(z.string(), '127.0.0.1'),
-  HIPOCHAT_MESSAGE_TYPES: list('message,notification,injection'),
-  HIPOCHAT_NOTIFIABLE_MESSAGE_TYPES: list('message,notification'),
-  HIPOCHAT_REGULAR_MESSAGE_TYPE: z._default(z.string().check(z.minLength(1)), 'message'),
-  HIPOCHAT_CLOSED_ROOMS: list(''),
-  HIPOCHAT_MAX_MESSAGE_BYTES: int(16_384, 64, 131_072),
-  HIPOCHAT_HISTORY_LIMIT: int(1000, 1, 1_000_000),
-  HIPOCHAT_FANOUT_SHARDS: int(4, 1, 64),
-  HIPOCHAT_FANOUT_CONCURRENCY: int(32, 1, 1024),
-  HIPOCHAT_DELIVERY_LIMIT: int(5, 1, 100),
-  HIPOCHAT_CONNECTION_TTL_SECONDS: int(3 * 3600, 7200, 86_400),
-  HIPOCHAT_RATE_LIMIT_PER_MINUTE: int(120, 1, 100_000),
-  HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE: int(0, 0, 1_000_000),
-  // Secrets by ARN (set by the CDK stack); their values are filled in by withSecrets().
-  HIPOCHAT_SERVICE_KEY_SECRET_ARN: optionalString,
-  HIPOCHAT_PUSH_SECRET_ARN: optionalString,
-  HIPOCHAT_REDIS_AUTH_SECRET_ARN: optionalString,
-  HIPOCHAT_RABBIT_SECRET_ARN: optionalString,
-  // Read by the logger at module load; declared here so a typo stops start-up.
-  HIPOCHAT_LOG_LEVEL: z._default(z.enum(['debug', 'info', 'warn', 'error']), 'info'),
-});
+  HIPOCHAT_RABBIT_URL: optionalText,
+  HIPOCHAT_RABBIT_USERNAME: optionalText,
+  HIPOCHAT_RABBIT_PASS: optionalText,
+  HIPOCHAT_SERVICE_KEY_SECRET_ARN: optionalText,
+  HIPOCHAT_PUSH_SECRET_ARN: optionalText,
+  HIPOCHAT_REDIS_AUTH_SECRET_ARN: optionalText,
+  HIPOCHAT_RABBIT_SECRET_ARN: optionalText,
+} as const;
 
-/** The environment variables as declared; used by the stack and the README. */
-export type HipochatEnv = z.input<typeof envSchema>;
+type Settings = typeof settings;
+type Inputs = typeof inputs;
+type ValueOf<R> = R extends Rule<infer T> ? T : never;
+type VariableName = Settings[keyof Settings][0] | keyof Inputs;
 
-/** Validated, typed runtime configuration. */
-export interface ChatConfig {
-  /** Profile endpoint asked with `Authorization: Token <token>`. */
-  profileUrl?: string;
-  profileIdField: string;
-  profileCacheSeconds: number;
-  pushUrl?: string;
-  pushSecret?: string;
-  serviceKey?: string;
-  /** `redis://` or `rediss://` URL; absent means the in-memory store. */
-  redisUrl?: string;
-  redisCluster: boolean;
-  /** `amqp://` or `amqps://` URL; absent means the in-memory bus. */
-  amqpUrl?: string;
-  /** Prefix of the exchange and queue names; one broker can serve several deployments. */
-  amqpNamespace: string;
-  /** API Gateway management endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
-  connectionsUrl?: string;
-  listenPort: number;
-  listenAddress: string;
-  messageTypes: string[];
-  notifiableTypes: string[];
-  regularType: string;
-  /** Rooms only members may connect to, read or post in; `*` closes every room, `prefix*` a family. */
-  closedRooms: string[];
-  maxMessageBytes: number;
-  historyLimit: number;
-  fanoutShards: number;
-  fanoutConcurrency: number;
-  deliveryLimit: number;
-  connectionTtlSeconds: number;
-  rateLimitPerMinute: number;
-  /** Messages per user per minute across all rooms; 0 (default) skips the extra Redis round trip. */
-  userRateLimitPerMinute: number;
+/** Validated, typed runtime configuration: one key per entry of the settings table. */
+export type ChatConfig = { -readonly [K in keyof Settings]: ValueOf<Settings[K][1]> };
+
+/** The environment variables by name, all optional strings; the stack builds function environments from it. */
+export type HipochatEnv = { [K in VariableName]?: string };
+
+const rules = new Map<string, Rule<unknown>>([
+  ...Object.values(settings).map(([name, of]) => [name, of] as const),
+  ...Object.entries(inputs),
+]);
+
+/**
+ * Every environment variable the project reads. The CDK stack builds function environments from
+ * the same names, and the README lists them from here.
+ */
+export const envSchema = z.object(
+  Object.fromEntries([...rules].map(([name, of]) => [name, of.schema])) as {
+    [K in VariableName]: z.ZodMiniType<unknown>;
+  },
+);
+
+function problem(name: string, raw: string | undefined): string {
+  const of = rules.get(name);
+  if (!of) return `${name} is invalid`;
+  return `${name} must be ${of.rule}${of.secret ? '' : `, got ${JSON.stringify(raw ?? '')}`}`;
 }
 
-function redisUrlFrom(env: z.output<typeof envSchema>): string | undefined {
-  if (env.HIPOCHAT_REDIS_URL) return env.HIPOCHAT_REDIS_URL;
+function redisUrlFrom(env: Record<string, unknown>, url: string | undefined): string | undefined {
+  if (url) return url;
   if (!env.HIPOCHAT_REDIS_HOST) return undefined;
   return `redis://${env.HIPOCHAT_REDIS_HOST}:${env.HIPOCHAT_REDIS_PORT}/${env.HIPOCHAT_REDIS_DB}`;
 }
 
-function amqpUrlFrom(env: z.output<typeof envSchema>): string | undefined {
-  if (env.HIPOCHAT_AMQP_URL) return env.HIPOCHAT_AMQP_URL;
-  if (!env.HIPOCHAT_RABBIT_URL) return undefined;
+function amqpUrlFrom(env: Record<string, unknown>, url: string | undefined): string | undefined {
+  if (url) return url;
+  const host = env.HIPOCHAT_RABBIT_URL as string | undefined;
+  if (!host) return undefined;
   // Hipochat gave a host plus separate credentials.
-  const raw = env.HIPOCHAT_RABBIT_URL.includes('://')
-    ? env.HIPOCHAT_RABBIT_URL
-    : `amqp://${env.HIPOCHAT_RABBIT_URL}`;
-  const url = new URL(raw);
-  if (env.HIPOCHAT_RABBIT_USERNAME) url.username = encodeURIComponent(env.HIPOCHAT_RABBIT_USERNAME);
-  if (env.HIPOCHAT_RABBIT_PASS) url.password = encodeURIComponent(env.HIPOCHAT_RABBIT_PASS);
-  return url.toString();
+  const amqp = new URL(host.includes('://') ? host : `amqp://${host}`);
+  if (env.HIPOCHAT_RABBIT_USERNAME) amqp.username = encodeURIComponent(String(env.HIPOCHAT_RABBIT_USERNAME));
+  if (env.HIPOCHAT_RABBIT_PASS) amqp.password = encodeURIComponent(String(env.HIPOCHAT_RABBIT_PASS));
+  return amqp.toString();
 }
 
 /**
  * Validates the environment and returns the configuration.
  *
- * @throws ConfigError naming each invalid variable
+ * @throws ConfigError naming each invalid variable and its rule
  */
 export function loadConfig(source: Record<string, string | undefined> = process.env): ChatConfig {
   const parsed = envSchema.safeParse(source);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    const names = new Set(parsed.error.issues.map((issue) => String(issue.path[0])));
+    const problems = [...names].map((name) => problem(name, source[name]));
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
-  const env = parsed.data;
-  if (!env.HIPOCHAT_MESSAGE_TYPES.includes(env.HIPOCHAT_REGULAR_MESSAGE_TYPE)) {
+  const env = parsed.data as Record<string, unknown>;
+  const config = Object.fromEntries(
+    Object.entries(settings).map(([key, [name]]) => [key, env[name]]),
+  ) as ChatConfig;
+  config.redisUrl = redisUrlFrom(env, config.redisUrl);
+  config.amqpUrl = amqpUrlFrom(env, config.amqpUrl);
+  if (!config.messageTypes.includes(config.regularType)) {
     throw new ConfigError(
-      'invalid configuration: HIPOCHAT_REGULAR_MESSAGE_TYPE must be one of HIPOCHAT_MESSAGE_TYPES',
+      `invalid configuration: HIPOCHAT_REGULAR_MESSAGE_TYPE must be one of HIPOCHAT_MESSAGE_TYPES (${config.messageTypes.join(', ')}), got ${JSON.stringify(config.regularType)}`,
     );
   }
+  return config;
+}
+
+/** The settings the logger needs before (and whether or not) the whole config loads. */
+export type LogSettings = Pick<ChatConfig, 'logLevel' | 'logSampleRate' | 'stage'>;
+
+function lenient<K extends keyof Settings>(key: K, source: Record<string, string | undefined>) {
+  const [name, { schema }] = settings[key];
+  const value = schema.safeParse(source[name]);
+  return (value.success ? value.data : schema.parse(undefined)) as ChatConfig[K];
+}
+
+/**
+ * The logging settings by the same rules as `loadConfig`, for the process logger at module load.
+ * An invalid value falls back to its default here; `loadConfig` reports it at start-up.
+ */
+export function logSettings(source: Record<string, string | undefined> = process.env): LogSettings {
   return {
-    profileUrl: env.HIPOCHAT_PROFILE_URL,
-    profileIdField: env.HIPOCHAT_PROFILE_ID_FIELD,
-    profileCacheSeconds: env.HIPOCHAT_PROFILE_CACHE_SECONDS,
-    pushUrl: env.HIPOCHAT_PUSH_NOTIFICATION_URL,
-    pushSecret: env.HIPOCHAT_PUSH_SECRET || undefined,
-    serviceKey: env.HIPOCHAT_SERVICE_KEY || undefined,
-    redisUrl: redisUrlFrom(env),
-    redisCluster: env.HIPOCHAT_REDIS_CLUSTER,
-    amqpUrl: amqpUrlFrom(env),
-    amqpNamespace: env.HIPOCHAT_AMQP_NAMESPACE,
-    connectionsUrl: env.HIPOCHAT_CONNECTIONS_URL,
-    listenPort: env.HIPOCHAT_LISTEN_PORT,
-    listenAddress: env.HIPOCHAT_LISTEN_ADDRESS,
-    messageTypes: env.HIPOCHAT_MESSAGE_TYPES,
-    notifiableTypes: env.HIPOCHAT_NOTIFIABLE_MESSAGE_TYPES,
-    regularType: env.HIPOCHAT_REGULAR_MESSAGE_TYPE,
-    closedRooms: env.HIPOCHAT_CLOSED_ROOMS,
-    maxMessageBytes: env.HIPOCHAT_MAX_MESSAGE_BYTES,
-    historyLimit: env.HIPOCHAT_HISTORY_LIMIT,
-    fanoutShards: env.HIPOCHAT_FANOUT_SHARDS,
-    fanoutConcurrency: env.HIPOCHAT_FANOUT_CONCURRENCY,
-    deliveryLimit: env.HIPOCHAT_DELIVERY_LIMIT,
-    connectionTtlSeconds: env.HIPOCHAT_CONNECTION_TTL_SECONDS,
-    rateLimitPerMinute: env.HIPOCHAT_RATE_LIMIT_PER_MINUTE,
-    userRateLimitPerMinute: env.HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE,
+    logLevel: lenient('logLevel', source),
+    logSampleRate: lenient('logSampleRate', source),
+    stage: lenient('stage', source),
   };
 }

@@ -1,10 +1,16 @@
+import {
+  BATCH_FRAME_BYTES,
+  batchFrame,
+  type ChatMessage,
+  encodeServerFrame,
+  messageFrame,
+} from '../../protocol/index.js';
 import type { ChatBus } from './bus/chat-bus.js';
 import type { ConnectionSender } from './connections.js';
 import { logger } from './logger.js';
-import type { ChatMessage } from './protocol.js';
 import type { PushNotifier } from './push.js';
 import { forEachLimited } from './retry.js';
-import { type ChatStore, type ConnectionRecord, keys } from './store/chat-store.js';
+import type { ChatStore, ConnectionRecord } from './store/chat-store.js';
 
 /** Counts of one fan-out batch. */
 export interface FanoutReport {
@@ -25,9 +31,6 @@ export interface FanoutOptions {
   deliveryLimit: number;
 }
 
-/** API Gateway bills outbound data in 32 KB units; a batch frame stays within one. */
-export const BATCH_FRAME_BYTES = 32 * 1024;
-
 /**
  * Groups a room's messages into frames of at most {@link BATCH_FRAME_BYTES}, in order: a lone
  * message is sent as itself, several as `{"type":"batch","room":…,"messages":[…]}`.
@@ -37,29 +40,27 @@ export function batchFrames(
   messages: readonly ChatMessage[],
 ): { messages: ChatMessage[]; data: Buffer }[] {
   const frames: { messages: ChatMessage[]; data: Buffer }[] = [];
-  const envelope = Buffer.byteLength(JSON.stringify({ type: 'batch', room, messages: [] }));
-  let current: { messages: ChatMessage[]; parts: string[]; bytes: number } = {
+  const envelope = Buffer.byteLength(encodeServerFrame(batchFrame(room, [])));
+  let current: { messages: ChatMessage[]; lone: string; bytes: number } = {
     messages: [],
-    parts: [],
+    lone: '',
     bytes: envelope,
   };
   const flush = () => {
     if (current.messages.length === 0) return;
-    const data =
-      current.messages.length === 1
-        ? Buffer.from(current.parts[0]!)
-        : Buffer.from(
-            `{"type":"batch","room":${JSON.stringify(room)},"messages":[${current.parts.join(',')}]}`,
-          );
+    const data = Buffer.from(
+      current.messages.length === 1 ? current.lone : encodeServerFrame(batchFrame(room, current.messages)),
+    );
     frames.push({ messages: current.messages, data });
-    current = { messages: [], parts: [], bytes: envelope };
+    current = { messages: [], lone: '', bytes: envelope };
   };
   for (const message of messages) {
-    const part = JSON.stringify(message);
+    const part = encodeServerFrame(messageFrame(message));
+    // The message plus its comma in the batch's array.
     const bytes = Buffer.byteLength(part) + 1;
     if (current.messages.length > 0 && current.bytes + bytes > BATCH_FRAME_BYTES) flush();
+    if (current.messages.length === 0) current.lone = part;
     current.messages.push(message);
-    current.parts.push(part);
     current.bytes += bytes;
   }
   flush();
@@ -132,8 +133,7 @@ export class FanoutService {
   private async requeue(failed: readonly ChatMessage[]): Promise<void> {
     const bus = this.bus!;
     for (const message of failed) {
-      const key = keys.fanoutFailures(message.room, message.id);
-      const failures = Number((await this.store.getValue(key)) ?? 0) + 1;
+      const failures = await this.store.countFanoutFailure(message.room, message.id, FAILURE_MEMORY_SECONDS);
       if (failures >= this.options.deliveryLimit) {
         await bus.deadLetter!(message);
         logger.error('message dead-lettered after the delivery limit', {
@@ -142,7 +142,6 @@ export class FanoutService {
           failures,
         });
       } else {
-        await this.store.setValue(key, String(failures), FAILURE_MEMORY_SECONDS);
         await bus.publish(message);
       }
     }

@@ -1,11 +1,18 @@
+/**
+ * The server's side of the wire: strict reading of what clients send (zod), room names from URLs,
+ * identities and public profiles. The shared shapes and constants live in `protocol/`.
+ */
 import * as z from 'zod/mini';
+import {
+  CHAT_MESSAGE_TYPE,
+  type ChatMessage,
+  isValidRoom,
+  MAX_CLIENT_ID_LENGTH,
+  MAX_MESSAGE_TYPE_LENGTH,
+  type Profile,
+  ROOM_NAME_RULE,
+} from '../../protocol/index.js';
 import { BadRequestError, PayloadTooLargeError } from './errors.js';
-
-/** Hipochat's room alphabet, at most 128 characters. */
-export const ROOM_PATTERN = /^[a-zA-Z0-9\-.:,_]{1,128}$/;
-
-/** A user's profile as the profile endpoint returned it, without secrets. */
-export type Profile = Record<string, unknown>;
 
 /** Who is talking: a stable id and the public profile. */
 export interface Identity {
@@ -13,38 +20,19 @@ export interface Identity {
   profile: Profile;
 }
 
-/** A stored and delivered message, in Hipochat's shape plus `id` and `type`. */
-export interface ChatMessage {
-  /** Unique, ordered id (the Redis stream id, `<ms>-<seq>`). */
-  id: string;
-  type: string;
-  room: string;
-  /** Hipochat's name for the room. */
-  token: string;
-  /** Seconds since the epoch, with fraction. */
-  timestamp: number;
-  body: unknown;
-  /** The sender's profile, or `null` for a backend injection without one. */
-  author: Profile | null;
-  /** The sender's user id (never a token); absent for anonymous injections. */
-  senderId?: string;
-  /** Client-chosen id echoed back so a sender can match its own message. */
-  clientId?: string;
-}
-
 /** A message before the store gives it an id. */
 export type NewMessage = Omit<ChatMessage, 'id'>;
 
-/** `{"type":"message","body":...}` plus optional client fields. */
-export const clientFrameSchema = z.looseObject({
-  type: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+// `{"type":"message","body":...}` plus optional client fields; loose, so extra fields survive.
+const receivedFrameSchema = z.looseObject({
+  type: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_MESSAGE_TYPE_LENGTH))),
   body: z.optional(z.unknown()),
   message: z.optional(z.unknown()),
-  clientId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  clientId: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_CLIENT_ID_LENGTH))),
 });
 
-/** A parsed client frame. */
-export type ClientFrame = z.infer<typeof clientFrameSchema>;
+/** A client frame as the server received and checked it (the wire's `SendFrame`, leniently read). */
+export type ReceivedFrame = z.infer<typeof receivedFrameSchema>;
 
 /**
  * Validates a room name taken from a URL (Hipochat accepts exactly one trailing slash).
@@ -53,8 +41,8 @@ export type ClientFrame = z.infer<typeof clientFrameSchema>;
  */
 export function parseRoom(raw: string | undefined): string {
   const room = (raw ?? '').replace(/\/$/, '');
-  if (!ROOM_PATTERN.test(room)) {
-    throw new BadRequestError('invalid room name: use 1-128 characters of [a-zA-Z0-9-.:,_]');
+  if (!isValidRoom(room)) {
+    throw new BadRequestError(`invalid room name: use ${ROOM_NAME_RULE}`);
   }
   return room;
 }
@@ -69,11 +57,6 @@ export function parseJson(text: string | undefined, limit: number, what = 'body'
     throw new BadRequestError(`${what} is not valid JSON`, { cause: error });
   }
 }
-
-/** The keep-alive frame: API Gateway closes a socket idle for 10 minutes, and browsers cannot ping. */
-export const KEEP_ALIVE_FRAME = '{"type":"ping"}';
-/** The answer to a keep-alive frame. */
-export const KEEP_ALIVE_REPLY = '{"type":"pong"}';
 
 /** Whether a frame is `{"type":"ping"}` (answered with `{"type":"pong"}`, never stored). */
 export function isKeepAlive(text: string | undefined): boolean {
@@ -95,16 +78,16 @@ export function parseClientFrame(
   text: string | undefined,
   limit: number,
   types: readonly string[],
-): ClientFrame {
+): ReceivedFrame {
   const data = parseJson(text, limit, 'frame');
-  const parsed = clientFrameSchema.safeParse(data);
+  const parsed = receivedFrameSchema.safeParse(data);
   if (!parsed.success) throw new BadRequestError('frame must be a JSON object with a body');
   const frame = parsed.data;
   // Hipochat clients sent `{"message": ...}`; treat it as the body.
   if (frame.body === undefined && frame.message !== undefined) frame.body = frame.message;
   if (frame.body === undefined || frame.body === null || frame.body === '')
     throw new BadRequestError('missing body');
-  const type = frame.type ?? 'message';
+  const type = frame.type ?? CHAT_MESSAGE_TYPE;
   if (!types.includes(type)) throw new BadRequestError(`unknown message type: ${type}`);
   return { ...frame, type };
 }
@@ -132,15 +115,4 @@ export function publicProfile(profile: Profile, token: string): Profile {
     copy[key] = value;
   }
   return copy;
-}
-
-/** A message id: `<milliseconds>-<sequence>`, as Redis streams number entries. */
-export const MESSAGE_ID_PATTERN = /^\d{1,16}-\d{1,16}$/;
-
-/** Orders message ids; negative when `a` comes first. */
-export function compareIds(a: string, b: string): number {
-  const [aMs, aSeq] = a.split('-').map(BigInt) as [bigint, bigint];
-  const [bMs, bSeq] = b.split('-').map(BigInt) as [bigint, bigint];
-  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
-  return aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
 }

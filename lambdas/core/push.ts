@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
+import type { Profile } from '../../protocol/index.js';
 import { logger } from './logger.js';
-import type { Profile } from './protocol.js';
 import { backoffDelay, sleep } from './retry.js';
 
 /** The webhook body, in Hipochat's shape. */
@@ -13,7 +13,7 @@ export interface PushPayload {
 }
 
 /** `sha256=<hex HMAC-SHA256 of the raw body>`, sent as `X-Hipochat-Signature`. */
-export function signPayload(body: string, secret: string): string {
+function signPayload(body: string, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 

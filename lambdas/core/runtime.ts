@@ -1,7 +1,6 @@
+import { createBus, createStore } from './adapters.js';
 import { Authenticator } from './auth.js';
 import type { ChatBus } from './bus/chat-bus.js';
-import { MemoryBus } from './bus/memory-bus.js';
-import { RabbitMqBus } from './bus/rabbitmq-bus.js';
 import { ChatService } from './chat-service.js';
 import { type ChatConfig, loadConfig } from './config.js';
 import { type ConnectionSender, SignedPostSender } from './connections.js';
@@ -10,8 +9,6 @@ import { FanoutService } from './fanout.js';
 import { PushNotifier } from './push.js';
 import { withSecrets } from './secrets.js';
 import type { ChatStore } from './store/chat-store.js';
-import { MemoryStore } from './store/memory-store.js';
-import { RedisStore } from './store/redis-store.js';
 
 /** Everything a handler needs, created once per process (Lambda container). */
 export interface Runtime {
@@ -45,25 +42,8 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
   if (process.env.AWS_LAMBDA_FUNCTION_NAME && (!config.redisUrl || !config.amqpUrl)) {
     throw new ConfigError('HIPOCHAT_REDIS_URL and HIPOCHAT_AMQP_URL are required in Lambda');
   }
-  const store =
-    parts.store ??
-    (config.redisUrl
-      ? new RedisStore({
-          url: config.redisUrl,
-          cluster: config.redisCluster,
-          historyLimit: config.historyLimit,
-        })
-      : new MemoryStore(config.historyLimit));
-  const bus =
-    parts.bus ??
-    (config.amqpUrl
-      ? new RabbitMqBus({
-          url: config.amqpUrl,
-          shards: config.fanoutShards,
-          deliveryLimit: config.deliveryLimit,
-          namespace: config.amqpNamespace,
-        })
-      : new MemoryBus(config.fanoutShards, config.deliveryLimit));
+  const store = parts.store ?? createStore(config);
+  const bus = parts.bus ?? createBus(config);
   const sender =
     parts.sender ??
     (config.connectionsUrl

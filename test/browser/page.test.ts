@@ -1,8 +1,10 @@
 // biome-ignore-all lint/performance/useDomNodeTextContent: Locator.innerText (what the user sees), not the DOM property
 import type { Browser, Page } from 'playwright-core';
 import { ensurePageBuilt, launchBrowser, withScreenshots } from '../support/browser.js';
-import { freePort, httpAs, settledLeave, uniqueRoom } from '../support/chat-client.js';
+import { httpAs, settledLeave } from '../support/chat-client.js';
 import { type ChatEndpoints, realServices, startGateway } from '../support/gateway.js';
+import { freePort } from '../support/net.js';
+import { uniqueRoom } from '../support/rooms.js';
 
 jest.setTimeout(180_000);
 
@@ -30,7 +32,10 @@ async function openAs(base: string, token: string, rooms: string[], path = '/'):
   const context = await browser.newContext({ viewport: { width: 1100, height: 750 } });
   const page = await context.newPage();
   pages.push(page);
-  const query = new URLSearchParams([...rooms.map((room) => ['room', room]), ['token', token]]);
+  const query = new URLSearchParams([
+    ...rooms.map((room): [string, string] => ['room', room]),
+    ['token', token],
+  ]);
   await page.goto(`${base}${path}?${query}`);
   for (const room of rooms) await live(page, room);
   return page;

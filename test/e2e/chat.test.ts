@@ -1,47 +1,15 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { compareIds } from '../../lambdas/core/protocol.js';
+import { compareIds } from '../../protocol/index.js';
 import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
-import { disconnectSettled, openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
+import { type HttpReceiver, startReceiver } from '../support/http-receiver.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { disconnectSettled, openSocket, type TestSocket } from '../support/socket.js';
+import { eventually } from '../support/wait.js';
 
 /** Against a deployment (HIPOCHAT_E2E_WS_URL) the stack's service key; locally the gateway's. */
 const SERVICE_KEY = process.env.HIPOCHAT_E2E_SERVICE_KEY ?? 'e2e-service-key';
 const DEPLOYED = Boolean(process.env.HIPOCHAT_E2E_WS_URL && process.env.HIPOCHAT_E2E_HTTP_URL);
 const PUSH_SECRET = 'e2e-push-secret';
-
-interface Push {
-  body: string;
-  signature: string | undefined;
-}
-
-/** A push webhook receiver that records what arrives. */
-async function pushReceiver(): Promise<{ server: Server; url: string; received: Push[] }> {
-  const received: Push[] = [];
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      received.push({
-        body: Buffer.concat(chunks).toString(),
-        signature: request.headers['x-hipochat-signature'] as string,
-      });
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/push`, received };
-}
-
-async function until<T>(probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
 
 // A deployment is one system; locally both twins run the same suite.
 const systems: [string, Record<string, string>][] = DEPLOYED
@@ -53,7 +21,7 @@ const systems: [string, Record<string, string>][] = DEPLOYED
 
 describe.each(systems)('the chat on %s', (_name, services: Record<string, string>) => {
   let chat: ChatEndpoints;
-  let push: Awaited<ReturnType<typeof pushReceiver>>;
+  let push: HttpReceiver;
   const open: TestSocket[] = [];
 
   const connect = async (room: string, token: string, legacy = false) => {
@@ -80,7 +48,7 @@ describe.each(systems)('the chat on %s', (_name, services: Record<string, string
   };
 
   beforeAll(async () => {
-    push = await pushReceiver();
+    push = await startReceiver('/push');
     chat = await chatEndpoints({
       ...services,
       HIPOCHAT_SERVICE_KEY: SERVICE_KEY,
@@ -95,7 +63,7 @@ describe.each(systems)('the chat on %s', (_name, services: Record<string, string
 
   afterAll(async () => {
     await chat?.stop();
-    push?.server.close();
+    await push?.close();
   });
 
   describe('websocket messages', () => {
@@ -307,7 +275,11 @@ describe.each(systems)('the chat on %s', (_name, services: Record<string, string
       await connect(room, 'online_otto');
       alice.send({ body: 'anyone there?' });
 
-      const pushed = await until(() => push.received.find((p) => p.body.includes('anyone there?')));
+      const pushed = await eventually(
+        () => push.received.find((p) => p.body.includes('anyone there?')),
+        'the push',
+        10_000,
+      );
       const payload = JSON.parse(pushed.body);
       expect(payload).toEqual({
         chat_token: room,
@@ -317,7 +289,7 @@ describe.each(systems)('the chat on %s', (_name, services: Record<string, string
         author: { id: 'alice', username: 'alice' },
       });
       const expected = `sha256=${createHmac('sha256', PUSH_SECRET).update(pushed.body).digest('hex')}`;
-      expect(pushed.signature).toBe(expected);
+      expect(pushed.headers['x-hipochat-signature']).toBe(expected);
     });
   });
 

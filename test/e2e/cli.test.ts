@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { freePort, uniqueRoom } from '../support/chat-client.js';
 import { type ChatEndpoints, startGateway } from '../support/gateway.js';
+import { freePort } from '../support/net.js';
+import { uniqueRoom } from '../support/rooms.js';
 
 jest.setTimeout(120_000);
 

@@ -1,14 +1,10 @@
+import { HipochatClient, HipochatHttp } from 'hipochat-serverless/client';
 import WebSocket from 'ws';
-import { HipochatClient, HipochatHttp } from '../../web/client/hipochat-client.js';
-import {
-  eventually,
-  freePort,
-  type RecordedClient,
-  recordedClient,
-  settledLeave,
-  uniqueRoom,
-} from '../support/chat-client.js';
+import { type RecordedClient, recordedClient, settledLeave } from '../support/chat-client.js';
 import { type ChatEndpoints, realServices, startGateway } from '../support/gateway.js';
+import { freePort } from '../support/net.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { eventually } from '../support/wait.js';
 
 jest.setTimeout(90_000);
 

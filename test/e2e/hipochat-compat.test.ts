@@ -1,5 +1,6 @@
 import { type ChatEndpoints, chatEndpoints, realServices, startGateway } from '../support/gateway.js';
-import { disconnectSettled, openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { disconnectSettled, openSocket, type TestSocket } from '../support/socket.js';
 
 type Json = Record<string, unknown> & { results?: unknown; oldy?: { body: unknown }[] };
 

@@ -4,7 +4,8 @@ import WebSocket from 'ws';
 import { httpRoutes } from '../../lambdas/routes.js';
 import { faultGatewayEnv, type OwnRedis, startRedis } from '../support/faults.js';
 import { AMQP_URL, type ChatEndpoints, startGateway } from '../support/gateway.js';
-import { openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { openSocket, type TestSocket } from '../support/socket.js';
 
 jest.setTimeout(180_000);
 

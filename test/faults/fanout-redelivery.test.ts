@@ -1,26 +1,18 @@
 import amqp from 'amqplib';
 import { busNames } from '../../lambdas/core/bus/topology.js';
-import type { ChatMessage } from '../../lambdas/core/protocol.js';
+import type { ChatMessage } from '../../protocol/index.js';
 import {
   type ConnectionsProxy,
-  faultGatewayEnv,
   messageFrames,
-  type OwnRedis,
-  pause,
-  startConnectionsProxy,
-  startRedis,
+  type ProxiedChat,
+  startProxiedChat,
   TrafficCounter,
-  waitFor,
 } from '../support/faults.js';
-import {
-  AMQP_URL,
-  type ChatEndpoints,
-  deleteNamespace,
-  startGateway,
-  testNamespace,
-} from '../support/gateway.js';
+import { AMQP_URL, type ChatEndpoints, deleteNamespace, testNamespace } from '../support/gateway.js';
 import { recordScenario } from '../support/reliability-report.js';
-import { openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { openSocket, type TestSocket } from '../support/socket.js';
+import { eventually, pause } from '../support/wait.js';
 
 jest.setTimeout(120_000);
 
@@ -46,31 +38,23 @@ async function deadLetters(namespace: string): Promise<ChatMessage[]> {
 
 describe('fan-out redelivery', () => {
   const namespace = testNamespace();
-  let redis: OwnRedis;
   let proxy: ConnectionsProxy;
   let chat: ChatEndpoints;
+  let stack: ProxiedChat | undefined;
   const sockets: TestSocket[] = [];
 
   beforeAll(async () => {
-    redis = await startRedis();
-    proxy = await startConnectionsProxy();
-    chat = await startGateway({
-      ...faultGatewayEnv,
-      HIPOCHAT_REDIS_URL: redis.url,
-      HIPOCHAT_AMQP_URL: AMQP_URL,
+    stack = await startProxiedChat({
       HIPOCHAT_AMQP_NAMESPACE: namespace,
       HIPOCHAT_FANOUT_SHARDS: String(SHARDS),
       HIPOCHAT_DELIVERY_LIMIT: String(DELIVERY_LIMIT),
-      HIPOCHAT_CONNECTIONS_URL: proxy.url,
     });
-    proxy.target = chat.httpUrl;
+    ({ proxy, chat } = stack);
   });
 
   afterAll(async () => {
     await Promise.all(sockets.map((socket) => socket.close()));
-    await chat?.stop();
-    await proxy?.close();
-    await redis?.stop();
+    await stack?.stop();
     await deleteNamespace(namespace, SHARDS);
   });
 
@@ -143,7 +127,7 @@ describe('fan-out redelivery', () => {
       for (let i = 0; i < 12; i += 1) await healthy.send(members[i % 2]!, `healthy ${i}`);
 
       let dead: ChatMessage[] = [];
-      await waitFor(
+      await eventually(
         async () => {
           dead.push(...(await deadLetters(namespace)));
           return dead.some((m) => m.body === 'POISON');

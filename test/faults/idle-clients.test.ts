@@ -1,7 +1,6 @@
 import {
   faultGatewayEnv,
   type OwnRedis,
-  pause,
   redisCli,
   startRedis,
   startTcpProxy,
@@ -10,7 +9,9 @@ import {
 } from '../support/faults.js';
 import { type ChatEndpoints, startGateway } from '../support/gateway.js';
 import { recordScenario } from '../support/reliability-report.js';
-import { openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { openSocket, type TestSocket } from '../support/socket.js';
+import { pause } from '../support/wait.js';
 
 jest.setTimeout(120_000);
 

@@ -1,16 +1,16 @@
 import {
   faultGatewayEnv,
   type OwnRedis,
-  pause,
   startRedis,
   startTcpProxy,
   type TcpProxy,
   TrafficCounter,
-  waitFor,
 } from '../support/faults.js';
 import { type ChatEndpoints, startGateway } from '../support/gateway.js';
 import { recordScenario } from '../support/reliability-report.js';
-import { openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { openSocket, type TestSocket } from '../support/socket.js';
+import { eventually, pause } from '../support/wait.js';
 
 jest.setTimeout(120_000);
 
@@ -48,7 +48,7 @@ describe('RabbitMQ connection cut', () => {
       }
     };
     const cut = (async () => {
-      await waitFor(() => traffic.acked.size >= 15, '15 acknowledged messages');
+      await eventually(() => traffic.acked.size >= 15, '15 acknowledged messages');
       // The broker's side goes away: every AMQP socket drops, new ones are refused for a while.
       proxy.refuse(true);
       proxy.cut();

@@ -7,7 +7,8 @@ import {
 } from '../support/faults.js';
 import { AMQP_URL, type ChatEndpoints, startGateway } from '../support/gateway.js';
 import { recordScenario } from '../support/reliability-report.js';
-import { openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { openSocket, type TestSocket } from '../support/socket.js';
 
 jest.setTimeout(120_000);
 

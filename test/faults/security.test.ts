@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { authorizerEvent } from '../../local/events.js';
 import { faultGatewayEnv, type OwnRedis, redisCli, startRedis, TrafficCounter } from '../support/faults.js';
 import { AMQP_URL, type ChatEndpoints, startGateway } from '../support/gateway.js';
-import { openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
+import { type HttpReceiver, startReceiver } from '../support/http-receiver.js';
+import { listenOnLoopback } from '../support/net.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { openSocket, type TestSocket } from '../support/socket.js';
 
 jest.setTimeout(120_000);
 
@@ -35,23 +37,7 @@ async function profileEndpoint(): Promise<{ server: Server; url: string }> {
       .writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify({ id: user, name: `${user} example`, token, api_token: token }));
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/profile` };
-}
-
-/** A push receiver that keeps every raw request. */
-async function pushReceiver(): Promise<{ server: Server; url: string; raw: string[] }> {
-  const raw: string[] = [];
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      raw.push(`${JSON.stringify(request.headers)}\n${Buffer.concat(chunks).toString()}`);
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/push`, raw };
+  return { server, url: `http://127.0.0.1:${await listenOnLoopback(server)}/profile` };
 }
 
 /** Every key and value in a Redis of this test's own, as text. */
@@ -77,7 +63,10 @@ describe('security', () => {
   let redis: OwnRedis;
   let chat: ChatEndpoints;
   let profile: Awaited<ReturnType<typeof profileEndpoint>>;
-  let push: Awaited<ReturnType<typeof pushReceiver>>;
+  let push: HttpReceiver;
+  /** Every push request as it went over the wire: headers, then the raw body. */
+  const pushRequests = () =>
+    push.received.map((request) => `${JSON.stringify(request.headers)}\n${request.body}`).join('\n');
   const sockets: TestSocket[] = [];
 
   const url = (room: string, query: string) => `${chat.wsUrl}/?room=${room}&${query}`;
@@ -103,7 +92,7 @@ describe('security', () => {
   beforeAll(async () => {
     redis = await startRedis();
     profile = await profileEndpoint();
-    push = await pushReceiver();
+    push = await startReceiver('/push');
     chat = await startGateway({
       ...faultGatewayEnv,
       HIPOCHAT_LOG_LEVEL: 'debug',
@@ -123,7 +112,7 @@ describe('security', () => {
     await Promise.all(sockets.map((socket) => socket.close()));
     await chat?.stop();
     profile?.server.close();
-    push?.server.close();
+    await push?.close();
     await redis?.stop();
   });
 
@@ -295,7 +284,7 @@ describe('security', () => {
       await call('GET', `/talk/history/${room}/?limit=5`, `Token ${tokens.alice}`);
       await call('GET', `/talk/notification/${room}/?token=${tokens.bob}`, '');
       await traffic.waitUntilDelivered([alice], () => chat.output());
-      for (let i = 0; i < 100 && push.raw.length < 3; i += 1)
+      for (let i = 0; i < 100 && push.received.length < 3; i += 1)
         await new Promise((done) => setTimeout(done, 50));
 
       // The authorizer runs in this process too, to see the context API Gateway would pass on.
@@ -319,13 +308,13 @@ describe('security', () => {
     });
 
     it('reaches the push receiver, signed', () => {
-      expect(push.raw.length).toBeGreaterThan(0);
-      expect(push.raw.join('\n')).toContain('x-hipochat-signature');
+      expect(push.received.length).toBeGreaterThan(0);
+      expect(pushRequests()).toContain('x-hipochat-signature');
     });
 
     it.each([
       ['stored messages and every other Redis key', () => dumpRedis(redis.port)],
-      ['push requests', async () => push.raw.join('\n')],
+      ['push requests', async () => pushRequests()],
       ['gateway logs', async () => chat.output()],
       ['frames sent to sockets', async () => JSON.stringify(sockets.map((socket) => socket.frames))],
       ['the authorizer context', async () => authorizerResult],

@@ -1,16 +1,16 @@
-import { keys } from '../../lambdas/core/store/chat-store.js';
+import { keys } from '../../lambdas/core/store/redis-keys.js';
 import {
   type ConnectionsProxy,
-  faultGatewayEnv,
   type OwnRedis,
+  type ProxiedChat,
   redisCli,
-  startConnectionsProxy,
-  startRedis,
+  startProxiedChat,
   TrafficCounter,
 } from '../support/faults.js';
-import { AMQP_URL, type ChatEndpoints, startGateway } from '../support/gateway.js';
+import type { ChatEndpoints } from '../support/gateway.js';
 import { recordScenario } from '../support/reliability-report.js';
-import { openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { openSocket, type TestSocket } from '../support/socket.js';
 
 jest.setTimeout(120_000);
 
@@ -26,6 +26,7 @@ describe('stale connections', () => {
   let redis: OwnRedis;
   let proxy: ConnectionsProxy;
   let chat: ChatEndpoints;
+  let stack: ProxiedChat | undefined;
   const room = uniqueRoom('stale');
   const traffic = new TrafficCounter('st');
   let live: TestSocket[] = [];
@@ -33,15 +34,8 @@ describe('stale connections', () => {
   const expired = 'expiredGhost0000=';
 
   beforeAll(async () => {
-    redis = await startRedis();
-    proxy = await startConnectionsProxy();
-    chat = await startGateway({
-      ...faultGatewayEnv,
-      HIPOCHAT_REDIS_URL: redis.url,
-      HIPOCHAT_AMQP_URL: AMQP_URL,
-      HIPOCHAT_CONNECTIONS_URL: proxy.url,
-    });
-    proxy.target = chat.httpUrl;
+    stack = await startProxiedChat();
+    ({ redis, proxy, chat } = stack);
     const [alice, bob, carol] = await Promise.all(
       ['alice', 'bob', 'carol'].map((user) => openSocket(`${chat.wsUrl}/?room=${room}&token=${user}`)),
     );
@@ -68,9 +62,7 @@ describe('stale connections', () => {
 
   afterAll(async () => {
     await Promise.all(live.map((socket) => socket.close()));
-    await chat?.stop();
-    await proxy?.close();
-    await redis?.stop();
+    await stack?.stop();
   });
 
   it("still delivers to the room's other members", () => {

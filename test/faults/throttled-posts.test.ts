@@ -1,37 +1,29 @@
 import {
   type ConnectionsProxy,
-  faultGatewayEnv,
-  type OwnRedis,
+  type ProxiedChat,
   seeded,
-  startConnectionsProxy,
-  startRedis,
+  startProxiedChat,
   TrafficCounter,
 } from '../support/faults.js';
-import { AMQP_URL, type ChatEndpoints, startGateway } from '../support/gateway.js';
+import type { ChatEndpoints } from '../support/gateway.js';
 import { recordScenario } from '../support/reliability-report.js';
-import { openSocket, type TestSocket, uniqueRoom } from '../support/socket.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { openSocket, type TestSocket } from '../support/socket.js';
 
 jest.setTimeout(120_000);
 
 describe('PostToConnection answering 429 and 500 intermittently', () => {
-  let redis: OwnRedis;
   let proxy: ConnectionsProxy;
   let chat: ChatEndpoints;
+  let stack: ProxiedChat | undefined;
   const room = uniqueRoom('throttled');
   const traffic = new TrafficCounter('th');
   const sockets: TestSocket[] = [];
   const injected = { 429: 0, 500: 0 };
 
   beforeAll(async () => {
-    redis = await startRedis();
-    proxy = await startConnectionsProxy();
-    chat = await startGateway({
-      ...faultGatewayEnv,
-      HIPOCHAT_REDIS_URL: redis.url,
-      HIPOCHAT_AMQP_URL: AMQP_URL,
-      HIPOCHAT_CONNECTIONS_URL: proxy.url,
-    });
-    proxy.target = chat.httpUrl;
+    stack = await startProxiedChat();
+    ({ proxy, chat } = stack);
     for (let i = 0; i < 6; i += 1) {
       sockets.push(await openSocket(`${chat.wsUrl}/?room=${room}&token=member${i}`));
     }
@@ -59,9 +51,7 @@ describe('PostToConnection answering 429 and 500 intermittently', () => {
 
   afterAll(async () => {
     await Promise.all(sockets.map((socket) => socket.close()));
-    await chat?.stop();
-    await proxy?.close();
-    await redis?.stop();
+    await stack?.stop();
   });
 
   it('retries each refused post until it is delivered, so nothing is lost', () => {

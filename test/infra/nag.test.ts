@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { CfnResource, Validations } from 'aws-cdk-lib';
 import { Peer, Port, SecurityGroup } from 'aws-cdk-lib/aws-ec2';
 import { createChatApp } from '../../infra/chat-stack.js';
-import { projectRoot, SYNTH_TIMEOUT_MS, synth } from './synth.js';
+import { cdkJsonContext, projectRoot, SYNTH_TIMEOUT_MS, synth } from './synth.js';
 
-const noBundling = { 'aws:cdk:bundling-stacks': [] };
+const noBundling = { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] };
 
 /** Violations left in the validation report after acknowledgements, per plugin. */
 function unacknowledged(outdir: string): string[] {

@@ -124,12 +124,11 @@ describe('ChatStack (dev profile)', () => {
   });
 
   it('builds function environments only from config schema names and secret ARNs, never secret values', () => {
+    // HIPOCHAT_QUEUE_TYPE: until the config schema declares it (the publishers need it).
     const allowed = new Set([
       ...Object.keys(envSchema.shape),
-      'HIPOCHAT_SERVICE_KEY_SECRET_ARN',
-      'HIPOCHAT_PUSH_SECRET_ARN',
-      'HIPOCHAT_REDIS_AUTH_SECRET_ARN',
-      'HIPOCHAT_RABBIT_SECRET_ARN',
+      'HIPOCHAT_STAGE',
+      'HIPOCHAT_QUEUE_TYPE',
       'NODE_OPTIONS',
     ]);
     for (const route of routes) {
@@ -141,8 +140,7 @@ describe('ChatStack (dev profile)', () => {
         HIPOCHAT_REDIS_URL: expect.objectContaining({ 'Fn::Join': expect.anything() }),
         HIPOCHAT_REDIS_CLUSTER: 'false',
         HIPOCHAT_FANOUT_SHARDS: String(dev.config.fanoutShards),
-        HIPOCHAT_SERVICE_KEY_SECRET_ARN: { Ref: expect.stringMatching(/^ServiceKey/) },
-        HIPOCHAT_PUSH_SECRET_ARN: { Ref: expect.stringMatching(/^PushSecret/) },
+        HIPOCHAT_STAGE: dev.config.stageName,
       });
     }
   });
@@ -164,9 +162,10 @@ describe('ChatStack (dev profile)', () => {
       expect(actionsOf(statements[0]!)).toEqual(['execute-api:ManageConnections']);
       const resources = [statements[0]!.Resource].flat().map((resource) => JSON.stringify(resource));
       expect(resources).toHaveLength(3);
-      for (const [index, method] of ['POST', 'GET', 'DELETE'].entries()) {
-        expect(resources[index]).toMatch(/execute-api:/);
-        expect(resources[index]).toContain(`/${stage}/${method}/@connections/*`);
+      for (const method of ['POST', 'GET', 'DELETE']) {
+        const resource = resources.find((candidate) => candidate.includes(`/${method}/`));
+        expect(resource).toMatch(/execute-api:/);
+        expect(resource).toContain(`/${stage}/${method}/@connections/*`);
       }
       expect(resources).not.toContain('"*"');
       expect(JSON.stringify(variables.HIPOCHAT_CONNECTIONS_URL)).toContain(`/${stage}`);
@@ -176,7 +175,9 @@ describe('ChatStack (dev profile)', () => {
   it('maps every shard queue to the fan-out function with the broker secret and virtual host', () => {
     const mappings = Object.values(resourcesOf(dev.template, 'AWS::Lambda::EventSourceMapping'));
     const fanoutId = functionLogicalId(dev, 'fanout');
-    const brokerSecret = dev.stack.getLogicalId(dev.stack.broker.credentials.node.defaultChild as never);
+    const brokerSecret = dev.stack.getLogicalId(
+      dev.stack.broker.runtimeCredentials.node.defaultChild as never,
+    );
     expect(mappings.map((mapping) => mapping.Properties.Queues)).toEqual(
       Array.from({ length: dev.config.fanoutShards }, (_, shard) => [`hipochat.fanout.${shard}`]),
     );
@@ -238,10 +239,11 @@ describe('ChatStack (dev profile)', () => {
   it.each([
     ['cache', 6380, 'Cache'],
     ['broker', 5671, 'Broker'],
-  ])('admits only the functions security group to the %s port', (_name, port, prefix) => {
+  ])('admits only the functions (and topology) security groups to the %s port', (_name, port, prefix) => {
     const functionsGroup = dev.stack.getLogicalId(
       dev.stack.network.functionSecurityGroup.node.defaultChild as never,
     );
+    const topologyGroup = dev.stack.getLogicalId(dev.stack.topology.securityGroup.node.defaultChild as never);
     const ingress = Object.values(resourcesOf(dev.template, 'AWS::EC2::SecurityGroupIngress')).filter(
       (rule) =>
         rule.Properties.GroupId['Fn::GetAtt'][0].startsWith(prefix) && rule.Properties.FromPort === port,
@@ -250,7 +252,7 @@ describe('ChatStack (dev profile)', () => {
     for (const rule of ingress) {
       expect(rule.Properties.CidrIp).toBeUndefined();
       expect(rule.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).toMatch(
-        new RegExp(`^(${functionsGroup}|${prefix})`),
+        new RegExp(`^(${functionsGroup}|${topologyGroup}|${prefix})`),
       );
     }
   });
@@ -513,14 +515,17 @@ describe('ChatStack context', () => {
   );
 
   it.each([
-    [{ profile: 'staging' }, /context profile must be dev or prod/],
-    [{ natProvider: 'nat' }, /context natProvider must be gateway or instance/],
-    [{ natInstanceType: 'nano' }, /context natInstanceType must be an EC2 instance type/],
-    [{ secretsEndpoint: 'maybe' }, /context secretsEndpoint must be true or false/],
-    [{ shards: '0' }, /context shards must be an integer from 1 to 64/],
-    [{ logRetentionDays: '13' }, /context logRetentionDays must be one of/],
-    [{ profileUrl: 'ftp://example.com' }, /context profileUrl must be an https:\/\/ URL/],
-    [{ legacyDomain: 'true', legacyDomainName: 'chat.example.com' }, /needs legacyCertificateArn/],
+    [{ profile: 'staging' }, /^-c profile must be one of dev, prod, got "staging"$/],
+    [{ natProvider: 'nat' }, /^-c natProvider must be one of gateway, instance, got "nat"$/],
+    [{ natInstanceType: 'nano' }, /^-c natInstanceType must be an EC2 instance type such as t4g.nano/],
+    [{ secretsEndpoint: 'maybe' }, /^-c secretsEndpoint must be true or false, got "maybe"$/],
+    [{ shards: '0' }, /^-c shards must be an integer from 1 to 64, got 0$/],
+    [{ logRetentionDays: '13' }, /^-c logRetentionDays must be one of 1, 3, .*, got 13$/],
+    [{ profileUrl: 'ftp://example.com' }, /^-c profileUrl must be an https:\/\/ URL/],
+    [
+      { legacyDomain: 'true', legacyDomainName: 'chat.example.com' },
+      /-c legacyDomainName needs legacyCertificateArn/,
+    ],
   ])('refuses context %j with a clear message', (context, message) => {
     expect(() => synth(context)).toThrow(message);
   });

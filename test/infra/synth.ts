@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -19,6 +19,14 @@ export interface Synthesized {
 export const projectRoot = join(__dirname, '..', '..');
 
 /**
+ * The `context` block of cdk.json (the feature flags): `cdk synth` hands it to the app, so tests
+ * synthesize with it too.
+ */
+export const cdkJsonContext = (
+  JSON.parse(readFileSync(join(projectRoot, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }
+).context;
+
+/**
  * Synthesizes the app as `cdk synth -c ...` would, cdk-nag and strict template validation included.
  * Without `bundle`, functions are not bundled (`aws:cdk:bundling-stacks` empty) so template tests
  * stay fast; the bundle test bundles for real.
@@ -31,7 +39,11 @@ export function synth(
   const { app, stack, config } = createChatApp({
     outdir,
     projectRoot,
-    context: options.bundle ? context : { 'aws:cdk:bundling-stacks': [], ...context },
+    context: {
+      ...cdkJsonContext,
+      ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      ...context,
+    },
   });
   const assembly = app.synth();
   // Read the template already synthesized: Template.fromStack would synthesize again.

@@ -258,7 +258,7 @@ describe('WebPage (demo page on S3 + CloudFront)', () => {
   );
 
   it('refuses a webPage context value that is not a boolean', () => {
-    expect(() => synth({ webPage: 'maybe' })).toThrow(/context webPage must be true or false, got maybe/);
+    expect(() => synth({ webPage: 'maybe' })).toThrow(/-c webPage must be true or false, got "maybe"/);
   });
 
   it('fails with what to run when the page has not been built', () => {

@@ -1,31 +1,19 @@
 import amqp from 'amqplib';
-import type { BatchHandler, BatchSource, ChatBus } from '../../lambdas/core/bus/chat-bus.js';
+import type { BatchHandler, BatchSource, ChatBus, Delivery } from '../../lambdas/core/bus/chat-bus.js';
 import { MemoryBus } from '../../lambdas/core/bus/memory-bus.js';
 import { RabbitMqBus } from '../../lambdas/core/bus/rabbitmq-bus.js';
-import type { RabbitMqRecord } from '../../lambdas/core/bus/rabbitmq-event.js';
 import { busNames, routingKey, shardOf } from '../../lambdas/core/bus/topology.js';
 import { ServiceUnavailableError } from '../../lambdas/core/errors.js';
-import type { ChatMessage } from '../../lambdas/core/protocol.js';
 import { MqPoller } from '../../local/mq-poller.js';
+import type { ChatMessage } from '../../protocol/index.js';
 import { AMQP_URL, deleteNamespace, testNamespace } from '../support/gateway.js';
+import { chatMessage } from '../support/messages.js';
+import { eventually } from '../support/wait.js';
 
 const SHARDS = 4;
 const DELIVERY_LIMIT = 3;
 
-function chatMessage(room: string, n: number): ChatMessage {
-  return {
-    id: `${1_700_000_000_000 + n}-0`,
-    type: 'message',
-    room,
-    token: room,
-    timestamp: n,
-    body: n,
-    author: null,
-  };
-}
-
-const decode = (record: RabbitMqRecord) =>
-  JSON.parse(Buffer.from(record.data, 'base64').toString()) as ChatMessage;
+const decode = (delivery: Delivery) => JSON.parse(delivery.body.toString()) as ChatMessage;
 
 interface Harness {
   bus: ChatBus;
@@ -73,14 +61,6 @@ async function memoryHarness(): Promise<Harness> {
   };
 }
 
-async function until(probe: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((done) => setTimeout(done, 25));
-  }
-}
-
 describe('room sharding', () => {
   it('always sends a room to the same shard, and spreads rooms over all shards', () => {
     expect(shardOf('lobby', SHARDS)).toBe(shardOf('lobby', SHARDS));
@@ -100,14 +80,19 @@ describe.each([
     await harness?.close();
   });
 
-  it('hands every published message to the handler once, in order per room, as aws:rmq records', async () => {
+  it('hands every published message to the handler once, in order per room, with its message id', async () => {
     harness = await make();
     const seen: { queue: string; message: ChatMessage }[] = [];
-    await harness.source.start(async (queue, records) => {
-      for (const record of records) seen.push({ queue, message: decode(record) });
+    await harness.source.start(async (queue, deliveries) => {
+      for (const delivery of deliveries) {
+        const message = decode(delivery);
+        expect(delivery.messageId).toBe(message.id);
+        seen.push({ queue, message });
+      }
     });
-    for (let n = 0; n < 30; n += 1) await harness.bus.publish(chatMessage(`room-${n % 3}`, n));
-    await until(() => seen.length >= 30);
+    for (let n = 0; n < 30; n += 1)
+      await harness.bus.publish(chatMessage(n, { room: `room-${n % 3}`, body: n }));
+    await eventually(() => seen.length >= 30, 'all 30 messages', 15_000);
     expect(seen).toHaveLength(30);
     for (const room of ['room-0', 'room-1', 'room-2']) {
       const bodies = seen.filter((s) => s.message.room === room).map((s) => s.message.body as number);
@@ -123,17 +108,17 @@ describe.each([
     harness = await make();
     const attempts = new Map<number, number>();
     const delivered: number[] = [];
-    const handler: BatchHandler = async (_queue, records) => {
-      const messages = records.map(decode);
+    const handler: BatchHandler = async (_queue, deliveries) => {
+      const messages = deliveries.map(decode);
       for (const m of messages) attempts.set(m.body as number, (attempts.get(m.body as number) ?? 0) + 1);
       if (messages.some((m) => m.body === 666)) throw new Error('poison');
       delivered.push(...messages.map((m) => m.body as number));
     };
     await harness.source.start(handler);
-    await harness.bus.publish(chatMessage('poison-room', 666));
-    await until(async () => (await harness.deadLetters().then((dead) => dead.length > 0)) || false);
-    await harness.bus.publish(chatMessage('poison-room', 7));
-    await until(() => delivered.includes(7));
+    await harness.bus.publish(chatMessage(666, { room: 'poison-room', body: 666 }));
+    await eventually(async () => (await harness.deadLetters()).length > 0, 'a dead letter', 15_000);
+    await harness.bus.publish(chatMessage(7, { room: 'poison-room', body: 7 }));
+    await eventually(() => delivered.includes(7), 'the message after the poison one', 15_000);
     expect(attempts.get(666)).toBeGreaterThanOrEqual(DELIVERY_LIMIT);
     expect(delivered).not.toContain(666);
   });
@@ -142,7 +127,9 @@ describe.each([
 describe('RabbitMqBus', () => {
   it('fails a publish with 503 when the broker is unreachable', async () => {
     const bus = new RabbitMqBus({ url: 'amqp://guest:guest@127.0.0.1:1', shards: 1, deliveryLimit: 1 });
-    await expect(bus.publish(chatMessage('r', 1))).rejects.toThrow(ServiceUnavailableError);
+    await expect(bus.publish(chatMessage(1, { room: 'r', body: 1 }))).rejects.toThrow(
+      ServiceUnavailableError,
+    );
     await bus.close();
   });
 });

@@ -1,11 +1,12 @@
 import { RateLimitedError, ServiceUnavailableError } from '../../lambdas/core/errors.js';
-import { compareIds, type Identity, type NewMessage } from '../../lambdas/core/protocol.js';
+import type { Identity, NewMessage } from '../../lambdas/core/protocol.js';
 import type { ChatStore } from '../../lambdas/core/store/chat-store.js';
-import { keys } from '../../lambdas/core/store/chat-store.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
+import { keys } from '../../lambdas/core/store/redis-keys.js';
 import { RedisStore } from '../../lambdas/core/store/redis-store.js';
+import { compareIds } from '../../protocol/index.js';
 import { REDIS_URL } from '../support/gateway.js';
-import { uniqueRoom } from '../support/socket.js';
+import { uniqueRoom } from '../support/rooms.js';
 
 const HISTORY_LIMIT = 1000;
 const TTL = 3600;
@@ -195,19 +196,63 @@ describe.each([
     });
   });
 
-  describe('short-lived values', () => {
-    it('counts hits in a window that starts with the first hit and then expires', async () => {
-      const key = `hc:test:hits:${room}`;
-      expect([await store.hit(key, 1), await store.hit(key, 1), await store.hit(key, 1)]).toEqual([1, 2, 3]);
-      await sleep(1100);
-      expect(await store.hit(key, 1)).toBe(1);
+  describe('tickets', () => {
+    it('hands out a ticket once', async () => {
+      const grant = { room, identity: who('ann') };
+      await store.saveTicket(`hash-${room}`, grant, 30);
+      expect(await store.takeTicket(`hash-${room}`)).toEqual(grant);
+      expect(await store.takeTicket(`hash-${room}`)).toBeNull();
+      expect(await store.takeTicket(`unknown-${room}`)).toBeNull();
     });
 
-    it('hands out a taken value once', async () => {
-      await store.setValue(`hc:test:${room}`, 'ticket', 30);
-      expect(await store.getValue(`hc:test:${room}`)).toBe('ticket');
-      expect(await store.takeValue(`hc:test:${room}`)).toBe('ticket');
-      expect(await store.takeValue(`hc:test:${room}`)).toBeNull();
+    it('forgets a ticket nobody took in time', async () => {
+      await store.saveTicket(`hash-${room}`, { room, identity: who('ann') }, 1);
+      await sleep(1100);
+      expect(await store.takeTicket(`hash-${room}`)).toBeNull();
+    });
+  });
+
+  describe('identity cache', () => {
+    it('returns a cached identity until it expires', async () => {
+      const identity: Identity = { userId: 'ann', profile: { id: 'ann', name: 'Ann', nested: { a: [1] } } };
+      expect(await store.cachedIdentity(`token-${room}`)).toBeNull();
+      await store.cacheIdentity(`token-${room}`, identity, 1);
+      expect(await store.cachedIdentity(`token-${room}`)).toEqual(identity);
+      expect(await store.cachedIdentity(`token-${room}`)).toEqual(identity);
+      await sleep(1100);
+      expect(await store.cachedIdentity(`token-${room}`)).toBeNull();
+    });
+  });
+
+  describe('counters', () => {
+    it('counts the messages of a user across rooms in a window that starts with the first', async () => {
+      const user = `user-${room}`;
+      const counts = [];
+      for (let i = 0; i < 3; i += 1) counts.push(await store.countUserMessage(user, 1));
+      expect(counts).toEqual([1, 2, 3]);
+      expect(await store.countUserMessage(`other-${room}`, 1)).toBe(1);
+      await sleep(1100);
+      expect(await store.countUserMessage(user, 1)).toBe(1);
+    });
+
+    it('keeps the user count apart from the per-room rate limit', async () => {
+      const rateLimit = { limit: 1, windowSeconds: 60 };
+      const user = `user-${room}`;
+      await store.append(message(room, 1, user), { rateLimit });
+      expect(await store.countUserMessage(user, 60)).toBe(1);
+      await expect(store.append(message(room, 2, user), { rateLimit })).rejects.toThrow(RateLimitedError);
+    });
+
+    it('counts fan-out failures per message, kept for the TTL after the latest failure', async () => {
+      expect(await store.countFanoutFailure(room, '1-0', 2)).toBe(1);
+      expect(await store.countFanoutFailure(room, '2-0', 2)).toBe(1);
+      await sleep(1200);
+      expect(await store.countFanoutFailure(room, '1-0', 2)).toBe(2);
+      await sleep(1200);
+      // 2.4 s after the first failure, 1.2 s after the latest: still remembered.
+      expect(await store.countFanoutFailure(room, '1-0', 2)).toBe(3);
+      expect(await store.countFanoutFailure(room, '2-0', 2)).toBe(1);
+      expect(await store.countFanoutFailure(`${room}-other`, '1-0', 2)).toBe(1);
     });
   });
 });
@@ -221,6 +266,7 @@ describe('RedisStore', () => {
     for (const key of tags) expect(key).toContain('{lobby}');
     expect(keys.idempotency(room, 'x')).toContain('{lobby}');
     expect(keys.rate(room, 'ann')).toContain('{lobby}');
+    expect(keys.fanoutFailures(room, '1-0')).toContain('{lobby}');
   });
 
   it('fails fast with 503 when Redis is unreachable', async () => {

@@ -1,39 +1,16 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type Server } from 'node:http';
-import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { AMQP_URL, type ChatEndpoints, startGateway } from './gateway.js';
+import { freePort, listenOnLoopback } from './net.js';
 import type { TestSocket } from './socket.js';
+import { eventually, pause } from './wait.js';
 
 const run = promisify(execFile);
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves after `ms` milliseconds. */
-export function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `check` until it holds; rejects naming `what` after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await pause(50);
-  }
-}
 
 /** Runs `redis-cli -p <port> <args>` and returns its output. */
 export async function redisCli(port: number, ...args: string[]): Promise<string> {
@@ -59,7 +36,7 @@ export interface OwnRedis {
 export async function startRedis(
   options: { durable?: boolean; extra?: string[]; port?: number } = {},
 ): Promise<OwnRedis> {
-  const port = options.port ?? (await sparePort());
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'hipochat-redis-'));
   let child: ChildProcess | undefined;
   const args = [
@@ -83,7 +60,7 @@ export async function startRedis(
     async start() {
       const spawned = spawn('redis-server', args, { stdio: 'ignore' });
       child = spawned;
-      await waitFor(
+      await eventually(
         async () => (await redisCli(port, 'ping').catch(() => '')) === 'PONG',
         `redis-server on ${port}`,
         10_000,
@@ -123,7 +100,7 @@ export interface OwnCluster {
 export async function startRedisCluster(): Promise<OwnCluster> {
   const nodes: OwnRedis[] = [];
   for (let i = 0; i < 3; i += 1) {
-    const port = await sparePort();
+    const port = await freePort();
     nodes.push(
       await startRedis({
         port,
@@ -140,7 +117,7 @@ export async function startRedisCluster(): Promise<OwnCluster> {
     '0',
     '--cluster-yes',
   ]);
-  await waitFor(
+  await eventually(
     async () => (await redisCli(ports[0]!, 'cluster', 'info')).includes('cluster_state:ok'),
     'cluster_state:ok',
     15_000,
@@ -191,9 +168,8 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const proxy: TcpProxy = {
-    port: (server.address() as AddressInfo).port,
+    port: await listenOnLoopback(server),
     accepted: 0,
     cut() {
       for (const socket of open) socket.destroy();
@@ -293,8 +269,7 @@ export async function startConnectionsProxy(): Promise<ConnectionsProxy> {
     });
   });
   server.keepAliveTimeout = 60_000;
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  proxy.url = `http://127.0.0.1:${await listenOnLoopback(server)}`;
   return proxy;
 }
 
@@ -303,6 +278,50 @@ export const faultGatewayEnv = {
   HIPOCHAT_RATE_LIMIT_PER_MINUTE: '100000',
   HIPOCHAT_LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'error',
 };
+
+/** A gateway on a Redis of its own and the machine's RabbitMQ, posting to sockets through a ConnectionsProxy. */
+export interface ProxiedChat {
+  redis: OwnRedis;
+  proxy: ConnectionsProxy;
+  chat: ChatEndpoints;
+  /** Stops the gateway, then the proxy, then Redis. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Redis, a ConnectionsProxy and a gateway (with `faultGatewayEnv` and `env`) whose
+ * PostToConnection calls go through the proxy, so a test can watch and fail them.
+ */
+export async function startProxiedChat(env: Record<string, string> = {}): Promise<ProxiedChat> {
+  const redis = await startRedis();
+  let proxy: ConnectionsProxy | undefined;
+  try {
+    const connections = await startConnectionsProxy();
+    proxy = connections;
+    const chat = await startGateway({
+      ...faultGatewayEnv,
+      HIPOCHAT_REDIS_URL: redis.url,
+      HIPOCHAT_AMQP_URL: AMQP_URL,
+      ...env,
+      HIPOCHAT_CONNECTIONS_URL: connections.url,
+    });
+    connections.target = chat.httpUrl;
+    return {
+      redis,
+      proxy: connections,
+      chat,
+      async stop() {
+        await chat.stop();
+        await connections.close();
+        await redis.stop();
+      },
+    };
+  } catch (error) {
+    await proxy?.close();
+    await redis.stop();
+    throw error;
+  }
+}
 
 /** A seeded pseudo-random generator (mulberry32), so injected faults repeat run to run. */
 export function seeded(seed: number): () => number {
@@ -374,7 +393,7 @@ export class TrafficCounter {
    */
   async waitUntilDelivered(sockets: readonly TestSocket[], output: () => string, timeoutMs = 30_000) {
     try {
-      await waitFor(
+      await eventually(
         () => sockets.every((socket) => this.allDelivered(socket)),
         'every ack delivered',
         timeoutMs,

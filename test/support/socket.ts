@@ -73,11 +73,6 @@ export function openSocket(url: string, timeoutMs = 10_000): Promise<TestSocket>
   });
 }
 
-/** A room name no other test uses. */
-export function uniqueRoom(prefix = 'room'): string {
-  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
 /**
  * Waits for the server's `$disconnect` of sockets a test just closed: API Gateway (and the
  * local gateway) run it after the socket is gone, so a message racing it may count as read.

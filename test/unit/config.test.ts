@@ -1,4 +1,4 @@
-import { loadConfig } from '../../lambdas/core/config.js';
+import { loadConfig, logSettings } from '../../lambdas/core/config.js';
 import { ConfigError } from '../../lambdas/core/errors.js';
 import { withSecrets } from '../../lambdas/core/secrets.js';
 
@@ -43,6 +43,71 @@ describe('configuration', () => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);
   });
+
+  it.each([
+    [
+      'HIPOCHAT_RATE_LIMIT_PER_MINUTE',
+      '1000000',
+      'HIPOCHAT_RATE_LIMIT_PER_MINUTE must be an integer from 1 to 100000, got "1000000"',
+    ],
+    [
+      'HIPOCHAT_MAX_MESSAGE_BYTES',
+      '1.5',
+      'HIPOCHAT_MAX_MESSAGE_BYTES must be an integer from 64 to 131072, got "1.5"',
+    ],
+    [
+      'HIPOCHAT_LISTEN_PORT',
+      'eighty',
+      'HIPOCHAT_LISTEN_PORT must be an integer from 0 to 65535, got "eighty"',
+    ],
+    ['HIPOCHAT_PROFILE_URL', 'not a url', 'HIPOCHAT_PROFILE_URL must be a URL, got "not a url"'],
+    [
+      'HIPOCHAT_LOG_LEVEL',
+      'verbose',
+      'HIPOCHAT_LOG_LEVEL must be one of debug, info, warn, error, got "verbose"',
+    ],
+    ['HIPOCHAT_LOG_SAMPLE_RATE', '2', 'HIPOCHAT_LOG_SAMPLE_RATE must be a number from 0 to 1, got "2"'],
+    [
+      'HIPOCHAT_REDIS_CLUSTER',
+      'maybe',
+      'HIPOCHAT_REDIS_CLUSTER must be true or false (or 1/0, yes/no), got "maybe"',
+    ],
+    ['HIPOCHAT_PROFILE_ID_FIELD', '', 'HIPOCHAT_PROFILE_ID_FIELD must be a non-empty string, got ""'],
+    [
+      'HIPOCHAT_REGULAR_MESSAGE_TYPE',
+      'shout',
+      'HIPOCHAT_REGULAR_MESSAGE_TYPE must be one of HIPOCHAT_MESSAGE_TYPES (message, notification, injection), got "shout"',
+    ],
+  ])('says what %s must be and what it got (%j)', (name, value, expected) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(`invalid configuration: ${expected}`);
+  });
+
+  it('reports every bad variable at once', () => {
+    expect(() => loadConfig({ HIPOCHAT_FANOUT_SHARDS: '0', HIPOCHAT_DELIVERY_LIMIT: 'x' })).toThrow(
+      'invalid configuration: HIPOCHAT_FANOUT_SHARDS must be an integer from 1 to 64, got "0"; ' +
+        'HIPOCHAT_DELIVERY_LIMIT must be an integer from 1 to 100, got "x"',
+    );
+  });
+
+  it('never repeats the value of a URL that may hold a password', () => {
+    const load = () => loadConfig({ HIPOCHAT_REDIS_URL: 'rediss://default:hunter2@cache:port' });
+    expect(load).toThrow('HIPOCHAT_REDIS_URL must be a URL');
+    expect(load).not.toThrow('hunter2');
+  });
+
+  it('reads the logging settings: level, debug sample rate and stage', () => {
+    const env = { HIPOCHAT_LOG_LEVEL: 'debug', HIPOCHAT_LOG_SAMPLE_RATE: '0.1', HIPOCHAT_STAGE: 'prod' };
+    expect(loadConfig(env)).toMatchObject({ logLevel: 'debug', logSampleRate: 0.1, stage: 'prod' });
+    expect(logSettings(env)).toEqual({ logLevel: 'debug', logSampleRate: 0.1, stage: 'prod' });
+  });
+
+  it('lets the logger start on defaults when a logging variable is bad (start-up then reports it)', () => {
+    expect(logSettings({ HIPOCHAT_LOG_LEVEL: 'verbose', HIPOCHAT_LOG_SAMPLE_RATE: 'often' })).toEqual({
+      logLevel: 'info',
+      logSampleRate: 0,
+      stage: undefined,
+    });
+  });
 });
 
 describe('secrets by ARN', () => {
@@ -71,6 +136,16 @@ describe('secrets by ARN', () => {
     expect(config.pushSecret).toBe('push-hmac');
     expect(decodeURIComponent(new URL(config.redisUrl!).password)).toBe('auth/token+');
     expect(config.amqpUrl).toBe('amqps://hipochat:s3cret@b-1.mq.internal:5671');
+  });
+
+  it('refuses a broker secret without a username and password', async () => {
+    const env = {
+      HIPOCHAT_RABBIT_SECRET_ARN: 'arn:rabbit',
+      HIPOCHAT_RABBIT_URL: 'amqps://b-1.mq.internal:5671',
+    };
+    await expect(withSecrets(env, async () => '{"username":"hipochat"}')).rejects.toThrow(
+      'HIPOCHAT_RABBIT_SECRET_ARN must hold {"username","password"}',
+    );
   });
 
   it('leaves the environment alone when no secret is named', async () => {

@@ -1,5 +1,4 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   ApiGatewayManagementApiServiceException,
   ForbiddenException,
@@ -12,6 +11,7 @@ import {
   ManagementApiSender,
   SignedPostSender,
 } from '../../lambdas/core/connections.js';
+import { listenOnLoopback } from '../support/net.js';
 
 interface Captured {
   method: string;
@@ -55,8 +55,7 @@ class Endpoint {
   }
 
   async start(): Promise<string> {
-    await new Promise<void>((done) => this.server.listen(0, '127.0.0.1', done));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/prod`;
+    return `http://127.0.0.1:${await listenOnLoopback(this.server)}/prod`;
   }
 
   stop(): Promise<void> {

@@ -1,12 +1,12 @@
-import { toRecord } from '../../lambdas/core/bus/chat-bus.js';
 import { MemoryBus } from '../../lambdas/core/bus/memory-bus.js';
 import { loadConfig } from '../../lambdas/core/config.js';
 import type { ConnectionSender } from '../../lambdas/core/connections.js';
-import type { ChatMessage } from '../../lambdas/core/protocol.js';
 import { createRuntime, setRuntime } from '../../lambdas/core/runtime.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import { handler as fanout } from '../../lambdas/handlers/mq/fanout.js';
-import { rabbitMqEvent } from '../../local/events.js';
+import { rabbitMqEvent } from '../../local/mq-events.js';
+import type { ChatMessage } from '../../protocol/index.js';
+import { chatMessage } from '../support/messages.js';
 
 const DELIVERY_LIMIT = 3;
 
@@ -30,20 +30,10 @@ class RecordingMemoryBus extends MemoryBus {
   }
 }
 
-const message = (n: number, body: string): ChatMessage => ({
-  id: `${1_700_000_000_000 + n}-0`,
-  type: 'message',
-  room: 'lobby',
-  token: 'lobby',
-  timestamp: n,
-  body,
-  author: null,
-});
-
 const batch = (messages: ChatMessage[]) =>
   rabbitMqEvent(
     'hipochat.fanout.0::/',
-    messages.map((m) => toRecord(Buffer.from(JSON.stringify(m)), false, m.id)),
+    messages.map((m) => ({ body: Buffer.from(JSON.stringify(m)), messageId: m.id, redelivered: false })),
   );
 
 describe('fan-out of a batch with a poison message', () => {
@@ -63,15 +53,15 @@ describe('fan-out of a batch with a poison message', () => {
   afterEach(() => setRuntime(undefined));
 
   it('delivers the healthy messages and succeeds, requeueing only the poison message', async () => {
-    const poison = message(1, 'POISON');
-    await fanout(batch([poison, message(2, 'fine')]));
+    const poison = chatMessage(1, { body: 'POISON' });
+    await fanout(batch([poison, chatMessage(2, { body: 'fine' })]));
     expect(sender.delivered).toEqual(['c1:fine']);
     expect(bus.republished).toEqual([poison]);
     expect(bus.deadLetters).toEqual([]);
   });
 
   it(`dead-letters the poison message after ${DELIVERY_LIMIT} failures`, async () => {
-    const poison = message(1, 'POISON');
+    const poison = chatMessage(1, { body: 'POISON' });
     for (let attempt = 0; attempt < DELIVERY_LIMIT; attempt += 1) await fanout(batch([poison]));
     expect(bus.republished).toHaveLength(DELIVERY_LIMIT - 1);
     expect(bus.deadLetters.map((body) => JSON.parse(body.toString()))).toEqual([poison]);
@@ -79,6 +69,6 @@ describe('fan-out of a batch with a poison message', () => {
 
   it('fails the whole batch when the failed message cannot be requeued', async () => {
     jest.spyOn(bus, 'publish').mockRejectedValue(new Error('broker down'));
-    await expect(fanout(batch([message(1, 'POISON')]))).rejects.toThrow('broker down');
+    await expect(fanout(batch([chatMessage(1, { body: 'POISON' })]))).rejects.toThrow('broker down');
   });
 });

@@ -1,18 +1,9 @@
-import { BATCH_FRAME_BYTES, batchFrames, FanoutService } from '../../lambdas/core/fanout.js';
-import type { ChatMessage } from '../../lambdas/core/protocol.js';
+import { batchFrames, FanoutService } from '../../lambdas/core/fanout.js';
 import { PushNotifier } from '../../lambdas/core/push.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
+import { BATCH_FRAME_BYTES, type ChatMessage } from '../../protocol/index.js';
+import { chatMessage } from '../support/messages.js';
 import { RecordingSender } from '../support/recording-sender.js';
-
-const message = (n: number, body: unknown = `m${n}`): ChatMessage => ({
-  id: `${1_795_667_293_000 + n}-0`,
-  type: 'message',
-  room: 'lobby',
-  token: 'lobby',
-  timestamp: n,
-  body,
-  author: null,
-});
 
 describe('fan-out batch frames', () => {
   let store: MemoryStore;
@@ -32,20 +23,20 @@ describe('fan-out batch frames', () => {
   });
 
   it("gives a batched connection the room's messages in one frame and a plain one a frame per message", async () => {
-    const messages = [message(1), message(2), message(3)];
+    const messages = [chatMessage(1), chatMessage(2), chatMessage(3)];
     await fanout.deliver(messages);
     expect(sender.framesOf('plain')).toEqual(messages);
     expect(sender.framesOf('batched')).toEqual([{ type: 'batch', room: 'lobby', messages }]);
   });
 
   it('sends a lone message as itself, even to a batched connection', async () => {
-    await fanout.deliver([message(1)]);
-    expect(sender.framesOf('batched')).toEqual([message(1)]);
+    await fanout.deliver([chatMessage(1)]);
+    expect(sender.framesOf('batched')).toEqual([chatMessage(1)]);
   });
 
   it('drops exactly the batched connection that answered 410', async () => {
     sender.gone.add('batched');
-    const report = await fanout.deliver([message(1), message(2)]);
+    const report = await fanout.deliver([chatMessage(1), chatMessage(2)]);
     expect(report.gone).toBe(1);
     expect(await store.connections('lobby')).toEqual([{ connectionId: 'plain', userId: 'ann' }]);
   });
@@ -53,7 +44,7 @@ describe('fan-out batch frames', () => {
 
 describe('batchFrames', () => {
   it(`splits messages into frames of at most ${BATCH_FRAME_BYTES} bytes, keeping their order`, () => {
-    const messages = Array.from({ length: 40 }, (_, n) => message(n, 'x'.repeat(3000)));
+    const messages = Array.from({ length: 40 }, (_, n) => chatMessage(n, { body: 'x'.repeat(3000) }));
     const frames = batchFrames('lobby', messages);
     expect(frames.length).toBeGreaterThan(1);
     for (const frame of frames) expect(frame.data.length).toBeLessThanOrEqual(BATCH_FRAME_BYTES);

@@ -1,45 +1,65 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
   APIGatewayRequestAuthorizerEvent,
+  CloudFormationCustomResourceCreateEvent,
+  Context,
 } from 'aws-lambda';
-import type { ChatBus } from '../../lambdas/core/bus/chat-bus.js';
-import type { RabbitMqEvent } from '../../lambdas/core/bus/rabbitmq-event.js';
 import { loadConfig } from '../../lambdas/core/config.js';
-import { ServiceUnavailableError } from '../../lambdas/core/errors.js';
-import type { ChatMessage } from '../../lambdas/core/protocol.js';
 import { createRuntime, setRuntime } from '../../lambdas/core/runtime.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
-import { handler as history } from '../../lambdas/handlers/http/history.js';
-import { handler as item } from '../../lambdas/handlers/http/item.js';
-import { handler as newChatRoom } from '../../lambdas/handlers/http/new-chat-room.js';
-import { handler as notification } from '../../lambdas/handlers/http/notification.js';
-import { handler as old } from '../../lambdas/handlers/http/old.js';
-import { handler as unsubscribe } from '../../lambdas/handlers/http/unsubscribe.js';
-import { handler as fanout } from '../../lambdas/handlers/mq/fanout.js';
+import { handler as topologyHandler } from '../../lambdas/handlers/custom/topology.js';
+import { handler as historyHandler } from '../../lambdas/handlers/http/history.js';
+import { handler as itemHandler } from '../../lambdas/handlers/http/item.js';
+import { handler as newChatRoomHandler } from '../../lambdas/handlers/http/new-chat-room.js';
+import { handler as notificationHandler } from '../../lambdas/handlers/http/notification.js';
+import { handler as oldHandler } from '../../lambdas/handlers/http/old.js';
+import { handler as unsubscribeHandler } from '../../lambdas/handlers/http/unsubscribe.js';
+import { handler as fanoutHandler } from '../../lambdas/handlers/mq/fanout.js';
+import type { RabbitMqEvent } from '../../lambdas/handlers/mq/rabbitmq-event.js';
 import type { WebSocketEvent } from '../../lambdas/handlers/shared/websocket.js';
-import { handler as authorizer } from '../../lambdas/handlers/ws/authorizer.js';
-import { handler as connect } from '../../lambdas/handlers/ws/connect.js';
-import { handler as disconnect } from '../../lambdas/handlers/ws/disconnect.js';
-import { handler as message } from '../../lambdas/handlers/ws/message.js';
+import { handler as authorizerHandler } from '../../lambdas/handlers/ws/authorizer.js';
+import { handler as connectHandler } from '../../lambdas/handlers/ws/connect.js';
+import { handler as disconnectHandler } from '../../lambdas/handlers/ws/disconnect.js';
+import { handler as messageHandler } from '../../lambdas/handlers/ws/message.js';
+import type { ChatMessage } from '../../protocol/index.js';
+import { RecordingBus } from '../support/recording-bus.js';
 import { RecordingSender } from '../support/recording-sender.js';
 
 const fixture = <T>(name: string): T =>
   JSON.parse(readFileSync(join(__dirname, '../events', `${name}.json`), 'utf8')) as T;
 
-/** A bus that records what was published, or fails like a broker that is down. */
-class RecordingBus implements ChatBus {
-  readonly kind = 'memory' as const;
-  published: ChatMessage[] = [];
-  down = false;
-  async publish(m: ChatMessage) {
-    if (this.down) throw new ServiceUnavailableError('broker unavailable');
-    this.published.push(m);
-  }
-  async close() {}
-}
+/** The context Lambda passes (test/events/lambda-context.json), with a request id of its own. */
+const lambdaContext = (awsRequestId: string = randomUUID()): Context => ({
+  ...fixture<Omit<Context, 'getRemainingTimeInMillis' | 'done' | 'fail' | 'succeed'>>('lambda-context'),
+  awsRequestId,
+  getRemainingTimeInMillis: () => 10_000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
+});
+
+/** Calls a handler as Lambda does: with the event and a context. */
+const invoked =
+  <E, R>(handler: (event: E, context?: Context) => Promise<R>) =>
+  (event: E, context: Context = lambdaContext()) =>
+    handler(event, context);
+
+const authorizer = invoked(authorizerHandler);
+const connect = invoked(connectHandler);
+const message = invoked(messageHandler);
+const disconnect = invoked(disconnectHandler);
+const old = invoked(oldHandler);
+const item = invoked(itemHandler);
+const notification = invoked(notificationHandler);
+const history = invoked(historyHandler);
+const newChatRoom = invoked(newChatRoomHandler);
+const unsubscribe = invoked(unsubscribeHandler);
+const fanout = invoked(fanoutHandler);
+const topology = invoked(topologyHandler);
 
 let store: MemoryStore;
 let bus: RecordingBus;
@@ -305,5 +325,112 @@ describe('fan-out consumer (aws:rmq)', () => {
       { connectionId: 'live', data: expect.objectContaining({ id: '1795667293000-0', body: 'hello' }) },
     ]);
     expect(await store.connections('lobby')).toEqual([{ connectionId: 'live', userId: 'bob' }]);
+  });
+});
+
+describe('topology custom resource', () => {
+  it('leaves the queues alone on Delete', async () => {
+    const event = {
+      ...fixture<CloudFormationCustomResourceCreateEvent>('cfn-topology-create'),
+      RequestType: 'Delete' as const,
+      PhysicalResourceId: 'hipochat-topology',
+    };
+    expect(await topology(event)).toEqual({ PhysicalResourceId: 'hipochat-topology' });
+  });
+
+  it('refuses a shard count out of range by the rule of HIPOCHAT_FANOUT_SHARDS, before reaching the broker', async () => {
+    const event = fixture<CloudFormationCustomResourceCreateEvent>('cfn-topology-create');
+    event.ResourceProperties.Shards = '65';
+    await expect(topology(event)).rejects.toThrow(
+      'HIPOCHAT_FANOUT_SHARDS must be an integer from 1 to 64, got "65"',
+    );
+  });
+});
+
+describe('invocation log', () => {
+  /** The JSON lines written to stderr (warnings and errors) while `act` runs. */
+  async function errorLines(act: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      await act();
+    } finally {
+      spy.mockRestore();
+    }
+    return written
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  it('logs a failed request as one line with its request id, route, connection, room, user and error', async () => {
+    // Prepare
+    bus.down = true;
+
+    // Act
+    const lines = await errorLines(() =>
+      message(fixture<WebSocketEvent>('ws-default'), lambdaContext('req-1')),
+    );
+
+    // Assess
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'request failed',
+        service: 'hipochat',
+        function_request_id: 'req-1',
+        function_name: 'hipochat-prod-message',
+        route: '$default',
+        connectionId: 'Lx1xYcDuoAMCJrg=',
+        room: 'lobby',
+        userId: 'alice',
+        status: 503,
+        error: expect.objectContaining({ name: 'ServiceUnavailableError', message: 'broker unavailable' }),
+      }),
+    ]);
+  });
+
+  it('keeps the keys of each invocation to its own lines, overlapping or not', async () => {
+    // Prepare
+    bus.down = true;
+    const inRoom = (room: string): WebSocketEvent => {
+      const event = fixture<WebSocketEvent>('ws-default');
+      event.requestContext.authorizer!.room = room;
+      return event;
+    };
+    const profileDown = fixture<APIGatewayRequestAuthorizerEvent>('ws-authorizer');
+    profileDown.queryStringParameters = { room: 'garden', token: 'alice' };
+
+    // Act
+    const lines = await errorLines(async () => {
+      await Promise.all([
+        message(inRoom('lobby'), lambdaContext('req-lobby')),
+        message(inRoom('kitchen'), lambdaContext('req-kitchen')),
+      ]);
+      jest.spyOn(globalThis, 'fetch').mockRejectedValue(new TypeError('fetch failed'));
+      await authorizer(profileDown, lambdaContext('req-garden')).catch(() => undefined);
+    });
+
+    // Assess
+    const byRequest = Object.fromEntries(lines.map((line) => [line.function_request_id, line]));
+    expect(byRequest['req-lobby']).toMatchObject({ room: 'lobby', userId: 'alice' });
+    expect(byRequest['req-kitchen']).toMatchObject({ room: 'kitchen', userId: 'alice' });
+    expect(byRequest['req-garden']).toMatchObject({ route: 'authorizer', room: 'garden', status: 503 });
+    expect(byRequest['req-garden']).not.toHaveProperty('userId');
+  });
+
+  it("logs nothing for a request refused for the caller's mistake", async () => {
+    // Prepare
+    const event = { ...fixture<WebSocketEvent>('ws-default'), body: 'not json' };
+
+    // Act
+    const lines = await errorLines(() => message(event));
+
+    // Assess
+    expect(lines).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import {
   HipochatClient,
   httpUrlFromWs,
   utf8Length,
-} from '../../web/client/hipochat-client.js';
+} from 'hipochat-serverless/client';
 
 describe('backoffDelay', () => {
   it.each([
@@ -74,5 +74,97 @@ describe('HipochatClient options', () => {
       /message too large: \d+ bytes, the limit is 100 bytes \(nothing was sent\)/,
     );
     expect(client.state).toBe('idle');
+  });
+});
+
+describe('HipochatClient frames', () => {
+  /** A socket that opens at once and lets the test play the server. */
+  class FakeSocket {
+    static last: FakeSocket | undefined;
+    readyState = 0;
+    sent: string[] = [];
+    onopen: ((event: unknown) => void) | null = null;
+    onmessage: ((event: { data: unknown }) => void) | null = null;
+    onerror: ((event: unknown) => void) | null = null;
+    onclose: ((event: { code: number; reason: string }) => void) | null = null;
+    constructor(readonly url: string) {
+      FakeSocket.last = this;
+      setTimeout(() => {
+        this.readyState = 1;
+        this.onopen?.({});
+      }, 0);
+    }
+    send(data: string): void {
+      this.sent.push(data);
+    }
+    close(): void {
+      this.readyState = 3;
+    }
+    receive(data: string): void {
+      this.onmessage?.({ data });
+    }
+  }
+
+  const emptyHistory = async () =>
+    new Response(JSON.stringify({ oldy: [], results: { read_messages: [], unread_messages: [] } }));
+
+  function message(id: string, type = 'message') {
+    return { id, type, room: 'r', token: 'r', timestamp: 1, body: id, author: null };
+  }
+
+  async function liveClient() {
+    const client = new HipochatClient({
+      url: 'ws://127.0.0.1:1',
+      room: 'r',
+      token: 't',
+      WebSocket: FakeSocket,
+      fetch: emptyHistory,
+      keepAliveMs: 0,
+    });
+    const events: string[] = [];
+    client.on('message', (m) => events.push(`message ${m.id}`));
+    client.on('injection', (m) => events.push(`injection ${m.id}`));
+    client.on('error', (e) => events.push(`error ${e.kind}: ${e.message}`));
+    await client.connect(5000);
+    return { client, socket: FakeSocket.last!, events };
+  }
+
+  it('unpacks batches, skips what it does not know, and reports a frame that is not JSON', async () => {
+    const { client, socket, events } = await liveClient();
+    socket.receive(
+      JSON.stringify({
+        type: 'batch',
+        room: 'r',
+        messages: [message('1-0'), message('1-1', 'notification')],
+      }),
+    );
+    socket.receive(JSON.stringify(message('1-2')));
+    socket.receive(JSON.stringify(message('1-2')));
+    socket.receive('{"type":"pong"}');
+    socket.receive('{"type":"presence","who":["ann"]}');
+    socket.receive('not json');
+    expect(events).toEqual([
+      'message 1-0',
+      'injection 1-1',
+      'message 1-2',
+      'error frame: the server sent a frame that is not JSON',
+    ]);
+    expect(client.lastMessageId).toBe('1-2');
+    client.close();
+  });
+
+  it('resolves a send on its ack and rejects one named by an error frame', async () => {
+    const { client, socket } = await liveClient();
+    const ok = client.send('hi', { clientId: 'a' });
+    const refused = client.send('hi', { clientId: 'b' });
+    expect(socket.sent).toEqual([
+      '{"type":"message","body":"hi","clientId":"a"}',
+      '{"type":"message","body":"hi","clientId":"b"}',
+    ]);
+    socket.receive('{"ERROR":"rate limited","clientId":"b"}');
+    socket.receive('{"type":"ack","id":"5-0","clientId":"a"}');
+    await expect(ok).resolves.toEqual({ id: '5-0', clientId: 'a' });
+    await expect(refused).rejects.toThrow('rate limited');
+    client.close();
   });
 });

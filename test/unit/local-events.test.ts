@@ -1,4 +1,5 @@
-import { httpEvent, rabbitMqEvent, requestTime } from '../../local/events.js';
+import { httpEvent, requestTime } from '../../local/events.js';
+import { rabbitMqEvent } from '../../local/mq-events.js';
 
 describe('local gateway events', () => {
   it("stamps requests in API Gateway's time format", () => {
@@ -45,11 +46,33 @@ describe('local gateway events', () => {
     });
   });
 
-  it('groups an Amazon MQ batch by queue::vhost', () => {
-    const event = rabbitMqEvent('hipochat.fanout.1::/', []);
-    expect(event).toMatchObject({
+  it('groups an Amazon MQ batch by queue::vhost, each body a base64 record', () => {
+    // Prepare
+    const body = Buffer.from('{"id":"1700000000001-0"}');
+
+    // Act
+    const event = rabbitMqEvent('hipochat.fanout.1::/', [
+      { body, messageId: '1700000000001-0', redelivered: true },
+    ]);
+
+    // Assess
+    expect(event).toEqual({
       eventSource: 'aws:rmq',
-      rmqMessagesByQueue: { 'hipochat.fanout.1::/': [] },
+      eventSourceArn: 'arn:aws:mq:local:000000000000:broker:local:b-local',
+      rmqMessagesByQueue: {
+        'hipochat.fanout.1::/': [
+          {
+            basicProperties: {
+              contentType: 'application/json',
+              deliveryMode: 2,
+              messageId: '1700000000001-0',
+              bodySize: body.length,
+            },
+            redelivered: true,
+            data: body.toString('base64'),
+          },
+        ],
+      },
     });
   });
 });

@@ -1,5 +1,22 @@
 import { BadRequestError, PayloadTooLargeError } from '../../lambdas/core/errors.js';
-import { compareIds, parseClientFrame, parseRoom, publicProfile } from '../../lambdas/core/protocol.js';
+import { parseClientFrame, parseRoom, publicProfile } from '../../lambdas/core/protocol.js';
+import {
+  ackFrame,
+  batchFrame,
+  type ChatMessage,
+  CONTROL_FRAME_TYPES,
+  compareIds,
+  encodeClientFrame,
+  encodeServerFrame,
+  errorFrame,
+  isValidRoom,
+  KEEP_ALIVE_FRAME,
+  KEEP_ALIVE_REPLY,
+  messageFrame,
+  parseServerFrame,
+  type ServerFrame,
+  utf8Length,
+} from '../../protocol/index.js';
 
 const TYPES = ['message', 'notification'];
 
@@ -68,5 +85,90 @@ describe('message ids', () => {
     ['5-5', '5-5', 0],
   ])('orders %s against %s', (a, b, sign) => {
     expect(Math.sign(compareIds(a, b))).toBe(sign);
+  });
+});
+
+describe('the wire (protocol/)', () => {
+  const message: ChatMessage = {
+    id: '1700000000000-0',
+    type: 'message',
+    room: 'lobby',
+    token: 'lobby',
+    timestamp: 1700000000,
+    body: 'hi',
+    author: { username: 'ann' },
+    senderId: 'ann',
+    clientId: 'c1',
+  };
+
+  it.each<[ServerFrame, string]>([
+    [messageFrame(message), JSON.stringify(message)],
+    [
+      batchFrame('lobby', [message]),
+      `{"type":"batch","room":"lobby","messages":[${JSON.stringify(message)}]}`,
+    ],
+    [ackFrame('1-0', 'c1'), '{"type":"ack","id":"1-0","clientId":"c1"}'],
+    [errorFrame('missing body', 'c1'), '{"ERROR":"missing body","clientId":"c1"}'],
+    [errorFrame('missing body'), '{"ERROR":"missing body"}'],
+    [{ kind: 'pong' }, '{"type":"pong"}'],
+  ])('encodes %j in its historical wire shape and reads it back', (frame, wire) => {
+    expect(encodeServerFrame(frame)).toBe(wire);
+    expect(parseServerFrame(wire)).toEqual(frame);
+  });
+
+  it('keeps the keep-alive frames byte for byte', () => {
+    expect(KEEP_ALIVE_FRAME).toBe('{"type":"ping"}');
+    expect(KEEP_ALIVE_REPLY).toBe('{"type":"pong"}');
+  });
+
+  it('encodes a send as {"type","body","clientId"}, defaulting the type to message', () => {
+    expect(encodeClientFrame({ kind: 'send', body: 'hi', clientId: 'c1' })).toBe(
+      '{"type":"message","body":"hi","clientId":"c1"}',
+    );
+    expect(encodeClientFrame({ kind: 'send', type: 'notification', body: 1 })).toBe(
+      '{"type":"notification","body":1}',
+    );
+  });
+
+  it.each([
+    ['not json', { kind: 'unreadable', reason: 'not-json' }],
+    ['null', { kind: 'unreadable', reason: 'unknown' }],
+    ['[]', { kind: 'unreadable', reason: 'unknown' }],
+    ['{"type":"presence","who":[]}', { kind: 'unreadable', reason: 'unknown' }],
+    ['{"type":"toString"}', { kind: 'unreadable', reason: 'unknown' }],
+  ])('reads %s as unreadable, never throwing', (wire, result) => {
+    expect(parseServerFrame(wire)).toEqual(result);
+  });
+
+  it('drops batch entries that are no message, and reads a malformed control frame as a message', () => {
+    expect(
+      parseServerFrame(`{"type":"batch","room":"r","messages":[null,{"id":1},${JSON.stringify(message)}]}`),
+    ).toEqual(batchFrame('r', [message]));
+    expect(parseServerFrame('{"type":"ack","id":"2-0"}')).toEqual({
+      kind: 'message',
+      message: { type: 'ack', id: '2-0' },
+    });
+  });
+
+  it('names the control frame types a message type must avoid', () => {
+    expect([...CONTROL_FRAME_TYPES].sort()).toEqual(['ack', 'batch', 'pong']);
+  });
+
+  it.each(['lobby', 'a-b.c:d,e_f', 'x'.repeat(128)])('accepts the room %s', (room) => {
+    expect(isValidRoom(room)).toBe(true);
+  });
+
+  it.each(['', 'room/', 'a b', 'x'.repeat(129), 'ü'])('refuses the room %j', (room) => {
+    expect(isValidRoom(room)).toBe(false);
+  });
+
+  it('orders ids numerically and falls back to string order for malformed ones', () => {
+    expect(Math.sign(compareIds('999-5', '1000-0'))).toBe(-1);
+    expect(Math.sign(compareIds('9999999999999999-1', '9999999999999999-0'))).toBe(1);
+    expect(Math.sign(compareIds('b', 'a'))).toBe(1);
+  });
+
+  it('counts UTF-8 bytes, not characters', () => {
+    expect(utf8Length('aé€😀')).toBe(1 + 2 + 3 + 4);
   });
 });

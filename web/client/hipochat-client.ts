@@ -4,15 +4,40 @@
  * catches up through `GET /talk/old/{room}/?since=<id>` after every (re)connect, and emits each
  * message exactly once (deduplicated by `id`).
  *
- * It depends on nothing but the platform: the global `WebSocket` and `fetch`. Node 20 has no
- * global `WebSocket`; pass one (for example `ws`'s) in {@link HipochatClientOptions.WebSocket}.
+ * It depends on nothing but the platform (the global `WebSocket` and `fetch`) and the wire
+ * definitions in `protocol/`, which it shares with the server. Node 20 has no global
+ * `WebSocket`; pass one (for example `ws`'s) in {@link HipochatClientOptions.WebSocket}.
  */
 
-// The wire types are the server's own definitions (type-only imports: nothing is bundled).
-import type { OldMessages, RoomHistory } from '../../lambdas/core/chat-service.js';
-import type { ChatMessage } from '../../lambdas/core/protocol.js';
+import {
+  AUTHENTICATION_ERROR,
+  CHAT_MESSAGE_TYPE,
+  type ChatMessage,
+  type ConnectTicket,
+  compareIds,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  encodeClientFrame,
+  FINAL_CLOSE_CODES,
+  type HistoryAnswer,
+  type HttpErrorBody,
+  isValidRoom,
+  KEEP_ALIVE_FRAME,
+  KEEP_ALIVE_INTERVAL_MS,
+  type MembersAdded,
+  type MembersRemoved,
+  type NotificationAnswer,
+  type OldMessages,
+  parseServerFrame,
+  RECONNECT_INITIAL_DELAY_MS,
+  RECONNECT_MAX_DELAY_MS,
+  ROOM_NAME_RULE,
+  type RoomHistory,
+  utf8Length,
+} from '../../protocol/index.js';
 
-export type { ChatMessage, OldMessages, RoomHistory };
+// What users of the library need from the wire, so `hipochat-serverless/client` is enough.
+export type { ChatMessage, OldMessages, RoomHistory } from '../../protocol/index.js';
+export { compareIds, DEFAULT_MAX_MESSAGE_BYTES, utf8Length } from '../../protocol/index.js';
 
 /** Connection states, in the order a healthy connection goes through them. */
 export type ConnectionState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'closed';
@@ -95,9 +120,9 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 /** Reconnection policy. */
 export interface ReconnectOptions {
-  /** First delay. @default 500 */
+  /** First delay. @default {@link RECONNECT_INITIAL_DELAY_MS} (500) */
   initialDelayMs?: number;
-  /** Cap of the exponential delay. @default 15000 */
+  /** Cap of the exponential delay. @default {@link RECONNECT_MAX_DELAY_MS} (15000) */
   maxDelayMs?: number;
   /** Consecutive failed attempts before giving up (state `closed`). @default Infinity */
   maxAttempts?: number;
@@ -126,11 +151,11 @@ export interface HipochatClientOptions {
    * which API Gateway bills once. The client unpacks them; events are the same. @default true
    */
   batch?: boolean;
-  /** The server's `HIPOCHAT_MAX_MESSAGE_BYTES`. @default 16384 */
+  /** The server's `HIPOCHAT_MAX_MESSAGE_BYTES`. @default {@link DEFAULT_MAX_MESSAGE_BYTES} (16384) */
   maxMessageBytes?: number;
   /**
    * Send `{"type":"ping"}` this often while live: API Gateway closes a socket idle for 10 minutes
-   * and browsers cannot send protocol pings. `0` turns it off. @default 300000
+   * and browsers cannot send protocol pings. `0` turns it off. @default {@link KEEP_ALIVE_INTERVAL_MS} (300000)
    */
   keepAliveMs?: number;
   /** Give up on an opening socket after this long. @default 10000 */
@@ -161,32 +186,9 @@ export class HipochatError extends Error {
   }
 }
 
-/** Default `HIPOCHAT_MAX_MESSAGE_BYTES`. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 16_384;
-
-const ROOM_PATTERN = /^[a-zA-Z0-9\-.:,_]{1,128}$/;
-const ID_PATTERN = /^(\d{1,16})-(\d{1,16})$/;
 const OPEN = 1;
 // Close codes after which reconnecting would only be refused again (or was asked not to).
-const FINAL_CLOSE_CODES = new Set([1000, 1008]);
-
-/** Orders message ids (`<ms>-<seq>`); negative when `a` comes first. */
-export function compareIds(a: string, b: string): number {
-  const ma = ID_PATTERN.exec(a);
-  const mb = ID_PATTERN.exec(b);
-  if (!ma || !mb) return a < b ? -1 : a > b ? 1 : 0;
-  const msA = BigInt(ma[1]!);
-  const msB = BigInt(mb[1]!);
-  if (msA !== msB) return msA < msB ? -1 : 1;
-  const seqA = BigInt(ma[2]!);
-  const seqB = BigInt(mb[2]!);
-  return seqA === seqB ? 0 : seqA < seqB ? -1 : 1;
-}
-
-/** UTF-8 byte length of a string. */
-export function utf8Length(text: string): number {
-  return new TextEncoder().encode(text).length;
-}
+const FINAL_CLOSE_CODE_SET = new Set(FINAL_CLOSE_CODES);
 
 /**
  * Capped exponential backoff with jitter: attempt 1 waits about `initial`, each next one twice
@@ -269,20 +271,14 @@ export class HipochatHttp {
 
   /** The user's unread count in `room`. */
   async notification(room: string): Promise<number> {
-    const result = await this.request<{ notification: number }>(
-      'GET',
-      `/talk/notification/${roomPath(room)}/`,
-    );
+    const result = await this.request<NotificationAnswer>('GET', `/talk/notification/${roomPath(room)}/`);
     return result.notification;
   }
 
   /** The latest `limit` messages and unread count of each room. */
   async history(rooms: readonly string[], limit = 20): Promise<RoomHistory[]> {
     const path = rooms.map(roomPath).join(',');
-    const result = await this.request<{ results: RoomHistory[] }>(
-      'GET',
-      `/talk/history/${path}/?limit=${limit}`,
-    );
+    const result = await this.request<HistoryAnswer>('GET', `/talk/history/${path}/?limit=${limit}`);
     return result.results;
   }
 
@@ -298,20 +294,17 @@ export class HipochatHttp {
   }
 
   /** A single-use connect ticket (30 seconds). */
-  async ticket(room: string): Promise<{ ticket: string; expiresIn: number }> {
+  async ticket(room: string): Promise<ConnectTicket> {
     return this.request('POST', `/talk/ticket/${roomPath(room)}/`);
   }
 
   /** Adds members to a room (service key). */
-  addMembers(room: string, members: readonly string[]): Promise<{ room: string; added: string[] }> {
+  addMembers(room: string, members: readonly string[]): Promise<MembersAdded> {
     return this.members('new-chat-room', room, members);
   }
 
   /** Removes members from a room and closes their sockets there (service key). */
-  removeMembers(
-    room: string,
-    members: readonly string[],
-  ): Promise<{ room: string; removed: string[]; disconnected: number }> {
+  removeMembers(room: string, members: readonly string[]): Promise<MembersRemoved> {
     return this.members('unsubscribe', room, members);
   }
 
@@ -358,7 +351,7 @@ export class HipochatHttp {
       data = undefined;
     }
     if (!response.ok) {
-      const record = (data ?? {}) as { error?: unknown; message?: unknown };
+      const record = (data ?? {}) as Partial<Record<keyof HttpErrorBody, unknown>>;
       const detail = String(record.error ?? record.message ?? (text.slice(0, 200) || response.statusText));
       const kind: ErrorKind = response.status === 401 || response.status === 403 ? 'auth' : 'http';
       throw new HipochatError(kind, `${method} ${path} → ${response.status}: ${detail}`, response.status);
@@ -374,9 +367,7 @@ export class HipochatHttp {
 }
 
 function roomPath(room: string): string {
-  if (!ROOM_PATTERN.test(room)) {
-    throw new HipochatError('http', `invalid room "${room}": use 1-128 characters of [a-zA-Z0-9-.:,_]`);
-  }
+  if (!isValidRoom(room)) throw new HipochatError('http', `invalid room "${room}": use ${ROOM_NAME_RULE}`);
   // The room alphabet is URL-safe; encoding `,` would break the history route's separator.
   return room;
 }
@@ -438,11 +429,8 @@ export class HipochatClient {
   constructor(options: HipochatClientOptions) {
     this.options = options;
     this.wsUrl = parseWsUrl(options.url);
-    if (!ROOM_PATTERN.test(options.room)) {
-      throw new HipochatError(
-        'connection',
-        `invalid room "${options.room}": use 1-128 characters of [a-zA-Z0-9-.:,_]`,
-      );
+    if (!isValidRoom(options.room)) {
+      throw new HipochatError('connection', `invalid room "${options.room}": use ${ROOM_NAME_RULE}`);
     }
     if (!options.token) throw new HipochatError('auth', 'a token is required');
     this.room = options.room;
@@ -550,7 +538,7 @@ export class HipochatClient {
       return Promise.reject(new HipochatError('send', 'the message is empty'));
     }
     const clientId = options.clientId ?? randomId();
-    const frame = JSON.stringify({ type: options.type ?? 'message', body, clientId });
+    const frame = encodeClientFrame({ kind: 'send', type: options.type, body, clientId });
     const size = utf8Length(frame);
     if (size > this.maxMessageBytes) {
       return Promise.reject(
@@ -712,46 +700,52 @@ export class HipochatClient {
 
   private onFrame(data: unknown): void {
     if (typeof data !== 'string') return;
-    let frame: Record<string, unknown>;
-    try {
-      frame = JSON.parse(data) as Record<string, unknown>;
-    } catch {
-      this.emit('error', { kind: 'frame', message: 'the server sent a frame that is not JSON' });
-      return;
-    }
-    if (!frame || typeof frame !== 'object') return;
-    if (typeof frame.ERROR === 'string') {
-      const message = frame.ERROR;
-      const kind: ErrorKind = message === 'authentication error' ? 'auth' : 'frame';
-      this.emit('error', { kind, message });
-      // The server names the refused frame's clientId; without one, it answers frames in order.
-      const entry =
-        typeof frame.clientId === 'string'
-          ? this.pending.find((p) => p.clientId === frame.clientId)
-          : this.pending[0];
-      if (entry) {
-        this.removePending(entry);
-        entry.reject(new HipochatError('send', message));
+    const frame = parseServerFrame(data);
+    switch (frame.kind) {
+      case 'unreadable':
+        // Unknown frames are skipped: a newer server may send frames this client does not know.
+        if (frame.reason === 'not-json') {
+          this.emit('error', { kind: 'frame', message: 'the server sent a frame that is not JSON' });
+        }
+        return;
+      case 'error': {
+        const kind: ErrorKind = frame.message === AUTHENTICATION_ERROR ? 'auth' : 'frame';
+        this.emit('error', { kind, message: frame.message });
+        // The server names the refused frame's clientId; without one, it answers frames in order.
+        const entry =
+          frame.clientId !== undefined
+            ? this.pending.find((p) => p.clientId === frame.clientId)
+            : this.pending[0];
+        if (entry) {
+          this.removePending(entry);
+          entry.reject(new HipochatError('send', frame.message));
+        }
+        return;
       }
-      return;
-    }
-    if (frame.type === 'ack' && typeof frame.clientId === 'string' && typeof frame.id === 'string') {
-      const entry = this.pending.find((p) => p.clientId === frame.clientId);
-      if (entry) {
-        this.removePending(entry);
-        entry.resolve({ id: frame.id, clientId: entry.clientId });
+      case 'ack': {
+        const entry = this.pending.find((p) => p.clientId === frame.clientId);
+        if (entry) {
+          this.removePending(entry);
+          entry.resolve({ id: frame.id, clientId: entry.clientId });
+        }
+        return;
       }
-      return;
+      case 'batch':
+        for (const message of frame.messages) this.onLive(message);
+        return;
+      case 'message':
+        this.onLive(frame.message);
+        return;
+      case 'pong':
+        return;
+      default:
+        unhandled(frame);
     }
-    const messages =
-      frame.type === 'batch' && Array.isArray(frame.messages) ? (frame.messages as unknown[]) : [frame];
-    for (const item of messages) {
-      const candidate = item as Record<string, unknown> | null;
-      if (typeof candidate?.id !== 'string' || typeof candidate.type !== 'string') continue;
-      const message = candidate as unknown as ChatMessage;
-      if (this.buffer) this.buffer.push(message);
-      else this.accept(message, 'live', false);
-    }
+  }
+
+  private onLive(message: ChatMessage): void {
+    if (this.buffer) this.buffer.push(message);
+    else this.accept(message, 'live', false);
   }
 
   private accept(message: ChatMessage, source: 'history' | 'live', unread: boolean): void {
@@ -765,7 +759,7 @@ export class HipochatClient {
       (message.clientId !== undefined && this.ownClientIds.has(message.clientId)) ||
       (this.selfId !== undefined && message.senderId === this.selfId);
     const meta: MessageMeta = { source, unread, own };
-    if (message.type === 'message') this.emit('message', message, meta);
+    if (message.type === CHAT_MESSAGE_TYPE) this.emit('message', message, meta);
     else this.emit('injection', message, meta);
   }
 
@@ -778,7 +772,7 @@ export class HipochatClient {
     const reason =
       event.reason || problem || (opened ? `connection lost (code ${event.code})` : 'connection failed');
     // The server closing cleanly (unsubscribed, auth refused) is final: retrying would be refused.
-    if (opened && FINAL_CLOSE_CODES.has(event.code)) {
+    if (opened && FINAL_CLOSE_CODE_SET.has(event.code)) {
       this.stopped = true;
       const why = event.reason || `code ${event.code}`;
       this.setState({
@@ -840,8 +834,8 @@ export class HipochatClient {
     }
     const delayMs = backoffDelay(
       this.failures,
-      policy ? (policy.initialDelayMs ?? 500) : 500,
-      policy ? (policy.maxDelayMs ?? 15_000) : 15_000,
+      policy ? (policy.initialDelayMs ?? RECONNECT_INITIAL_DELAY_MS) : RECONNECT_INITIAL_DELAY_MS,
+      policy ? (policy.maxDelayMs ?? RECONNECT_MAX_DELAY_MS) : RECONNECT_MAX_DELAY_MS,
       this.options.random,
     );
     this.setState({ state: 'reconnecting', reason: error.message, attempt: this.failures, delayMs });
@@ -867,10 +861,10 @@ export class HipochatClient {
     this.currentState = change.state;
     clearInterval(this.keepAliveTimer);
     this.keepAliveTimer = undefined;
-    const every = this.options.keepAliveMs ?? 300_000;
+    const every = this.options.keepAliveMs ?? KEEP_ALIVE_INTERVAL_MS;
     if (change.state === 'live' && every > 0) {
       this.keepAliveTimer = setInterval(() => {
-        if (this.socket?.readyState === OPEN) this.socket.send('{"type":"ping"}');
+        if (this.socket?.readyState === OPEN) this.socket.send(KEEP_ALIVE_FRAME);
       }, every);
       // A Node process (the CLI) may exit while a room is open.
       (this.keepAliveTimer as { unref?: () => void }).unref?.();
@@ -889,6 +883,9 @@ export class HipochatClient {
     }
   }
 }
+
+// A new server frame kind makes this a compile error until the client handles it.
+function unhandled(_frame: never): void {}
 
 function sortById(messages: ChatMessage[]): ChatMessage[] {
   return [...messages].sort((a, b) => compareIds(a.id, b.id));

@@ -1,5 +1,4 @@
-import type { ChatMessage } from '../protocol.js';
-import type { RabbitMqRecord } from './rabbitmq-event.js';
+import type { ChatMessage } from '../../../protocol/index.js';
 
 /** Publishes accepted messages for fan-out. */
 export interface ChatBus {
@@ -14,26 +13,23 @@ export interface ChatBus {
   close(): Promise<void>;
 }
 
+/**
+ * One message as a shard queue hands it to its consumer. Plain bytes, not an `aws:rmq` record:
+ * shaping Lambda events is the local gateway's job (local/mq-events.ts).
+ */
+export interface Delivery {
+  body: Buffer;
+  messageId?: string;
+  /** Whether the queue delivered it before (a failed batch is delivered again). */
+  redelivered: boolean;
+}
+
 /** Receives the batches of one shard queue, like an event source mapping: one batch at a time. */
-export type BatchHandler = (queue: string, records: RabbitMqRecord[]) => Promise<void>;
+export type BatchHandler = (queue: string, deliveries: Delivery[]) => Promise<void>;
 
 /** Something that feeds shard batches to a handler: the local MQ poller or the in-memory bus. */
 export interface BatchSource {
   /** Starts delivering; a rejected handler call means the batch is redelivered. */
   start(onBatch: BatchHandler): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** Builds the `aws:rmq` record of a message body. */
-export function toRecord(body: Buffer, redelivered: boolean, messageId?: string): RabbitMqRecord {
-  return {
-    basicProperties: {
-      contentType: 'application/json',
-      deliveryMode: 2,
-      messageId: messageId ?? null,
-      bodySize: body.length,
-    },
-    redelivered,
-    data: body.toString('base64'),
-  };
 }

@@ -1,5 +1,5 @@
-import type { ChatMessage } from '../protocol.js';
-import { type BatchHandler, type BatchSource, type ChatBus, toRecord } from './chat-bus.js';
+import type { ChatMessage } from '../../../protocol/index.js';
+import type { BatchHandler, BatchSource, ChatBus } from './chat-bus.js';
 import { busNames, shardOf } from './topology.js';
 
 interface Pending {
@@ -63,7 +63,7 @@ export class MemoryBus implements ChatBus, BatchSource {
       try {
         await onBatch(
           `${busNames().shardQueue(shard)}::/`,
-          batch.map((item) => toRecord(item.body, item.deliveries > 0, item.id)),
+          batch.map((item) => ({ body: item.body, messageId: item.id, redelivered: item.deliveries > 0 })),
         );
       } catch {
         const retry = batch.filter((item) => {

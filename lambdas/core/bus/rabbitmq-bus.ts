@@ -1,8 +1,8 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { ChatMessage } from '../../../protocol/index.js';
 import { ServiceUnavailableError } from '../errors.js';
-import type { ChatMessage } from '../protocol.js';
 import type { ChatBus } from './chat-bus.js';
-import { busNames, declareTopology, routingKey } from './topology.js';
+import { busNames, declareTopology, type QueueType, routingKey } from './topology.js';
 
 /** Options of the RabbitMQ publisher. */
 export interface RabbitMqBusOptions {
@@ -11,6 +11,8 @@ export interface RabbitMqBusOptions {
   deliveryLimit: number;
   /** Prefix of exchange and queue names. @default 'hipochat' */
   namespace?: string;
+  /** Type of the shard queues, as the deployment declared them. @default 'quorum' */
+  queueType?: QueueType;
   /** Milliseconds to wait for a confirm before failing the publish. @default 5000 */
   confirmTimeoutMs?: number;
 }

@@ -1,7 +1,7 @@
 import type { Channel } from 'amqplib';
 
 /** The default namespace of exchange and queue names. */
-export const DEFAULT_NAMESPACE = 'hipochat';
+const DEFAULT_NAMESPACE = 'hipochat';
 
 /** Exchange and queue names of one namespace (`HIPOCHAT_AMQP_NAMESPACE`, default `hipochat`). */
 export interface BusNames {
@@ -52,7 +52,15 @@ export interface TopologyOptions {
   deliveryLimit: number;
   /** Prefix of every name. @default 'hipochat' */
   namespace?: string;
+  /**
+   * Type of the shard queues; `classic` has no `x-delivery-limit` (the fan-out's own failure count
+   * still dead-letters). The dead-letter queue is always quorum. @default 'quorum'
+   */
+  queueType?: QueueType;
 }
+
+/** RabbitMQ queue type of the shard queues (`HIPOCHAT_QUEUE_TYPE`). */
+export type QueueType = 'quorum' | 'classic';
 
 /**
  * Declares the exchange, the quorum shard queues with a delivery limit and the dead-letter queue.
@@ -70,11 +78,14 @@ export async function declareTopology(channel: Channel, options: TopologyOptions
   for (let shard = 0; shard < options.shards; shard += 1) {
     await channel.assertQueue(names.shardQueue(shard), {
       durable: true,
-      arguments: {
-        'x-queue-type': 'quorum',
-        'x-delivery-limit': options.deliveryLimit,
-        'x-dead-letter-exchange': names.deadLetterExchange,
-      },
+      arguments:
+        options.queueType === 'classic'
+          ? { 'x-queue-type': 'classic', 'x-dead-letter-exchange': names.deadLetterExchange }
+          : {
+              'x-queue-type': 'quorum',
+              'x-delivery-limit': options.deliveryLimit,
+              'x-dead-letter-exchange': names.deadLetterExchange,
+            },
     });
     await channel.bindQueue(names.shardQueue(shard), names.exchange, `${shard}.#`);
   }

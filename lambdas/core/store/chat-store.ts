@@ -1,4 +1,5 @@
-import type { ChatMessage, Identity, NewMessage } from '../protocol.js';
+import type { ChatMessage } from '../../../protocol/index.js';
+import type { Identity, NewMessage } from '../protocol.js';
 
 /** A live socket in a room. */
 export interface ConnectionRecord {
@@ -41,6 +42,12 @@ export interface ReadResult {
   lastSeenId: string | null;
 }
 
+/** What a connect ticket grants: one connection to `room` as `identity`. */
+export interface TicketGrant {
+  room: string;
+  identity: Identity;
+}
+
 /** The latest messages of a room and the reader's unread count. */
 export interface RoomSummary {
   messages: ChatMessage[];
@@ -49,7 +56,8 @@ export interface RoomSummary {
 
 /**
  * Room state: connections, members, the message log and counters. Implemented on Redis and in
- * memory; both pass one contract suite. Every method touches one room only (one hash slot).
+ * memory; both pass one contract suite. Every method that takes a room touches that room only
+ * (one hash slot).
  */
 export interface ChatStore {
   /** Which store this is, for start-up lines and the benchmark. */
@@ -92,47 +100,26 @@ export interface ChatStore {
   addMembers(room: string, userIds: readonly string[]): Promise<void>;
   /** Removes members and returns their live connections, which are forgotten too. */
   removeMembers(room: string, userIds: readonly string[]): Promise<ConnectionRecord[]>;
-  /** A short-lived value (profile cache, tickets). */
-  getValue(key: string): Promise<string | null>;
-  setValue(key: string, value: string, ttlSeconds: number): Promise<void>;
-  /** Reads and deletes a value in one step (single-use tickets). */
-  takeValue(key: string): Promise<string | null>;
-  /** Counts a hit in a fixed window (INCR + EXPIRE) and returns the count so far. */
-  hit(key: string, windowSeconds: number): Promise<number>;
+  /** Keeps a connect ticket until it is taken or `ttlSeconds` pass; keyed by its hash, never the ticket. */
+  saveTicket(ticketHash: string, grant: TicketGrant, ttlSeconds: number): Promise<void>;
+  /** Reads and deletes a ticket in one step, so a ticket connects once. */
+  takeTicket(ticketHash: string): Promise<TicketGrant | null>;
+  /** Caches the identity of a token (by its hash) so the profile endpoint is asked once per `ttlSeconds`. */
+  cacheIdentity(tokenHash: string, identity: Identity, ttlSeconds: number): Promise<void>;
+  /** The cached identity of a token hash, while it lives. */
+  cachedIdentity(tokenHash: string): Promise<Identity | null>;
+  /**
+   * Counts a message of a user across rooms in a fixed window that starts with the first one
+   * (the per-room limit is part of `append`); returns the count so far.
+   */
+  countUserMessage(userId: string, windowSeconds: number): Promise<number>;
+  /**
+   * Counts a failed fan-out of a message and returns the failures so far; the count is kept
+   * `ttlSeconds` after the latest failure, long enough for every redelivery.
+   */
+  countFanoutFailure(room: string, messageId: string, ttlSeconds: number): Promise<number>;
   close(): Promise<void>;
 }
 
-/** Redis keys; every key of a room carries the `{room}` hash tag. */
-export const keys = {
-  conns: (room: string) => `hc:{${room}}:conns`,
-  expiry: (room: string) => `hc:{${room}}:expiry`,
-  members: (room: string) => `hc:{${room}}:members`,
-  log: (room: string) => `hc:{${room}}:log`,
-  /** Messages appended so far; a reader's unread count is `seq - mark`. */
-  seq: (room: string) => `hc:{${room}}:seq`,
-  /** userId -> the room's `seq` when the user last read everything. */
-  mark: (room: string) => `hc:{${room}}:mark`,
-  /** Connection ids that asked for batch frames. */
-  batched: (room: string) => `hc:{${room}}:batched`,
-  seen: (room: string) => `hc:{${room}}:seen`,
-  idempotency: (room: string, key: string) => `hc:{${room}}:idem:${key}`,
-  rate: (room: string, userId: string) => `hc:{${room}}:rate:${userId}`,
-  connection: (connectionId: string) => `hc:conn:${connectionId}`,
-  /** Per-user message counter across rooms (its own slot: one more round trip when enabled). */
-  userRate: (userId: string) => `hc:rate:${userId}`,
-  /** How often the fan-out failed a message (it is requeued until the delivery limit). */
-  fanoutFailures: (room: string, id: string) => `hc:{${room}}:fanout-failures:${id}`,
-} as const;
-
 /** How long an idempotency key is remembered. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
-
-/** Serialises a message for the log: the id is the log position, so it is not stored twice. */
-export function encodeMessage(message: NewMessage): string {
-  return JSON.stringify(message);
-}
-
-/** Rebuilds a message from its log entry. */
-export function decodeMessage(id: string, data: string): ChatMessage {
-  return { id, ...(JSON.parse(data) as NewMessage) };
-}

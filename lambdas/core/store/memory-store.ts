@@ -1,5 +1,6 @@
+import { type ChatMessage, compareIds } from '../../../protocol/index.js';
 import { RateLimitedError } from '../errors.js';
-import { type ChatMessage, compareIds, type Identity, type NewMessage } from '../protocol.js';
+import type { Identity, NewMessage } from '../protocol.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -9,8 +10,15 @@ import type {
   ConnectOptions,
   ReadResult,
   RoomSummary,
+  TicketGrant,
 } from './chat-store.js';
-import { IDEMPOTENCY_TTL_SECONDS, keys } from './chat-store.js';
+import { IDEMPOTENCY_TTL_SECONDS } from './chat-store.js';
+
+/** A value with a deadline, like a Redis key with a TTL. */
+interface Expiring<T> {
+  value: T;
+  expiresAt: number;
+}
 
 interface RoomState {
   conns: Map<string, { userId: string; expiresAt: number; batched: boolean }>;
@@ -21,6 +29,30 @@ interface RoomState {
   mark: Map<string, number>;
   seen: Map<string, string>;
   idempotency: Map<string, { id: string; expiresAt: number }>;
+  /** userId -> messages sent in the current rate window. */
+  rate: Map<string, Expiring<number>>;
+  /** messageId -> failed fan-outs. */
+  fanoutFailures: Map<string, Expiring<number>>;
+}
+
+/** The value under `key` unless it expired (an expired entry is removed). */
+function live<T>(map: Map<string, Expiring<T>>, key: string): T | undefined {
+  const entry = map.get(key);
+  if (!entry) return undefined;
+  if (entry.expiresAt <= Date.now()) {
+    map.delete(key);
+    return undefined;
+  }
+  return entry.value;
+}
+
+/** Like INCR + EXPIRE: the TTL starts with the first count, or again with every count when `slide`. */
+function count(map: Map<string, Expiring<number>>, key: string, ttlSeconds: number, slide: boolean): number {
+  const value = (live(map, key) ?? 0) + 1;
+  const restart = value === 1 || slide;
+  const expiresAt = restart ? Date.now() + ttlSeconds * 1000 : map.get(key)!.expiresAt;
+  map.set(key, { value, expiresAt });
+  return value;
 }
 
 /**
@@ -30,7 +62,9 @@ interface RoomState {
 export class MemoryStore implements ChatStore {
   readonly kind = 'memory' as const;
   private readonly rooms = new Map<string, RoomState>();
-  private readonly values = new Map<string, { value: string; expiresAt: number }>();
+  private readonly tickets = new Map<string, Expiring<TicketGrant>>();
+  private readonly identities = new Map<string, Expiring<Identity>>();
+  private readonly userRates = new Map<string, Expiring<number>>();
   private readonly homes = new Map<string, ConnectionHome & { expiresAt: number }>();
   private lastMs = 0;
   private lastSeq = 0;
@@ -48,6 +82,8 @@ export class MemoryStore implements ChatStore {
         mark: new Map(),
         seen: new Map(),
         idempotency: new Map(),
+        rate: new Map(),
+        fanoutFailures: new Map(),
       };
       this.rooms.set(name, state);
     }
@@ -136,7 +172,7 @@ export class MemoryStore implements ChatStore {
     if (
       rateLimit &&
       senderId &&
-      this.count(keys.rate(message.room, senderId), rateLimit.windowSeconds) > rateLimit.limit
+      count(state.rate, senderId, rateLimit.windowSeconds, false) > rateLimit.limit
     ) {
       throw new RateLimitedError();
     }
@@ -221,40 +257,37 @@ export class MemoryStore implements ChatStore {
     return removed;
   }
 
-  private live(key: string): string | null {
-    const entry = this.values.get(key);
-    if (!entry) return null;
-    if (entry.expiresAt <= Date.now()) {
-      this.values.delete(key);
-      return null;
-    }
-    return entry.value;
+  async saveTicket(ticketHash: string, grant: TicketGrant, ttlSeconds: number): Promise<void> {
+    this.tickets.set(ticketHash, {
+      value: structuredClone(grant),
+      expiresAt: Date.now() + ttlSeconds * 1000,
+    });
   }
 
-  async getValue(key: string): Promise<string | null> {
-    return this.live(key);
+  async takeTicket(ticketHash: string): Promise<TicketGrant | null> {
+    const grant = live(this.tickets, ticketHash) ?? null;
+    this.tickets.delete(ticketHash);
+    return grant;
   }
 
-  async setValue(key: string, value: string, ttlSeconds: number): Promise<void> {
-    this.values.set(key, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
+  async cacheIdentity(tokenHash: string, identity: Identity, ttlSeconds: number): Promise<void> {
+    this.identities.set(tokenHash, {
+      value: structuredClone(identity),
+      expiresAt: Date.now() + ttlSeconds * 1000,
+    });
   }
 
-  async takeValue(key: string): Promise<string | null> {
-    const value = this.live(key);
-    this.values.delete(key);
-    return value;
+  async cachedIdentity(tokenHash: string): Promise<Identity | null> {
+    const identity = live(this.identities, tokenHash);
+    return identity ? structuredClone(identity) : null;
   }
 
-  async hit(key: string, windowSeconds: number): Promise<number> {
-    return this.count(key, windowSeconds);
+  async countUserMessage(userId: string, windowSeconds: number): Promise<number> {
+    return count(this.userRates, userId, windowSeconds, false);
   }
 
-  /** Counts a hit in a fixed window, like INCR + EXPIRE. */
-  private count(key: string, windowSeconds: number): number {
-    const count = Number(this.live(key) ?? 0) + 1;
-    const expiresAt = this.values.get(key)?.expiresAt ?? Date.now() + windowSeconds * 1000;
-    this.values.set(key, { value: String(count), expiresAt });
-    return count;
+  async countFanoutFailure(room: string, messageId: string, ttlSeconds: number): Promise<number> {
+    return count(this.room(room).fanoutFailures, messageId, ttlSeconds, true);
   }
 
   async close(): Promise<void> {}

@@ -1,7 +1,10 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import amqp from 'amqplib';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { provisionRuntimeUser } from '../../core/bus/broker-users.js';
 import { DEAD_LETTER_QUEUE, declareTopology, shardQueue } from '../../core/bus/topology.js';
+import { loadConfig } from '../../core/config.js';
+import { ConfigError } from '../../core/errors.js';
+import { withSecrets } from '../../core/secrets.js';
+import { customResource } from '../shared/custom-resource.js';
 
 /** What the custom resource provider framework expects back from `onEvent`. */
 export interface TopologyResponse {
@@ -10,33 +13,24 @@ export interface TopologyResponse {
 }
 
 const PHYSICAL_ID = 'hipochat-topology';
-const secrets = new SecretsManagerClient({});
 
-function integer(properties: Record<string, unknown>, name: string, min: number, max: number): number {
-  // CloudFormation hands every property over as a string.
-  const value = Number(properties[name]);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}, got ${String(properties[name])}`);
+/**
+ * The broker URL and the topology's shape through the config loader: endpoint and administrator
+ * from the environment and its secret, shards and delivery limit from the resource properties
+ * (strings, as CloudFormation hands them over), checked by the rules of the variables they set.
+ */
+async function topologyConfig(properties: Record<string, unknown>) {
+  const config = loadConfig(
+    await withSecrets({
+      ...process.env,
+      HIPOCHAT_FANOUT_SHARDS: String(properties.Shards ?? ''),
+      HIPOCHAT_DELIVERY_LIMIT: String(properties.DeliveryLimit ?? ''),
+    }),
+  );
+  if (!config.amqpUrl || !new URL(config.amqpUrl).username) {
+    throw new ConfigError('HIPOCHAT_RABBIT_URL and HIPOCHAT_RABBIT_SECRET_ARN must be set');
   }
-  return value;
-}
-
-/** `amqps://user:pass@host:5671` from the endpoint variable and the broker credentials secret. */
-async function brokerUrl(): Promise<string> {
-  const endpoint = process.env.HIPOCHAT_RABBIT_URL;
-  const secretArn = process.env.HIPOCHAT_RABBIT_SECRET_ARN;
-  if (!endpoint || !secretArn)
-    throw new Error('HIPOCHAT_RABBIT_URL and HIPOCHAT_RABBIT_SECRET_ARN must be set');
-  const secret = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
-  const { username, password } = JSON.parse(secret.SecretString ?? '{}') as {
-    username?: string;
-    password?: string;
-  };
-  if (!username || !password) throw new Error('broker secret must hold username and password');
-  const url = new URL(endpoint);
-  url.username = encodeURIComponent(username);
-  url.password = encodeURIComponent(password);
-  return url.toString();
+  return { amqpUrl: config.amqpUrl, shards: config.fanoutShards, deliveryLimit: config.deliveryLimit };
 }
 
 /**
@@ -44,15 +38,15 @@ async function brokerUrl(): Promise<string> {
  * creates or updates the topology resource. Deleting the resource leaves the queues alone: they go
  * with the broker, and a shrinking shard count must not drop messages still queued.
  */
-export async function handler(event: CloudFormationCustomResourceEvent): Promise<TopologyResponse> {
+export const handler = customResource(async (event): Promise<TopologyResponse> => {
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
-  const shards = integer(event.ResourceProperties, 'Shards', 1, 64);
-  const deliveryLimit = integer(event.ResourceProperties, 'DeliveryLimit', 1, 100);
-  const connection = await amqp.connect(await brokerUrl(), { timeout: 10_000 });
+  const { amqpUrl, shards, deliveryLimit } = await topologyConfig(event.ResourceProperties);
+  const queueType = event.ResourceProperties.QueueType === 'classic' ? 'classic' : 'quorum';
+  const connection = await amqp.connect(amqpUrl, { timeout: 10_000 });
   try {
     const channel = await connection.createChannel();
     try {
-      await declareTopology(channel, { shards, deliveryLimit });
+      await declareTopology(channel, { shards, deliveryLimit, queueType });
     } catch (error) {
       // 406 PRECONDITION_FAILED: a queue exists with other arguments (a changed delivery limit).
       throw new Error(
@@ -64,9 +58,11 @@ export async function handler(event: CloudFormationCustomResourceEvent): Promise
   } finally {
     await connection.close().catch(() => undefined);
   }
+  // The non-admin user the functions and event source mappings connect as (management API).
+  await provisionRuntimeUser(event);
   const queues = Array.from({ length: shards }, (_, shard) => shardQueue(shard));
   return {
     PhysicalResourceId: PHYSICAL_ID,
     Data: { Queues: queues.join(','), DeadLetterQueue: DEAD_LETTER_QUEUE },
   };
-}
+});

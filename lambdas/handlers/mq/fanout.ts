@@ -1,8 +1,6 @@
-import type { RabbitMqEvent } from '../../core/bus/rabbitmq-event.js';
-import type { FanoutReport } from '../../core/fanout.js';
+import { type ChatMessage, MESSAGE_ID_PATTERN, ROOM_PATTERN } from '../../../protocol/index.js';
 import { logger } from '../../core/logger.js';
-import { type ChatMessage, MESSAGE_ID_PATTERN, ROOM_PATTERN } from '../../core/protocol.js';
-import { runtime } from '../../core/runtime.js';
+import { queueRoute } from '../shared/queue.js';
 
 function decode(data: string): ChatMessage | undefined {
   try {
@@ -25,7 +23,7 @@ function decode(data: string): ChatMessage | undefined {
  * room. Messages that missed a connection are requeued on their own (`FanoutService.process`);
  * any other error makes the event source mapping retry the whole batch. Clients dedupe by id.
  */
-export const handler = async (event: RabbitMqEvent): Promise<FanoutReport> => {
+export const handler = queueRoute(async (event, { fanout }) => {
   const messages: ChatMessage[] = [];
   for (const [queue, records] of Object.entries(event.rmqMessagesByQueue)) {
     for (const record of records) {
@@ -35,7 +33,7 @@ export const handler = async (event: RabbitMqEvent): Promise<FanoutReport> => {
       else logger.error('dropping malformed message', { queue, bodySize: record.basicProperties.bodySize });
     }
   }
-  const report = await (await runtime()).fanout.process(messages);
+  const report = await fanout.process(messages);
   logger.debug('fan-out batch done', { ...report });
   return report;
-};
+});

@@ -1,9 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { tokenFromHeader } from '../../core/auth.js';
-import { BadRequestError, toHttpError, UnsupportedMediaTypeError } from '../../core/errors.js';
-import { logger } from '../../core/logger.js';
+import { BadRequestError, UnsupportedMediaTypeError } from '../../core/errors.js';
+import { appendLogKeys } from '../../core/logger.js';
 import { type Identity, parseRoom } from '../../core/protocol.js';
 import { type Runtime, runtime } from '../../core/runtime.js';
+import { type LambdaHandler, lambdaHandler } from './invocation.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -22,7 +23,9 @@ export class HttpRequest {
 
   /** The room of a `{room+}` path, with Hipochat's optional trailing slash. */
   room(param = 'room'): string {
-    return parseRoom(this.event.pathParameters?.[param]);
+    const room = parseRoom(this.event.pathParameters?.[param]);
+    appendLogKeys({ room });
+    return room;
   }
 
   /** The raw body as UTF-8 text. @throws BadRequestError on invalid UTF-8 */
@@ -53,13 +56,15 @@ export class HttpRequest {
   }
 
   /** The caller's identity through the profile endpoint. */
-  identity(chat: Runtime['chat']): Promise<Identity> {
-    return chat.auth.authenticate(this.credential());
+  async identity(chat: Runtime['chat']): Promise<Identity> {
+    const identity = await chat.auth.authenticate(this.credential());
+    appendLogKeys({ userId: identity.userId });
+    return identity;
   }
 }
 
 /** The JSON response of an HTTP route. */
-export function json(statusCode: number, body: unknown): APIGatewayProxyResultV2 {
+function json(statusCode: number, body: unknown): APIGatewayProxyResultV2 {
   return {
     statusCode,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
@@ -68,26 +73,16 @@ export function json(statusCode: number, body: unknown): APIGatewayProxyResultV2
 }
 
 /**
- * Wraps a route: parses the event, runs `work` with the process runtime, answers 200 with its
- * JSON, or the error's status with `{"error": ...}`.
+ * Wraps an HTTP API route: `work` gets the parsed request and the process runtime; its result is
+ * answered as JSON with `successStatus`, a failure with its status and `{"error": ...}`.
  */
 export function httpRoute(
   work: (request: HttpRequest, rt: Runtime) => Promise<unknown>,
   successStatus = 200,
-): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2> {
-  return async (event) => {
-    try {
-      return json(successStatus, await work(new HttpRequest(event), await runtime()));
-    } catch (error) {
-      const failure = toHttpError(error);
-      if (failure.statusCode >= 500) {
-        logger.error('request failed', {
-          route: event.routeKey,
-          status: failure.statusCode,
-          error: failure.cause ?? failure,
-        });
-      }
-      return json(failure.statusCode, failure.toJSON());
-    }
-  };
+): LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2> {
+  return lambdaHandler({
+    keys: (event) => ({ route: event.routeKey }),
+    run: async (event) => json(successStatus, await work(new HttpRequest(event), await runtime())),
+    fail: (failure) => json(failure.statusCode, failure.toJSON()),
+  });
 }

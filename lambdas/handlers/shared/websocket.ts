@@ -1,7 +1,9 @@
-import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { UnauthorizedError } from '../../core/errors.js';
+import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { type HttpError, UnauthorizedError } from '../../core/errors.js';
+import { appendLogKeys } from '../../core/logger.js';
 import type { Identity } from '../../core/protocol.js';
-import type { Runtime } from '../../core/runtime.js';
+import { type Runtime, runtime } from '../../core/runtime.js';
+import { type LambdaHandler, lambdaHandler } from './invocation.js';
 
 /** What the `$connect` authorizer hands to every later route of the connection. */
 export interface ConnectionContext {
@@ -45,5 +47,33 @@ export async function connectionOf(
   if (fromContext) return fromContext;
   const home = await rt.chat.connectionHome(event.requestContext.connectionId);
   if (!home) throw new UnauthorizedError('unknown connection');
+  appendLogKeys({ room: home.room, userId: home.identity.userId });
   return home;
+}
+
+/** A failure as `$connect` answers it: the status, and the message as the body. */
+function statusAnswer(failure: HttpError): APIGatewayProxyResultV2 {
+  return { statusCode: failure.statusCode, body: failure.message };
+}
+
+/**
+ * Wraps a websocket route (`$connect`, `$default`, `$disconnect`): `work` gets the event and the
+ * process runtime; a failure is answered by `answer` (by default its status, with its message as
+ * the body). Lines carry the route key, the connection id, and the room and user id the
+ * authorizer vouched for.
+ */
+export function wsRoute(
+  work: (event: WebSocketEvent, rt: Runtime) => Promise<APIGatewayProxyResultV2>,
+  answer: (failure: HttpError, event: WebSocketEvent) => APIGatewayProxyResultV2 = statusAnswer,
+): LambdaHandler<WebSocketEvent, APIGatewayProxyResultV2> {
+  return lambdaHandler({
+    keys: ({ requestContext: { routeKey, connectionId, authorizer } }) => ({
+      route: routeKey,
+      connectionId,
+      room: authorizer?.room,
+      userId: authorizer?.userId,
+    }),
+    run: async (event) => work(event, await runtime()),
+    fail: answer,
+  });
 }

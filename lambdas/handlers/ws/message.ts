@@ -1,9 +1,6 @@
-import type { APIGatewayProxyResultV2 } from 'aws-lambda';
-import { toHttpError } from '../../core/errors.js';
-import { logger } from '../../core/logger.js';
-import { isKeepAlive, KEEP_ALIVE_REPLY } from '../../core/protocol.js';
-import { runtime } from '../../core/runtime.js';
-import { connectionOf, type WebSocketEvent } from '../shared/websocket.js';
+import { ackFrame, encodeServerFrame, errorFrame, KEEP_ALIVE_REPLY } from '../../../protocol/index.js';
+import { isKeepAlive } from '../../core/protocol.js';
+import { connectionOf, wsRoute } from '../shared/websocket.js';
 
 /** The `clientId` of a frame, when it has a usable one, so an error frame names what it refuses. */
 function clientIdOf(body: string | undefined, base64: boolean): string | undefined {
@@ -25,26 +22,18 @@ function clientIdOf(body: string | undefined, base64: boolean): string | undefin
  * `{"ERROR": "...", "clientId"?: ...}` (the connection stays open; a sender can tell which
  * message failed and retry it with the same `clientId`).
  */
-export const handler = async (event: WebSocketEvent): Promise<APIGatewayProxyResultV2> => {
-  try {
+export const handler = wsRoute(
+  async (event, rt) => {
     const text =
       event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
     if (isKeepAlive(text)) return { statusCode: 200, body: KEEP_ALIVE_REPLY };
-    const rt = await runtime();
     const { room, identity } = await connectionOf(event, rt);
     const message = await rt.chat.send(room, identity, text);
     if (!message.clientId) return { statusCode: 200 };
-    return {
-      statusCode: 200,
-      body: JSON.stringify({ type: 'ack', id: message.id, clientId: message.clientId }),
-    };
-  } catch (error) {
-    const failure = toHttpError(error);
-    if (failure.statusCode >= 500) logger.error('message failed', { error: failure.cause ?? failure });
-    const clientId = clientIdOf(event.body, event.isBase64Encoded);
-    return {
-      statusCode: failure.statusCode,
-      body: JSON.stringify({ ERROR: failure.message, ...(clientId ? { clientId } : {}) }),
-    };
-  }
-};
+    return { statusCode: 200, body: encodeServerFrame(ackFrame(message.id, message.clientId)) };
+  },
+  (failure, event) => ({
+    statusCode: failure.statusCode,
+    body: encodeServerFrame(errorFrame(failure.message, clientIdOf(event.body, event.isBase64Encoded))),
+  }),
+);

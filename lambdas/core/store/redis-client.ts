@@ -1,0 +1,87 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { type ScriptName, scripts } from './redis-scripts.js';
+
+/** A standalone or cluster-mode client. */
+export type RedisClient = Redis | Cluster;
+
+/** A client with the store's scripts defined as commands. */
+export type ScriptClient = RedisClient &
+  Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+
+/** Where and how the store connects. */
+export interface RedisClientOptions {
+  /** `redis://` or `rediss://` URL (for cluster mode, of any node). */
+  url: string;
+  /** Use the cluster client (ElastiCache cluster mode). */
+  cluster: boolean;
+  /** Milliseconds to wait for a connection before failing a request. */
+  connectTimeoutMs: number;
+}
+
+/**
+ * Creates a client that connects on first use and fails fast: a frozen Lambda must not queue
+ * commands behind a dead socket. The store's scripts are defined on it.
+ */
+export function createRedisClient(options: RedisClientOptions): ScriptClient {
+  const url = new URL(options.url);
+  const tls = url.protocol === 'rediss:';
+  const common: RedisOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    connectTimeout: options.connectTimeoutMs,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password: url.password ? decodeURIComponent(url.password) : undefined,
+    ...(tls ? { tls: {} } : {}),
+  };
+  let client: RedisClient;
+  if (options.cluster) {
+    client = new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      // ElastiCache TLS certificates name the configuration endpoint, not the node IPs.
+      dnsLookup: (address, callback) => callback(null, address),
+      redisOptions: common,
+      clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+    });
+  } else {
+    const db = Number(url.pathname.replace('/', '') || 0);
+    client = new Redis({ ...common, host: url.hostname, port: Number(url.port || 6379), db });
+  }
+  // Errors surface on the request that hits them; without a listener ioredis logs each one.
+  client.on('error', () => {});
+  for (const [name, script] of Object.entries(scripts)) {
+    client.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+  }
+  return client as ScriptClient;
+}
+
+/** Waits for a usable connection: connects on first use and after the server closed an idle socket. */
+export async function whenReady(client: RedisClient, timeoutMs: number): Promise<void> {
+  const status = client.status;
+  if (status === 'ready') return;
+  if (status === 'wait' || status === 'end' || status === 'close') {
+    await client.connect().catch((error: unknown) => {
+      if (client.status !== 'ready') throw error;
+    });
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error('redis not ready'));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', onReady);
+  });
+}
+
+/** Errors ioredis raises for a command it never wrote to the socket: resending cannot apply it twice. */
+export function unsent(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : '';
+  return /Stream isn't writeable|Connection is closed/.test(message);
+}

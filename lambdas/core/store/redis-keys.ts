@@ -1,0 +1,28 @@
+/**
+ * Redis key names, private to the Redis store (tests that inspect Redis directly read them too).
+ * Every key of a room carries the `{room}` hash tag, so a room lives in one cluster slot.
+ */
+export const keys = {
+  conns: (room: string) => `hc:{${room}}:conns`,
+  expiry: (room: string) => `hc:{${room}}:expiry`,
+  members: (room: string) => `hc:{${room}}:members`,
+  log: (room: string) => `hc:{${room}}:log`,
+  /** Messages appended so far; a reader's unread count is `seq - mark`. */
+  seq: (room: string) => `hc:{${room}}:seq`,
+  /** userId -> the room's `seq` when the user last read everything. */
+  mark: (room: string) => `hc:{${room}}:mark`,
+  /** Connection ids that asked for batch frames. */
+  batched: (room: string) => `hc:{${room}}:batched`,
+  seen: (room: string) => `hc:{${room}}:seen`,
+  idempotency: (room: string, key: string) => `hc:{${room}}:idem:${key}`,
+  rate: (room: string, userId: string) => `hc:{${room}}:rate:${userId}`,
+  connection: (connectionId: string) => `hc:conn:${connectionId}`,
+  /** Per-user message counter across rooms (its own slot: one more round trip when enabled). */
+  userRate: (userId: string) => `hc:rate:${userId}`,
+  /** How often the fan-out failed a message (it is requeued until the delivery limit). */
+  fanoutFailures: (room: string, id: string) => `hc:{${room}}:fanout-failures:${id}`,
+  /** A cached identity, by the SHA-256 of its token. */
+  identity: (tokenHash: string) => `hc:auth:${tokenHash}`,
+  /** A single-use connect ticket, by the SHA-256 of the ticket. */
+  ticket: (ticketHash: string) => `hc:ticket:${ticketHash}`,
+} as const;

@@ -1,0 +1,41 @@
+import type { Context } from 'aws-lambda';
+import { type HttpError, toHttpError } from '../../core/errors.js';
+import { type LogKeys, logger, withInvocationLog } from '../../core/logger.js';
+
+/**
+ * A Lambda handler. Lambda always passes `context`; tests and tools may leave it out, and the
+ * lines then lack only the Lambda fields (request id, function name).
+ */
+export type LambdaHandler<E, R> = (event: E, context?: Context) => Promise<R>;
+
+/** What a handler kind decides: its log keys, its work, and its answer to a failure. */
+export interface HandlerKind<E, R> {
+  /** Keys of every line of the invocation, from the event (route, connection id, room...). */
+  keys(event: E): LogKeys;
+  run(event: E): Promise<R>;
+  /**
+   * The answer to a failure (`error` as thrown, `failure` as its HTTP status); throw to fail the
+   * invocation instead.
+   */
+  fail(failure: HttpError, event: E, error: unknown): R;
+}
+
+/**
+ * The core every wrapper shares: a request-scoped log (Lambda context plus `keys`), the work, and
+ * failures mapped to an answer with one log line, `request failed` with `status` and `error`, for
+ * every 5xx (a 4xx is the caller's mistake and answered, not logged).
+ */
+export function lambdaHandler<E, R>(kind: HandlerKind<E, R>): LambdaHandler<E, R> {
+  return (event, context) =>
+    withInvocationLog(context, kind.keys(event), async () => {
+      try {
+        return await kind.run(event);
+      } catch (error) {
+        const failure = toHttpError(error);
+        if (failure.statusCode >= 500) {
+          logger.error('request failed', { status: failure.statusCode, error: failure.cause ?? failure });
+        }
+        return kind.fail(failure, event, error);
+      }
+    });
+}

@@ -1,0 +1,195 @@
+/**
+ * Websocket frames, both ways. Each direction is one union discriminated by `kind`; the
+ * encoders and the parser map it to and from the wire JSON, whose shapes are historical (a
+ * message travels as itself, an error as Hipochat's `{"ERROR": ...}`) and so cannot be
+ * discriminated by one field.
+ *
+ * Adding a server frame (presence, typing, ...): add its interface to {@link ServerFrame} and a
+ * builder; the compiler then asks for its reader in `READERS` and for a case in every exhaustive
+ * `switch` of a client. It travels as `{"type": <kind>, ...fields}`.
+ */
+import { CHAT_MESSAGE_TYPE, type ChatMessage, isChatMessage } from './messages.js';
+
+/** A chat line or injection from a client: `{"type":"message","body":...,"clientId"?:...}`. */
+export interface SendFrame {
+  kind: 'send';
+  /** The message type. @default {@link CHAT_MESSAGE_TYPE} */
+  type?: string;
+  body: unknown;
+  /** Echoed in the ack, the error frame and the delivered message, so a sender can match them. */
+  clientId?: string;
+}
+
+/** The keep-alive frame: `{"type":"ping"}`. */
+export interface PingFrame {
+  kind: 'ping';
+}
+
+/** A frame a client sends. */
+export type ClientFrame = SendFrame | PingFrame;
+
+/** One delivered message, on the wire as the {@link ChatMessage} itself. */
+export interface MessageFrame {
+  kind: 'message';
+  message: ChatMessage;
+}
+
+/**
+ * Several messages of a room in one frame, in id order: `{"type":"batch","room":...,"messages":[...]}`.
+ * Only for connections that asked with `?batch=1`; API Gateway bills the frame once.
+ */
+export interface BatchFrame {
+  kind: 'batch';
+  room: string;
+  messages: ChatMessage[];
+}
+
+/** The answer to a send that carried a `clientId`: `{"type":"ack","id":...,"clientId":...}`. */
+export interface AckFrame {
+  kind: 'ack';
+  /** The stored message's id. */
+  id: string;
+  clientId: string;
+}
+
+/**
+ * A refused frame: Hipochat's `{"ERROR":"...","clientId"?:...}`. The connection stays open;
+ * without a `clientId` the server answers frames in order.
+ */
+export interface ErrorFrame {
+  kind: 'error';
+  message: string;
+  clientId?: string;
+}
+
+/**
+ * The text of the error frame (and the 401 body) for a refused token; clients stop reconnecting
+ * on it instead of retrying forever.
+ */
+export const AUTHENTICATION_ERROR = 'authentication error';
+
+/** The answer to {@link PingFrame}: `{"type":"pong"}`. */
+export interface PongFrame {
+  kind: 'pong';
+}
+
+/** A frame the server sends. */
+export type ServerFrame = MessageFrame | BatchFrame | AckFrame | ErrorFrame | PongFrame;
+
+/** The `kind` of a server frame. */
+export type ServerFrameKind = ServerFrame['kind'];
+
+/** The server frame of one kind. */
+export type ServerFrameOf<K extends ServerFrameKind> = Extract<ServerFrame, { kind: K }>;
+
+/**
+ * What {@link parseServerFrame} could not read: text that is not JSON, or JSON that is no frame
+ * this version knows. Clients ignore the latter, so a newer server may add frames.
+ */
+export interface UnreadableFrame {
+  kind: 'unreadable';
+  reason: 'not-json' | 'unknown';
+}
+
+// Frames that travel as `{"type": <kind>, ...fields}`.
+type TypedFrame = Exclude<ServerFrame, MessageFrame | ErrorFrame>;
+type WireFields = Record<string, unknown>;
+
+// One reader per typed frame (the mapped type makes a missing one a compile error); `undefined`
+// when the fields do not fit, and the frame is then read as a message if it is one.
+const READERS: { [K in TypedFrame['kind']]: (wire: WireFields) => ServerFrameOf<K> | undefined } = {
+  batch: (wire) =>
+    Array.isArray(wire.messages)
+      ? batchFrame(typeof wire.room === 'string' ? wire.room : '', wire.messages.filter(isChatMessage))
+      : undefined,
+  ack: (wire) =>
+    typeof wire.id === 'string' && typeof wire.clientId === 'string'
+      ? ackFrame(wire.id, wire.clientId)
+      : undefined,
+  pong: () => ({ kind: 'pong' }),
+};
+
+/**
+ * The `type`s of server frames that are not messages. A message type must not be one of these,
+ * or clients would read the message as that frame.
+ */
+export const CONTROL_FRAME_TYPES: readonly string[] = Object.keys(READERS);
+
+/** A delivered message frame. */
+export function messageFrame(message: ChatMessage): MessageFrame {
+  return { kind: 'message', message };
+}
+
+/** A batch frame of a room's messages (in id order). */
+export function batchFrame(room: string, messages: ChatMessage[]): BatchFrame {
+  return { kind: 'batch', room, messages };
+}
+
+/** The acknowledgement of a stored message. */
+export function ackFrame(id: string, clientId: string): AckFrame {
+  return { kind: 'ack', id, clientId };
+}
+
+/** An error frame; `clientId` names the refused frame when the client sent one. */
+export function errorFrame(message: string, clientId?: string): ErrorFrame {
+  return clientId ? { kind: 'error', message, clientId } : { kind: 'error', message };
+}
+
+/** The JSON text of a server frame. */
+export function encodeServerFrame(frame: ServerFrame): string {
+  switch (frame.kind) {
+    case 'message':
+      return JSON.stringify(frame.message);
+    case 'error':
+      return JSON.stringify(
+        frame.clientId === undefined
+          ? { ERROR: frame.message }
+          : { ERROR: frame.message, clientId: frame.clientId },
+      );
+    default: {
+      const { kind, ...fields } = frame;
+      return JSON.stringify({ type: kind, ...fields });
+    }
+  }
+}
+
+/** The JSON text of a client frame. */
+export function encodeClientFrame(frame: ClientFrame): string {
+  if (frame.kind === 'ping') return JSON.stringify({ type: 'ping' });
+  return JSON.stringify({
+    type: frame.type ?? CHAT_MESSAGE_TYPE,
+    body: frame.body,
+    clientId: frame.clientId,
+  });
+}
+
+/**
+ * Reads a frame from the server. Never throws: a client must survive any frame. An error frame
+ * wins over everything else; a frame whose `type` names a control frame but whose fields do not
+ * fit is read as a message when it is one.
+ */
+export function parseServerFrame(text: string): ServerFrame | UnreadableFrame {
+  let wire: unknown;
+  try {
+    wire = JSON.parse(text);
+  } catch {
+    return { kind: 'unreadable', reason: 'not-json' };
+  }
+  if (wire === null || typeof wire !== 'object' || Array.isArray(wire)) {
+    return { kind: 'unreadable', reason: 'unknown' };
+  }
+  const fields = wire as WireFields;
+  if (typeof fields.ERROR === 'string') {
+    return typeof fields.clientId === 'string'
+      ? { kind: 'error', message: fields.ERROR, clientId: fields.clientId }
+      : { kind: 'error', message: fields.ERROR };
+  }
+  const type = fields.type;
+  // hasOwnProperty, not `in`: `toString` is no frame type (and Object.hasOwn is too new for Safari 15).
+  if (typeof type === 'string' && Object.hasOwn(READERS, type)) {
+    const frame = READERS[type as TypedFrame['kind']](fields);
+    if (frame) return frame;
+  }
+  if (isChatMessage(wire)) return messageFrame(wire);
+  return { kind: 'unreadable', reason: 'unknown' };
+}

@@ -1,0 +1,54 @@
+/**
+ * Answers of the HTTP API that clients read, so the server's handlers and the client library
+ * cannot drift apart.
+ */
+import type { ChatMessage } from './messages.js';
+
+/** `GET /talk/old/{room}/`: both shapes Hipochat documented. */
+export interface OldMessages {
+  oldy: ChatMessage[];
+  results: { read_messages: ChatMessage[]; unread_messages: ChatMessage[] };
+}
+
+/** One room of `GET /talk/history/{rooms}/`. */
+export interface RoomHistory {
+  room_name: string;
+  unread_count: number;
+  messages: ChatMessage[];
+}
+
+/** `GET /talk/history/{rooms}/`: one entry per requested room. */
+export interface HistoryAnswer {
+  results: RoomHistory[];
+}
+
+/** `GET /talk/notification/{room}/`: the user's unread count. */
+export interface NotificationAnswer {
+  notification: number;
+}
+
+/** `POST /talk/ticket/{room}/`: a single-use connect credential, so the token stays out of the ws URL. */
+export interface ConnectTicket {
+  ticket: string;
+  /** Seconds the ticket stays valid. */
+  expiresIn: number;
+}
+
+/** `POST /talk/new-chat-room/{room}/`: the user ids made members. */
+export interface MembersAdded {
+  room: string;
+  added: string[];
+}
+
+/** `POST /talk/unsubscribe/{room}/`: the user ids removed and how many of their sockets were closed. */
+export interface MembersRemoved {
+  room: string;
+  removed: string[];
+  disconnected: number;
+}
+
+/** The body of a refused HTTP request (`error`; some proxies answer `message`). */
+export interface HttpErrorBody {
+  error?: string;
+  message?: string;
+}

@@ -1,0 +1,20 @@
+import type { ChatMessage } from '../../protocol/index.js';
+
+/**
+ * The `n`-th stored message of a room ('lobby' unless `fields` say otherwise): ids and timestamps
+ * grow with `n`, the body is `m<n>`, and a backend sent it (no author). `fields` override any of
+ * that; a `room` is also the message's Hipochat `token`.
+ */
+export function chatMessage(n: number, fields: Partial<ChatMessage> = {}): ChatMessage {
+  const room = fields.room ?? 'lobby';
+  return {
+    id: `${1_700_000_000_000 + n}-0`,
+    type: 'message',
+    room,
+    token: room,
+    timestamp: n,
+    body: `m${n}`,
+    author: null,
+    ...fields,
+  };
+}
