@@ -62,27 +62,27 @@ Joins the room, prints its history (a line marks where the unread part starts), 
 messages. Each line you type is sent; /quit or Ctrl-D leaves. Reconnects on its own.
 With stdin not a terminal, sends each line and exits at the end of input.
 `,
-  inject: `hipochat inject --http URL --room R --type T (--token T | --service-key K) [--body JSON] < body.json
+  inject: `hipochat inject --http URL --room R --type T (--token T | --service-key K) [--body JSON] [--json] [--timeout S] < body.json
 
 Posts a JSON body into the room as a message of type T (for example notification). With the
 service key the backend is the author. Prints the stored message.
 `,
-  history: `hipochat history --http URL --room R[,R2...] --token T [--limit N] [--json]
+  history: `hipochat history --http URL --room R[,R2...] --token T [--limit N] [--json] [--timeout S]
 
 Prints the latest N (default 20) messages and your unread count of each room.
 `,
-  notification: `hipochat notification --http URL --room R --token T
+  notification: `hipochat notification --http URL --room R --token T [--json] [--timeout S]
 
 Prints your unread count in the room.
 `,
-  members: `hipochat members add|remove --http URL --room R --service-key K USER_ID...
+  members: `hipochat members add|remove --http URL --room R --service-key K [--timeout S] USER_ID...
 
 Adds users to the room (new-chat-room) or removes them and closes their sockets (unsubscribe).
 `,
   smoke: `hipochat smoke --ws URL --http URL [--token-a T] [--token-b T] [--service-key K] [--room R] [--timeout S]
 
 Connects two users to a fresh room, sends a message each way, checks history, an injection
-and unread counts. Prints PASS/FAIL per step and exits non-zero on a failure. Dev tokens
+(with --service-key: that the backend's injection has \`author: null\`) and unread counts. Prints PASS/FAIL per step and exits non-zero on a failure. Dev tokens
 (random names) are used unless --token-a/--token-b are given.
 `,
 };
@@ -104,14 +104,61 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type Values = ReturnType<typeof parse>['values'];
+type OptionName = keyof typeof OPTIONS;
 
-function parse(argv: string[]) {
+/**
+ * The options each command reads (`--help` aside); `--ws` also gives the HTTP base of the HTTP
+ * commands. Anything else is refused, so a mistyped or misplaced option never goes unnoticed.
+ */
+const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
+  chat: ['ws', 'http', 'room', 'token', 'ticket', 'timeout'],
+  inject: ['http', 'ws', 'room', 'type', 'token', 'service-key', 'body', 'json', 'timeout'],
+  history: ['http', 'ws', 'room', 'token', 'limit', 'json', 'timeout'],
+  notification: ['http', 'ws', 'room', 'token', 'json', 'timeout'],
+  members: ['http', 'ws', 'room', 'service-key', 'timeout'],
+  smoke: ['ws', 'http', 'room', 'token-a', 'token-b', 'service-key', 'timeout'],
+};
+
+/** Commands that take arguments besides options: `members add|remove USER_ID...`. */
+const TAKES_ARGUMENTS = new Set(['members']);
+
+const parseAll = (argv: string[]) =>
+  parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+
+type Values = ReturnType<typeof parseAll>['values'];
+
+/** Parses a command's arguments, refusing options it does not read and stray arguments. */
+function parse(argv: string[], command: string): ReturnType<typeof parseAll> {
+  let parsed: ReturnType<typeof parseAll>;
   try {
-    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseAll(argv);
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    const { code, message } = error as { code?: string; message?: string };
+    const option = /'(-[^' ]+)/.exec(message ?? '')?.[1];
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
+      throw new UsageError(`${command} does not take ${option}`);
+    }
+    throw new UsageError(`${command}: ${message ?? String(error)}`);
   }
+  const allowed = COMMAND_OPTIONS[command] ?? [];
+  for (const name of Object.keys(parsed.values)) {
+    if (name !== 'help' && !allowed.includes(name as OptionName)) {
+      throw new UsageError(`${command} does not take --${name}`);
+    }
+  }
+  if (!TAKES_ARGUMENTS.has(command) && parsed.positionals.length > 0) {
+    throw new UsageError(
+      `${command} takes no arguments besides its options, got ${JSON.stringify(parsed.positionals[0])}`,
+    );
+  }
+  return parsed;
+}
+
+/** The one-line usage of a command (the first line of its help), or of the CLI. */
+function usageOf(command: string): string {
+  return (
+    COMMAND_HELP[command]?.split('\n')[0] ?? 'hipochat <command> [options]   (hipochat --help lists them)'
+  );
 }
 
 /** Where output goes (tests capture it). */
@@ -476,9 +523,18 @@ async function smoke(values: Values, io: Io): Promise<number> {
           (m) => m.type === 'notification' && JSON.stringify(m.body) === JSON.stringify(marker),
         );
         const http = serviceKey ? new HipochatHttp({ httpUrl, serviceKey, timeoutMs: 10_000 }) : a.http;
-        await http.inject(room, 'notification', marker);
-        await within(Promise.all([toA, toB]), stepMs(), 'both users to receive it');
-        return serviceKey ? 'as the backend (service key)' : 'as user A';
+        const stored = await http.inject(room, 'notification', marker);
+        const delivered = await within(Promise.all([toA, toB]), stepMs(), 'both users to receive it');
+        if (!serviceKey) return 'as user A';
+        // A server that took the key for a user token would have sent it to the profile endpoint.
+        for (const message of [stored, ...delivered]) {
+          if (message.author !== null) {
+            throw new Error(
+              `the backend's injection must have author null, got ${JSON.stringify(message.author)}: the server treated the service key as a user token`,
+            );
+          }
+        }
+        return 'as the backend (service key), author null';
       },
     ],
     [
@@ -555,7 +611,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return command ? 0 : 2;
   }
   try {
-    const { values, positionals } = parse(rest);
+    if (!COMMAND_OPTIONS[command]) throw new UsageError(`unknown command "${command}"; try hipochat --help`);
+    const { values, positionals } = parse(rest, command);
     if (values.help) {
       io.out(COMMAND_HELP[command] ?? HELP);
       return 0;
@@ -578,7 +635,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      io.err(`hipochat: ${error.message}\n`);
+      io.err(`hipochat: ${error.message}\nusage: ${usageOf(command)}\n`);
       return 2;
     }
     if (error instanceof HipochatError) {

@@ -58,7 +58,21 @@ export interface QueueRoute {
   readonly secrets: readonly RouteSecret[];
 }
 
-export type Route = HttpRoute | WebSocketRoute | AuthorizerRoute | QueueRoute;
+/**
+ * A function another function of the table invokes synchronously through Lambda's Invoke API:
+ * the delivery function that runs one slice of a big room's fan-out.
+ */
+export interface InvokeRoute {
+  readonly kind: 'invoke';
+  readonly name: string;
+  readonly entry: string;
+  /** Name of the route whose function invokes this one; only it may (`lambda:InvokeFunction`). */
+  readonly invokedBy: string;
+  readonly managesConnections: true;
+  readonly secrets: readonly RouteSecret[];
+}
+
+export type Route = HttpRoute | WebSocketRoute | AuthorizerRoute | QueueRoute | InvokeRoute;
 
 const http = (
   name: string,
@@ -128,7 +142,33 @@ export const routes: readonly Route[] = [
     // Requeues and dead-letters through the broker; pushes to offline members.
     secrets: ['cache', 'broker', 'pushKey'],
   },
+  {
+    kind: 'invoke',
+    name: 'deliver',
+    entry: 'lambdas/handlers/invoke/deliver.ts',
+    invokedBy: 'fanout',
+    managesConnections: true,
+    // Drops the connections that answer 410; never publishes nor pushes (the fan-out does).
+    secrets: ['cache'],
+  },
 ];
+
+/** How a route's function is sized: what the stack deploys and the local Lambda context reports. */
+export interface FunctionSize {
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+}
+
+/**
+ * The fan-out posts to every connection of its rooms and the delivery function to a slice of a big
+ * room: more memory buys CPU (1,769 MB is one full vCPU). Every API function gets 512 MB and 10 s.
+ */
+export function functionSize(route: Route): FunctionSize {
+  if (route.kind === 'queue') return { memoryMb: 1024, timeoutSeconds: 60 };
+  // A slice finishes well within the fan-out's own 60 s, which waits for it.
+  if (route.kind === 'invoke') return { memoryMb: 1769, timeoutSeconds: 30 };
+  return { memoryMb: 512, timeoutSeconds: 10 };
+}
 
 /** The HTTP routes only. */
 export const httpRoutes = routes.filter((route): route is HttpRoute => route.kind === 'http');

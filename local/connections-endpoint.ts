@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendJson } from './http-io.js';
+import { type LocalCredentials, verifySignature } from './sigv4.js';
 import type { SocketRegistry } from './socket-registry.js';
 
 /** API Gateway's limit for one websocket message. */
@@ -13,24 +14,34 @@ const PAYLOAD_TOO_LARGE = { 'x-amzn-errortype': 'PayloadTooLargeException' };
 /**
  * `POST|GET|DELETE /@connections/{id}`, the API Gateway management API that both the SDK's
  * `ApiGatewayManagementApiClient` and the lean `SignedPostSender` call. Like API Gateway it
- * serves only SigV4-signed requests (the signature itself is not checked: local keys are fake),
- * and answers 410 Gone for a connection that is closed or unknown.
+ * serves only requests SigV4-signed with `credentials` (the keys the local runtime signs with;
+ * anything else is a 403, so no one on the network can post frames in a user's name), and
+ * answers 410 Gone for a connection that is closed or unknown.
  */
 export async function handleConnectionsRequest(
   registry: SocketRegistry,
   request: IncomingMessage,
   response: ServerResponse,
   url: URL,
+  credentials: LocalCredentials,
 ): Promise<void> {
-  const connectionId = decodeURIComponent(url.pathname.slice(CONNECTIONS_PATH.length));
+  let connectionId: string;
+  try {
+    connectionId = decodeURIComponent(url.pathname.slice(CONNECTIONS_PATH.length));
+  } catch {
+    connectionId = '';
+  }
   const body = await readBody(request, MAX_WS_MESSAGE_BYTES + 1).catch(() => undefined);
-  if (!request.headers.authorization?.startsWith('AWS4-HMAC-SHA256 ')) {
-    sendJson(
-      response,
-      403,
-      { message: 'Missing Authentication Token' },
-      { 'x-amzn-errortype': 'ForbiddenException' },
-    );
+  if (!body) {
+    sendJson(response, 413, { message: 'Payload too large' }, PAYLOAD_TOO_LARGE);
+    return;
+  }
+  const refused = await verifySignature(
+    { method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers, body },
+    credentials,
+  );
+  if (refused) {
+    sendJson(response, 403, { message: refused.message }, { 'x-amzn-errortype': refused.type });
     return;
   }
   if (!registry.isOpen(connectionId)) {
@@ -39,7 +50,7 @@ export async function handleConnectionsRequest(
   }
   switch (request.method) {
     case 'POST':
-      if (!body || body.length > MAX_WS_MESSAGE_BYTES) {
+      if (body.length > MAX_WS_MESSAGE_BYTES) {
         sendJson(response, 413, { message: 'Payload too large' }, PAYLOAD_TOO_LARGE);
         return;
       }

@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import type { BatchSource } from '../lambdas/core/bus/chat-bus.js';
 import { CONNECTIONS_PATH, handleConnectionsRequest } from './connections-endpoint.js';
 import { type DevServices, handleDevRequest } from './dev-services.js';
-import { loadFunctions, ROOT } from './handler-loader.js';
+import { type LocalFunctions, loadFunctions, ROOT } from './handler-loader.js';
 import { HttpApi } from './http-api.js';
 import { sendJson } from './http-io.js';
 import { HttpServer } from './http-server.js';
+import { handleInvokeRequest, INVOKE_PATH } from './invoke-endpoint.js';
 import { rabbitMqEvent } from './mq-events.js';
+import type { LocalCredentials } from './sigv4.js';
 import { SocketRegistry } from './socket-registry.js';
 import { serveStatic } from './static-files.js';
 import { WebSocketApi } from './websocket-api.js';
@@ -20,6 +22,14 @@ export interface LocalGatewayOptions {
   batches: BatchSource;
   /** Built-in dev profile endpoint and push sink. */
   dev: DevServices;
+  /** The keys `@connections` requests must be SigV4-signed with (the local runtime's). */
+  credentials: LocalCredentials;
+  /**
+   * Milliseconds `@connections` waits before answering (`HIPOCHAT_LOCAL_POST_LATENCY_MS`): API
+   * Gateway's own latency, so fan-out timings come out AWS-like.
+   * @default 0
+   */
+  postLatencyMs?: number;
 }
 
 /** Folder of the built demo page (`npm run build:web`). */
@@ -34,6 +44,7 @@ const WEB_ROOT = join(ROOT, 'web', 'dist');
 export class LocalGateway {
   private readonly registry = new SocketRegistry();
   private server?: HttpServer;
+  private invocable: LocalFunctions['invocable'] = new Map();
 
   constructor(private readonly options: LocalGatewayOptions) {}
 
@@ -45,6 +56,7 @@ export class LocalGateway {
     prepare: (address: { port: number; host: string }) => Promise<void> | void = () => {},
   ): Promise<{ port: number; host: string }> {
     const functions = await loadFunctions();
+    this.invocable = functions.invocable;
     const httpApi = new HttpApi(functions.http);
     const webSocketApi = new WebSocketApi(functions, this.registry);
     const server = new HttpServer({
@@ -68,7 +80,10 @@ export class LocalGateway {
     await this.server?.close();
   }
 
-  /** First match wins: management API, dev services, HTTP API routes, the demo page, else 404. */
+  /**
+   * First match wins: management API, Lambda Invoke API, dev services, HTTP API routes, the demo
+   * page, else 404.
+   */
   private async onRequest(
     request: IncomingMessage,
     response: ServerResponse,
@@ -76,7 +91,12 @@ export class LocalGateway {
   ): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith(CONNECTIONS_PATH)) {
-      return handleConnectionsRequest(this.registry, request, response, url);
+      const latency = this.options.postLatencyMs ?? 0;
+      if (latency > 0) await new Promise((done) => setTimeout(done, latency));
+      return handleConnectionsRequest(this.registry, request, response, url, this.options.credentials);
+    }
+    if (url.pathname.startsWith(INVOKE_PATH)) {
+      return handleInvokeRequest(this.invocable, this.options.credentials, request, response, url);
     }
     if (await handleDevRequest(this.options.dev, request, response, url)) return;
     if (await httpApi.handle(request, response, url)) return;

@@ -10,7 +10,7 @@ import type {
 import type { RabbitMqEvent } from '../lambdas/handlers/mq/rabbitmq-event.js';
 import type { WebSocketEvent } from '../lambdas/handlers/shared/websocket.js';
 import { type HttpRoute, type Route, routes } from '../lambdas/routes.js';
-import { lambdaContext, localFunctionConfig } from './lambda-context.js';
+import { lambdaContext, localFunctionConfig, localFunctionName } from './lambda-context.js';
 
 /** The repository root (handler entries in the routes table are relative to it). */
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -26,6 +26,8 @@ export interface LocalFunctions {
   message: LocalFunction<WebSocketEvent, APIGatewayProxyResultV2>;
   disconnect: LocalFunction<WebSocketEvent, APIGatewayProxyResultV2>;
   fanout: LocalFunction<RabbitMqEvent, unknown>;
+  /** Functions other functions invoke (Lambda `Invoke`), by local function name and route name. */
+  invocable: Map<string, LocalFunction<unknown, unknown>>;
 }
 
 async function load<E, R>(route: Route): Promise<LocalFunction<E, R>> {
@@ -47,11 +49,17 @@ export async function loadFunctions(): Promise<LocalFunctions> {
   const socket = new Map<string, LocalFunction<WebSocketEvent, APIGatewayProxyResultV2>>();
   let authorizer: LocalFunctions['authorizer'] | undefined;
   let fanout: LocalFunctions['fanout'] | undefined;
+  const invocable: LocalFunctions['invocable'] = new Map();
   for (const route of routes) {
     if (route.kind === 'http') http.push({ route, invoke: await load(route) });
     else if (route.kind === 'ws') socket.set(route.routeKey, await load(route));
     else if (route.kind === 'authorizer') authorizer = await load(route);
-    else fanout = await load(route);
+    else if (route.kind === 'queue') fanout = await load(route);
+    else {
+      const invoke = await load<unknown, unknown>(route);
+      invocable.set(localFunctionName(route.name), invoke);
+      invocable.set(route.name, invoke);
+    }
   }
   return {
     http,
@@ -60,5 +68,6 @@ export async function loadFunctions(): Promise<LocalFunctions> {
     message: required(socket.get('$default'), '$default'),
     disconnect: required(socket.get('$disconnect'), '$disconnect'),
     fanout: required(fanout, 'fan-out'),
+    invocable,
   };
 }

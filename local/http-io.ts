@@ -39,10 +39,18 @@ export function structured(result: APIGatewayProxyResultV2): APIGatewayProxyStru
   return { statusCode: 200, body: JSON.stringify(result) };
 }
 
-/** Refuses a raw socket (an upgrade or a request the parser rejected) with a JSON HTTP answer. */
-export function refuse(socket: Duplex, status: number, message: string): void {
-  const body = JSON.stringify({ message });
+/**
+ * Refuses a raw socket (an upgrade or a request the parser rejected) with a JSON HTTP answer:
+ * `{"message": reason}` as API Gateway's own errors, or `json` when given.
+ */
+export function refuse(
+  socket: Duplex,
+  status: number,
+  reason: string,
+  json: unknown = { message: reason },
+): void {
+  const body = JSON.stringify(json);
   socket.end(
-    `HTTP/1.1 ${status} ${message}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }

@@ -1,10 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import type { Route } from '../lambdas/routes.js';
+import { functionSize, type Route } from '../lambdas/routes.js';
 import { LOCAL_ACCOUNT } from './events.js';
 
 /** Region in the ARNs of local functions, like the other local ARNs (events.ts). */
 const LOCAL_REGION = 'local';
+
+/** The local name of a route's function: `hipochat-local-<route name>`. */
+export function localFunctionName(routeName: string): string {
+  return `hipochat-local-${routeName}`;
+}
 
 /** How a function is configured: what its `context` reports. */
 export interface LocalFunctionConfig {
@@ -17,17 +22,14 @@ export interface LocalFunctionConfig {
   logStreamName: string;
 }
 
-/**
- * A route's function as the stack deploys it (infra/chat-stack.ts): the fan-out gets 60 s and
- * 1024 MB, every API function 10 s and 512 MB.
- */
+/** A route's function as the stack deploys it (`functionSize` of the routes table). */
 export function localFunctionConfig(route: Route, now = new Date()): LocalFunctionConfig {
-  const fanout = route.kind === 'queue';
+  const size = functionSize(route);
   const day = now.toISOString().slice(0, 10).replaceAll('-', '/');
   return {
-    functionName: `hipochat-local-${route.name}`,
-    timeoutMs: fanout ? 60_000 : 10_000,
-    memoryLimitInMB: fanout ? 1024 : 512,
+    functionName: localFunctionName(route.name),
+    timeoutMs: size.timeoutSeconds * 1000,
+    memoryLimitInMB: size.memoryMb,
     logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
   };
 }

@@ -2,9 +2,13 @@ import { createBus, createStore } from '../lambdas/core/adapters.js';
 import { MemoryBus } from '../lambdas/core/bus/memory-bus.js';
 import { loadConfig } from '../lambdas/core/config.js';
 import { ChatError } from '../lambdas/core/errors.js';
+import { SignedPostSender } from '../lambdas/core/connections.js';
 import { createRuntime, setRuntime } from '../lambdas/core/runtime.js';
-import type { DevServices } from './dev-services.js';
+import { routes } from '../lambdas/routes.js';
+import { DependencyWatch, rabbitMqDependency, redisDependency } from './dependency-watch.js';
+import { type DevServices, devIdentityWarning } from './dev-services.js';
 import { LocalGateway } from './gateway.js';
+import { localFunctionName } from './lambda-context.js';
 import { MqPoller } from './mq-poller.js';
 
 /** Hides the password of a service URL in start-up lines. */
@@ -37,7 +41,21 @@ async function main(): Promise<void> {
           namespace: config.amqpNamespace,
         });
   const dev: DevServices = { profile: !config.profileUrl, push: !config.pushUrl, received: [] };
-  const gateway = new LocalGateway({ port: config.listenPort, host: config.listenAddress, batches, dev });
+  // `@connections` verifies SigV4 with the keys the runtime's SDK client and SignedPostSender sign with.
+  const credentials = {
+    accessKeyId: process.env.AWS_ACCESS_KEY_ID!,
+    secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY!,
+    sessionToken: process.env.AWS_SESSION_TOKEN || undefined,
+  };
+  const gateway = new LocalGateway({
+    port: config.listenPort,
+    host: config.listenAddress,
+    batches,
+    dev,
+    credentials,
+    postLatencyMs: config.localPostLatencyMs,
+  });
+  const delivery = routes.find((route) => route.kind === 'invoke');
 
   const { port, host } = await gateway.start(({ port: bound, host: boundHost }) => {
     const base = `http://${boundHost.includes(':') ? `[${boundHost}]` : boundHost}:${bound}`;
@@ -47,14 +65,21 @@ async function main(): Promise<void> {
       pushUrl: config.pushUrl ?? `${base}/dev/push`,
       // A fault-injecting proxy in front of @connections (test/faults) may stand in for the gateway.
       connectionsUrl: config.connectionsUrl ?? base,
+      // Big rooms go to the delivery function through this gateway's Invoke API.
+      deliveryFunction: config.deliveryFunction ?? (delivery ? localFunctionName(delivery.name) : undefined),
+      lambdaEndpoint: config.lambdaEndpoint ?? base,
     };
-    setRuntime(createRuntime(runtimeConfig, { store, bus }));
+    // Every invocation runs in this one process, slices included; each bounds its own posts in
+    // flight (HIPOCHAT_FANOUT_CONCURRENCY), so the shared socket pool must not bound them all.
+    const sender = new SignedPostSender({ endpoint: runtimeConfig.connectionsUrl, maxSockets: Infinity });
+    setRuntime(createRuntime(runtimeConfig, { store, bus, sender }));
   });
   const base = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const lines = [
     `hipochat local gateway listening on http://${base}`,
     `  store:   ${config.redisUrl ? `redis ${redact(config.redisUrl)}` : 'in-memory (state is lost on restart; set HIPOCHAT_REDIS_URL for Redis)'}`,
     `  bus:     ${config.amqpUrl ? `rabbitmq ${redact(config.amqpUrl)}, ${config.fanoutShards} shard queues` : 'in-memory (set HIPOCHAT_AMQP_URL for RabbitMQ)'}`,
+    `  fan-out: ${config.fanoutSliceSize > 0 ? `rooms over ${config.fanoutSliceSize} connections in parallel slices (local Lambda Invoke API)` : 'no slices (HIPOCHAT_FANOUT_SLICE_SIZE=0)'}${config.localPostLatencyMs > 0 ? `; @connections answers after ${config.localPostLatencyMs} ms` : ''}`,
     `  ws:      ws://${base}/?room=<room>&token=<token>   (Hipochat: ws://${base}/talk/chat/<room>/?token=<token>)`,
     `  http:    http://${base}/talk/old/<room>/ and the other /talk/... routes`,
     `  page:    http://${base}/`,
@@ -63,11 +88,23 @@ async function main(): Promise<void> {
     `  members: ${config.serviceKey ? 'new-chat-room/unsubscribe need Authorization: Bearer $HIPOCHAT_SERVICE_KEY' : 'new-chat-room/unsubscribe disabled (set HIPOCHAT_SERVICE_KEY)'}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  const warning = devIdentityWarning(dev, host);
+  if (warning) process.stderr.write(`${warning}\n`);
+  // Says at once which service is unreachable (and when it is back); the gateway serves meanwhile.
+  const watch = new DependencyWatch(
+    [
+      ...(config.redisUrl ? [redisDependency(config.redisUrl)] : []),
+      ...(config.amqpUrl ? [rabbitMqDependency(config.amqpUrl)] : []),
+    ],
+    (line) => process.stderr.write(`${line}\n`),
+  );
+  watch.start();
 
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    await watch.stop();
     await gateway.stop();
     await Promise.all([store.close(), bus.close()]);
     process.exit(0);

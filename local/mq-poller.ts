@@ -52,10 +52,19 @@ export class MqPoller implements BatchSource {
     }));
   }
 
+  /**
+   * Starts consuming. An unreachable broker does not fail the start: the poller keeps retrying
+   * (as a mapping would), publishes answer 503 meanwhile, and the gateway reports it at start-up.
+   */
   async start(onBatch: BatchHandler): Promise<void> {
     this.onBatch = onBatch;
     this.stopped = false;
-    await this.connect();
+    try {
+      await this.connect();
+    } catch (error) {
+      logger.warn('mq poller could not reach the broker; retrying', { error });
+      void this.reconnect();
+    }
   }
 
   private async connect(): Promise<void> {

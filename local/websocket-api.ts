@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { BadRequestError } from '../lambdas/core/errors.js';
 import { logger } from '../lambdas/core/logger.js';
+import { parseRoom } from '../lambdas/core/protocol.js';
 import { AUTHENTICATION_ERROR, encodeServerFrame, errorFrame, isValidRoom } from '../protocol/index.js';
 import { MAX_WS_MESSAGE_BYTES } from './connections-endpoint.js';
 import { authorizerEvent, connectEvent, type SocketInfo, socketEvent } from './events.js';
@@ -12,6 +14,32 @@ import type { SocketRegistry } from './socket-registry.js';
 
 /** Hipochat's websocket path: `/talk/chat/<room>/`. */
 const LEGACY_PATH = /^\/talk\/chat\/([^/]+)\/?$/;
+
+/** A path segment decoded, or as sent when it is not valid percent-encoding (the room check refuses it). */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/**
+ * Why a room name of an upgrade is invalid, in the words HTTP routes use; undefined when it is
+ * valid or absent (no room is API Gateway's missing identity source: 401). Deployed, API Gateway
+ * answers a bad room with 403, since its authorizer can only allow or deny; locally the
+ * handshake says what is wrong, on both URL shapes.
+ */
+function roomProblem(room: string | null): string | undefined {
+  if (!room) return undefined;
+  try {
+    parseRoom(room);
+    return undefined;
+  } catch (error) {
+    if (error instanceof BadRequestError) return error.message;
+    throw error;
+  }
+}
 
 /**
  * The WebSocket API: takes upgrades in both URL shapes (API Gateway's `/?room=R&token=T` and
@@ -30,8 +58,10 @@ export class WebSocketApi {
   async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const legacy = LEGACY_PATH.exec(url.pathname);
-    if (legacy) url.searchParams.set('room', decodeURIComponent(legacy[1]!));
+    if (legacy) url.searchParams.set('room', decodedSegment(legacy[1]!));
     else if (url.pathname !== '/') return refuse(socket, 404, 'Not Found');
+    const badRoom = roomProblem(url.searchParams.get('room'));
+    if (badRoom) return refuse(socket, 400, 'Bad Request', { error: badRoom });
     const info: SocketInfo = {
       connectionId: `${randomBytes(9).toString('base64url')}=`,
       connectedAt: Date.now(),

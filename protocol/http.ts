@@ -4,17 +4,32 @@
  */
 import type { ChatMessage } from './messages.js';
 
-/** `GET /talk/old/{room}/`: both shapes Hipochat documented. */
+/** Where a history answer stops: whether older messages exist and where to ask for them. */
+export interface HistoryPage {
+  /** Older messages exist that this answer does not hold (beyond `limit` or the 5 MB budget). */
+  more: boolean;
+  /** The oldest id in this answer, for the next `?before=`; null when it holds no message. */
+  before: string | null;
+}
+
+/**
+ * `GET /talk/old/{room}/[?limit=N][&before=<id>][&since=<id>]`: both shapes Hipochat documented,
+ * oldest first, plus where the page stops (servers before paging leave `page` out).
+ */
 export interface OldMessages {
   oldy: ChatMessage[];
   results: { read_messages: ChatMessage[]; unread_messages: ChatMessage[] };
+  page?: HistoryPage;
 }
 
 /** One room of `GET /talk/history/{rooms}/`. */
 export interface RoomHistory {
   room_name: string;
   unread_count: number;
+  /** The latest messages, oldest first. */
   messages: ChatMessage[];
+  /** Where the room's messages stop (servers before paging leave it out). */
+  page?: HistoryPage;
 }
 
 /** `GET /talk/history/{rooms}/`: one entry per requested room. */

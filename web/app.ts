@@ -1,8 +1,8 @@
 /**
  * The demo page: join rooms, read their history with a read/unread divider, chat live, watch
  * unread badges of the other rooms. Query parameters `?ws=&http=&room=&token=` (room may repeat;
- * `ticket=1`, `max=<bytes>`) prefill the form and join at once, so the page works against a
- * deployed stack too.
+ * `ticket=1`, `max=<bytes>`, `page=<messages per history page>`) prefill the form and join at
+ * once, so the page works against a deployed stack too.
  */
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -31,6 +31,7 @@ interface JoinedRoom {
 
 const SESSION_KEY = 'hipochat:rooms';
 const BADGE_POLL_MS = 5000;
+const HISTORY_PAGE_SIZE = 50;
 
 const joined = new Map<string, JoinedRoom>();
 let active: string | undefined;
@@ -50,6 +51,9 @@ const emptyState = byId<HTMLElement>('empty-state');
 
 const params = new URLSearchParams(location.search);
 const maxBytes = Number(params.get('max')) || DEFAULT_MAX_MESSAGE_BYTES;
+// A room opens on its newest page; "Load earlier messages" fetches the ones before.
+const pageParam = Math.floor(Number(params.get('page')));
+const pageSize = pageParam > 0 ? pageParam : HISTORY_PAGE_SIZE;
 
 /** The serving gateway's ws URL, or the local default when opened from a file. */
 function defaultWs(): string {
@@ -165,6 +169,7 @@ function join(spec: JoinSpec, focus = true): void {
     token: spec.token,
     useTicket: spec.ticket,
     maxMessageBytes: maxBytes,
+    pageSize,
   });
   const remembered = localStorage.getItem(selfKey(spec));
   if (remembered) client.setSelfId(remembered);

@@ -1,15 +1,6 @@
-import { type ChatMessage, compareIds, encodeClientFrame, utf8Length } from '../protocol/index.js';
+import { type ChatMessage, compareIds } from '../protocol/index.js';
 import type { HipochatClient, MessageMeta, StateChange } from './client/hipochat-client.js';
 import { h } from './dom.js';
-
-// What a frame adds around the body: `{"type":"message","body":,"clientId":"<uuid>"}`.
-const FRAME_OVERHEAD =
-  utf8Length(encodeClientFrame({ kind: 'send', body: '', clientId: 'x'.repeat(36) })) - 2;
-
-/** Bytes a text body costs inside a frame (JSON escaping included). */
-export function bodyBytes(text: string): number {
-  return utf8Length(JSON.stringify(text));
-}
 
 /** A display name for a message's author. */
 export function authorName(message: ChatMessage): string {
@@ -41,6 +32,11 @@ function describeState(change: StateChange): string {
   }
 }
 
+/** Why an over-size message is not sent, in the words of the client library's refusal. */
+function tooLarge(used: number, limit: number): string {
+  return `message too large: ${used} bytes, the limit is ${limit} bytes; shorten it to send`;
+}
+
 function bodyNode(message: ChatMessage): HTMLElement {
   if (typeof message.body === 'string') return h('p', { class: 'body' }, message.body);
   return h('pre', { class: 'body' }, JSON.stringify(message.body, null, 2));
@@ -56,7 +52,10 @@ export class RoomView {
   private readonly counter: HTMLElement;
   private readonly sendButton: HTMLButtonElement;
   private readonly sendError: HTMLElement;
-  private readonly maxBodyBytes: number;
+  private readonly earlierButton: HTMLButtonElement;
+  private readonly maxBytes: number;
+  /** The error line says the text is too large (and is cleared once it fits again). */
+  private sizeErrorShown = false;
   private dividerPlaced = false;
   private readonly unsubscribe: (() => void)[] = [];
 
@@ -66,7 +65,7 @@ export class RoomView {
     private readonly onLeave: () => void,
     private readonly onActivity: (view: RoomView) => void,
   ) {
-    this.maxBodyBytes = client.maxMessageBytes - FRAME_OVERHEAD;
+    this.maxBytes = client.maxMessageBytes;
     const room = client.room;
     const inputId = `${id}-input`;
     const counterId = `${id}-counter`;
@@ -81,7 +80,7 @@ export class RoomView {
     this.input = h('textarea', {
       id: inputId,
       rows: 2,
-      maxlength: this.maxBodyBytes,
+      // No maxlength: it counts characters, not bytes, and cuts a paste without a word.
       'aria-describedby': counterId,
       placeholder: 'Write a message — Enter sends, Shift+Enter adds a line',
       onkeydown: (event) => this.onKey(event as KeyboardEvent),
@@ -90,6 +89,11 @@ export class RoomView {
     this.counter = h('span', { id: counterId, class: 'counter' });
     this.sendButton = h('button', { type: 'submit' }, 'Send');
     this.sendError = h('p', { class: 'send-error', role: 'alert' });
+    this.earlierButton = h(
+      'button',
+      { type: 'button', class: 'earlier', hidden: true, onclick: () => void this.loadEarlier() },
+      'Load earlier messages',
+    );
     const composer = h(
       'form',
       {
@@ -114,6 +118,7 @@ export class RoomView {
         this.status,
         h('button', { type: 'button', class: 'leave', onclick: () => this.onLeave() }, `Leave ${room}`),
       ),
+      this.earlierButton,
       this.log,
       composer,
     );
@@ -124,6 +129,7 @@ export class RoomView {
       client.on('history', (batch) => {
         if (batch.initial && batch.unread.length > 0)
           this.placeDivider(batch.unread[0]!.id, batch.unread.length);
+        this.earlierButton.hidden = !batch.more;
       }),
       client.on('state', (change) => this.showState(change)),
       // Auth failures end the connection and show in the state line instead.
@@ -215,15 +221,44 @@ export class RoomView {
 
   private showSendError(message: string): void {
     this.sendError.textContent = message;
+    this.sizeErrorShown = false;
   }
 
+  /** Fetches the page before the oldest message shown, keeping the messages on screen in place. */
+  private async loadEarlier(): Promise<void> {
+    const button = this.earlierButton;
+    button.disabled = true;
+    button.textContent = 'Loading earlier messages…';
+    const fromBottom = this.log.scrollHeight - this.log.scrollTop;
+    try {
+      await this.client.loadEarlier();
+      this.log.scrollTop = this.log.scrollHeight - fromBottom;
+    } catch (error) {
+      this.showSendError(
+        `could not load earlier messages: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    } finally {
+      button.disabled = false;
+      button.textContent = 'Load earlier messages';
+      button.hidden = !this.client.hasEarlier;
+    }
+  }
+
+  /** The frame's size as the server measures it (the whole frame, UTF-8), against the limit. */
   private updateCounter(): void {
-    const used = bodyBytes(this.input.value) - 2;
-    const over = used > this.maxBodyBytes;
-    this.counter.textContent = `${used} / ${this.maxBodyBytes} bytes`;
+    const text = this.input.value;
+    const used = this.client.frameBytes(text);
+    const over = used > this.maxBytes;
+    this.counter.textContent = `${used} / ${this.maxBytes} bytes`;
     this.counter.classList.toggle('over', over);
     this.input.setAttribute('aria-invalid', String(over));
     this.sendButton.disabled = over || this.client.state !== 'live';
+    if (over) {
+      this.showSendError(tooLarge(used, this.maxBytes));
+      this.sizeErrorShown = true;
+    } else if (this.sizeErrorShown) {
+      this.showSendError('');
+    }
   }
 
   private onKey(event: KeyboardEvent): void {
@@ -236,8 +271,10 @@ export class RoomView {
     const text = this.input.value;
     if (text.trim() === '') return;
     this.showSendError('');
-    if (bodyBytes(text) - 2 > this.maxBodyBytes) {
-      this.showSendError(`message too large: the limit is ${this.maxBodyBytes} bytes`);
+    const used = this.client.frameBytes(text);
+    if (used > this.maxBytes) {
+      this.showSendError(tooLarge(used, this.maxBytes));
+      this.sizeErrorShown = true;
       return;
     }
     // Clear at once so a quick second Enter cannot send the same text twice.

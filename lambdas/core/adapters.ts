@@ -31,6 +31,7 @@ export function createBus(config: ChatConfig): ChatBus {
         shards: config.fanoutShards,
         deliveryLimit: config.deliveryLimit,
         namespace: config.amqpNamespace,
+        queueType: config.queueType,
       })
     : new MemoryBus(config.fanoutShards, config.deliveryLimit);
 }

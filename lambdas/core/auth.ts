@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Profile } from '../../protocol/index.js';
 import { BadRequestError, ServiceUnavailableError, UnauthorizedError } from './errors.js';
 import { logger } from './logger.js';
-import { type Identity, publicProfile } from './protocol.js';
+import { defaultPublicFields, type Identity, publicProfile } from './protocol.js';
 import type { ChatStore } from './store/chat-store.js';
 
 /** SHA-256 hex of a secret, so raw tokens never become keys or log fields. */
@@ -20,6 +20,8 @@ export interface AuthenticatorOptions {
   cacheSeconds: number;
   /** Milliseconds before the profile endpoint counts as down. @default 5000 */
   timeoutMs?: number;
+  /** Top-level profile fields that leave the server. @default the id field, `username`, names, avatars */
+  publicFields?: readonly string[];
 }
 
 const TOKEN_PATTERN = /^[\x21-\x7e]{1,4096}$/;
@@ -27,10 +29,19 @@ const TICKET_TTL_SECONDS = 30;
 
 /** Turns a token into an identity through the customer's profile endpoint, with a short cache. */
 export class Authenticator {
+  private readonly publicFields: readonly string[];
+
   constructor(
     private readonly store: ChatStore,
     private readonly options: AuthenticatorOptions,
-  ) {}
+  ) {
+    this.publicFields = options.publicFields ?? defaultPublicFields(options.idField);
+  }
+
+  /** The identity with only the public part of its profile (cached and ticket identities included). */
+  private published(identity: Identity): Identity {
+    return { userId: identity.userId, profile: publicProfile(identity.profile, this.publicFields) };
+  }
 
   /**
    * @throws UnauthorizedError when the token is missing or refused
@@ -41,13 +52,11 @@ export class Authenticator {
     const tokenHash = digest(token);
     if (this.options.cacheSeconds > 0) {
       const cached = await this.store.cachedIdentity(tokenHash).catch(() => null);
-      if (cached) return cached;
+      // Filtered again: an entry cached before the allowlist was narrowed must not leak.
+      if (cached) return this.published(cached);
     }
     const profile = await this.fetchProfile(token);
-    const identity: Identity = {
-      userId: this.userIdOf(profile, token),
-      profile: publicProfile(profile, token),
-    };
+    const identity = this.published({ userId: this.userIdOf(profile, token), profile });
     if (this.options.cacheSeconds > 0) {
       await this.store.cacheIdentity(tokenHash, identity, this.options.cacheSeconds).catch(() => {});
     }
@@ -102,14 +111,30 @@ export class Authenticator {
     if (!/^[A-Za-z0-9_-]{16,64}$/.test(ticket)) throw new UnauthorizedError();
     const grant = await this.store.takeTicket(digest(ticket));
     if (!grant || grant.room !== room) throw new UnauthorizedError();
-    return grant.identity;
+    return this.published(grant.identity);
   }
 }
 
-/** Reads `Token <t>` (Hipochat) or `Bearer <t>` from an Authorization header. */
-export function tokenFromHeader(header: string | undefined): string | undefined {
+/** An `Authorization` credential: a user's token (`Token`) or a backend's service key (`Bearer`). */
+export interface HeaderCredential {
+  scheme: 'token' | 'bearer';
+  value: string;
+}
+
+/**
+ * Reads `Token <token>` (Hipochat's users) or `Bearer <service key>` (backends) from an
+ * Authorization header. The two never mix: only a `Token` goes to the profile endpoint, only a
+ * `Bearer` is compared with the service key.
+ *
+ * @throws BadRequestError when the header has another form
+ */
+export function credentialFromHeader(header: string | undefined): HeaderCredential | undefined {
   if (!header) return undefined;
-  const match = /^(?:Token|Bearer)\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new BadRequestError('Authorization header must be "Token <token>"');
-  return match[1];
+  const match = /^(Token|Bearer)\s+(\S+)\s*$/i.exec(header);
+  if (!match) {
+    throw new BadRequestError(
+      'Authorization header must be "Token <token>" (a user) or "Bearer <service key>" (a backend)',
+    );
+  }
+  return { scheme: match[1]!.toLowerCase() === 'bearer' ? 'bearer' : 'token', value: match[2]! };
 }

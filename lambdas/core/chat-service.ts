@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   type ChatMessage,
   compareIds,
@@ -6,14 +6,32 @@ import {
   type OldMessages,
   type RoomHistory,
 } from '../../protocol/index.js';
+import {
+  AnswerBudget,
+  answerBytes,
+  type FittedPage,
+  newestThatFit,
+  type PageReader,
+} from './answer-budget.js';
 import type { Authenticator } from './auth.js';
 import type { ChatBus } from './bus/chat-bus.js';
 import type { ChatConfig } from './config.js';
 import type { ConnectionSender } from './connections.js';
-import { BadRequestError, ForbiddenError, RateLimitedError } from './errors.js';
+import { BadRequestError, ForbiddenError, RateLimitedError, UnauthorizedError } from './errors.js';
 import { logger } from './logger.js';
+import { metrics } from './metrics.js';
 import { type Identity, type NewMessage, parseClientFrame, parseJson } from './protocol.js';
 import type { AppendOptions, ChatStore, ConnectOptions } from './store/chat-store.js';
+
+/** Which page of a room `old` answers; every part is optional. */
+export interface OldQuery {
+  /** Only messages newer than this id (the catch-up after a reconnect). */
+  since?: string;
+  /** Only messages older than this id (the page before the oldest one a client holds). */
+  before?: string;
+  /** At most this many messages, 1 to `HIPOCHAT_HISTORY_LIMIT`; without it, as many as fit. */
+  limit?: number;
+}
 
 /** Who manages membership: a list of user ids, or Hipochat's list of user tokens. */
 export interface MemberList {
@@ -34,13 +52,22 @@ const SERVER_FIELDS = new Set([
   'message',
 ]);
 const MAX_ROOMS_PER_HISTORY = 50;
+// Bytes kept for an answer's keys and `page` (and per room of a history answer): far more than they take.
+const ANSWER_ENVELOPE_BYTES = 1024;
+// Messages of the first store read of /talk/old (most rooms fit in one) and of each /talk/history room.
+const FIRST_READ_OLD = 250;
+const FIRST_READ_HISTORY = 20;
 const MAX_MEMBERS_PER_CALL = 1000;
 
-/** Compares secrets in constant time. */
+/** A user id as part of an idempotency record's key: `%` and `:` escaped, so no two users share keys. */
+function scopeOf(userId: string): string {
+  return userId.replaceAll('%', '%25').replaceAll(':', '%3A');
+}
+
+/** Compares secrets in constant time; digests first, so not even the length shows. */
 function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  const digestOf = (secret: string) => createHash('sha256').update(secret).digest();
+  return timingSafeEqual(digestOf(given), digestOf(expected));
 }
 
 /**
@@ -103,7 +130,15 @@ export class ChatService {
    * the room, the sender's included, through the fan-out.
    */
   async send(room: string, identity: Identity, frameText: string | undefined): Promise<ChatMessage> {
-    const frame = parseClientFrame(frameText, this.config.maxMessageBytes, this.config.messageTypes);
+    const frame = parseClientFrame(
+      frameText,
+      this.config.maxMessageBytes,
+      this.config.messageTypes,
+      this.config.maxBodyDepth,
+    );
+    // A socket keeps the identity it connected with; a member removed while closing their socket
+    // failed must not post on. One SISMEMBER, for closed rooms only.
+    await this.assertAllowed(room, identity.userId);
     const extra: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(frame)) {
       if (!SERVER_FIELDS.has(key)) extra[key] = value;
@@ -118,19 +153,35 @@ export class ChatService {
       author: identity.profile,
       senderId: identity.userId,
     };
-    const limit = this.config.userRateLimitPerMinute;
-    if (limit > 0 && (await this.store.countUserMessage(identity.userId, 60)) > limit) {
-      throw new RateLimitedError(`rate limit exceeded: ${limit} messages per minute across rooms`);
-    }
+    await this.countAcrossRooms(identity.userId);
     return this.accept(message, {
-      idempotencyKey: frame.clientId ? `c:${identity.userId}:${frame.clientId}` : undefined,
+      idempotencyKey: frame.clientId ? `c:${scopeOf(identity.userId)}:${frame.clientId}` : undefined,
       rateLimit: { limit: this.config.rateLimitPerMinute, windowSeconds: 60 },
     });
   }
 
   /**
+   * Counts a user's message against `HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE` across rooms, when set.
+   *
+   * @throws RateLimitedError when the user is over it
+   */
+  private async countAcrossRooms(userId: string): Promise<void> {
+    const limit = this.config.userRateLimitPerMinute;
+    if (limit <= 0) return;
+    const { count, ttlSeconds } = await this.store.countUserMessage(userId, 60);
+    if (count > limit) {
+      throw new RateLimitedError(`rate limit exceeded: ${limit} messages per minute across rooms`, {
+        retryAfter: ttlSeconds,
+      });
+    }
+  }
+
+  /**
    * `POST /talk/item/{room}/?type=T`: a backend (or a user) injects a JSON body into the room.
-   * `identity` is null for the service key.
+   * `identity` is null for the service key. A user's injections share the budget of their frames
+   * (per room, and across rooms when set); the backend has its own per room,
+   * `HIPOCHAT_BACKEND_RATE_LIMIT_PER_MINUTE` (off by default). An `idempotencyKey` is the
+   * caller's own: a user's key never answers the backend's request or another user's.
    */
   async inject(
     room: string,
@@ -147,7 +198,7 @@ export class ChatService {
       throw new BadRequestError('Idempotency-Key must be 1-128 printable characters');
     }
     if (identity) await this.assertAllowed(room, identity.userId);
-    const body = parseJson(bodyText, this.config.maxMessageBytes);
+    const body = parseJson(bodyText, this.config.maxMessageBytes, 'body', this.config.maxBodyDepth);
     const message: NewMessage = {
       type: kind,
       room,
@@ -157,58 +208,138 @@ export class ChatService {
       author: identity?.profile ?? null,
       ...(identity ? { senderId: identity.userId } : {}),
     };
-    return this.accept(message, { idempotencyKey: idempotencyKey ? `i:${idempotencyKey}` : undefined });
+    const caller = identity ? `u:${scopeOf(identity.userId)}` : 'backend';
+    const backendLimit = this.config.backendRateLimitPerMinute;
+    if (identity) await this.countAcrossRooms(identity.userId);
+    return this.accept(message, {
+      idempotencyKey: idempotencyKey ? `i:${caller}:${idempotencyKey}` : undefined,
+      rateLimit: identity
+        ? { limit: this.config.rateLimitPerMinute, windowSeconds: 60 }
+        : backendLimit > 0
+          ? { limit: backendLimit, windowSeconds: 60 }
+          : undefined,
+    });
   }
 
   private async accept(message: NewMessage, options: AppendOptions): Promise<ChatMessage> {
     const { message: stored, duplicate } = await this.store.append(message, options);
+    // A retry answered from its idempotency record gets the stored message and publishes nothing:
+    // publishing again would deliver and push it twice. The first request did publish it, since a
+    // failed publish retracts the message and its idempotency record (below), so a retry after a
+    // failed publish is stored and published anew, not a duplicate.
+    if (duplicate) return stored;
     try {
-      // A retried request publishes again: the first publish may be the one that failed.
       await this.bus.publish(stored);
     } catch (error) {
-      if (!duplicate) {
-        await this.store.retract(stored, options.idempotencyKey).catch((cause: unknown) => {
-          logger.error('could not retract an unpublished message', {
-            room: stored.room,
-            id: stored.id,
-            error: cause,
-          });
+      await this.store.retract(stored, options.idempotencyKey).catch((cause: unknown) => {
+        logger.error('could not retract an unpublished message', {
+          room: stored.room,
+          id: stored.id,
+          error: cause,
         });
-      }
+      });
       throw error;
     }
+    // A duplicate was accepted (and counted) the first time.
+    if (!duplicate) metrics.count('MessagesAccepted');
     return stored;
   }
 
-  /** `GET /talk/old/{room}/`: all messages split at the reader's last visit; marks them read. */
-  async old(room: string, identity: Identity, sinceId?: string): Promise<OldMessages> {
-    if (sinceId !== undefined && !MESSAGE_ID_PATTERN.test(sinceId)) {
-      throw new BadRequestError('since must be a message id such as 1700000000000-0');
+  /**
+   * `GET /talk/old/{room}/`: the newest messages (at most `limit`, older than `before`, newer than
+   * `since`) that fit the answer budget, split at the reader's last visit, and where the page
+   * stops. A page without `before` reaches the newest message and marks the room read; an
+   * earlier page (`before`) leaves read state alone.
+   */
+  async old(room: string, identity: Identity, query: OldQuery = {}): Promise<OldMessages> {
+    const { since, before, limit } = query;
+    for (const [name, id] of [
+      ['since', since],
+      ['before', before],
+    ] as const) {
+      if (id !== undefined && !MESSAGE_ID_PATTERN.test(id)) {
+        throw new BadRequestError(`${name} must be a message id such as 1700000000000-0`);
+      }
     }
+    if (limit !== undefined) this.assertLimit(limit);
     await this.assertAllowed(room, identity.userId);
-    const { messages, lastSeenId } = await this.store.read(room, identity.userId, sinceId);
-    const split = lastSeenId === null ? 0 : messages.findIndex((m) => compareIds(m.id, lastSeenId) > 0);
+    let lastSeenId: string | null = null;
+    let first = true;
+    const read: PageReader = async (page) => {
+      const markRead = first && before === undefined;
+      const result = await this.store.page(room, identity.userId, {
+        limit: page.limit,
+        before: page.before ?? before,
+        after: since,
+        markRead,
+      });
+      if (first) lastSeenId = result.lastSeenId;
+      first = false;
+      return result;
+    };
+    const [{ messages, more }] = (await newestThatFit([read], {
+      limit: limit ?? Number.POSITIVE_INFINITY,
+      budget: new AnswerBudget(ANSWER_ENVELOPE_BYTES),
+      // Every message is in the answer twice: in `oldy` and in one of `results`.
+      cost: (message) => 2 * (answerBytes(message) + 1),
+      firstRead: Math.min(limit ?? FIRST_READ_OLD, FIRST_READ_OLD),
+    })) as [FittedPage];
+    const seen: string | null = lastSeenId;
+    const split = seen === null ? 0 : messages.findIndex((m) => compareIds(m.id, seen) > 0);
     const cut = split < 0 ? messages.length : split;
     return {
       oldy: messages,
       results: { read_messages: messages.slice(0, cut), unread_messages: messages.slice(cut) },
+      page: { more, before: messages[0]?.id ?? null },
     };
   }
 
-  /** `GET /talk/history/{rooms}/?limit=N`: the latest N messages and unread count per room. */
+  /**
+   * `GET /talk/history/{rooms}/?limit=N`: the latest N messages and unread count per room, within
+   * one answer budget for all rooms: when they do not fit, each room loses its oldest first and
+   * says `more`.
+   */
   async history(rooms: readonly string[], identity: Identity, limit: number): Promise<RoomHistory[]> {
     if (rooms.length > MAX_ROOMS_PER_HISTORY)
       throw new BadRequestError(`at most ${MAX_ROOMS_PER_HISTORY} rooms`);
+    this.assertLimit(limit);
+    await Promise.all(rooms.map((room) => this.assertAllowed(room, identity.userId)));
+    const unread = new Map<string, number>();
+    const readers = rooms.map((room) => this.historyReader(room, identity.userId, unread));
+    const pages = await newestThatFit(readers, {
+      limit,
+      budget: new AnswerBudget(ANSWER_ENVELOPE_BYTES * (rooms.length + 1)),
+      cost: (message) => answerBytes(message) + 1,
+      firstRead: Math.min(limit, FIRST_READ_HISTORY),
+    });
+    return rooms.map((room, index) => {
+      const { messages, more } = pages[index]!;
+      return {
+        room_name: room,
+        unread_count: unread.get(room) ?? 0,
+        messages,
+        page: { more, before: messages[0]?.id ?? null },
+      };
+    });
+  }
+
+  /** Reads a room's pages for `history`; the first read also puts its unread count in `unread`. */
+  private historyReader(room: string, userId: string, unread: Map<string, number>): PageReader {
+    return async (page) => {
+      if (page.before !== undefined) return this.store.page(room, userId, page);
+      // One more than asked tells whether more exist, in the call that brings the unread count.
+      const summary = await this.store.latest(room, userId, page.limit + 1);
+      unread.set(room, summary.unread);
+      const more = summary.messages.length > page.limit;
+      return { messages: more ? summary.messages.slice(1) : summary.messages, more };
+    };
+  }
+
+  /** @throws BadRequestError unless `limit` is an integer from 1 to `HIPOCHAT_HISTORY_LIMIT` */
+  private assertLimit(limit: number): void {
     if (!Number.isInteger(limit) || limit < 1 || limit > this.config.historyLimit) {
       throw new BadRequestError(`limit must be an integer from 1 to ${this.config.historyLimit}`);
     }
-    return Promise.all(
-      rooms.map(async (room) => {
-        await this.assertAllowed(room, identity.userId);
-        const { messages, unread } = await this.store.latest(room, identity.userId, limit);
-        return { room_name: room, unread_count: unread, messages };
-      }),
-    );
   }
 
   /** `GET /talk/notification/{room}/`: the reader's unread count. */
@@ -220,8 +351,28 @@ export class ChatService {
   /** @throws ForbiddenError unless `bearer` is the configured service key */
   assertService(bearer: string | undefined): void {
     const key = this.config.serviceKey;
-    if (!key) throw new ForbiddenError('membership management is disabled: HIPOCHAT_SERVICE_KEY is not set');
+    if (!key) {
+      throw new ForbiddenError(
+        "membership management is disabled: this server has no service key (set HIPOCHAT_SERVICE_KEY in the server's environment)",
+      );
+    }
     if (!bearer || !sameSecret(bearer, key)) throw new ForbiddenError('service key required');
+  }
+
+  /**
+   * A backend's `Bearer` on `/talk/item`: compared with the service key, never sent to the
+   * profile endpoint (a near-miss key must not pass for a user named after it).
+   *
+   * @throws UnauthorizedError unless `bearer` is the service key
+   */
+  assertBackend(bearer: string): void {
+    const key = this.config.serviceKey;
+    if (!key) {
+      throw new UnauthorizedError(
+        "backend injection is disabled: this server has no service key (set HIPOCHAT_SERVICE_KEY in the server's environment)",
+      );
+    }
+    if (!sameSecret(bearer, key)) throw new UnauthorizedError('service key refused');
   }
 
   /** Whether `bearer` is the service key (backends inject without a user token). */

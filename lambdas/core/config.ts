@@ -1,5 +1,6 @@
 // zod/mini keeps every handler bundle ~430 KB smaller than classic zod (cold starts).
 import * as z from 'zod/mini';
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_FRAME_BYTES } from '../../protocol/limits.js';
 import { ConfigError } from './errors.js';
 
 /** How one variable is read: its schema, and the rule in words for error messages. */
@@ -43,10 +44,26 @@ const list = (fallback: string) =>
     'a comma-separated list',
   );
 
-const int = (fallback: number, min: number, max: number) =>
+/** A comma-separated list where absent and empty mean "not set" (the caller picks the default). */
+const optionalList = rule(
+  z.pipe(
+    z.optional(z.string()),
+    z.transform((value: string | undefined) => {
+      const items = (value ?? '')
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0);
+      return items.length > 0 ? items : undefined;
+    }),
+  ),
+  'a comma-separated list',
+);
+
+/** An integer in a range; `why` explains a bound that is not obvious, in the error message. */
+const int = (fallback: number, min: number, max: number, why?: string) =>
   rule(
     z._default(z.coerce.number().check(z.refine(Number.isInteger), z.gte(min), z.lte(max)), fallback),
-    `an integer from ${min} to ${max}`,
+    `an integer from ${min} to ${max}${why ? ` (${why})` : ''}`,
   );
 
 const fraction = (fallback: number) =>
@@ -88,6 +105,8 @@ const settings = {
   profileUrl: ['HIPOCHAT_PROFILE_URL', optionalUrl],
   profileIdField: ['HIPOCHAT_PROFILE_ID_FIELD', text('id')],
   profileCacheSeconds: ['HIPOCHAT_PROFILE_CACHE_SECONDS', int(30, 0, 3600)],
+  /** Top-level profile fields that leave the server; unset: the id field, `username`, name and avatar fields. */
+  profilePublicFields: ['HIPOCHAT_PROFILE_PUBLIC_FIELDS', optionalList],
   pushUrl: ['HIPOCHAT_PUSH_NOTIFICATION_URL', optionalUrl],
   /** HMAC key of the push webhook; without it requests go unsigned. */
   pushSecret: ['HIPOCHAT_PUSH_SECRET', optionalText],
@@ -102,6 +121,8 @@ const settings = {
     'HIPOCHAT_AMQP_NAMESPACE',
     text('hipochat', /^[A-Za-z0-9_.-]{1,100}$/, '1-100 characters of [A-Za-z0-9_.-]'),
   ],
+  /** RabbitMQ type of the shard queues; must match what the deployment declared. */
+  queueType: ['HIPOCHAT_QUEUE_TYPE', oneOf(['quorum', 'classic'], 'quorum')],
   /** API Gateway management endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`). */
   connectionsUrl: ['HIPOCHAT_CONNECTIONS_URL', optionalUrl],
   listenPort: ['HIPOCHAT_LISTEN_PORT', int(8888, 0, 65535)],
@@ -111,15 +132,35 @@ const settings = {
   regularType: ['HIPOCHAT_REGULAR_MESSAGE_TYPE', text('message')],
   /** Rooms only members may connect to, read or post in; `*` closes every room, `prefix*` a family. */
   closedRooms: ['HIPOCHAT_CLOSED_ROOMS', list('')],
-  maxMessageBytes: ['HIPOCHAT_MAX_MESSAGE_BYTES', int(16_384, 64, 131_072)],
+  maxMessageBytes: [
+    'HIPOCHAT_MAX_MESSAGE_BYTES',
+    int(
+      DEFAULT_MAX_MESSAGE_BYTES,
+      64,
+      MAX_FRAME_BYTES,
+      'API Gateway closes a websocket on frames over 32 KB',
+    ),
+  ],
+  /** Nesting levels a frame's body (and each client field) or an item body may have; deeper is refused. */
+  maxBodyDepth: ['HIPOCHAT_MAX_BODY_DEPTH', int(32, 1, 512)],
   historyLimit: ['HIPOCHAT_HISTORY_LIMIT', int(1000, 1, 1_000_000)],
   fanoutShards: ['HIPOCHAT_FANOUT_SHARDS', int(4, 1, 64)],
   fanoutConcurrency: ['HIPOCHAT_FANOUT_CONCURRENCY', int(32, 1, 1024)],
+  /** Live connections above which a room is delivered in parallel slices (docs/performance.md); 0 never. */
+  fanoutSliceSize: ['HIPOCHAT_FANOUT_SLICE_SIZE', int(1000, 0, 1_000_000)],
+  /** Name or ARN of the delivery function that runs fan-out slices; unset means no slices. */
+  deliveryFunction: ['HIPOCHAT_DELIVERY_FUNCTION', optionalText],
+  /** Lambda API endpoint for the slices (the local gateway's); unset: `https://lambda.<region>.amazonaws.com`. */
+  lambdaEndpoint: ['HIPOCHAT_LAMBDA_ENDPOINT', optionalUrl],
+  /** Local gateway only: milliseconds `@connections` waits before answering, like API Gateway on AWS. */
+  localPostLatencyMs: ['HIPOCHAT_LOCAL_POST_LATENCY_MS', int(0, 0, 10_000)],
   deliveryLimit: ['HIPOCHAT_DELIVERY_LIMIT', int(5, 1, 100)],
   connectionTtlSeconds: ['HIPOCHAT_CONNECTION_TTL_SECONDS', int(3 * 3600, 7200, 86_400)],
   rateLimitPerMinute: ['HIPOCHAT_RATE_LIMIT_PER_MINUTE', int(120, 1, 100_000)],
   /** Messages per user per minute across all rooms; 0 (default) skips the extra Redis round trip. */
   userRateLimitPerMinute: ['HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE', int(0, 0, 1_000_000)],
+  /** Backend (service key) injections per room per minute; 0 (default) means no limit. */
+  backendRateLimitPerMinute: ['HIPOCHAT_BACKEND_RATE_LIMIT_PER_MINUTE', int(0, 0, 1_000_000)],
   logLevel: ['HIPOCHAT_LOG_LEVEL', oneOf(['debug', 'info', 'warn', 'error'], 'info')],
   /** Share of invocations that log at debug level whatever `logLevel` says. */
   logSampleRate: ['HIPOCHAT_LOG_SAMPLE_RATE', fraction(0)],

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent, request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent } from 'node:https';
 import {
   ApiGatewayManagementApiClient,
   ApiGatewayManagementApiServiceException,
@@ -11,21 +10,26 @@ import {
   PayloadTooLargeException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { Sha256 } from '@smithy/core/checksum';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { backoffDelay, sleep } from './retry.js';
+import { type SignedAnswer, SignedEndpoint } from './signed-endpoint.js';
+import { escapeUri, type Provided, type SigningCredentials } from './sigv4.js';
 
 /** What happened to one post. */
 export type PostOutcome = 'sent' | 'gone';
+
+/** Hears about each 429 a post met, so its caller can post less at once. */
+export interface PostFeedback {
+  throttled(): void;
+}
 
 /** Sends frames to websocket connections and closes them (the API Gateway Management API). */
 export interface ConnectionSender {
   /**
    * Posts one frame. Resolves `gone` on 410 (the connection no longer exists); retries 429 and
-   * 5xx with capped backoff and rejects once the retries are spent.
+   * 5xx with capped backoff (telling `feedback` of each 429) and rejects once the retries are spent.
    */
-  post(connectionId: string, data: Uint8Array): Promise<PostOutcome>;
+  post(connectionId: string, data: Uint8Array, feedback?: PostFeedback): Promise<PostOutcome>;
   /** Closes a connection; an already gone connection is not an error. */
   disconnect(connectionId: string): Promise<void>;
 }
@@ -76,13 +80,14 @@ export class ManagementApiSender implements ConnectionSender {
     });
   }
 
-  async post(connectionId: string, data: Uint8Array): Promise<PostOutcome> {
+  async post(connectionId: string, data: Uint8Array, feedback?: PostFeedback): Promise<PostOutcome> {
     for (let attempt = 0; ; attempt += 1) {
       try {
         await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
         return 'sent';
       } catch (error) {
         if (error instanceof GoneException || statusOf(error) === 410) return 'gone';
+        if (statusOf(error) === 429) feedback?.throttled();
         if (!retryable(error) || attempt + 1 >= this.attempts) throw error;
         await sleep(backoffDelay(attempt, 25, this.maxBackoffMs));
       }
@@ -99,20 +104,21 @@ export class ManagementApiSender implements ConnectionSender {
   }
 }
 
+/**
+ * The region and credentials of the SDK's default provider chain, as an SDK client resolves them
+ * (for lean signed requests to other services, such as the slices' Lambda `Invoke`).
+ */
+export function awsIdentity(): { region: Provided<string>; credentials: Provided<SigningCredentials> } {
+  const { region, credentials } = new ApiGatewayManagementApiClient({}).config;
+  return { region, credentials };
+}
+
 /** Options of the signed keep-alive sender. */
 export interface SignedPostOptions extends ManagementApiOptions {
   /** Signing clock (tests pin it). @default () => new Date() */
   now?: () => Date;
   /** Milliseconds before a post is abandoned (then retried like a network error). @default 5000 */
   requestTimeoutMs?: number;
-}
-
-/** Percent-encodes a path segment exactly as the SDK's `extendedEncodeURIComponent` does. */
-function encodeSegment(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
 }
 
 /** The SDK's modelled exception for an error answer of the management API. */
@@ -144,57 +150,40 @@ function serviceError(status: number, type: string | undefined, body = ''): Erro
   }
 }
 
-interface Answer {
-  status: number;
-  type?: string;
-  body?: string;
-}
-
 /**
- * The fan-out hot path: `PostToConnection` as one SigV4-signed keep-alive `POST`, signed by
- * `@smithy/signature-v4` with the SDK client's own credential and region providers (the default
- * provider chain), so the request is the one the SDK would send minus its bookkeeping headers
- * (`user-agent`, `amz-sdk-*`). Everything else — `disconnect`, `GetConnection`, the modelled
- * errors — stays with the SDK client ({@link ManagementApiSender}). Same retry policy: 429, 5xx
- * and network errors back off with a cap, 410 means gone.
+ * The fan-out hot path: `PostToConnection` as one SigV4-signed keep-alive `POST`, signed with the
+ * SDK client's own credential and region providers (the default provider chain), so the request
+ * is the one the SDK would send minus its bookkeeping headers (`user-agent`, `amz-sdk-*`); the
+ * signature is `@smithy/signature-v4`'s, computed by {@link LeanSigner} at a fraction of the cost.
+ * Everything else — `disconnect`, `GetConnection`, the modelled errors — stays with the SDK client
+ * ({@link ManagementApiSender}). Same retry policy: 429, 5xx and network errors back off with a
+ * cap, 410 means gone.
  */
 export class SignedPostSender implements ConnectionSender {
   /** The SDK-backed sender used for everything but posts. */
   readonly sdk: ManagementApiSender;
-  private readonly signer: SignatureV4;
-  private readonly agent: HttpAgent;
-  private readonly request: typeof httpRequest;
-  private readonly base: URL;
-  private readonly basePath: string;
+  private readonly endpoint: SignedEndpoint;
+  private readonly prefix: string;
   private readonly attempts: number;
   private readonly maxBackoffMs: number;
-  private readonly timeoutMs: number;
-  private readonly now: () => Date;
-  private readonly hashes = new WeakMap<Uint8Array, string>();
 
   constructor(options: SignedPostOptions, sdk: ManagementApiSender = new ManagementApiSender(options)) {
     this.sdk = sdk;
-    this.base = new URL(options.endpoint);
-    this.basePath = this.base.pathname.replace(/\/+$/, '');
-    const maxSockets = options.maxSockets ?? 64;
-    const tls = this.base.protocol === 'https:';
-    this.agent = tls
-      ? new Agent({ keepAlive: true, maxSockets })
-      : new HttpAgent({ keepAlive: true, maxSockets });
-    this.request = tls ? httpsRequest : httpRequest;
     this.attempts = options.attempts ?? 5;
     this.maxBackoffMs = options.maxBackoffMs ?? 1000;
-    this.timeoutMs = options.requestTimeoutMs ?? 5000;
-    this.now = options.now ?? (() => new Date());
+    const now = options.now;
     const config = sdk.client.config;
-    this.signer = new SignatureV4({
+    this.endpoint = new SignedEndpoint({
+      url: new URL(options.endpoint),
       service: 'execute-api',
       region: config.region,
       credentials: config.credentials,
-      sha256: Sha256,
-      uriEscapePath: true,
-      applyChecksum: true,
+      contentType: 'application/octet-stream',
+      maxSockets: options.maxSockets ?? 64,
+      timeoutMs: options.requestTimeoutMs ?? 5000,
+      now: now ? () => now().getTime() : undefined,
     });
+    this.prefix = `${this.endpoint.basePath}/@connections/`;
   }
 
   /** The SDK client (for `GetConnection` and anything else beyond posts). */
@@ -202,11 +191,12 @@ export class SignedPostSender implements ConnectionSender {
     return this.sdk.client;
   }
 
-  async post(connectionId: string, data: Uint8Array): Promise<PostOutcome> {
+  async post(connectionId: string, data: Uint8Array, feedback?: PostFeedback): Promise<PostOutcome> {
+    const path = this.prefix + escapeUri(connectionId);
     for (let attempt = 0; ; attempt += 1) {
-      let answer: Answer;
+      let answer: SignedAnswer;
       try {
-        answer = await this.send(connectionId, data);
+        answer = await this.endpoint.post(path, data);
       } catch (error) {
         // Network error: the request may not have arrived.
         if (attempt + 1 >= this.attempts) throw error;
@@ -216,6 +206,7 @@ export class SignedPostSender implements ConnectionSender {
       const { status } = answer;
       if (status >= 200 && status < 300) return 'sent';
       if (status === 410) return 'gone';
+      if (status === 429) feedback?.throttled();
       if ((status !== 429 && status < 500) || attempt + 1 >= this.attempts) {
         throw serviceError(status, answer.type, answer.body);
       }
@@ -225,75 +216,5 @@ export class SignedPostSender implements ConnectionSender {
 
   disconnect(connectionId: string): Promise<void> {
     return this.sdk.disconnect(connectionId);
-  }
-
-  /**
-   * SHA-256 of a frame, computed once per frame: the fan-out posts the same buffer to every
-   * connection of the room.
-   */
-  private payloadHash(data: Uint8Array): string {
-    let hash = this.hashes.get(data);
-    if (hash === undefined) {
-      hash = createHash('sha256').update(data).digest('hex');
-      this.hashes.set(data, hash);
-    }
-    return hash;
-  }
-
-  /** Signs and sends one POST; resolves with the status (and the body of an error answer). */
-  private async send(connectionId: string, data: Uint8Array): Promise<Answer> {
-    const path = `${this.basePath}/@connections/${encodeSegment(connectionId)}`;
-    const signed = await this.signer.sign(
-      {
-        method: 'POST',
-        protocol: this.base.protocol,
-        hostname: this.base.hostname,
-        port: this.base.port ? Number(this.base.port) : undefined,
-        path,
-        query: {},
-        headers: {
-          'content-type': 'application/octet-stream',
-          'content-length': String(data.byteLength),
-          host: this.base.host,
-          'x-amz-content-sha256': this.payloadHash(data),
-        },
-        body: data,
-      },
-      { signingDate: this.now() },
-    );
-    return new Promise<Answer>((resolve, reject) => {
-      const request = this.request(
-        {
-          method: 'POST',
-          hostname: this.base.hostname,
-          port: this.base.port || undefined,
-          path,
-          headers: signed.headers,
-          agent: this.agent,
-          timeout: this.timeoutMs,
-        },
-        (response) => {
-          const status = response.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            response.resume();
-            response.once('end', () => resolve({ status }));
-            response.once('error', reject);
-            return;
-          }
-          let body = '';
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => {
-            if (body.length < 4096) body += chunk;
-          });
-          response.once('end', () =>
-            resolve({ status, type: response.headers['x-amzn-errortype'] as string | undefined, body }),
-          );
-          response.once('error', reject);
-        },
-      );
-      request.once('timeout', () => request.destroy(new Error('post to connection timed out')));
-      request.once('error', reject);
-      request.end(data);
-    });
   }
 }

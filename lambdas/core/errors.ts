@@ -22,6 +22,11 @@ export class HttpError extends ChatError {
   toJSON(): { error: string } {
     return { error: this.message };
   }
+
+  /** Headers of the HTTP answer besides the content type (`Retry-After` of a 429); none by default. */
+  headers(): Record<string, string> {
+    return {};
+  }
 }
 
 /** 400: the request is malformed. */
@@ -52,6 +57,13 @@ export class PayloadTooLargeError extends HttpError {
   }
 }
 
+/** 400: the frame or body nests deeper than `HIPOCHAT_MAX_BODY_DEPTH` levels; nothing was stored. */
+export class NestingTooDeepError extends HttpError {
+  constructor(limit: number, options?: { cause?: unknown }) {
+    super(400, `message too deeply nested: the limit is ${limit} levels`, options);
+  }
+}
+
 /** 415: the body is not JSON (or a form where a form is accepted). */
 export class UnsupportedMediaTypeError extends HttpError {
   constructor(message = 'content type must be application/json', options?: { cause?: unknown }) {
@@ -59,10 +71,28 @@ export class UnsupportedMediaTypeError extends HttpError {
   }
 }
 
-/** 429: the sender is over its rate limit. */
+/**
+ * 429: the sender is over its rate limit; nothing was stored. An HTTP answer is
+ * `{"error": message, "retryAfter": seconds}` with a `Retry-After` header; a websocket gets the
+ * message as an error frame.
+ */
 export class RateLimitedError extends HttpError {
-  constructor(message = 'rate limit exceeded', options?: { cause?: unknown }) {
+  /** Whole seconds until the sender's window restarts, when known. */
+  readonly retryAfter?: number;
+
+  constructor(message = 'rate limit exceeded', options?: { cause?: unknown; retryAfter?: number }) {
     super(429, message, options);
+    if (options?.retryAfter !== undefined) this.retryAfter = Math.max(1, Math.ceil(options.retryAfter));
+  }
+
+  override toJSON(): { error: string; retryAfter?: number } {
+    return this.retryAfter === undefined
+      ? { error: this.message }
+      : { error: this.message, retryAfter: this.retryAfter };
+  }
+
+  override headers(): Record<string, string> {
+    return this.retryAfter === undefined ? {} : { 'retry-after': String(this.retryAfter) };
   }
 }
 
@@ -77,4 +107,20 @@ export class ServiceUnavailableError extends HttpError {
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
   return new HttpError(500, 'internal error', { cause: error });
+}
+
+/** Why a chat message was refused: the `reason` dimension of the `MessagesRefused` metric. */
+export type RefusalReason = 'rate' | 'size' | 'depth' | 'auth' | 'type' | 'unavailable';
+
+/**
+ * Why a message write failed: 429 → rate, 413 → size, a body nested too deeply → depth, 401/403 →
+ * auth, 5xx → unavailable, any other 4xx (malformed, unknown type, wrong content type) → type.
+ */
+export function refusalReason(error: HttpError): RefusalReason {
+  const status = error.statusCode;
+  if (error instanceof NestingTooDeepError) return 'depth';
+  if (status === 429) return 'rate';
+  if (status === 413) return 'size';
+  if (status === 401 || status === 403) return 'auth';
+  return status >= 500 ? 'unavailable' : 'type';
 }

@@ -5,9 +5,12 @@ import {
   encodeServerFrame,
   messageFrame,
 } from '../../protocol/index.js';
+import { AdaptiveLimit } from './adaptive-limit.js';
 import type { ChatBus } from './bus/chat-bus.js';
 import type { ConnectionSender } from './connections.js';
+import { deliverInSlices, type SliceInvoker, type SliceRequest, type SliceResult } from './fanout-slices.js';
 import { logger } from './logger.js';
+import { metrics } from './metrics.js';
 import type { PushNotifier } from './push.js';
 import { forEachLimited } from './retry.js';
 import type { ChatStore, ConnectionRecord } from './store/chat-store.js';
@@ -29,6 +32,12 @@ export interface FanoutOptions {
   notifiableTypes: readonly string[];
   /** Failed fan-outs of one message before it is dead-lettered (`HIPOCHAT_DELIVERY_LIMIT`). */
   deliveryLimit: number;
+  /**
+   * Rooms with more live connections than `size` (`HIPOCHAT_FANOUT_SLICE_SIZE`) are delivered in
+   * parallel slices, each run by `invoker` (an invocation of the delivery function).
+   * @default - no slices: one execution posts every delivery
+   */
+  slicing?: { size: number; invoker: SliceInvoker };
 }
 
 /**
@@ -79,6 +88,35 @@ interface RoomLane {
   pushes: Promise<void>[];
   /** Messages some connection of the room did not get. */
   failed: ChatMessage[];
+  /** Posts in flight, shared by the invocation's lanes; shrinks on 429. */
+  window: AdaptiveLimit;
+  /** Whether this lane sends the push webhook: a slice never does, its parent does once. */
+  notify: boolean;
+  /** Each message's largest lag so far (shared by the batch's lanes): `DeliveryLagMs`. */
+  lags: Map<ChatMessage, number>;
+}
+
+/**
+ * Notes the lag of `messages` delivered at `at` (epoch ms) since their acceptance (`timestamp`,
+ * seconds), keeping each message's largest.
+ */
+function noteLags(lags: Map<ChatMessage, number>, messages: readonly ChatMessage[], at: number): void {
+  for (const message of messages) {
+    if (typeof message.timestamp !== 'number') continue;
+    // Clocks of two machines: never below zero.
+    const lag = Math.max(0, Math.round(at - message.timestamp * 1000));
+    if (!((lags.get(message) ?? -1) >= lag)) lags.set(message, lag);
+  }
+}
+
+/** Publishes a batch's figures: totals once, lags once per message, never a call per delivery. */
+function recordBatch(report: FanoutReport, lags: Map<ChatMessage, number>, durationMs: number): void {
+  metrics.count('Deliveries', report.sent);
+  metrics.count('DeliveriesGone', report.gone);
+  metrics.count('DeliveriesFailed', report.failed);
+  metrics.observe('FanoutBatchSize', report.messages);
+  metrics.observe('FanoutDurationMs', Math.round(durationMs * 100) / 100);
+  for (const lag of lags.values()) metrics.observe('DeliveryLagMs', lag);
 }
 
 /**
@@ -136,6 +174,7 @@ export class FanoutService {
       const failures = await this.store.countFanoutFailure(message.room, message.id, FAILURE_MEMORY_SECONDS);
       if (failures >= this.options.deliveryLimit) {
         await bus.deadLetter!(message);
+        metrics.count('DeadLettered');
         logger.error('message dead-lettered after the delivery limit', {
           room: message.room,
           id: message.id,
@@ -147,34 +186,84 @@ export class FanoutService {
     }
   }
 
+  /**
+   * Delivers a batch once; rejects with a {@link FanoutError} naming the messages some connection
+   * missed. Its figures go to the invocation's metrics however it ends.
+   */
   async deliver(messages: readonly ChatMessage[]): Promise<FanoutReport> {
+    const started = performance.now();
     const report: FanoutReport = { messages: messages.length, sent: 0, gone: 0, failed: 0, pushed: 0 };
-    const byRoom = new Map<string, ChatMessage[]>();
-    for (const message of messages) {
-      const list = byRoom.get(message.room) ?? [];
-      list.push(message);
-      byRoom.set(message.room, list);
+    const lags = new Map<ChatMessage, number>();
+    const window = new AdaptiveLimit({ max: this.options.concurrency });
+    const { slicing } = this.options;
+    try {
+      const byRoom = new Map<string, ChatMessage[]>();
+      for (const message of messages) {
+        const list = byRoom.get(message.room) ?? [];
+        list.push(message);
+        byRoom.set(message.room, list);
+      }
+      // One lane per room keeps per-room order; each lane shares the post budget.
+      const perRoom = Math.max(1, Math.floor(this.options.concurrency / Math.max(1, byRoom.size)));
+      const failed: ChatMessage[] = [];
+      await Promise.all(
+        [...byRoom].map(async ([room, roomMessages]) => {
+          const lane: RoomLane = {
+            room,
+            connections: await this.store.connections(room),
+            pushes: [],
+            failed: [],
+            lags,
+            window,
+            notify: true,
+          };
+          if (slicing && slicing.size > 0 && lane.connections.length > slicing.size) {
+            await this.deliverSliced(lane, roomMessages, slicing, report);
+          } else {
+            for (const message of roomMessages) await this.deliverOne(lane, message, perRoom, report);
+            await this.deliverBatched(lane, roomMessages, perRoom, report);
+          }
+          // Webhook calls overlap the room's next deliveries; the batch is acked after all of them.
+          await Promise.all(lane.pushes);
+          failed.push(...lane.failed);
+        }),
+      );
+      if (report.failed > 0) throw new FanoutError(report, failed);
+      return report;
+    } finally {
+      recordBatch(report, lags, performance.now() - started);
     }
-    // One lane per room keeps per-room order; each lane shares the post budget.
-    const perRoom = Math.max(1, Math.floor(this.options.concurrency / Math.max(1, byRoom.size)));
-    const failed: ChatMessage[] = [];
-    await Promise.all(
-      [...byRoom].map(async ([room, roomMessages]) => {
-        const lane: RoomLane = {
-          room,
-          connections: await this.store.connections(room),
-          pushes: [],
-          failed: [],
-        };
-        for (const message of roomMessages) await this.deliverOne(lane, message, perRoom, report);
-        await this.deliverBatched(lane, roomMessages, perRoom, report);
-        // Webhook calls overlap the room's next deliveries; the batch is acked after all of them.
-        await Promise.all(lane.pushes);
-        failed.push(...lane.failed);
-      }),
-    );
-    if (report.failed > 0) throw new FanoutError(report, failed);
-    return report;
+  }
+
+  /**
+   * Runs one slice of a big room (the delivery function's work): the room's messages to the
+   * slice's connections, exactly as an unsliced room gets them, without the push webhook (the
+   * parent sends it once) and without batch metrics (the parent counts the slices' results).
+   */
+  async deliverSlice(request: SliceRequest): Promise<SliceResult> {
+    const { room, messages } = request;
+    const report: FanoutReport = { messages: messages.length, sent: 0, gone: 0, failed: 0, pushed: 0 };
+    const lane: RoomLane = {
+      room,
+      // The slice never pushes, so it needs no user ids.
+      connections: request.connections.map((c) => ({ userId: '', ...c })),
+      pushes: [],
+      failed: [],
+      lags: new Map(),
+      window: new AdaptiveLimit({ max: this.options.concurrency }),
+      notify: false,
+    };
+    const { concurrency } = this.options;
+    for (const message of messages) await this.deliverOne(lane, message, concurrency, report);
+    await this.deliverBatched(lane, messages, concurrency, report);
+    const live = new Set(lane.connections.map((c) => c.connectionId));
+    return {
+      sent: report.sent,
+      gone: report.gone,
+      failed: report.failed,
+      missed: [...new Set(lane.failed.map((message) => message.id))],
+      goneConnections: request.connections.map((c) => c.connectionId).filter((id) => !live.has(id)),
+    };
   }
 
   /**
@@ -185,17 +274,25 @@ export class FanoutService {
     lane: RoomLane,
     targets: readonly ConnectionRecord[],
     data: Buffer,
+    messages: readonly ChatMessage[],
     concurrency: number,
     report: FanoutReport,
   ): Promise<boolean> {
     const { room } = lane;
     const gone = new Set<string>();
     let missed = false;
+    // When the last post that delivered the frame returned: its messages' lag.
+    let deliveredAt = 0;
+    const { window } = lane;
     await forEachLimited(targets, concurrency, async ({ connectionId }) => {
+      const slot = window.acquire();
+      if (slot) await slot;
       try {
-        const outcome = await this.sender.post(connectionId, data);
+        const outcome = await this.sender.post(connectionId, data, window);
         if (outcome === 'sent') {
+          window.succeeded();
           report.sent += 1;
+          deliveredAt = Date.now();
           return;
         }
         report.gone += 1;
@@ -205,19 +302,29 @@ export class FanoutService {
         report.failed += 1;
         missed = true;
         logger.warn('delivery failed after retries', { room, connectionId, error });
+      } finally {
+        window.release();
       }
     });
     if (gone.size > 0) lane.connections = lane.connections.filter((c) => !gone.has(c.connectionId));
+    if (deliveredAt > 0) noteLags(lane.lags, messages, deliveredAt);
     return missed;
   }
 
   private async deliverOne(lane: RoomLane, message: ChatMessage, concurrency: number, report: FanoutReport) {
-    const { room } = lane;
     const plain = lane.connections.filter((c) => !c.batched);
-    if (await this.postFrame(lane, plain, Buffer.from(JSON.stringify(message)), concurrency, report)) {
+    if (
+      await this.postFrame(lane, plain, Buffer.from(JSON.stringify(message)), [message], concurrency, report)
+    ) {
       lane.failed.push(message);
     }
-    if (this.push.enabled && this.options.notifiableTypes.includes(message.type)) {
+    this.queuePush(lane, message, report);
+  }
+
+  /** Starts the push webhook of a notifiable message; the lane waits for it before the batch ends. */
+  private queuePush(lane: RoomLane, message: ChatMessage, report: FanoutReport): void {
+    const { room } = lane;
+    if (lane.notify && this.push.enabled && this.options.notifiableTypes.includes(message.type)) {
       lane.pushes.push(
         this.notifyOffline(lane, message, report).catch((error: unknown) => {
           // Push is best effort; the message itself was delivered, so the batch stands.
@@ -240,9 +347,31 @@ export class FanoutService {
     if (!lane.connections.some((c) => c.batched)) return;
     for (const chunk of batchFrames(lane.room, messages)) {
       const batched = lane.connections.filter((c) => c.batched);
-      if (await this.postFrame(lane, batched, chunk.data, concurrency, report))
+      if (await this.postFrame(lane, batched, chunk.data, chunk.messages, concurrency, report))
         lane.failed.push(...chunk.messages);
     }
+  }
+
+  /**
+   * A big room: its connections go to parallel slices (each one execution of the delivery
+   * function) while this invocation waits. Slices report what they missed and which connections
+   * answered 410; the push webhook is sent from here, once per message.
+   */
+  private async deliverSliced(
+    lane: RoomLane,
+    messages: readonly ChatMessage[],
+    slicing: NonNullable<FanoutOptions['slicing']>,
+    report: FanoutReport,
+  ) {
+    const outcome = await deliverInSlices(slicing.invoker, lane.room, messages, lane.connections, slicing.size);
+    report.sent += outcome.sent;
+    report.gone += outcome.gone;
+    report.failed += outcome.failed;
+    if (outcome.sent > 0) noteLags(lane.lags, messages, Date.now());
+    lane.failed.push(...messages.filter((message) => outcome.missed.has(message.id)));
+    const gone = outcome.goneConnections;
+    if (gone.size > 0) lane.connections = lane.connections.filter((c) => !gone.has(c.connectionId));
+    for (const message of messages) this.queuePush(lane, message, report);
   }
 
   private async notifyOffline(lane: RoomLane, message: ChatMessage, report: FanoutReport): Promise<void> {
@@ -258,6 +387,8 @@ export class FanoutService {
       body: message.body,
       type: message.type,
       author: message.author,
+      id: message.id,
+      timestamp: message.timestamp,
     });
     if (accepted) report.pushed += 1;
   }

@@ -1,8 +1,8 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Logger, LogLevelThreshold } from '@aws-lambda-powertools/logger';
 import type { ConstructorOptions } from '@aws-lambda-powertools/logger/types';
 import type { Context } from 'aws-lambda';
 import { logSettings } from './config.js';
+import { InvocationSlot } from './invocation-scope.js';
 
 /** Keys every line of an invocation carries: route, connection id, room, user id... */
 export type LogKeys = Record<string, unknown>;
@@ -59,7 +59,7 @@ interface Invocation {
   logger?: Logger;
 }
 
-const invocations = new AsyncLocalStorage<Invocation>();
+const invocations = new InvocationSlot<Invocation>();
 
 function loggerOf(invocation: Invocation): Logger {
   if (!invocation.logger) {

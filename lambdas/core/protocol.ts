@@ -12,7 +12,7 @@ import {
   type Profile,
   ROOM_NAME_RULE,
 } from '../../protocol/index.js';
-import { BadRequestError, PayloadTooLargeError } from './errors.js';
+import { BadRequestError, NestingTooDeepError, PayloadTooLargeError } from './errors.js';
 
 /** Who is talking: a stable id and the public profile. */
 export interface Identity {
@@ -47,15 +47,53 @@ export function parseRoom(raw: string | undefined): string {
   return room;
 }
 
-/** Parses JSON text that must be at most `limit` bytes. */
-export function parseJson(text: string | undefined, limit: number, what = 'body'): unknown {
+/**
+ * Whether a parsed JSON value nests arrays and objects more than `limit` levels deep (a scalar is
+ * 0 levels, `[]` 1, `{"a":[1]}` 2). Iterative and stops at the first container past the limit,
+ * so a body thousands of levels deep costs no stack; `JSON.stringify` and `structuredClone`
+ * recurse and would throw `RangeError` on such a value later.
+ */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: unknown[] = [value];
+  const depths: number[] = [0];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    const depth = depths.pop()! + 1;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) {
+      if (child !== null && typeof child === 'object') {
+        pending.push(child);
+        depths.push(depth);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Parses JSON text that must be at most `limit` bytes and, when `maxDepth` is given, nest at most
+ * `maxDepth` levels.
+ *
+ * @throws BadRequestError, PayloadTooLargeError or NestingTooDeepError
+ */
+export function parseJson(
+  text: string | undefined,
+  limit: number,
+  what = 'body',
+  maxDepth?: number,
+): unknown {
   if (text === undefined || text.length === 0) throw new BadRequestError(`missing ${what}`);
   if (Buffer.byteLength(text, 'utf8') > limit) throw new PayloadTooLargeError(limit);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    // V8 parses any nesting iteratively; only what comes after has to be protected from depth.
+    value = JSON.parse(text);
   } catch (error) {
     throw new BadRequestError(`${what} is not valid JSON`, { cause: error });
   }
+  if (maxDepth !== undefined && nestsDeeperThan(value, maxDepth)) throw new NestingTooDeepError(maxDepth);
+  return value;
 }
 
 /** Whether a frame is `{"type":"ping"}` (answered with `{"type":"pong"}`, never stored). */
@@ -70,16 +108,20 @@ export function isKeepAlive(text: string | undefined): boolean {
 }
 
 /**
- * Parses and validates a websocket frame from a client.
+ * Parses and validates a websocket frame from a client. The body and every other client field may
+ * nest at most `maxDepth` levels (the frame object itself is one more).
  *
- * @throws BadRequestError or PayloadTooLargeError with a message fit for an error frame
+ * @throws BadRequestError, PayloadTooLargeError or NestingTooDeepError with a message fit for an
+ *   error frame
  */
 export function parseClientFrame(
   text: string | undefined,
   limit: number,
   types: readonly string[],
+  maxDepth = Number.POSITIVE_INFINITY,
 ): ReceivedFrame {
   const data = parseJson(text, limit, 'frame');
+  if (nestsDeeperThan(data, maxDepth + 1)) throw new NestingTooDeepError(maxDepth);
   const parsed = receivedFrameSchema.safeParse(data);
   if (!parsed.success) throw new BadRequestError('frame must be a JSON object with a body');
   const frame = parsed.data;
@@ -92,27 +134,43 @@ export function parseClientFrame(
   return { ...frame, type };
 }
 
-// Profile fields that hold credentials and never leave the authenticator.
-const SECRET_FIELDS = new Set([
-  'token',
-  'auth_token',
-  'access_token',
-  'refresh_token',
-  'key',
-  'api_key',
-  'secret',
-  'password',
-]);
-// Below this length a token is a name (dev identities), not a secret worth hunting for in values.
-const SECRET_MIN_LENGTH = 16;
+/** Profile fields that leave the server when `HIPOCHAT_PROFILE_PUBLIC_FIELDS` is unset, after the id field. */
+export const DEFAULT_PUBLIC_PROFILE_FIELDS = [
+  'username',
+  'name',
+  'first_name',
+  'last_name',
+  'surname',
+  'avatar',
+  'avatar_url',
+  'picture',
+] as const;
 
-/** The profile without credential fields, and without any value equal to a secret-length token. */
-export function publicProfile(profile: Profile, token: string): Profile {
+/** `HIPOCHAT_PROFILE_PUBLIC_FIELDS`' default: the id field, then {@link DEFAULT_PUBLIC_PROFILE_FIELDS}. */
+export function defaultPublicFields(idField: string): string[] {
+  return [...new Set([idField, ...DEFAULT_PUBLIC_PROFILE_FIELDS])];
+}
+
+/**
+ * The part of a profile that leaves the server (`author` in frames, history, tickets, the identity
+ * cache, the push webhook): the top-level `fields` only, and only when their value is a string, a
+ * finite number, a boolean or null. An allowlist, so a credential the profile endpoint adds later
+ * (`accessToken`, `session.token`, a token echoed as `login`) never leaks; nested objects and
+ * arrays are dropped even under an allowed name, since a secret could sit inside them.
+ */
+export function publicProfile(profile: Profile, fields: readonly string[]): Profile {
   const copy: Profile = {};
-  for (const [key, value] of Object.entries(profile)) {
-    if (SECRET_FIELDS.has(key.toLowerCase())) continue;
-    if (token.length >= SECRET_MIN_LENGTH && value === token) continue;
-    copy[key] = value;
+  for (const field of fields) {
+    if (field === '__proto__' || !Object.hasOwn(profile, field)) continue;
+    const value = profile[field];
+    if (
+      value === null ||
+      typeof value === 'string' ||
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isFinite(value))
+    ) {
+      copy[field] = value;
+    }
   }
   return copy;
 }

@@ -1,20 +1,32 @@
 import { createHmac } from 'node:crypto';
 import type { Profile } from '../../protocol/index.js';
 import { logger } from './logger.js';
+import { metrics } from './metrics.js';
 import { backoffDelay, sleep } from './retry.js';
 
-/** The webhook body, in Hipochat's shape. */
+/**
+ * The webhook body, in Hipochat's shape, plus the message's `id` and `timestamp`: a receiver drops
+ * an id it already handled (a redelivered fan-out batch pushes again).
+ */
 export interface PushPayload {
   chat_token: string;
   receivers: string[];
   body: unknown;
   type: string;
   author: Profile | null;
+  /** The message id (`<ms>-<seq>`), unique per room. */
+  id: string;
+  /** When the message was accepted, in float seconds. */
+  timestamp: number;
 }
 
-/** `sha256=<hex HMAC-SHA256 of the raw body>`, sent as `X-Hipochat-Signature`. */
-function signPayload(body: string, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+/**
+ * The `X-Hipochat-Signature` of a raw body sent at `t` (unix seconds):
+ * `t=<t>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. The signed time lets a receiver refuse a
+ * replayed request; the body's `id` lets it drop a repeated push.
+ */
+export function signPush(body: string, secret: string, t = Math.floor(Date.now() / 1000)): string {
+  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
 }
 
 /** Options of the push webhook client. */
@@ -42,24 +54,31 @@ export class PushNotifier {
     const url = this.options.url;
     if (!url || payload.receivers.length === 0) return false;
     const body = JSON.stringify(payload);
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.options.secret) headers['x-hipochat-signature'] = signPayload(body, this.options.secret);
     const attempts = this.options.attempts ?? 3;
     for (let attempt = 0; attempt < attempts; attempt += 1) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      // Signed per attempt, so a retry carries a fresh time.
+      if (this.options.secret) headers['x-hipochat-signature'] = signPush(body, this.options.secret);
       try {
         const response = await fetch(url, {
           method: 'POST',
           headers,
           body,
+          // A signed body goes to the configured URL only: a 3xx is a refusal, never followed.
+          redirect: 'manual',
           signal: AbortSignal.timeout(this.options.timeoutMs ?? 3000),
         });
         await response.body?.cancel();
-        if (response.ok) return true;
+        if (response.ok) {
+          metrics.count('PushSent');
+          return true;
+        }
         if (response.status < 500 && response.status !== 429) {
           logger.warn('push webhook refused the notification', {
             status: response.status,
             room: payload.chat_token,
           });
+          metrics.count('PushFailed');
           return false;
         }
       } catch (error) {
@@ -68,6 +87,7 @@ export class PushNotifier {
       if (attempt + 1 < attempts) await sleep(backoffDelay(attempt, 100, 1000));
     }
     logger.error('push notification dropped after retries', { room: payload.chat_token });
+    metrics.count('PushFailed');
     return false;
   }
 }

@@ -3,9 +3,11 @@ import { Authenticator } from './auth.js';
 import type { ChatBus } from './bus/chat-bus.js';
 import { ChatService } from './chat-service.js';
 import { type ChatConfig, loadConfig } from './config.js';
-import { type ConnectionSender, SignedPostSender } from './connections.js';
+import { awsIdentity, type ConnectionSender, SignedPostSender } from './connections.js';
 import { ConfigError } from './errors.js';
 import { FanoutService } from './fanout.js';
+import type { SliceInvoker } from './fanout-slices.js';
+import { LambdaInvoker } from './lambda-invoker.js';
 import { PushNotifier } from './push.js';
 import { withSecrets } from './secrets.js';
 import type { ChatStore } from './store/chat-store.js';
@@ -26,6 +28,8 @@ export interface RuntimeParts {
   store?: ChatStore;
   bus?: ChatBus;
   sender?: ConnectionSender;
+  /** Runs the slices of big rooms (else the delivery function named by the config, if any). */
+  slices?: SliceInvoker;
 }
 
 /** A sender for processes that have no management endpoint configured. */
@@ -49,10 +53,20 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
     (config.connectionsUrl
       ? new SignedPostSender({ endpoint: config.connectionsUrl, maxSockets: config.fanoutConcurrency })
       : missingSender);
+  const slices =
+    parts.slices ??
+    (config.deliveryFunction
+      ? new LambdaInvoker({
+          functionName: config.deliveryFunction,
+          endpoint: config.lambdaEndpoint,
+          ...awsIdentity(),
+        })
+      : undefined);
   const auth = new Authenticator(store, {
     profileUrl: config.profileUrl,
     idField: config.profileIdField,
     cacheSeconds: config.profileCacheSeconds,
+    publicFields: config.profilePublicFields,
   });
   const push = new PushNotifier({ url: config.pushUrl, secret: config.pushSecret });
   return {
@@ -69,6 +83,7 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
         concurrency: config.fanoutConcurrency,
         notifiableTypes: config.notifiableTypes,
         deliveryLimit: config.deliveryLimit,
+        slicing: slices ? { size: config.fanoutSliceSize, invoker: slices } : undefined,
       },
       bus,
     ),

@@ -27,14 +27,24 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** Opens the page as `token` in its own browser context (own storage, like another person). */
-async function openAs(base: string, token: string, rooms: string[], path = '/'): Promise<Page> {
+/**
+ * Opens the page as `token` in its own browser context (own storage, like another person);
+ * `extra` adds query parameters (`page`, `max`).
+ */
+async function openAs(
+  base: string,
+  token: string,
+  rooms: string[],
+  path = '/',
+  extra: Record<string, string> = {},
+): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1100, height: 750 } });
   const page = await context.newPage();
   pages.push(page);
   const query = new URLSearchParams([
     ...rooms.map((room): [string, string] => ['room', room]),
     ['token', token],
+    ...Object.entries(extra),
   ]);
   await page.goto(`${base}${path}?${query}`);
   for (const room of rooms) await live(page, room);
@@ -202,20 +212,114 @@ describe('the demo page', () => {
         const fay = await openAs(gateway.httpUrl, 'fay', [room]);
         const box = fay.getByLabel(`Message to ${room}`);
 
-        // Act: two-byte characters get past the character limit but not the byte limit.
+        // Act: two-byte characters count twice, as the server counts bytes.
         await box.fill('é'.repeat(9000));
         await box.press('Enter');
 
-        // Assess
+        // Assess: the whole frame is counted (the body plus 78 bytes around it), nothing is cut.
         const room$ = panel(fay, room);
-        expect(await room$.locator('.counter').innerText()).toMatch(/^18000 \/ \d+ bytes$/);
+        expect(await room$.locator('.counter').innerText()).toBe('18078 / 16384 bytes');
         expect(await room$.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
-        expect(await room$.getByRole('alert').innerText()).toMatch(/message too large/);
-        expect(Number(await box.getAttribute('maxlength'))).toBeLessThanOrEqual(16_384);
+        expect(await room$.getByRole('alert').innerText()).toMatch(
+          /^message too large: 18078 bytes, the limit is 16384 bytes/,
+        );
+        expect(await box.inputValue()).toHaveLength(9000);
         await box.fill('small enough');
         await box.press('Enter');
         await room$.getByText('small enough').waitFor(WAIT);
         expect(await bodies(fay, room)).toEqual(['small enough']);
+      },
+    );
+  });
+
+  it('counts the bytes the server measures: a frame of exactly the limit is sent, one byte more is not', async () => {
+    await withScreenshots(
+      'exact limit',
+      () => pages,
+      async () => {
+        // Prepare: `{"type":"message","body":"…","clientId":"<uuid>"}` is the body plus 78 bytes.
+        const room = uniqueRoom('exact');
+        const kim = await openAs(gateway.httpUrl, 'kim', [room]);
+        const box = kim.getByLabel(`Message to ${room}`);
+        const room$ = panel(kim, room);
+        const fits = 'a'.repeat(16_384 - 78);
+
+        // Act
+        await box.fill(`${fits}b`);
+        const overCounter = await room$.locator('.counter').innerText();
+        const overDisabled = await room$.getByRole('button', { name: 'Send' }).isDisabled();
+        await box.fill(fits);
+        const fitCounter = await room$.locator('.counter').innerText();
+        await box.press('Enter');
+
+        // Assess: the server takes what the page let through.
+        expect(overCounter).toBe('16385 / 16384 bytes');
+        expect(overDisabled).toBe(true);
+        expect(fitCounter).toBe('16384 / 16384 bytes');
+        await room$.locator('.msg .body').waitFor(WAIT);
+        expect(await bodies(kim, room)).toEqual([fits]);
+        expect(await room$.getByRole('alert').innerText()).toBe('');
+      },
+    );
+  });
+
+  it('says why a paste past the limit is not sent instead of cutting it', async () => {
+    await withScreenshots(
+      'paste over limit',
+      () => pages,
+      async () => {
+        // Prepare
+        const room = uniqueRoom('paste');
+        const lea = await openAs(gateway.httpUrl, 'lea', [room]);
+        const box = lea.getByLabel(`Message to ${room}`);
+        const room$ = panel(lea, room);
+
+        // Act: insertText is how a paste reaches the box.
+        await box.focus();
+        await lea.keyboard.insertText('x'.repeat(20_000));
+        await box.press('Enter');
+
+        // Assess
+        expect(await box.inputValue()).toHaveLength(20_000);
+        const alert = room$.getByRole('alert');
+        expect(await alert.isVisible()).toBe(true);
+        expect(await alert.innerText()).toBe(
+          'message too large: 20078 bytes, the limit is 16384 bytes; shorten it to send',
+        );
+        expect(await room$.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+        expect(await room$.locator('.msg').count()).toBe(0);
+      },
+    );
+  });
+
+  it('loads earlier messages at the top of a room, page by page, and hides the control at the start', async () => {
+    await withScreenshots(
+      'load earlier',
+      () => pages,
+      async () => {
+        // Prepare: seven messages; the page opens rooms on pages of three.
+        const room = uniqueRoom('earlier');
+        for (let n = 1; n <= 7; n += 1) await post(gateway.httpUrl, room, 'message', `m${n}`, 'Token mia');
+        const nia = await openAs(gateway.httpUrl, 'nia', [room], '/', { page: '3' });
+        const room$ = panel(nia, room);
+        const earlier = room$.getByRole('button', { name: 'Load earlier messages' });
+        await room$.getByText('m7', { exact: true }).waitFor(WAIT);
+        const first = await bodies(nia, room);
+        const shownAtFirst = await earlier.isVisible();
+
+        // Act
+        await earlier.click();
+        await room$.getByText('m2', { exact: true }).waitFor(WAIT);
+        const second = await bodies(nia, room);
+        await earlier.click();
+        await room$.getByText('m1', { exact: true }).waitFor(WAIT);
+
+        // Assess
+        expect(first).toEqual(['m5', 'm6', 'm7']);
+        expect(shownAtFirst).toBe(true);
+        expect(second).toEqual(['m2', 'm3', 'm4', 'm5', 'm6', 'm7']);
+        expect(await bodies(nia, room)).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7']);
+        await earlier.waitFor({ state: 'hidden', ...WAIT });
       },
     );
   });

@@ -172,6 +172,56 @@ describe.each(systems)('the chat on %s', (_name, services: Record<string, string
       const after = await get(`/talk/old/${room}/?since=${one.id}`, 'alice');
       expect(after.body.oldy.map((m: { body: string }) => m.body)).toEqual(['two']);
     });
+
+    it('pages with limit and before, saying where each page stops', async () => {
+      // Prepare
+      const room = uniqueRoom();
+      const ids: string[] = [];
+      for (const n of [1, 2, 3, 4, 5]) {
+        const stored = await post(`/talk/item/${room}/?type=message`, n, { authorization: 'Token ann' });
+        ids.push(stored.body.id);
+      }
+
+      // Act
+      const newest = await get(`/talk/old/${room}/?limit=2`, 'bob');
+      const middle = await get(`/talk/old/${room}/?limit=2&before=${newest.body.page.before}`, 'bob');
+      const oldest = await get(`/talk/old/${room}/?limit=2&before=${middle.body.page.before}`, 'bob');
+
+      // Assess
+      const bodies = (answer: Json) => answer.body.oldy.map((m: { body: number }) => m.body);
+      expect([bodies(newest), bodies(middle), bodies(oldest)]).toEqual([[4, 5], [2, 3], [1]]);
+      expect([newest.body.page, middle.body.page, oldest.body.page]).toEqual([
+        { more: true, before: ids[3] },
+        { more: true, before: ids[1] },
+        { more: false, before: ids[0] },
+      ]);
+    });
+
+    it('keeps the answer of a room of 16 KB messages under 5 MB with the newest, and says more', async () => {
+      // Prepare: 100 bodies of 8000 quotes, 6.4 MB twice over once escaped for the Lambda response.
+      const room = uniqueRoom();
+      const quotes = '"'.repeat(8000);
+      const backend = { authorization: `Bearer ${SERVICE_KEY}` };
+      for (let n = 0; n < 100; n += 1) {
+        expect(
+          (await post(`/talk/item/${room}/?type=injection`, JSON.stringify(`${n}${quotes}`), backend)).status,
+        ).toBe(201);
+      }
+
+      // Act
+      const response = await fetch(`${chat.httpUrl}/talk/old/${room}/`, {
+        headers: { authorization: 'Token bob' },
+      });
+      const text = await response.text();
+
+      // Assess: measured as Lambda returns it, a JSON string inside the response JSON.
+      expect(response.status).toBe(200);
+      expect(Buffer.byteLength(JSON.stringify(text), 'utf8')).toBeLessThan(5_000_000);
+      const answer = JSON.parse(text) as Json;
+      expect(answer.oldy.length).toBeGreaterThan(10);
+      expect(answer.oldy.at(-1).body).toBe(`99${quotes}`);
+      expect(answer.page).toEqual({ more: true, before: answer.oldy[0].id });
+    });
   });
 
   describe('GET /talk/notification/{room}/', () => {
@@ -202,8 +252,13 @@ describe.each(systems)('the chat on %s', (_name, services: Record<string, string
 
       const latest = await get(`/talk/history/${room},${empty}/`, 'alice');
       expect(latest.body.results).toEqual([
-        { room_name: room, unread_count: 0, messages: [expect.objectContaining({ body: '3' })] },
-        { room_name: empty, unread_count: 0, messages: [] },
+        {
+          room_name: room,
+          unread_count: 0,
+          messages: [expect.objectContaining({ body: '3' })],
+          page: { more: true, before: expect.any(String) },
+        },
+        { room_name: empty, unread_count: 0, messages: [], page: { more: false, before: null } },
       ]);
       const two = await get(`/talk/history/${room}?limit=2`, 'alice');
       expect(two.body.results[0].messages.map((m: { body: string }) => m.body)).toEqual(['2', '3']);
@@ -281,14 +336,20 @@ describe.each(systems)('the chat on %s', (_name, services: Record<string, string
         10_000,
       );
       const payload = JSON.parse(pushed.body);
+      const delivered = await alice.next((f) => f.body === 'anyone there?');
       expect(payload).toEqual({
         chat_token: room,
         receivers: ['offline_olga'],
         body: 'anyone there?',
         type: 'message',
         author: { id: 'alice', username: 'alice' },
+        id: delivered.id,
+        timestamp: delivered.timestamp,
       });
-      const expected = `sha256=${createHmac('sha256', PUSH_SECRET).update(pushed.body).digest('hex')}`;
+      // `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`
+      const t = /^t=(\d+),/.exec(String(pushed.headers['x-hipochat-signature']))?.[1];
+      expect(Math.abs(Date.now() / 1000 - Number(t))).toBeLessThan(300);
+      const expected = `t=${t},v1=${createHmac('sha256', PUSH_SECRET).update(`${t}.${pushed.body}`).digest('hex')}`;
       expect(pushed.headers['x-hipochat-signature']).toBe(expected);
     });
   });

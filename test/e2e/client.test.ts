@@ -89,6 +89,27 @@ describe('HipochatClient against a local gateway', () => {
     ]);
   });
 
+  it('opens on the newest page and loads earlier pages in order until the start', async () => {
+    // Prepare
+    const room = uniqueRoom('earlier');
+    const writer = new HipochatHttp({ httpUrl: gateway.httpUrl, token: 'hank' });
+    for (let n = 1; n <= 5; n += 1) await writer.inject(room, 'message', `m${n}`);
+    const ivy = client(room, 'ivy', { pageSize: 2 });
+    await ivy.client.connect();
+    const first = ivy.bodies();
+
+    // Act
+    const pages = [];
+    for (let n = 0; n < 3; n += 1) pages.push(await ivy.client.loadEarlier());
+
+    // Assess
+    expect(first).toEqual(['m4', 'm5']);
+    expect(pages.map((page) => page.map((m) => m.body))).toEqual([['m2', 'm3'], ['m1'], []]);
+    expect(ivy.bodies()).toEqual(['m4', 'm5', 'm2', 'm3', 'm1']);
+    expect(ivy.messages.every((m) => m.meta.source === 'history')).toBe(true);
+    expect(ivy.client.hasEarlier).toBe(false);
+  });
+
   it('keeps a quiet connection alive with pings the server answers, storing nothing', async () => {
     // Prepare
     const room = uniqueRoom('keep-alive');

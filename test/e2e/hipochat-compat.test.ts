@@ -143,6 +143,15 @@ describe('bad input', () => {
       ['a zero limit', 'GET', '/talk/history/lobby/?limit=0', { headers: token }, 400, /limit/],
       ['a bad since id', 'GET', '/talk/old/lobby/?since=yesterday', { headers: token }, 400, /since/],
       [
+        'a page limit out of range',
+        'GET',
+        '/talk/old/lobby/?limit=0',
+        { headers: token },
+        400,
+        /limit must be an integer from 1 to 1000/,
+      ],
+      ['a bad before id', 'GET', '/talk/old/lobby/?before=yesterday', { headers: token }, 400, /before/],
+      [
         'an unknown type',
         'POST',
         '/talk/item/lobby/?type=shout',

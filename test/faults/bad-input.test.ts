@@ -98,6 +98,29 @@ const deepJson = fc
     ),
   );
 
+/** The default of `HIPOCHAT_MAX_BODY_DEPTH`, which the gateway under test keeps. */
+const MAX_BODY_DEPTH = 32;
+
+/** `depth` levels of arrays, objects or both alternating, around `1`. */
+function nestedJson(depth: number, shape: 'array' | 'object' | 'mixed'): string {
+  let text = '1';
+  for (let level = 0; level < depth; level += 1) {
+    const asObject = shape === 'object' || (shape === 'mixed' && level % 2 === 1);
+    text = asObject ? `{"a":${text}}` : `[${text}]`;
+  }
+  return text;
+}
+
+/** Nesting around the limit and far past it, as long as the text stays under the size limit. */
+const nesting = fc.record({
+  depth: fc.oneof(
+    fc.constantFrom(MAX_BODY_DEPTH, MAX_BODY_DEPTH + 1),
+    fc.integer({ min: 1, max: 2 * MAX_BODY_DEPTH }),
+    fc.integer({ min: 1, max: 600 }),
+  ),
+  shape: fc.constantFrom('array' as const, 'object' as const, 'mixed' as const),
+});
+
 const body = fc.oneof(
   fc.constant(Buffer.alloc(0)),
   fc.json().map((text) => Buffer.from(text)),
@@ -322,6 +345,54 @@ describe('bad input', () => {
         }),
         { numRuns: RUNS, seed: SEED },
       );
+      await stillAnswering();
+    });
+
+    it('refuses every body nested deeper than HIPOCHAT_MAX_BODY_DEPTH on the socket and /talk/item, storing the rest', async () => {
+      const room = uniqueRoom('depth');
+      let sent = 0;
+      let accepted = 0;
+      await fc.assert(
+        fc.asyncProperty(nesting, async ({ depth, shape }) => {
+          const nested = nestedJson(depth, shape);
+          const fits = depth <= MAX_BODY_DEPTH;
+          sent += 1;
+          const clientId = `depth-${sent}`;
+          socket.ws.send(`{"body":${nested},"clientId":"${clientId}"}`);
+          const answer = await socket.next(
+            (f) => f.clientId === clientId && (f.type === 'ack' || 'ERROR' in f),
+          );
+          const tooDeep = `message too deeply nested: the limit is ${MAX_BODY_DEPTH} levels`;
+          expect(answer).toEqual(
+            fits ? { type: 'ack', id: expect.any(String), clientId } : { ERROR: tooDeep, clientId },
+          );
+          const item = await fetch(`${chat.httpUrl}/talk/item/${room}/`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${SERVICE_KEY}`, 'content-type': 'application/json' },
+            body: nested,
+          });
+          expect({ status: item.status, body: await item.json() }).toEqual(
+            fits
+              ? { status: 201, body: expect.objectContaining({ room }) }
+              : { status: 400, body: { error: tooDeep } },
+          );
+          if (fits) accepted += 1;
+        }),
+        { numRuns: RUNS, seed: SEED },
+      );
+      for (const path of [
+        `/talk/old/${room}/`,
+        `/talk/history/${room}/?limit=1000`,
+        `/talk/history/a,${room}/`,
+      ]) {
+        const answer = await fetch(`${chat.httpUrl}${path}`, { headers: { authorization: 'Token reader' } });
+        expect(answer.status).toBe(200);
+      }
+      const old = await fetch(`${chat.httpUrl}/talk/old/${room}/`, {
+        headers: { authorization: 'Token reader' },
+      });
+      expect(((await old.json()) as { oldy: unknown[] }).oldy).toHaveLength(accepted);
+      expect(socket.ws.readyState).toBe(WebSocket.OPEN);
       await stillAnswering();
     });
 

@@ -29,6 +29,7 @@ describe('-c chatEnv (chat behaviour variables)', () => {
 
   it.each([
     ['{"HIPOCHAT_MAX_MESSAGE_BYTES":"huge"}', /HIPOCHAT_MAX_MESSAGE_BYTES/],
+    ['{"HIPOCHAT_MAX_MESSAGE_BYTES":"65536"}', /API Gateway closes a websocket on frames over 32 KB/],
     ['{"HIPOCHAT_REDIS_URL":"redis://elsewhere"}', /HIPOCHAT_REDIS_URL cannot be set here/],
     ['not json', /must be a JSON object/],
   ])('stops synth for %s, naming the problem', (chatEnv, problem) => {

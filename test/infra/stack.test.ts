@@ -124,13 +124,7 @@ describe('ChatStack (dev profile)', () => {
   });
 
   it('builds function environments only from config schema names and secret ARNs, never secret values', () => {
-    // HIPOCHAT_QUEUE_TYPE: until the config schema declares it (the publishers need it).
-    const allowed = new Set([
-      ...Object.keys(envSchema.shape),
-      'HIPOCHAT_STAGE',
-      'HIPOCHAT_QUEUE_TYPE',
-      'NODE_OPTIONS',
-    ]);
+    const allowed = new Set([...Object.keys(envSchema.shape), 'HIPOCHAT_STAGE', 'NODE_OPTIONS']);
     for (const route of routes) {
       const variables =
         dev.template.toJSON().Resources[functionLogicalId(dev, route.name)].Properties.Environment.Variables;

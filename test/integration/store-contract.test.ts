@@ -108,6 +108,38 @@ describe.each([
       expect((await store.read(room, 'x')).messages.map((m) => m.body)).toEqual([1, 2, 'bob is not limited']);
     });
 
+    it('tells a refused sender how many seconds are left in the window', async () => {
+      const rateLimit = { limit: 1, windowSeconds: 30 };
+      await store.append(message(room, 1, 'ann'), { rateLimit });
+      const refusal = await store
+        .append(message(room, 2, 'ann'), { rateLimit })
+        .catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(RateLimitedError);
+      expect((refusal as RateLimitedError).retryAfter).toBeGreaterThanOrEqual(1);
+      expect((refusal as RateLimitedError).retryAfter).toBeLessThanOrEqual(30);
+    });
+
+    it("counts messages without a sender in the backend's own window of the room", async () => {
+      const rateLimit = { limit: 2, windowSeconds: 60 };
+      await store.append(message(room, 'b1'), { rateLimit });
+      await store.append(message(room, 'b2'), { rateLimit });
+      await expect(store.append(message(room, 'b3'), { rateLimit })).rejects.toThrow(RateLimitedError);
+      await store.append(message(room, 'ann is not the backend', 'ann'), { rateLimit });
+      await store.append(message(`${room}-other`, 'another room'), { rateLimit });
+      expect((await store.read(room, 'x')).messages.map((m) => m.body)).toEqual([
+        'b1',
+        'b2',
+        'ann is not the backend',
+      ]);
+    });
+
+    it('answers a duplicate before counting it against the rate limit', async () => {
+      const rateLimit = { limit: 1, windowSeconds: 60 };
+      const first = await store.append(message(room, 'once', 'ann'), { idempotencyKey: 'd', rateLimit });
+      const again = await store.append(message(room, 'once', 'ann'), { idempotencyKey: 'd', rateLimit });
+      expect(again).toEqual({ message: first.message, duplicate: true });
+    });
+
     it('retracts an unpublished message and its unread increments', async () => {
       await store.connect(room, 'c-bob', who('bob'), TTL);
       const { message: stored } = await store.append(message(room, 'lost', 'ann'), { idempotencyKey: 'r' });
@@ -164,6 +196,56 @@ describe.each([
       const { message: one } = await store.append(message(room, 1, 'ann'));
       await store.append(message(room, 2, 'ann'));
       expect((await store.read(room, 'ann', one.id)).messages.map((m) => m.body)).toEqual([2]);
+    });
+
+    it('pages back from the newest with a limit and an exclusive before', async () => {
+      const ids: string[] = [];
+      for (const body of [1, 2, 3, 4, 5])
+        ids.push((await store.append(message(room, body, 'ann'))).message.id);
+
+      const newest = await store.page(room, 'bob', { limit: 2 });
+      const middle = await store.page(room, 'bob', { limit: 2, before: ids[3] });
+      const oldest = await store.page(room, 'bob', { limit: 2, before: ids[1] });
+
+      expect(newest.messages.map((m) => m.body)).toEqual([4, 5]);
+      expect(newest.more).toBe(true);
+      expect(middle.messages.map((m) => m.body)).toEqual([2, 3]);
+      expect(middle.more).toBe(true);
+      expect(oldest.messages.map((m) => m.body)).toEqual([1]);
+      expect(oldest.more).toBe(false);
+      expect((await store.page(room, 'bob', { limit: 5, before: '0-0' })).messages).toEqual([]);
+    });
+
+    it('pages between an exclusive after and before', async () => {
+      const ids: string[] = [];
+      for (const body of [1, 2, 3, 4, 5])
+        ids.push((await store.append(message(room, body, 'ann'))).message.id);
+
+      const all = await store.page(room, 'bob', { limit: 10, after: ids[0], before: ids[4] });
+      const newest = await store.page(room, 'bob', { limit: 2, after: ids[0], before: ids[4] });
+
+      expect(all.messages.map((m) => m.body)).toEqual([2, 3, 4]);
+      expect(all.more).toBe(false);
+      expect(newest.messages.map((m) => m.body)).toEqual([3, 4]);
+      expect(newest.more).toBe(true);
+    });
+
+    it('marks the room read up to its newest message only when asked', async () => {
+      await store.addMembers(room, ['bob']);
+      for (const body of [1, 2, 3]) await store.append(message(room, body, 'ann'));
+
+      const browsed = await store.page(room, 'bob', { limit: 1 });
+      expect(browsed.lastSeenId).toBeNull();
+      expect(await store.unread(room, 'bob')).toBe(3);
+      const read = await store.page(room, 'bob', {
+        limit: 1,
+        before: browsed.messages[0]!.id,
+        markRead: true,
+      });
+
+      expect(read.lastSeenId).toBeNull();
+      expect(await store.unread(room, 'bob')).toBe(0);
+      expect((await store.page(room, 'bob', { limit: 1 })).lastSeenId).toBe(browsed.messages[0]!.id);
     });
 
     it('summarises the latest messages oldest first with the unread count', async () => {
@@ -229,17 +311,17 @@ describe.each([
       const user = `user-${room}`;
       const counts = [];
       for (let i = 0; i < 3; i += 1) counts.push(await store.countUserMessage(user, 1));
-      expect(counts).toEqual([1, 2, 3]);
-      expect(await store.countUserMessage(`other-${room}`, 1)).toBe(1);
+      expect(counts).toEqual([1, 2, 3].map((count) => ({ count, ttlSeconds: 1 })));
+      expect(await store.countUserMessage(`other-${room}`, 1)).toEqual({ count: 1, ttlSeconds: 1 });
       await sleep(1100);
-      expect(await store.countUserMessage(user, 1)).toBe(1);
+      expect((await store.countUserMessage(user, 1)).count).toBe(1);
     });
 
     it('keeps the user count apart from the per-room rate limit', async () => {
       const rateLimit = { limit: 1, windowSeconds: 60 };
       const user = `user-${room}`;
       await store.append(message(room, 1, user), { rateLimit });
-      expect(await store.countUserMessage(user, 60)).toBe(1);
+      expect((await store.countUserMessage(user, 60)).count).toBe(1);
       await expect(store.append(message(room, 2, user), { rateLimit })).rejects.toThrow(RateLimitedError);
     });
 
@@ -267,6 +349,17 @@ describe('RedisStore', () => {
     expect(keys.idempotency(room, 'x')).toContain('{lobby}');
     expect(keys.rate(room, 'ann')).toContain('{lobby}');
     expect(keys.fanoutFailures(room, '1-0')).toContain('{lobby}');
+  });
+
+  it('reports a body too deep to encode as an error of ours (RangeError), never as store unavailable', async () => {
+    const store = new RedisStore({ url: REDIS_URL });
+    try {
+      const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`) as unknown;
+      const refusal = await store.append(message(uniqueRoom('encode'), deep, 'ann')).catch((e: unknown) => e);
+      expect(refusal).toBeInstanceOf(RangeError);
+    } finally {
+      await store.close();
+    }
   });
 
   it('fails fast with 503 when Redis is unreachable', async () => {

@@ -9,8 +9,11 @@ export interface ReceivedRequest {
   body: string;
 }
 
-/** A status code to answer with, or `'hang'` to never answer (the client must give up). */
-export type Answer = number | 'hang';
+/**
+ * A status code to answer with, a status with headers (a redirect's `location`), or `'hang'` to
+ * never answer (the client must give up).
+ */
+export type Answer = number | { status: number; headers: Record<string, string> } | 'hang';
 
 /** A webhook receiver on 127.0.0.1 that records every request. */
 export interface HttpReceiver {
@@ -38,7 +41,8 @@ export async function startReceiver(path = '/push'): Promise<HttpReceiver> {
       };
       receiver.received.push(received);
       const answer = receiver.answer(received);
-      if (answer !== 'hang') response.writeHead(answer).end();
+      if (typeof answer === 'number') response.writeHead(answer).end();
+      else if (answer !== 'hang') response.writeHead(answer.status, answer.headers).end();
     });
   });
   const port = await listenOnLoopback(server);

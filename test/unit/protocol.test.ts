@@ -1,5 +1,10 @@
 import { BadRequestError, PayloadTooLargeError } from '../../lambdas/core/errors.js';
-import { parseClientFrame, parseRoom, publicProfile } from '../../lambdas/core/protocol.js';
+import {
+  defaultPublicFields,
+  parseClientFrame,
+  parseRoom,
+  publicProfile,
+} from '../../lambdas/core/protocol.js';
 import {
   ackFrame,
   batchFrame,
@@ -61,16 +66,76 @@ describe('client frames', () => {
 });
 
 describe('public profile', () => {
-  it('drops credential fields and values equal to a secret token', () => {
-    const token = 'a'.repeat(40);
-    expect(publicProfile({ id: 7, name: 'ann', token, key: 'k', mirror: token }, token)).toEqual({
+  const fields = defaultPublicFields('id');
+  /** What a careless customer profile endpoint answers. */
+  const profile = {
+    id: 7,
+    username: 'ann',
+    name: 'Ann Example',
+    avatar_url: 'https://example.com/a.png',
+    accessToken: 'at-0123456789',
+    apiKey: 'k-1',
+    session: { token: 's-1' },
+    email: 'ann@example.com',
+    login: 'short-tok',
+  };
+
+  it('keeps only the id field, username, names and avatars by default', () => {
+    expect(publicProfile(profile, fields)).toEqual({
       id: 7,
-      name: 'ann',
+      username: 'ann',
+      name: 'Ann Example',
+      avatar_url: 'https://example.com/a.png',
     });
   });
 
-  it('keeps a short dev name that equals the token', () => {
-    expect(publicProfile({ id: 'alice', username: 'alice' }, 'alice')).toEqual({
+  it.each([['accessToken'], ['apiKey'], ['session'], ['email'], ['login']])(
+    'never lets %s out, however short or nested',
+    (field) => {
+      expect(JSON.stringify(publicProfile(profile, fields))).not.toContain(field);
+    },
+  );
+
+  it('puts the configured id field first in the default list', () => {
+    expect(defaultPublicFields('uid')).toEqual([
+      'uid',
+      'username',
+      'name',
+      'first_name',
+      'last_name',
+      'surname',
+      'avatar',
+      'avatar_url',
+      'picture',
+    ]);
+    expect(defaultPublicFields('username')[0]).toBe('username');
+  });
+
+  it('publishes exactly the configured fields', () => {
+    expect(publicProfile(profile, ['email'])).toEqual({ email: 'ann@example.com' });
+  });
+
+  it.each([
+    ['a string', 'x', true],
+    ['a number', 3, true],
+    ['a boolean', false, true],
+    ['null', null, true],
+    ['an object', { token: 's' }, false],
+    ['an array', ['s'], false],
+    ['a non-finite number', Number.POSITIVE_INFINITY, false],
+  ])('keeps an allowed field holding %s only when it is a primitive', (_what, value, kept) => {
+    expect(publicProfile({ picture: value }, ['picture'])).toEqual(kept ? { picture: value } : {});
+  });
+
+  it('is not fooled by a __proto__ key', () => {
+    const hostile = JSON.parse('{"__proto__":{"polluted":true},"name":"x"}') as Record<string, unknown>;
+    const copy = publicProfile(hostile, ['__proto__', 'name']);
+    expect(copy).toEqual({ name: 'x' });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("keeps the dev identity's name, which equals its token", () => {
+    expect(publicProfile({ id: 'alice', username: 'alice' }, fields)).toEqual({
       id: 'alice',
       username: 'alice',
     });

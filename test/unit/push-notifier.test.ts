@@ -13,12 +13,24 @@ const payload: PushPayload = {
   body: { text: 'anyone there? ünïcödé ✓' },
   type: 'message',
   author: { id: 'alice', name: 'Alice' },
+  id: '1795667293000-0',
+  timestamp: 1795667293.0,
 };
 
-/** What a receiver does: HMAC-SHA256 of the raw body with the shared secret, compared in constant time. */
-function verifies(signature: string | string[] | undefined, body: string, secret: string): boolean {
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`);
-  const given = Buffer.from(typeof signature === 'string' ? signature : '');
+/**
+ * What a receiver does (docs/reliability.md): parse `t=<unix seconds>,v1=<hex>`, refuse a time
+ * more than 300 s away, and compare HMAC-SHA256 of `<t>.<raw body>` in constant time.
+ */
+function verifies(
+  signature: string | string[] | undefined,
+  body: string,
+  secret: string,
+  now = Date.now() / 1000,
+): boolean {
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(typeof signature === 'string' ? signature : '');
+  if (!match || Math.abs(now - Number(match[1])) > 300) return false;
+  const expected = createHmac('sha256', secret).update(`${match[1]}.${body}`, 'utf8').digest();
+  const given = Buffer.from(match[2]!, 'hex');
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
@@ -56,6 +68,65 @@ describe('PushNotifier signing', () => {
     expect(request?.headers['content-type']).toBe('application/json');
     expect(JSON.parse(request!.body)).toEqual(payload);
     expect(verifies(request?.headers['x-hipochat-signature'], request!.body, SECRET)).toBe(true);
+  });
+
+  it('signs as t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">, t being the time of sending', async () => {
+    // Prepare
+    const notifier = new PushNotifier({ url: receiver.url, secret: SECRET });
+    const before = Math.floor(Date.now() / 1000);
+
+    // Act
+    await notifier.notify(payload);
+
+    // Assess
+    const [request] = receiver.received;
+    const header = String(request?.headers['x-hipochat-signature']);
+    const t = Number(/^t=(\d+),/.exec(header)?.[1]);
+    expect(t).toBeGreaterThanOrEqual(before);
+    expect(t).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+    const mac = createHmac('sha256', SECRET).update(`${t}.${request!.body}`).digest('hex');
+    expect(header).toBe(`t=${t},v1=${mac}`);
+  });
+
+  it('gives a signature a receiver refuses as stale 301 s later (replay)', async () => {
+    // Prepare
+    const notifier = new PushNotifier({ url: receiver.url, secret: SECRET });
+
+    // Act
+    await notifier.notify(payload);
+
+    // Assess
+    const [request] = receiver.received;
+    const signature = request?.headers['x-hipochat-signature'];
+    expect(verifies(signature, request!.body, SECRET)).toBe(true);
+    expect(verifies(signature, request!.body, SECRET, Date.now() / 1000 + 301)).toBe(false);
+  });
+
+  it('gives a signature that does not verify another body with the same time', async () => {
+    // Prepare
+    const notifier = new PushNotifier({ url: receiver.url, secret: SECRET });
+
+    // Act
+    await notifier.notify(payload);
+
+    // Assess
+    const [request] = receiver.received;
+    const forged = request!.body.replace('offline_olga', 'mallory');
+    expect(verifies(request?.headers['x-hipochat-signature'], forged, SECRET)).toBe(false);
+  });
+
+  it('carries the message id and timestamp, so a receiver can drop a repeated push', async () => {
+    // Prepare
+    const notifier = new PushNotifier({ url: receiver.url, secret: SECRET });
+
+    // Act
+    await notifier.notify(payload);
+
+    // Assess
+    expect(JSON.parse(receiver.received[0]!.body)).toMatchObject({
+      id: '1795667293000-0',
+      timestamp: 1795667293.0,
+    });
   });
 
   it('gives a signature that another secret does not verify', async () => {
@@ -139,6 +210,28 @@ describe('PushNotifier retries', () => {
       // Assess
       expect(accepted).toBe(false);
       expect(receiver.received).toHaveLength(1);
+    },
+  );
+
+  it.each([301, 302, 307, 308])(
+    'treats a %i redirect as a refusal and never sends the signed body to its location',
+    async (status) => {
+      // Prepare
+      const elsewhere = await startReceiver('/elsewhere');
+      try {
+        script(receiver, { status, headers: { location: elsewhere.url } });
+        const notifier = new PushNotifier({ url: receiver.url, secret: SECRET });
+
+        // Act
+        const accepted = await notifier.notify(payload);
+
+        // Assess
+        expect(accepted).toBe(false);
+        expect(receiver.received).toHaveLength(1);
+        expect(elsewhere.received).toEqual([]);
+      } finally {
+        await elsewhere.close();
+      }
     },
   );
 

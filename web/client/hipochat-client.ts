@@ -36,7 +36,7 @@ import {
 } from '../../protocol/index.js';
 
 // What users of the library need from the wire, so `hipochat-serverless/client` is enough.
-export type { ChatMessage, OldMessages, RoomHistory } from '../../protocol/index.js';
+export type { ChatMessage, HistoryPage, OldMessages, RoomHistory } from '../../protocol/index.js';
 export { compareIds, DEFAULT_MAX_MESSAGE_BYTES, utf8Length } from '../../protocol/index.js';
 
 /** Connection states, in the order a healthy connection goes through them. */
@@ -72,13 +72,30 @@ export interface MessageMeta {
   own: boolean;
 }
 
-/** The `history` event: what one catch-up brought, already deduplicated. */
+/** The `history` event: what one catch-up (or {@link HipochatClient.loadEarlier}) brought, already deduplicated. */
 export interface HistoryBatch {
-  /** True for the first catch-up of this client (the full history with the read/unread split). */
+  /** True for the first catch-up of this client (the newest history with the read/unread split). */
   initial: boolean;
+  /** True for a page of older messages from {@link HipochatClient.loadEarlier}. */
+  earlier: boolean;
+  /** The server holds messages older than the oldest one loaded ({@link HipochatClient.hasEarlier}). */
+  more: boolean;
   read: ChatMessage[];
   unread: ChatMessage[];
 }
+
+/** Which page of a room `GET /talk/old/{room}/` answers. */
+export interface OldQuery {
+  /** Only messages newer than this id. */
+  since?: string;
+  /** Only messages older than this id. */
+  before?: string;
+  /** At most this many messages (1 to the server's `HIPOCHAT_HISTORY_LIMIT`); without it, as many as fit in one answer. */
+  limit?: number;
+}
+
+/** Messages {@link HipochatClient.loadEarlier} asks for when neither it nor `pageSize` says. */
+export const DEFAULT_PAGE_SIZE = 50;
 
 /** The server's answer to a send. */
 export interface SendAck {
@@ -154,6 +171,12 @@ export interface HipochatClientOptions {
   /** The server's `HIPOCHAT_MAX_MESSAGE_BYTES`. @default {@link DEFAULT_MAX_MESSAGE_BYTES} (16384) */
   maxMessageBytes?: number;
   /**
+   * Messages of the first catch-up and of each {@link HipochatClient.loadEarlier} page. Without it
+   * the first catch-up holds as many as the server fits in one answer (Hipochat's whole history
+   * in most rooms) and `loadEarlier` asks for {@link DEFAULT_PAGE_SIZE}.
+   */
+  pageSize?: number;
+  /**
    * Send `{"type":"ping"}` this often while live: API Gateway closes a socket idle for 10 minutes
    * and browsers cannot send protocol pings. `0` turns it off. @default {@link KEEP_ALIVE_INTERVAL_MS} (300000)
    */
@@ -187,6 +210,8 @@ export class HipochatError extends Error {
 }
 
 const OPEN = 1;
+// As long as `crypto.randomUUID()`, the longest clientId `send` generates.
+const UUID_SIZED_ID = '00000000-0000-0000-0000-000000000000';
 // Close codes after which reconnecting would only be refused again (or was asked not to).
 const FINAL_CLOSE_CODE_SET = new Set(FINAL_CLOSE_CODES);
 
@@ -263,10 +288,19 @@ export class HipochatHttp {
     this.base = parseHttpUrl(options.httpUrl).toString().replace(/\/$/, '');
   }
 
-  /** History split at the last visit, optionally only after `since`; marks it read. */
-  async old(room: string, since?: string): Promise<OldMessages> {
-    const query = since ? `?since=${encodeURIComponent(since)}` : '';
-    return this.request('GET', `/talk/old/${roomPath(room)}/${query}`);
+  /**
+   * History split at the last visit: the newest messages that fit one answer, or a page of them
+   * (`limit`, `before`), optionally only after `since` (a string is `since`). A page without
+   * `before` marks the room read; `page.more` says whether older messages exist.
+   */
+  async old(room: string, query: OldQuery | string = {}): Promise<OldMessages> {
+    const { since, before, limit } = typeof query === 'string' ? { since: query } : query;
+    const params = new URLSearchParams();
+    if (since) params.set('since', since);
+    if (before) params.set('before', before);
+    if (limit !== undefined) params.set('limit', String(limit));
+    const search = params.toString();
+    return this.request('GET', `/talk/old/${roomPath(room)}/${search ? `?${search}` : ''}`);
   }
 
   /** The user's unread count in `room`. */
@@ -417,6 +451,9 @@ export class HipochatClient {
   private currentState: ConnectionState = 'idle';
   private readonly seen = new Set<string>();
   private lastId: string | undefined;
+  private firstId: string | undefined;
+  private earlier = false;
+  private loadingEarlier: Promise<ChatMessage[]> | undefined;
   private caughtUpOnce = false;
   private failures = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -457,6 +494,16 @@ export class HipochatClient {
   /** The newest message id seen; catch-up asks for what came after it. */
   get lastMessageId(): string | undefined {
     return this.lastId;
+  }
+
+  /** The oldest message id seen; {@link loadEarlier} asks for what came before it. */
+  get firstMessageId(): string | undefined {
+    return this.firstId;
+  }
+
+  /** The server holds messages older than the oldest one loaded (from the latest history answer). */
+  get hasEarlier(): boolean {
+    return this.earlier;
   }
 
   /** Tells the client who its user is (for example remembered from an earlier session). */
@@ -528,6 +575,16 @@ export class HipochatClient {
   }
 
   /**
+   * UTF-8 bytes of the frame {@link send} would send for `body`: what the server measures against
+   * `HIPOCHAT_MAX_MESSAGE_BYTES` (the whole frame, not the body). A generated `clientId` counts as
+   * a UUID's 36 characters, never fewer than the one actually sent.
+   */
+  frameBytes(body: unknown, options: { type?: string; clientId?: string } = {}): number {
+    const clientId = options.clientId ?? UUID_SIZED_ID;
+    return utf8Length(encodeClientFrame({ kind: 'send', type: options.type, body, clientId }));
+  }
+
+  /**
    * Sends a chat line. Resolves with the server's acknowledgement (the message id).
    *
    * @throws HipochatError `send` when the frame is over the size limit (nothing is sent) or the
@@ -572,18 +629,63 @@ export class HipochatClient {
   }
 
   /**
-   * Fetches what came after the newest message seen (everything on the first call), emits the
-   * new messages, and marks the room read on the server.
+   * Fetches what came after the newest message seen (on the first call the newest messages, a
+   * page of `pageSize` when set), emits the new messages, and marks the room read on the server.
    */
   async catchUp(): Promise<ChatMessage[]> {
     const initial = !this.caughtUpOnce;
-    const old = await this.http.old(this.room, this.lastId);
+    const since = this.lastId;
+    const pageSize = this.options.pageSize;
+    const answers = [
+      await this.http.old(this.room, since === undefined && pageSize ? { limit: pageSize } : { since }),
+    ];
+    // A catch-up cut by the server's answer budget leaves a gap after `since`: fill it page by page.
+    for (let page = answers[0]!.page; since !== undefined && page?.more && page.before; ) {
+      const earlier: OldMessages = await this.http.old(this.room, { since, before: page.before });
+      answers.push(earlier);
+      page = earlier.page?.before === page.before ? undefined : earlier.page;
+    }
     this.caughtUpOnce = true;
-    const unreadIds = new Set(old.results.unread_messages.map((m) => m.id));
-    const fresh = sortById(old.oldy.filter((m) => !this.seen.has(m.id)));
+    if (since === undefined) this.earlier = answers[0]!.page?.more ?? false;
+    return this.take(answers, initial, false);
+  }
+
+  /**
+   * Fetches the page before the oldest message loaded (`GET /talk/old/R/?before=<id>&limit=N`,
+   * which leaves read state alone), emits its messages as history (`meta.source` `history`, then
+   * a `history` event with `earlier: true`) and returns them, oldest first. Resolves with nothing
+   * when no older message is known to exist ({@link hasEarlier}); concurrent calls share one request.
+   */
+  loadEarlier(limit = this.options.pageSize ?? DEFAULT_PAGE_SIZE): Promise<ChatMessage[]> {
+    if (this.loadingEarlier) return this.loadingEarlier;
+    const before = this.firstId;
+    if (!this.earlier || before === undefined) return Promise.resolve([]);
+    this.loadingEarlier = (async () => {
+      try {
+        const answer = await this.http.old(this.room, { before, limit });
+        // A server without paging ignores `before` and answers the whole history, all seen already.
+        this.earlier = answer.page?.more ?? false;
+        return this.take([answer], false, true);
+      } finally {
+        this.loadingEarlier = undefined;
+      }
+    })();
+    return this.loadingEarlier;
+  }
+
+  /** Emits the unseen messages of history answers in id order, then the `history` event. */
+  private take(answers: OldMessages[], initial: boolean, earlier: boolean): ChatMessage[] {
+    const unreadIds = new Set(answers.flatMap((a) => a.results.unread_messages.map((m) => m.id)));
+    const fresh = sortById(
+      [...new Map(answers.flatMap((a) => a.oldy).map((m) => [m.id, m])).values()].filter(
+        (m) => !this.seen.has(m.id),
+      ),
+    );
     for (const message of fresh) this.accept(message, 'history', unreadIds.has(message.id));
     this.emit('history', {
       initial,
+      earlier,
+      more: this.earlier,
       read: fresh.filter((m) => !unreadIds.has(m.id)),
       unread: fresh.filter((m) => unreadIds.has(m.id)),
     });
@@ -752,6 +854,7 @@ export class HipochatClient {
     if (this.seen.has(message.id)) return;
     this.seen.add(message.id);
     if (!this.lastId || compareIds(message.id, this.lastId) > 0) this.lastId = message.id;
+    if (!this.firstId || compareIds(message.id, this.firstId) < 0) this.firstId = message.id;
     if (message.clientId && this.ownClientIds.has(message.clientId) && message.senderId) {
       this.setSelfId(message.senderId);
     }

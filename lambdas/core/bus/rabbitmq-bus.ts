@@ -84,9 +84,10 @@ export class RabbitMqBus implements ChatBus {
 
   private async send(exchange: string, key: string, message: ChatMessage): Promise<void> {
     if (this.closed) throw new ServiceUnavailableError('broker unavailable: publisher closed');
+    // Encoded before the broker is asked: a message that cannot be encoded is no broker failure.
+    const body = Buffer.from(JSON.stringify(message));
     try {
       const { channel } = await this.open();
-      const body = Buffer.from(JSON.stringify(message));
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(
           () => reject(new Error('publish confirm timed out')),

@@ -23,9 +23,21 @@ export interface ConnectionHome {
 
 /** Options of `append`. */
 export interface AppendOptions {
+  /** The caller's key for the message (already scoped by caller; the store scopes it by room). */
   idempotencyKey?: string;
-  /** Messages allowed per sender and room in one window. */
+  /**
+   * Messages allowed per sender and room in one window; a message without `senderId` counts
+   * against the backend's own window of the room.
+   */
   rateLimit?: { limit: number; windowSeconds: number };
+}
+
+/** A count in a fixed window. */
+export interface WindowCount {
+  /** Counted so far in the window, this one included. */
+  count: number;
+  /** Seconds until the window ends and counting starts over. */
+  ttlSeconds: number;
 }
 
 /** What `append` did. */
@@ -40,6 +52,24 @@ export interface ReadResult {
   messages: ChatMessage[];
   /** Id of the last message the reader had seen, or null if none. */
   lastSeenId: string | null;
+}
+
+/** Which slice of a room's log `page` reads. */
+export interface PageQuery {
+  /** At most this many messages, the newest that match (at least 1). */
+  limit: number;
+  /** Only messages older than this id (exclusive). */
+  before?: string;
+  /** Only messages newer than this id (exclusive). */
+  after?: string;
+  /** Mark the room read up to its newest message, as `read` does. @default false */
+  markRead?: boolean;
+}
+
+/** One page of a room's log, oldest first. */
+export interface PageResult extends ReadResult {
+  /** More messages match the query beyond `limit` (older than the oldest returned). */
+  more: boolean;
 }
 
 /** What a connect ticket grants: one connection to `room` as `identity`. */
@@ -84,14 +114,21 @@ export interface ChatStore {
   /**
    * Stores a message, increments unread for every other member, marks it read for the sender.
    * With an idempotency key, a second call returns the first message instead of storing again.
-   * With a rate limit, a sender over `limit` messages per window in this room is refused
-   * (`RateLimitedError`) and nothing is stored.
+   * With a rate limit, a sender (or the backend) over `limit` messages per window in this room is
+   * refused (`RateLimitedError` with `retryAfter`, the seconds left in the window) and nothing is
+   * stored. A duplicate is answered before the rate limit is counted.
    */
   append(message: NewMessage, options?: AppendOptions): Promise<AppendResult>;
   /** Undoes `append` when the message could not be published. */
   retract(message: ChatMessage, idempotencyKey?: string): Promise<void>;
   /** All messages (or those after `sinceId`); marks them read for the reader. */
   read(room: string, userId: string, sinceId?: string): Promise<ReadResult>;
+  /**
+   * The newest `limit` messages between `after` and `before` (both exclusive), oldest first, the
+   * reader's last seen id before this call, and whether more match; with `markRead`, marks the
+   * room read up to its newest message like `read`. Bounded reads, so an answer can be paged.
+   */
+  page(room: string, userId: string, query: PageQuery): Promise<PageResult>;
   /** The latest `limit` messages, oldest first, and the reader's unread count. */
   latest(room: string, userId: string, limit: number): Promise<RoomSummary>;
   unread(room: string, userId: string): Promise<number>;
@@ -110,9 +147,9 @@ export interface ChatStore {
   cachedIdentity(tokenHash: string): Promise<Identity | null>;
   /**
    * Counts a message of a user across rooms in a fixed window that starts with the first one
-   * (the per-room limit is part of `append`); returns the count so far.
+   * (the per-room limit is part of `append`); returns the count so far and the window's rest.
    */
-  countUserMessage(userId: string, windowSeconds: number): Promise<number>;
+  countUserMessage(userId: string, windowSeconds: number): Promise<WindowCount>;
   /**
    * Counts a failed fan-out of a message and returns the failures so far; the count is kept
    * `ttlSeconds` after the latest failure, long enough for every redelivery.

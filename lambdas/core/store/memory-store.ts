@@ -8,9 +8,12 @@ import type {
   ConnectionHome,
   ConnectionRecord,
   ConnectOptions,
+  PageQuery,
+  PageResult,
   ReadResult,
   RoomSummary,
   TicketGrant,
+  WindowCount,
 } from './chat-store.js';
 import { IDEMPOTENCY_TTL_SECONDS } from './chat-store.js';
 
@@ -31,6 +34,8 @@ interface RoomState {
   idempotency: Map<string, { id: string; expiresAt: number }>;
   /** userId -> messages sent in the current rate window. */
   rate: Map<string, Expiring<number>>;
+  /** The backend's (service key) injections in the current rate window, under one key. */
+  backendRate: Map<string, Expiring<number>>;
   /** messageId -> failed fan-outs. */
   fanoutFailures: Map<string, Expiring<number>>;
 }
@@ -53,6 +58,12 @@ function count(map: Map<string, Expiring<number>>, key: string, ttlSeconds: numb
   const expiresAt = restart ? Date.now() + ttlSeconds * 1000 : map.get(key)!.expiresAt;
   map.set(key, { value, expiresAt });
   return value;
+}
+
+/** Whole seconds until the entry under `key` expires (at least 1), like Redis `TTL`. */
+function secondsLeft(map: Map<string, Expiring<number>>, key: string): number {
+  const entry = map.get(key);
+  return entry ? Math.max(1, Math.ceil((entry.expiresAt - Date.now()) / 1000)) : 1;
 }
 
 /**
@@ -83,6 +94,7 @@ export class MemoryStore implements ChatStore {
         seen: new Map(),
         idempotency: new Map(),
         rate: new Map(),
+        backendRate: new Map(),
         fanoutFailures: new Map(),
       };
       this.rooms.set(name, state);
@@ -169,12 +181,11 @@ export class MemoryStore implements ChatStore {
         known && known.expiresAt > Date.now() ? state.log.find((m) => m.id === known.id) : undefined;
       if (earlier) return { message: structuredClone(earlier), duplicate: true };
     }
-    if (
-      rateLimit &&
-      senderId &&
-      count(state.rate, senderId, rateLimit.windowSeconds, false) > rateLimit.limit
-    ) {
-      throw new RateLimitedError();
+    if (rateLimit) {
+      const [counters, key] = senderId ? [state.rate, senderId] : [state.backendRate, 'backend'];
+      if (count(counters, key, rateLimit.windowSeconds, false) > rateLimit.limit) {
+        throw new RateLimitedError(undefined, { retryAfter: secondsLeft(counters, key) });
+      }
     }
     const stored: ChatMessage = { id: this.nextId(), ...structuredClone(message) };
     state.log.push(stored);
@@ -210,6 +221,24 @@ export class MemoryStore implements ChatStore {
     if (last) state.seen.set(userId, last.id);
     state.mark.set(userId, state.seq);
     return { messages: structuredClone(messages), lastSeenId };
+  }
+
+  async page(room: string, userId: string, query: PageQuery): Promise<PageResult> {
+    const state = this.room(room);
+    const lastSeenId = state.seen.get(userId) ?? null;
+    const { before, after } = query;
+    const matching = state.log.filter(
+      (m) =>
+        (before === undefined || compareIds(m.id, before) < 0) &&
+        (after === undefined || compareIds(m.id, after) > 0),
+    );
+    const messages = matching.slice(-Math.max(1, query.limit));
+    if (query.markRead) {
+      const last = state.log.at(-1);
+      if (last) state.seen.set(userId, last.id);
+      state.mark.set(userId, state.seq);
+    }
+    return { messages: structuredClone(messages), lastSeenId, more: matching.length > messages.length };
   }
 
   async latest(room: string, userId: string, limit: number): Promise<RoomSummary> {
@@ -282,8 +311,9 @@ export class MemoryStore implements ChatStore {
     return identity ? structuredClone(identity) : null;
   }
 
-  async countUserMessage(userId: string, windowSeconds: number): Promise<number> {
-    return count(this.userRates, userId, windowSeconds, false);
+  async countUserMessage(userId: string, windowSeconds: number): Promise<WindowCount> {
+    const counted = count(this.userRates, userId, windowSeconds, false);
+    return { count: counted, ttlSeconds: secondsLeft(this.userRates, userId) };
   }
 
   async countFanoutFailure(room: string, messageId: string, ttlSeconds: number): Promise<number> {

@@ -16,6 +16,8 @@ export const keys = {
   seen: (room: string) => `hc:{${room}}:seen`,
   idempotency: (room: string, key: string) => `hc:{${room}}:idem:${key}`,
   rate: (room: string, userId: string) => `hc:{${room}}:rate:${userId}`,
+  /** The backend's (service key) injections in the room's current rate window. */
+  backendRate: (room: string) => `hc:{${room}}:rate-backend`,
   connection: (connectionId: string) => `hc:conn:${connectionId}`,
   /** Per-user message counter across rooms (its own slot: one more round trip when enabled). */
   userRate: (userId: string) => `hc:rate:${userId}`,

@@ -59,6 +59,7 @@ return {redis.call('HGETALL', KEYS[1]), redis.call('SMEMBERS', KEYS[3])}`,
   hcAppend: {
     numberOfKeys: 6,
     // KEYS: log seq seen mark idempotency rate; ARGV: data sender maxlen idemTtl useIdem limit window
+    // Answers {id, data, 0} stored, {id, data, 1} a duplicate, {false, false, 2, ttl} over the limit.
     // Unread counts are derived (room seq - reader's mark), so a message costs O(1) whatever the room size.
     lua: `
 if ARGV[5] == '1' then
@@ -71,7 +72,7 @@ end
 if ARGV[6] ~= '0' then
   local count = redis.call('INCR', KEYS[6])
   if count == 1 then redis.call('EXPIRE', KEYS[6], ARGV[7]) end
-  if count > tonumber(ARGV[6]) then return {false, false, 2} end
+  if count > tonumber(ARGV[6]) then return {false, false, 2, redis.call('TTL', KEYS[6])} end
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'd', ARGV[1])
 local seq = redis.call('INCR', KEYS[2])
@@ -102,6 +103,25 @@ if #last > 0 then redis.call('HSET', KEYS[2], ARGV[1], last[1][1]) end
 redis.call('HSET', KEYS[3], ARGV[1], redis.call('GET', KEYS[4]) or 0)
 return {seen or false, entries}`,
   },
+  hcPage: {
+    numberOfKeys: 4,
+    // KEYS: log seen mark seq; ARGV: userId end start count markRead ('1' marks the room read)
+    // One more than asked tells whether more match without a second call.
+    lua: `
+local seen = redis.call('HGET', KEYS[2], ARGV[1])
+local entries = redis.call('XREVRANGE', KEYS[1], ARGV[2], ARGV[3], 'COUNT', tonumber(ARGV[4]) + 1)
+local more = 0
+if #entries > tonumber(ARGV[4]) then
+  more = 1
+  table.remove(entries)
+end
+if ARGV[5] == '1' then
+  local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  if #last > 0 then redis.call('HSET', KEYS[2], ARGV[1], last[1][1]) end
+  redis.call('HSET', KEYS[3], ARGV[1], redis.call('GET', KEYS[4]) or 0)
+end
+return {seen or false, entries, more}`,
+  },
   hcLatest: {
     numberOfKeys: 4,
     // KEYS: log members mark seq; ARGV: userId limit
@@ -117,10 +137,11 @@ return {unread, entries}`,
   hcCount: {
     numberOfKeys: 1,
     // KEYS: counter; ARGV: ttlSeconds slide ('1': the TTL restarts with every count, else with the first)
+    // Answers {count, seconds left}.
     lua: `
 local count = redis.call('INCR', KEYS[1])
 if count == 1 or ARGV[2] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count`,
+return {count, redis.call('TTL', KEYS[1])}`,
   },
   hcAddMembers: {
     numberOfKeys: 3,

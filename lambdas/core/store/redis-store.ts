@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../../../protocol/index.js';
+import { type ChatMessage, compareIds } from '../../../protocol/index.js';
 import { HttpError, RateLimitedError, ServiceUnavailableError } from '../errors.js';
 import type { Identity, NewMessage } from '../protocol.js';
 import { sleep } from '../retry.js';
@@ -10,9 +10,12 @@ import {
   type ConnectionRecord,
   type ConnectOptions,
   IDEMPOTENCY_TTL_SECONDS,
+  type PageQuery,
+  type PageResult,
   type ReadResult,
   type RoomSummary,
   type TicketGrant,
+  type WindowCount,
 } from './chat-store.js';
 import { createRedisClient, type RedisClient, type ScriptClient, unsent, whenReady } from './redis-client.js';
 import { keys } from './redis-keys.js';
@@ -60,6 +63,19 @@ function decodeEntries(entries: Entry[]): ChatMessage[] {
 
 const RESEND_DELAY_MS = 25;
 
+/**
+ * Whether `error` is one JavaScript raises for code or data (`RangeError` on a value nested too
+ * deep to encode, `TypeError`...), never one of the Redis client's, which extend plain `Error`.
+ */
+function isProgrammingError(error: unknown): boolean {
+  return (
+    error instanceof RangeError ||
+    error instanceof TypeError ||
+    error instanceof SyntaxError ||
+    error instanceof ReferenceError
+  );
+}
+
 /** The Redis (ElastiCache) store. All writes of one request are one script call. */
 export class RedisStore implements ChatStore {
   readonly kind = 'redis' as const;
@@ -90,7 +106,8 @@ export class RedisStore implements ChatStore {
         await whenReady(this.client, this.connectTimeoutMs);
         return await work();
       } catch (error) {
-        if (error instanceof HttpError) throw error;
+        // A refusal, or a bug of ours (a RangeError, TypeError...): Redis did not fail, so it is no 503.
+        if (error instanceof HttpError || isProgrammingError(error)) throw error;
         if (attempt === 0 && unsent(error)) {
           // Let the client notice the closed socket and start reconnecting before `whenReady()`.
           await sleep(RESEND_DELAY_MS);
@@ -177,28 +194,30 @@ export class RedisStore implements ChatStore {
     });
   }
 
-  append(message: NewMessage, options: AppendOptions = {}): Promise<AppendResult> {
+  async append(message: NewMessage, options: AppendOptions = {}): Promise<AppendResult> {
     const room = message.room;
     const sender = message.senderId ?? '';
     const { idempotencyKey, rateLimit } = options;
+    // Encoded before the store is asked, so a message that cannot be encoded is no store failure.
+    const data = encodeMessage(message);
     return this.run(async () => {
-      const [id, data, status] = (await this.redis.hcAppend(
+      const [id, stored, status, ttl] = (await this.redis.hcAppend(
         keys.log(room),
         keys.seq(room),
         keys.seen(room),
         keys.mark(room),
         keys.idempotency(room, idempotencyKey ?? ''),
-        keys.rate(room, sender),
-        encodeMessage(message),
+        sender ? keys.rate(room, sender) : keys.backendRate(room),
+        data,
         sender,
         this.historyLimit,
         IDEMPOTENCY_TTL_SECONDS,
         idempotencyKey ? '1' : '0',
-        rateLimit && sender ? rateLimit.limit : 0,
+        rateLimit ? rateLimit.limit : 0,
         rateLimit?.windowSeconds ?? 60,
-      )) as [string, string, number];
-      if (status === 2) throw new RateLimitedError();
-      return { message: decodeMessage(id, data), duplicate: status === 1 };
+      )) as [string, string, number, number?];
+      if (status === 2) throw new RateLimitedError(undefined, { retryAfter: Math.max(1, ttl ?? 1) });
+      return { message: decodeMessage(id, stored), duplicate: status === 1 };
     });
   }
 
@@ -225,6 +244,26 @@ export class RedisStore implements ChatStore {
         sinceId ? `(${sinceId}` : '-',
       )) as [string | null, Entry[]];
       return { messages: decodeEntries(entries), lastSeenId: seen ?? null };
+    });
+  }
+
+  page(room: string, userId: string, query: PageQuery): Promise<PageResult> {
+    const { before, after } = query;
+    // `(0-0` is no valid exclusive end for Redis; `0-0` is, and no entry has that id.
+    const nothingOlder = before !== undefined && compareIds(before, '0-0') <= 0;
+    return this.run(async () => {
+      const [seen, entries, more] = (await this.redis.hcPage(
+        keys.log(room),
+        keys.seen(room),
+        keys.mark(room),
+        keys.seq(room),
+        userId,
+        nothingOlder ? '0-0' : before !== undefined ? `(${before}` : '+',
+        after !== undefined ? `(${after}` : '-',
+        Math.max(1, query.limit),
+        query.markRead ? '1' : '0',
+      )) as [string | null, Entry[], number];
+      return { messages: decodeEntries(entries).reverse(), lastSeenId: seen ?? null, more: more === 1 };
     });
   }
 
@@ -300,17 +339,20 @@ export class RedisStore implements ChatStore {
     });
   }
 
-  countUserMessage(userId: string, windowSeconds: number): Promise<number> {
+  countUserMessage(userId: string, windowSeconds: number): Promise<WindowCount> {
     return this.count(keys.userRate(userId), windowSeconds, false);
   }
 
-  countFanoutFailure(room: string, messageId: string, ttlSeconds: number): Promise<number> {
-    return this.count(keys.fanoutFailures(room, messageId), ttlSeconds, true);
+  async countFanoutFailure(room: string, messageId: string, ttlSeconds: number): Promise<number> {
+    return (await this.count(keys.fanoutFailures(room, messageId), ttlSeconds, true)).count;
   }
 
-  /** INCR with a TTL set by the first count, or by every count when `slide`. */
-  private count(key: string, ttlSeconds: number, slide: boolean): Promise<number> {
-    return this.run(async () => Number(await this.redis.hcCount(key, ttlSeconds, slide ? '1' : '0')));
+  /** INCR with a TTL set by the first count, or by every count when `slide`; and the TTL left. */
+  private count(key: string, ttlSeconds: number, slide: boolean): Promise<WindowCount> {
+    return this.run(async () => {
+      const [count, ttl] = (await this.redis.hcCount(key, ttlSeconds, slide ? '1' : '0')) as [number, number];
+      return { count: Number(count), ttlSeconds: Math.max(1, Number(ttl)) };
+    });
   }
 
   async close(): Promise<void> {

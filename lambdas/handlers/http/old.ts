@@ -1,6 +1,16 @@
 import { httpRoute } from '../shared/http.js';
 
-/** `GET /talk/old/{room}/[?since=<id>]`: history split into read and unread; marks it read. */
-export const handler = httpRoute(async (request, { chat }) =>
-  chat.old(request.room(), await request.identity(chat), request.query('since')),
-);
+/**
+ * `GET /talk/old/{room}/[?limit=N][&before=<id>][&since=<id>]`: the newest messages that fit one
+ * answer, split into read and unread, with `page` saying whether older ones exist; a page without
+ * `before` marks the room read.
+ */
+export const handler = httpRoute(async (request, { chat }) => {
+  const rawLimit = request.query('limit');
+  return chat.old(request.room(), await request.identity(chat), {
+    since: request.query('since'),
+    before: request.query('before'),
+    // Not a number is NaN, which the service refuses with the allowed range.
+    limit: rawLimit === undefined ? undefined : /^\d{1,7}$/.test(rawLimit) ? Number(rawLimit) : Number.NaN,
+  });
+});

@@ -1,10 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { tokenFromHeader } from '../../core/auth.js';
-import { BadRequestError, UnsupportedMediaTypeError } from '../../core/errors.js';
+import { credentialFromHeader } from '../../core/auth.js';
+import { BadRequestError, UnauthorizedError, UnsupportedMediaTypeError } from '../../core/errors.js';
 import { appendLogKeys } from '../../core/logger.js';
 import { type Identity, parseRoom } from '../../core/protocol.js';
 import { type Runtime, runtime } from '../../core/runtime.js';
-import { type LambdaHandler, lambdaHandler } from './invocation.js';
+import { type LambdaHandler, lambdaHandler, type RouteOptions } from './invocation.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -50,9 +50,18 @@ export class HttpRequest {
     );
   }
 
-  /** The credential of the `Authorization` header (`Token` or `Bearer`), else `?token=`. */
+  /**
+   * The user's token: `Authorization: Token <token>`, else `?token=`.
+   *
+   * @throws UnauthorizedError for `Authorization: Bearer`: a service key is never forwarded to
+   *   the profile endpoint, and it names no user
+   */
   credential(): string | undefined {
-    return tokenFromHeader(this.header('authorization')) ?? this.query('token');
+    const credential = credentialFromHeader(this.header('authorization'));
+    if (credential?.scheme === 'bearer') {
+      throw new UnauthorizedError('a Bearer service key is not a user credential: send "Token <token>"');
+    }
+    return credential?.value ?? this.query('token');
   }
 
   /** The caller's identity through the profile endpoint. */
@@ -63,26 +72,34 @@ export class HttpRequest {
   }
 }
 
-/** The JSON response of an HTTP route. */
-function json(statusCode: number, body: unknown): APIGatewayProxyResultV2 {
+/** The JSON response of an HTTP route, with `headers` besides the content type (`Retry-After`). */
+function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResultV2 {
   return {
     statusCode,
-    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    headers: { ...headers, 'content-type': 'application/json', 'cache-control': 'no-store' },
     body: JSON.stringify(body),
   };
 }
 
 /**
  * Wraps an HTTP API route: `work` gets the parsed request and the process runtime; its result is
- * answered as JSON with `successStatus`, a failure with its status and `{"error": ...}`.
+ * answered as JSON with `successStatus`, a failure with its status and `{"error": ...}` (a 429
+ * also with `retryAfter` and a `Retry-After` header).
+ * `options.carriesMessage` counts failures in `MessagesRefused`.
  */
 export function httpRoute(
   work: (request: HttpRequest, rt: Runtime) => Promise<unknown>,
   successStatus = 200,
+  options: RouteOptions = {},
 ): LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2> {
   return lambdaHandler({
+    ...options,
     keys: (event) => ({ route: event.routeKey }),
     run: async (event) => json(successStatus, await work(new HttpRequest(event), await runtime())),
-    fail: (failure) => json(failure.statusCode, failure.toJSON()),
+    fail: (failure) => json(failure.statusCode, failure.toJSON(), failure.headers()),
   });
 }

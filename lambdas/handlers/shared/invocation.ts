@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
-import { type HttpError, toHttpError } from '../../core/errors.js';
+import { type HttpError, refusalReason, toHttpError } from '../../core/errors.js';
 import { type LogKeys, logger, withInvocationLog } from '../../core/logger.js';
+import { metrics, withInvocationMetrics } from '../../core/metrics.js';
 
 /**
  * A Lambda handler. Lambda always passes `context`; tests and tools may leave it out, and the
@@ -18,24 +19,37 @@ export interface HandlerKind<E, R> {
    * invocation instead.
    */
   fail(failure: HttpError, event: E, error: unknown): R;
+  /** The route takes chat messages: every failure counts in `MessagesRefused` with its reason. */
+  readonly carriesMessage?: boolean;
+}
+
+/** What a route tells its wrapper besides its work. */
+export interface RouteOptions {
+  /** The route takes chat messages (`$default`, `POST /talk/item`); see {@link HandlerKind}. */
+  readonly carriesMessage?: boolean;
 }
 
 /**
- * The core every wrapper shares: a request-scoped log (Lambda context plus `keys`), the work, and
+ * The core every wrapper shares: a request-scoped log (Lambda context plus `keys`), the work,
  * failures mapped to an answer with one log line, `request failed` with `status` and `error`, for
- * every 5xx (a 4xx is the caller's mistake and answered, not logged).
+ * every 5xx (a 4xx is the caller's mistake and answered, not logged), and the invocation's metrics
+ * published once at its end (a 401 counts in `AuthRefused`).
  */
 export function lambdaHandler<E, R>(kind: HandlerKind<E, R>): LambdaHandler<E, R> {
   return (event, context) =>
-    withInvocationLog(context, kind.keys(event), async () => {
-      try {
-        return await kind.run(event);
-      } catch (error) {
-        const failure = toHttpError(error);
-        if (failure.statusCode >= 500) {
-          logger.error('request failed', { status: failure.statusCode, error: failure.cause ?? failure });
+    withInvocationLog(context, kind.keys(event), () =>
+      withInvocationMetrics(context?.awsRequestId, async () => {
+        try {
+          return await kind.run(event);
+        } catch (error) {
+          const failure = toHttpError(error);
+          if (failure.statusCode >= 500) {
+            logger.error('request failed', { status: failure.statusCode, error: failure.cause ?? failure });
+          }
+          if (failure.statusCode === 401) metrics.count('AuthRefused');
+          if (kind.carriesMessage) metrics.refused(refusalReason(failure));
+          return kind.fail(failure, event, error);
         }
-        return kind.fail(failure, event, error);
-      }
-    });
+      }),
+    );
 }

@@ -3,7 +3,7 @@ import { type HttpError, UnauthorizedError } from '../../core/errors.js';
 import { appendLogKeys } from '../../core/logger.js';
 import type { Identity } from '../../core/protocol.js';
 import { type Runtime, runtime } from '../../core/runtime.js';
-import { type LambdaHandler, lambdaHandler } from './invocation.js';
+import { type LambdaHandler, lambdaHandler, type RouteOptions } from './invocation.js';
 
 /** What the `$connect` authorizer hands to every later route of the connection. */
 export interface ConnectionContext {
@@ -60,13 +60,15 @@ function statusAnswer(failure: HttpError): APIGatewayProxyResultV2 {
  * Wraps a websocket route (`$connect`, `$default`, `$disconnect`): `work` gets the event and the
  * process runtime; a failure is answered by `answer` (by default its status, with its message as
  * the body). Lines carry the route key, the connection id, and the room and user id the
- * authorizer vouched for.
+ * authorizer vouched for. `options.carriesMessage` counts failures in `MessagesRefused`.
  */
 export function wsRoute(
   work: (event: WebSocketEvent, rt: Runtime) => Promise<APIGatewayProxyResultV2>,
   answer: (failure: HttpError, event: WebSocketEvent) => APIGatewayProxyResultV2 = statusAnswer,
+  options: RouteOptions = {},
 ): LambdaHandler<WebSocketEvent, APIGatewayProxyResultV2> {
   return lambdaHandler({
+    ...options,
     keys: ({ requestContext: { routeKey, connectionId, authorizer } }) => ({
       route: routeKey,
       connectionId,

@@ -1,4 +1,5 @@
 import { UnauthorizedError } from '../../core/errors.js';
+import { metrics } from '../../core/metrics.js';
 import { contextIdentity, wsRoute } from '../shared/websocket.js';
 
 /** `$connect`: the authorizer vouched for the user; record the socket in its room. */
@@ -8,5 +9,6 @@ export const handler = wsRoute(async (event, { chat }) => {
   // `?batch=1`: the client reads `{"type":"batch"}` frames (fewer API Gateway messages).
   const batched = event.queryStringParameters?.batch === '1';
   await chat.join(connection.room, connection.identity, event.requestContext.connectionId, { batched });
+  metrics.count('ConnectionsOpened');
   return { statusCode: 200 };
 });

@@ -1,3 +1,4 @@
+import { metrics } from '../../core/metrics.js';
 import { contextIdentity, wsRoute } from '../shared/websocket.js';
 
 /**
@@ -6,6 +7,8 @@ import { contextIdentity, wsRoute } from '../shared/websocket.js';
  */
 export const handler = wsRoute(
   async (event, { chat }) => {
+    // The socket is gone whether or not the cleanup below succeeds.
+    metrics.count('ConnectionsClosed');
     // requestTimeEpoch is when API Gateway saw the socket close, not when this runs.
     await chat.leave(
       contextIdentity(event.requestContext.authorizer)?.room,

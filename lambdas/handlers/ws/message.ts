@@ -36,4 +36,5 @@ export const handler = wsRoute(
     statusCode: failure.statusCode,
     body: encodeServerFrame(errorFrame(failure.message, clientIdOf(event.body, event.isBase64Encoded))),
   }),
+  { carriesMessage: true },
 );

@@ -1,0 +1,308 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { type ConnectionsProxy, startConnectionsProxy } from '../support/faults.js';
+import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
+import { type HttpReceiver, type ReceivedRequest, startReceiver } from '../support/http-receiver.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { disconnectSettled, openSocket, type TestSocket } from '../support/socket.js';
+import { eventually, pause } from '../support/wait.js';
+
+/** Against a deployment (HIPOCHAT_E2E_WS_URL) the stack's service key; locally the gateway's. */
+const SERVICE_KEY = process.env.HIPOCHAT_E2E_SERVICE_KEY ?? 'e2e-service-key';
+const DEPLOYED = Boolean(process.env.HIPOCHAT_E2E_WS_URL && process.env.HIPOCHAT_E2E_HTTP_URL);
+const PUSH_SECRET = 'e2e-hardening-push-secret';
+const RATE_LIMIT = 5;
+const BACKEND_RATE_LIMIT = 8;
+const TOO_DEEP = 'message too deeply nested: the limit is 32 levels';
+
+/** Tests that need the gateway's own settings (limits, push receiver, a failing @connections). */
+const local = DEPLOYED ? it.skip : it;
+
+const systems: [string, Record<string, string>][] = DEPLOYED
+  ? [['the deployment under test', {}]]
+  : [
+      ['Redis and RabbitMQ', realServices],
+      ['the in-memory store and bus', {}],
+    ];
+
+/** `depth` levels of arrays around `1`. */
+const nested = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
+
+/** A receiver's check (docs/reliability.md): `t=<s>,v1=<hex>`, at most 300 s old, HMAC of `<t>.<body>`. */
+function signedFresh(request: ReceivedRequest): boolean {
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(request.headers['x-hipochat-signature']));
+  if (!match || Math.abs(Date.now() / 1000 - Number(match[1])) > 300) return false;
+  const expected = createHmac('sha256', PUSH_SECRET).update(`${match[1]}.${request.body}`).digest();
+  return timingSafeEqual(Buffer.from(match[2]!, 'hex'), expected);
+}
+
+describe.each(systems)('hardening on %s', (_name, services: Record<string, string>) => {
+  let chat: ChatEndpoints;
+  let push: HttpReceiver;
+  let proxy: ConnectionsProxy | undefined;
+  const open: TestSocket[] = [];
+
+  const connect = async (room: string, token: string) => {
+    const socket = await openSocket(`${chat.wsUrl}/?room=${room}&token=${token}`);
+    open.push(socket);
+    return socket;
+  };
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field below
+  type Json = Record<string, any>;
+  const get = async (path: string, token: string) => {
+    const response = await fetch(`${chat.httpUrl}${path}`, { headers: { authorization: `Token ${token}` } });
+    return { status: response.status, body: (await response.json()) as Json };
+  };
+  const post = async (path: string, body: string, headers: Record<string, string>) => {
+    const response = await fetch(`${chat.httpUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
+    return { status: response.status, headers: response.headers, body: (await response.json()) as Json };
+  };
+  const asUser = (token: string) => ({ authorization: `Token ${token}` });
+  const asBackend = { authorization: `Bearer ${SERVICE_KEY}` };
+  /** Sends a frame with a clientId and resolves with its ack or error frame. */
+  const answerTo = async (socket: TestSocket, frame: string, clientId: string) => {
+    socket.send(frame);
+    return socket.next((f) => f.clientId === clientId && (f.type === 'ack' || 'ERROR' in f));
+  };
+  const pushesOf = (id: string) => push.received.filter((p) => (JSON.parse(p.body) as Json).id === id);
+
+  beforeAll(async () => {
+    push = await startReceiver('/push');
+    if (!DEPLOYED) {
+      // Sockets are posted to (and closed) through a proxy, so a test can make closing fail.
+      proxy = await startConnectionsProxy();
+    }
+    chat = await chatEndpoints({
+      ...services,
+      HIPOCHAT_SERVICE_KEY: SERVICE_KEY,
+      HIPOCHAT_PUSH_NOTIFICATION_URL: push.url,
+      HIPOCHAT_PUSH_SECRET: PUSH_SECRET,
+      HIPOCHAT_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
+      HIPOCHAT_BACKEND_RATE_LIMIT_PER_MINUTE: String(BACKEND_RATE_LIMIT),
+      HIPOCHAT_CLOSED_ROOMS: 'club-*',
+      ...(proxy ? { HIPOCHAT_CONNECTIONS_URL: proxy.url } : {}),
+    });
+    if (proxy) proxy.target = chat.httpUrl;
+  });
+
+  afterEach(async () => {
+    if (proxy) proxy.decide = () => 'pass';
+    await Promise.all(open.splice(0).map((socket) => socket.close()));
+  });
+
+  afterAll(async () => {
+    await chat?.stop();
+    await proxy?.close();
+    await push?.close();
+  });
+
+  describe('nesting depth', () => {
+    it('answers a frame nested 33 levels with an error frame naming its clientId, and stores 32', async () => {
+      const room = uniqueRoom('depth');
+      const alice = await connect(room, 'alice');
+
+      expect(await answerTo(alice, `{"body":${nested(33)},"clientId":"deep"}`, 'deep')).toEqual({
+        ERROR: TOO_DEEP,
+        clientId: 'deep',
+      });
+      expect(await answerTo(alice, `{"body":${nested(32)},"clientId":"fits"}`, 'fits')).toMatchObject({
+        type: 'ack',
+      });
+      const old = await get(`/talk/old/${room}/`, 'bob');
+      expect(old.body.oldy.map((m: Json) => m.clientId)).toEqual(['fits']);
+    });
+
+    it("refuses bodies 5,000 levels deep on /talk/item and the socket, and the room's history keeps answering", async () => {
+      const room = uniqueRoom('depth');
+      const alice = await connect(room, 'alice');
+
+      for (const headers of [asUser('alice'), asBackend]) {
+        expect(await post(`/talk/item/${room}/?type=message`, nested(5000), headers)).toMatchObject({
+          status: 400,
+          body: { error: TOO_DEEP },
+        });
+      }
+      expect(await answerTo(alice, `{"body":${nested(5000)},"clientId":"d5k"}`, 'd5k')).toEqual({
+        ERROR: TOO_DEEP,
+        clientId: 'd5k',
+      });
+      expect((await post(`/talk/item/${room}/?type=message`, '{"fine":true}', asUser('alice'))).status).toBe(
+        201,
+      );
+
+      for (const path of [`/talk/old/${room}/`, `/talk/history/${room}/`, `/talk/history/a,${room}/`]) {
+        expect((await get(path, 'bob')).status).toBe(200);
+      }
+      expect((await get(`/talk/old/${room}/`, 'carol')).body.oldy.map((m: Json) => m.body)).toEqual([
+        { fine: true },
+      ]);
+    });
+  });
+
+  describe('Idempotency-Key', () => {
+    it("does not answer the backend's injection with a user's message of the same key", async () => {
+      const room = uniqueRoom('idem');
+      const byUser = await post(`/talk/item/${room}/?type=message`, '{"from":"mallory"}', {
+        ...asUser('mallory'),
+        'idempotency-key': 'order-42',
+      });
+      expect(byUser.status).toBe(201);
+
+      const byBackend = await post(`/talk/item/${room}/?type=message`, '{"from":"backend"}', {
+        ...asBackend,
+        'idempotency-key': 'order-42',
+      });
+
+      expect(byBackend.status).toBe(201);
+      expect(byBackend.body).toMatchObject({ body: { from: 'backend' }, author: null });
+      expect(byBackend.body.id).not.toBe(byUser.body.id);
+      const retried = await post(`/talk/item/${room}/?type=message`, '{"from":"backend"}', {
+        ...asBackend,
+        'idempotency-key': 'order-42',
+      });
+      expect(retried.body.id).toBe(byBackend.body.id);
+      expect((await get(`/talk/old/${room}/`, 'reader')).body.oldy).toHaveLength(2);
+    });
+  });
+
+  describe('rate limits', () => {
+    local(
+      `shares a user's ${RATE_LIMIT} messages a minute between frames and /talk/item, then answers 429 with Retry-After`,
+      async () => {
+        const room = uniqueRoom('rate');
+        const alice = await connect(room, 'alice');
+        for (const n of [1, 2, 3]) {
+          expect(await answerTo(alice, `{"body":"frame ${n}","clientId":"f${n}"}`, `f${n}`)).toMatchObject({
+            type: 'ack',
+          });
+        }
+        for (const n of [4, 5]) {
+          expect((await post(`/talk/item/${room}/?type=message`, `{"n":${n}}`, asUser('alice'))).status).toBe(
+            201,
+          );
+        }
+
+        const refused = await post(`/talk/item/${room}/?type=message`, '{"n":6}', asUser('alice'));
+
+        expect(refused.status).toBe(429);
+        const retryAfter = Number(refused.headers.get('retry-after'));
+        expect(retryAfter).toBeGreaterThanOrEqual(1);
+        expect(retryAfter).toBeLessThanOrEqual(60);
+        expect(refused.body).toEqual({ error: 'rate limit exceeded', retryAfter });
+        expect(await answerTo(alice, '{"body":"frame 7","clientId":"f7"}', 'f7')).toEqual({
+          ERROR: 'rate limit exceeded',
+          clientId: 'f7',
+        });
+        expect((await get(`/talk/old/${room}/`, 'reader')).body.oldy).toHaveLength(RATE_LIMIT);
+      },
+    );
+
+    local(`gives the backend its own ${BACKEND_RATE_LIMIT} injections a minute per room`, async () => {
+      const room = uniqueRoom('backend-rate');
+      for (let n = 1; n <= BACKEND_RATE_LIMIT; n += 1) {
+        expect((await post(`/talk/item/${room}/?type=message`, `{"n":${n}}`, asBackend)).status).toBe(201);
+      }
+
+      const refused = await post(`/talk/item/${room}/?type=message`, '{"n":"over"}', asBackend);
+
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(refused.body).toEqual({ error: 'rate limit exceeded', retryAfter: expect.any(Number) });
+      expect((await post(`/talk/item/${room}/?type=message`, '{"user":true}', asUser('alice'))).status).toBe(
+        201,
+      );
+      expect((await get(`/talk/old/${room}/`, 'reader')).body.oldy).toHaveLength(BACKEND_RATE_LIMIT + 1);
+    });
+  });
+
+  describe('retries', () => {
+    local(
+      'pushes and delivers a message retried with one Idempotency-Key once, signed with its id',
+      async () => {
+        const room = uniqueRoom('retry');
+        await (await connect(room, 'offline_olga')).close();
+        await disconnectSettled();
+        const alice = await connect(room, 'alice');
+        const headers = { ...asUser('bob'), 'idempotency-key': 'retry-7' };
+
+        const answers = [];
+        for (let i = 0; i < 3; i += 1)
+          answers.push(await post(`/talk/item/${room}/?type=message`, '{"n":7}', headers));
+        // A later message: anything the retries published would reach the socket and the push receiver first.
+        const marker = await post(`/talk/item/${room}/?type=message`, '{"marker":true}', asUser('bob'));
+        await alice.next((f) => f.id === marker.body.id);
+        await eventually(() => pushesOf(marker.body.id).length > 0, 'the push of the marker', 10_000);
+        await pause(300);
+
+        const id = answers[0]!.body.id as string;
+        expect(answers.map((a) => [a.status, a.body.id])).toEqual([
+          [201, id],
+          [201, id],
+          [201, id],
+        ]);
+        expect(alice.frames.filter((f) => f.id === id)).toHaveLength(1);
+        const [pushed, ...again] = pushesOf(id);
+        expect(again).toEqual([]);
+        expect(JSON.parse(pushed!.body)).toEqual({
+          chat_token: room,
+          receivers: ['offline_olga'],
+          body: { n: 7 },
+          type: 'message',
+          author: { id: 'bob', username: 'bob' },
+          id,
+          timestamp: answers[0]!.body.timestamp,
+        });
+        expect(signedFresh(pushed!)).toBe(true);
+      },
+    );
+
+    local('pushes and delivers a frame resent with one clientId once', async () => {
+      const room = uniqueRoom('retry');
+      await (await connect(room, 'offline_olga')).close();
+      await disconnectSettled();
+      const alice = await connect(room, 'alice');
+
+      const acks = [];
+      for (let i = 0; i < 3; i += 1)
+        acks.push(await answerTo(alice, '{"body":"once","clientId":"c-1"}', 'c-1'));
+      alice.send({ body: 'marker', clientId: 'marker' });
+      const marker = await alice.next((f) => f.body === 'marker' && typeof f.id === 'string');
+      await eventually(() => pushesOf(marker.id as string).length > 0, 'the push of the marker', 10_000);
+      await pause(300);
+
+      const id = acks[0]!.id as string;
+      expect(acks).toEqual([1, 2, 3].map(() => ({ type: 'ack', id, clientId: 'c-1' })));
+      expect(alice.frames.filter((f) => f.id === id && f.type !== 'ack')).toHaveLength(1);
+      expect(pushesOf(id)).toHaveLength(1);
+    });
+  });
+
+  describe('closed rooms', () => {
+    local('refuses a frame from a removed member whose socket could not be closed', async () => {
+      const room = uniqueRoom('club');
+      const added = await post(`/talk/new-chat-room/${room}/`, '{"members":["alice","bob"]}', asBackend);
+      expect(added.status).toBe(200);
+      const alice = await connect(room, 'alice');
+      expect(await answerTo(alice, '{"body":"member","clientId":"m-1"}', 'm-1')).toMatchObject({
+        type: 'ack',
+      });
+      // API Gateway fails to close the socket: the removal stands, the socket stays open.
+      proxy!.decide = (request) => (request.method === 'DELETE' ? 500 : 'pass');
+      const removed = await post(`/talk/unsubscribe/${room}/`, '{"members":["alice"]}', asBackend);
+      expect(removed.body).toEqual({ room, removed: ['alice'], disconnected: 1 });
+      expect(proxy!.seen.some((request) => request.method === 'DELETE' && request.injected === 500)).toBe(
+        true,
+      );
+      expect(alice.ws.readyState).toBe(alice.ws.OPEN);
+
+      const answer = await answerTo(alice, '{"body":"after removal","clientId":"m-2"}', 'm-2');
+
+      expect(answer).toEqual({ ERROR: 'room is closed to non-members', clientId: 'm-2' });
+      const old = await get(`/talk/old/${room}/`, 'bob');
+      expect(old.body.oldy.map((m: Json) => m.body)).toEqual(['member']);
+    });
+  });
+});
