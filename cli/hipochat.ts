@@ -611,7 +611,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return command ? 0 : 2;
   }
   try {
-    if (!COMMAND_OPTIONS[command]) throw new UsageError(`unknown command "${command}"; try hipochat --help`);
+    if (!COMMAND_OPTIONS[command]) throw new UsageError(`unknown command "${command}"`);
     const { values, positionals } = parse(rest, command);
     if (values.help) {
       io.out(COMMAND_HELP[command] ?? HELP);
@@ -631,7 +631,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'smoke':
         return await smoke(values, io);
       default:
-        throw new UsageError(`unknown command "${command}"; try hipochat --help`);
+        throw new UsageError(`unknown command "${command}"`);
     }
   } catch (error) {
     if (error instanceof UsageError) {

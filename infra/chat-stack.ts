@@ -1,10 +1,11 @@
 import { App, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { DEAD_LETTER_QUEUE, shardQueue } from '../lambdas/core/bus/topology.js';
-import { type Route, type RouteSecret, routes as routeTable } from '../lambdas/routes.js';
+import { functionSize, type Route, type RouteSecret, routes as routeTable } from '../lambdas/routes.js';
 import { ChatAlarms } from './constructs/alarms.js';
 import { Broker, BrokerTopology } from './constructs/broker.js';
 import {
@@ -167,7 +168,7 @@ export class ChatStack extends Stack {
       ...(config.pushUrl ? { HIPOCHAT_PUSH_NOTIFICATION_URL: config.pushUrl } : {}),
     };
     for (const route of routes) {
-      const fanout = route.kind === 'queue';
+      const size = functionSize(route);
       this.functions.set(
         route.name,
         new ChatFunction(this, `${pascal(route.name)}Function`, {
@@ -180,9 +181,9 @@ export class ChatStack extends Stack {
           logRetention,
           environment,
           secrets: secretsOf(route),
-          // A fan-out batch posts to every connection of its rooms; more memory buys CPU.
-          memorySize: fanout ? 1024 : 512,
-          timeout: fanout ? Duration.minutes(1) : Duration.seconds(10),
+          memorySize: size.memoryMb,
+          timeout: Duration.seconds(size.timeoutSeconds),
+          reservedConcurrentExecutions: route.kind === 'invoke' ? config.deliveryConcurrency : undefined,
         }),
       );
     }
@@ -198,6 +199,17 @@ export class ChatStack extends Stack {
       }
     }
     const handlerOf = (route: Route): ChatFunction => this.functions.get(route.name)!;
+    for (const route of routes) {
+      if (route.kind !== 'invoke') continue;
+      const caller = this.functions.get(route.invokedBy);
+      if (!caller) throw new Error(`route ${route.name} is invoked by ${route.invokedBy}, which has no function`);
+      const invoked = handlerOf(route);
+      // This function only, unqualified (the caller invokes $LATEST): no version or alias wildcard.
+      caller.addToRolePolicy(
+        new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [invoked.functionArn] }),
+      );
+      caller.addEnvironment('HIPOCHAT_DELIVERY_FUNCTION', invoked.functionName);
+    }
 
     const authorizer = routes.find((route) => route.kind === 'authorizer');
     if (!authorizer) throw new Error('the routes table has no $connect authorizer');

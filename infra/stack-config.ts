@@ -101,6 +101,12 @@ export interface StackConfig {
   readonly batchSize: number;
   /** Seconds Lambda gathers records before invoking; `undefined` keeps the 500 ms service default. */
   readonly batchWindowSeconds?: number;
+  /**
+   * Reserved concurrency of the delivery function: fan-out slices of big rooms in flight across
+   * all shards (a 100,000-member room takes 100 at the default slice size). It also caps them, and
+   * the account keeps at least 100 unreserved. `undefined` shares the account's unreserved pool.
+   */
+  readonly deliveryConcurrency?: number;
   /** Days every log group keeps its events. */
   readonly logRetentionDays: number;
   readonly webSocketThrottle: ThrottleConfig;
@@ -191,6 +197,7 @@ export const profiles: Record<Profile, StackConfig> = {
     removalPolicy: 'retain',
     batchSize: 100,
     batchWindowSeconds: 0,
+    deliveryConcurrency: 100,
     logRetentionDays: 90,
     webSocketThrottle: { rateLimit: 2000, burstLimit: 5000 },
     httpThrottle: { rateLimit: 2000, burstLimit: 5000 },
@@ -353,6 +360,7 @@ export const contextSchema = z
     queueType: oneOf(['quorum', 'classic']),
     batchSize: integer(1, 10_000),
     batchWindowSeconds: integer(0, 300),
+    deliveryConcurrency: integer(1, 10_000),
     logRetentionDays: retention,
     removalPolicy: oneOf(['retain', 'destroy']),
     natGateways: integer(1, 3),
@@ -449,6 +457,7 @@ export function stackConfigFromContext(node: Node): StackConfig {
     removalPolicy: context.removalPolicy ?? base.removalPolicy,
     batchSize: context.batchSize ?? base.batchSize,
     batchWindowSeconds: context.batchWindowSeconds ?? base.batchWindowSeconds,
+    deliveryConcurrency: context.deliveryConcurrency ?? base.deliveryConcurrency,
     logRetentionDays: context.logRetentionDays ?? base.logRetentionDays,
     corsOrigins: context.corsOrigins ?? base.corsOrigins,
     alarmEmail: context.alarmEmail,

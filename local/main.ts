@@ -1,8 +1,8 @@
 import { createBus, createStore } from '../lambdas/core/adapters.js';
 import { MemoryBus } from '../lambdas/core/bus/memory-bus.js';
 import { loadConfig } from '../lambdas/core/config.js';
-import { ChatError } from '../lambdas/core/errors.js';
 import { SignedPostSender } from '../lambdas/core/connections.js';
+import { ChatError } from '../lambdas/core/errors.js';
 import { createRuntime, setRuntime } from '../lambdas/core/runtime.js';
 import { routes } from '../lambdas/routes.js';
 import { DependencyWatch, rabbitMqDependency, redisDependency } from './dependency-watch.js';

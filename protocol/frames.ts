@@ -8,7 +8,7 @@
  * builder; the compiler then asks for its reader in `READERS` and for a case in every exhaustive
  * `switch` of a client. It travels as `{"type": <kind>, ...fields}`.
  */
-import { CHAT_MESSAGE_TYPE, type ChatMessage, isChatMessage } from './messages.js';
+import { CHAT_MESSAGE_TYPE, type ChatMessage, isChatMessage, type Profile } from './messages.js';
 
 /** A chat line or injection from a client: `{"type":"message","body":...,"clientId"?:...}`. */
 export interface SendFrame {
@@ -25,8 +25,30 @@ export interface PingFrame {
   kind: 'ping';
 }
 
+/**
+ * "I am typing" in the room: `{"type":"typing","clientId"?:...}`. Ephemeral: delivered live to the
+ * room's signals connections, never stored, counted or pushed. The server delivers at most one per
+ * user and room per {@link EPHEMERAL_INTERVAL_MS}; a `clientId` gets an ack without an id.
+ */
+export interface TypingNoticeFrame {
+  kind: 'typing';
+  clientId?: string;
+}
+
 /** A frame a client sends. */
-export type ClientFrame = SendFrame | PingFrame;
+export type ClientFrame = SendFrame | PingFrame | TypingNoticeFrame;
+
+/** The `type` of the typing frame both ways, and the default of `HIPOCHAT_EPHEMERAL_TYPES`. */
+export const TYPING_TYPE = 'typing';
+
+/**
+ * The least time between two ephemeral frames of one user in one room that the server delivers;
+ * it drops the extra ones silently, so clients throttle to it.
+ */
+export const EPHEMERAL_INTERVAL_MS = 2000;
+
+/** The connect query parameter (`signals=1`, both URL shapes) that asks for presence, typing and read frames. */
+export const SIGNALS_PARAMETER = 'signals';
 
 /** One delivered message, on the wire as the {@link ChatMessage} itself. */
 export interface MessageFrame {
@@ -44,11 +66,14 @@ export interface BatchFrame {
   messages: ChatMessage[];
 }
 
-/** The answer to a send that carried a `clientId`: `{"type":"ack","id":...,"clientId":...}`. */
+/**
+ * The answer to a send that carried a `clientId`: `{"type":"ack","id":...,"clientId":...}`; an
+ * ephemeral frame (typing) is never stored, so its ack has no `id`.
+ */
 export interface AckFrame {
   kind: 'ack';
-  /** The stored message's id. */
-  id: string;
+  /** The stored message's id; absent for an ephemeral frame. */
+  id?: string;
   clientId: string;
 }
 
@@ -73,8 +98,58 @@ export interface PongFrame {
   kind: 'pong';
 }
 
+/**
+ * A user came online in a room (their first connection there opened) or went offline (their last
+ * one closed or expired): `{"type":"presence","event":"join"|"leave","room":...,"user":{...}}`.
+ * Only for connections that asked with `?signals=1`, as are {@link TypingFrame} and {@link ReadFrame}.
+ */
+export interface PresenceFrame {
+  kind: 'presence';
+  event: 'join' | 'leave';
+  room: string;
+  /** The user's public profile. */
+  user: Profile;
+}
+
+/**
+ * Someone is typing: `{"type":"typing","room":...,"author":{...},"senderId":...}`, shaped like a
+ * message without an `id` (never stored). A second one keeps the notice alive.
+ */
+export interface TypingFrame {
+  kind: 'typing';
+  room: string;
+  /** The typer's public profile. */
+  author: Profile | null;
+  senderId?: string;
+  /** The sender's `clientId`, so a client can tell its own frame when the server echoes it. */
+  clientId?: string;
+  timestamp?: number;
+  body?: unknown;
+}
+
+/**
+ * A member's read mark moved (they read the room up to `id`):
+ * `{"type":"read","room":...,"user":{...},"id":"<message id>"}`.
+ */
+export interface ReadFrame {
+  kind: 'read';
+  room: string;
+  /** The reader's public profile. */
+  user: Profile;
+  /** The newest message id they have read. */
+  id: string;
+}
+
 /** A frame the server sends. */
-export type ServerFrame = MessageFrame | BatchFrame | AckFrame | ErrorFrame | PongFrame;
+export type ServerFrame =
+  | MessageFrame
+  | BatchFrame
+  | AckFrame
+  | ErrorFrame
+  | PongFrame
+  | PresenceFrame
+  | TypingFrame
+  | ReadFrame;
 
 /** The `kind` of a server frame. */
 export type ServerFrameKind = ServerFrame['kind'];
@@ -102,12 +177,35 @@ const READERS: { [K in TypedFrame['kind']]: (wire: WireFields) => ServerFrameOf<
     Array.isArray(wire.messages)
       ? batchFrame(typeof wire.room === 'string' ? wire.room : '', wire.messages.filter(isChatMessage))
       : undefined,
-  ack: (wire) =>
-    typeof wire.id === 'string' && typeof wire.clientId === 'string'
-      ? ackFrame(wire.id, wire.clientId)
-      : undefined,
+  ack: (wire) => {
+    if (typeof wire.clientId !== 'string') return undefined;
+    if (typeof wire.id === 'string') return ackFrame(wire.id, wire.clientId);
+    // An `id` of another type is no ack (and may be a message named "ack").
+    return wire.id === undefined ? ephemeralAckFrame(wire.clientId) : undefined;
+  },
   pong: () => ({ kind: 'pong' }),
+  presence: (wire) =>
+    (wire.event === 'join' || wire.event === 'leave') && typeof wire.room === 'string' && isProfile(wire.user)
+      ? { kind: 'presence', event: wire.event, room: wire.room, user: wire.user }
+      : undefined,
+  typing: (wire) => {
+    if (typeof wire.room !== 'string' || !(wire.author === null || isProfile(wire.author))) return undefined;
+    const frame: TypingFrame = { kind: 'typing', room: wire.room, author: wire.author };
+    if (typeof wire.senderId === 'string') frame.senderId = wire.senderId;
+    if (typeof wire.clientId === 'string') frame.clientId = wire.clientId;
+    if (typeof wire.timestamp === 'number') frame.timestamp = wire.timestamp;
+    if (wire.body !== undefined) frame.body = wire.body;
+    return frame;
+  },
+  read: (wire) =>
+    typeof wire.room === 'string' && isProfile(wire.user) && typeof wire.id === 'string'
+      ? { kind: 'read', room: wire.room, user: wire.user, id: wire.id }
+      : undefined,
 };
+
+function isProfile(value: unknown): value is Profile {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
 
 /**
  * The `type`s of server frames that are not messages. A message type must not be one of these,
@@ -128,6 +226,11 @@ export function batchFrame(room: string, messages: ChatMessage[]): BatchFrame {
 /** The acknowledgement of a stored message. */
 export function ackFrame(id: string, clientId: string): AckFrame {
   return { kind: 'ack', id, clientId };
+}
+
+/** The acknowledgement of an ephemeral frame (typing): no id, nothing was stored. */
+export function ephemeralAckFrame(clientId: string): AckFrame {
+  return { kind: 'ack', clientId };
 }
 
 /** An error frame; `clientId` names the refused frame when the client sent one. */
@@ -156,6 +259,7 @@ export function encodeServerFrame(frame: ServerFrame): string {
 /** The JSON text of a client frame. */
 export function encodeClientFrame(frame: ClientFrame): string {
   if (frame.kind === 'ping') return JSON.stringify({ type: 'ping' });
+  if (frame.kind === 'typing') return JSON.stringify({ type: TYPING_TYPE, clientId: frame.clientId });
   return JSON.stringify({
     type: frame.type ?? CHAT_MESSAGE_TYPE,
     body: frame.body,

@@ -2,7 +2,7 @@
  * Answers of the HTTP API that clients read, so the server's handlers and the client library
  * cannot drift apart.
  */
-import type { ChatMessage } from './messages.js';
+import type { ChatMessage, Profile } from './messages.js';
 
 /** Where a history answer stops: whether older messages exist and where to ask for them. */
 export interface HistoryPage {
@@ -59,6 +59,44 @@ export interface MembersAdded {
 export interface MembersRemoved {
   room: string;
   removed: string[];
+  disconnected: number;
+}
+
+/** `GET /talk/presence/{room}/`: who is online in the room (each user once, by public profile). */
+export interface PresenceAnswer {
+  room: string;
+  online: Profile[];
+}
+
+/** One member's read mark: the newest message id they have read. */
+export interface ReadReceipt {
+  user: Profile;
+  lastRead: string;
+}
+
+/** `GET /talk/receipts/{room}/`: every member's read mark in the room. */
+export interface ReceiptsAnswer {
+  room: string;
+  receipts: ReadReceipt[];
+}
+
+/** `POST /talk/broadcast/?type=T` (service key): the message stored in each room, in the rooms' order. */
+export interface BroadcastAnswer {
+  messages: ChatMessage[];
+}
+
+/** The body of `POST /talk/broadcast/`: the rooms travel in the body, since `,` is legal in a room name. */
+export interface BroadcastRequest {
+  rooms: string[];
+  body: unknown;
+}
+
+/** The most rooms one `POST /talk/broadcast/` may name. */
+export const MAX_BROADCAST_ROOMS = 100;
+
+/** `POST /talk/disconnect/{user}/` (service key): how many of the user's sockets were closed, in every room. */
+export interface UserDisconnected {
+  user: string;
   disconnected: number;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The demo page: join rooms, read their history with a read/unread divider, chat live, watch
- * unread badges of the other rooms. Query parameters `?ws=&http=&room=&token=` (room may repeat;
+ * unread badges of the other rooms, see who is online, who is typing and who has seen your message. Query parameters `?ws=&http=&room=&token=` (room may repeat;
  * `ticket=1`, `max=<bytes>`, `page=<messages per history page>`) prefill the form and join at
  * once, so the page works against a deployed stack too.
  */
@@ -31,6 +31,8 @@ interface JoinedRoom {
 
 const SESSION_KEY = 'hipochat:rooms';
 const BADGE_POLL_MS = 5000;
+// A burst of live messages in the room on screen marks it read once, after it settles.
+const MARK_READ_DELAY_MS = 500;
 const HISTORY_PAGE_SIZE = 50;
 
 const joined = new Map<string, JoinedRoom>();
@@ -114,6 +116,23 @@ async function refreshBadge(entry: JoinedRoom): Promise<void> {
   }
 }
 
+const pendingReads = new Map<string, ReturnType<typeof setTimeout>>();
+/**
+ * Marks the room on screen read up to its newest message (the catch-up call does), so the sender
+ * sees "Seen by" while the reader is looking, not only once they switch rooms.
+ */
+function markReadSoon(entry: JoinedRoom): void {
+  clearTimeout(pendingReads.get(entry.spec.room));
+  pendingReads.set(
+    entry.spec.room,
+    setTimeout(() => {
+      pendingReads.delete(entry.spec.room);
+      const client = entry.view.client;
+      if (entry.spec.room !== active || document.visibilityState !== 'visible') return;
+      if (client.state === 'live') void client.catchUp().catch(() => {});
+    }, MARK_READ_DELAY_MS),
+  );
+}
 const pendingBadges = new Map<string, ReturnType<typeof setTimeout>>();
 function refreshBadgeSoon(entry: JoinedRoom): void {
   clearTimeout(pendingBadges.get(entry.spec.room));
@@ -170,6 +189,8 @@ function join(spec: JoinSpec, focus = true): void {
     useTicket: spec.ticket,
     maxMessageBytes: maxBytes,
     pageSize,
+    // Online list, typing line and "Seen by".
+    signals: true,
   });
   const remembered = localStorage.getItem(selfKey(spec));
   if (remembered) client.setSelfId(remembered);
@@ -181,7 +202,9 @@ function join(spec: JoinSpec, focus = true): void {
     () => leave(spec.room),
     () => {
       const entry = joined.get(spec.room);
-      if (entry && spec.room !== active) refreshBadgeSoon(entry);
+      if (!entry) return;
+      if (spec.room !== active) refreshBadgeSoon(entry);
+      else markReadSoon(entry);
     },
   );
   const badge = h('span', { class: 'badge', hidden: true });
@@ -269,6 +292,12 @@ form.addEventListener('submit', (event) => {
 setInterval(() => {
   for (const entry of joined.values()) void refreshBadge(entry);
 }, BADGE_POLL_MS);
+
+// Coming back to the tab reads what arrived in the room on screen meanwhile.
+document.addEventListener('visibilitychange', () => {
+  const entry = active ? joined.get(active) : undefined;
+  if (entry && document.visibilityState === 'visible') markReadSoon(entry);
+});
 
 function start(): void {
   wsInput.value = params.get('ws') ?? defaultWs();

@@ -1,6 +1,7 @@
 import { type ChatMessage, compareIds } from '../protocol/index.js';
 import type { HipochatClient, MessageMeta, StateChange } from './client/hipochat-client.js';
 import { h } from './dom.js';
+import { RoomSignals } from './room-signals.js';
 
 /** A display name for a message's author. */
 export function authorName(message: ChatMessage): string {
@@ -53,6 +54,7 @@ export class RoomView {
   private readonly sendButton: HTMLButtonElement;
   private readonly sendError: HTMLElement;
   private readonly earlierButton: HTMLButtonElement;
+  private readonly signals: RoomSignals;
   private readonly maxBytes: number;
   /** The error line says the text is too large (and is cleared once it fits again). */
   private sizeErrorShown = false;
@@ -84,7 +86,11 @@ export class RoomView {
       'aria-describedby': counterId,
       placeholder: 'Write a message — Enter sends, Shift+Enter adds a line',
       onkeydown: (event) => this.onKey(event as KeyboardEvent),
-      oninput: () => this.updateCounter(),
+      oninput: () => {
+        this.updateCounter();
+        // Throttled by the client to what the server delivers, so every keystroke may call it.
+        if (this.input.value.trim() !== '') this.client.sendTyping();
+      },
     });
     this.counter = h('span', { id: counterId, class: 'counter' });
     this.sendButton = h('button', { type: 'submit' }, 'Send');
@@ -94,6 +100,7 @@ export class RoomView {
       { type: 'button', class: 'earlier', hidden: true, onclick: () => void this.loadEarlier() },
       'Load earlier messages',
     );
+    this.signals = new RoomSignals(client, this.log);
     const composer = h(
       'form',
       {
@@ -118,8 +125,10 @@ export class RoomView {
         this.status,
         h('button', { type: 'button', class: 'leave', onclick: () => this.onLeave() }, `Leave ${room}`),
       ),
+      this.signals.onlineSection,
       this.earlierButton,
       this.log,
+      this.signals.typingLine,
       composer,
     );
     this.updateCounter();
@@ -148,6 +157,7 @@ export class RoomView {
   /** Stops listening to the client. */
   dispose(): void {
     for (const off of this.unsubscribe) off();
+    this.signals.dispose();
   }
 
   private add(message: ChatMessage, meta: MessageMeta): void {
@@ -186,8 +196,9 @@ export class RoomView {
     }
     if (after) after.after(item);
     else this.log.prepend(item);
+    if (meta.own) this.signals.renderSeen();
     if (nearBottom || meta.own) this.log.scrollTop = this.log.scrollHeight;
-    if (meta.source === 'live') this.onActivity(this);
+    if (meta.source === 'live' && !meta.own) this.onActivity(this);
   }
 
   private placeDivider(firstUnreadId: string, count: number): void {
@@ -210,6 +221,7 @@ export class RoomView {
     for (const item of this.log.querySelectorAll(`[data-sender="${CSS.escape(userId)}"]`)) {
       item.classList.add('own');
     }
+    this.signals.renderSeen();
   }
 
   private showState(change: StateChange): void {

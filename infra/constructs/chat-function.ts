@@ -64,6 +64,11 @@ export interface ChatFunctionProps {
    * @default Duration.seconds(10)
    */
   readonly timeout?: Duration;
+  /**
+   * Concurrent executions reserved for (and capping) the function.
+   * @default - the account's unreserved pool
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -93,6 +98,7 @@ export class ChatFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       tracing: Tracing.ACTIVE,
       logGroup,
       loggingFormat: LoggingFormat.JSON,

@@ -145,7 +145,8 @@ const settings = {
   maxBodyDepth: ['HIPOCHAT_MAX_BODY_DEPTH', int(32, 1, 512)],
   historyLimit: ['HIPOCHAT_HISTORY_LIMIT', int(1000, 1, 1_000_000)],
   fanoutShards: ['HIPOCHAT_FANOUT_SHARDS', int(4, 1, 64)],
-  fanoutConcurrency: ['HIPOCHAT_FANOUT_CONCURRENCY', int(32, 1, 1024)],
+  /** Posts in flight per execution: API Gateway answers in ~20 ms, so 128 keeps the CPU, not the wait, the limit. */
+  fanoutConcurrency: ['HIPOCHAT_FANOUT_CONCURRENCY', int(128, 1, 1024)],
   /** Live connections above which a room is delivered in parallel slices (docs/performance.md); 0 never. */
   fanoutSliceSize: ['HIPOCHAT_FANOUT_SLICE_SIZE', int(1000, 0, 1_000_000)],
   /** Name or ARN of the delivery function that runs fan-out slices; unset means no slices. */

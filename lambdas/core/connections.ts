@@ -13,7 +13,7 @@ import {
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { backoffDelay, sleep } from './retry.js';
 import { type SignedAnswer, SignedEndpoint } from './signed-endpoint.js';
-import { escapeUri, type Provided, type SigningCredentials } from './sigv4.js';
+import { canonicalPath, escapeUri, type Provided, type SigningCredentials } from './sigv4.js';
 
 /** What happened to one post. */
 export type PostOutcome = 'sent' | 'gone';
@@ -164,6 +164,7 @@ export class SignedPostSender implements ConnectionSender {
   readonly sdk: ManagementApiSender;
   private readonly endpoint: SignedEndpoint;
   private readonly prefix: string;
+  private readonly canonicalPrefix: string;
   private readonly attempts: number;
   private readonly maxBackoffMs: number;
 
@@ -184,6 +185,7 @@ export class SignedPostSender implements ConnectionSender {
       now: now ? () => now().getTime() : undefined,
     });
     this.prefix = `${this.endpoint.basePath}/@connections/`;
+    this.canonicalPrefix = canonicalPath(this.prefix);
   }
 
   /** The SDK client (for `GetConnection` and anything else beyond posts). */
@@ -192,11 +194,14 @@ export class SignedPostSender implements ConnectionSender {
   }
 
   async post(connectionId: string, data: Uint8Array, feedback?: PostFeedback): Promise<PostOutcome> {
-    const path = this.prefix + escapeUri(connectionId);
+    const segment = escapeUri(connectionId);
+    const path = this.prefix + segment;
+    // The path as signed: the SDK escapes every segment once more.
+    const canonical = this.canonicalPrefix + escapeUri(segment);
     for (let attempt = 0; ; attempt += 1) {
       let answer: SignedAnswer;
       try {
-        answer = await this.endpoint.post(path, data);
+        answer = await this.endpoint.post(path, data, canonical);
       } catch (error) {
         // Network error: the request may not have arrived.
         if (attempt + 1 >= this.attempts) throw error;

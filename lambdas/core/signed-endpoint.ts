@@ -62,11 +62,19 @@ export class SignedEndpoint {
     return this.options.url.pathname.replace(/\/+$/, '');
   }
 
-  /** Signs and sends one POST of `body` to `path` (segments escaped); resolves with the answer. */
-  async post(path: string, body: Uint8Array): Promise<SignedAnswer> {
+  /**
+   * Signs and sends one POST of `body` to `path` (segments escaped); resolves with the answer.
+   * `canonical` is the path as signed, when the caller has it at hand (see {@link LeanSigner.sign}).
+   */
+  post(path: string, body: Uint8Array, canonical?: string): Promise<SignedAnswer> {
+    // Not async: a post is a hot path, and every promise it does not make is CPU saved.
     const ready = this.signer.ready();
-    if (ready) await ready;
-    const headers = this.signer.sign(path, body);
+    if (ready) return ready.then(() => this.send(path, body, canonical));
+    return this.send(path, body, canonical);
+  }
+
+  private send(path: string, body: Uint8Array, canonical?: string): Promise<SignedAnswer> {
+    const headers = this.signer.sign(path, body, canonical);
     const { keepSuccessBody = false, maxErrorBody = 4096 } = this.options;
     return new Promise<SignedAnswer>((resolve, reject) => {
       const request = this.request(

@@ -125,10 +125,11 @@ export class LeanSigner {
 
   /**
    * The headers of one request (`authorization` included) as a flat `[name, value, ...]` list, for
-   * `http.request`. `path` is the request path as sent (segments already escaped once); `body` is
-   * signed by hash, computed once per body object. Call after {@link ready} has settled.
+   * `http.request`. `path` is the request path as sent (segments already escaped once), and
+   * `canonical` its {@link canonicalPath} if the caller built it cheaper; `body` is signed by hash,
+   * computed once per body object. Call after {@link ready} has settled.
    */
-  sign(path: string, body: Uint8Array): string[] {
+  sign(path: string, body: Uint8Array, canonical = canonicalPath(path)): string[] {
     const credentials = this.credentials;
     const region = this.region;
     if (!credentials || region === undefined) throw new Error('LeanSigner.sign called before ready()');
@@ -143,8 +144,8 @@ export class LeanSigner {
     const amzDate = this.amzDate;
     const day = this.keyFor(amzDate.slice(0, 8), region, credentials);
     const signing = this.bodySigning(body, second, amzDate, credentials);
-    const canonical = `POST\n${canonicalPath(path)}\n\n${signing.block}`;
-    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${day.scope}\n${sha256Hex(canonical)}`;
+    const request = `POST\n${canonical}\n\n${signing.block}`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${day.scope}\n${sha256Hex(request)}`;
     const signature = createHmac('sha256', day.key).update(stringToSign).digest('hex');
     const headers = signing.headers.slice();
     headers.push('authorization', day.authorizationPrefix + signature);

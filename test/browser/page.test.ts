@@ -356,6 +356,111 @@ describe('the demo page', () => {
     );
   });
 
+  it('lists who is online in a room with a dot each, as people join and leave', async () => {
+    await withScreenshots(
+      'online list',
+      () => pages,
+      async () => {
+        // Prepare
+        const room = uniqueRoom('online');
+        const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+        const online = panel(alice, room).getByRole('list', { name: `Online in ${room}` });
+        // Her first message tells the page who "you" is.
+        await say(alice, room, 'anyone here?');
+        await online.getByRole('listitem').filter({ hasText: 'alice (you)' }).waitFor(WAIT);
+
+        // Act
+        const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+        await online.getByRole('listitem').filter({ hasText: 'bob' }).waitFor(WAIT);
+        const together = await online.getByRole('listitem').allInnerTexts();
+        const dots = await online.locator('li .presence-dot').count();
+        const bobSees = panel(bob, room).getByRole('list', { name: `Online in ${room}` });
+        await bobSees.getByRole('listitem').filter({ hasText: 'alice' }).waitFor(WAIT);
+        await bob.context().close();
+
+        // Assess
+        expect(together.map((text) => text.trim())).toEqual(['alice (you)', 'bob']);
+        expect(dots).toBe(2);
+        await online
+          .getByRole('listitem')
+          .filter({ hasText: 'bob' })
+          .waitFor({ state: 'detached', ...WAIT });
+        expect((await online.getByRole('listitem').allInnerTexts()).map((text) => text.trim())).toEqual([
+          'alice (you)',
+        ]);
+      },
+    );
+  });
+
+  it('says "bob is typing…" under the messages while bob types, and not after he stops', async () => {
+    await withScreenshots(
+      'typing',
+      () => pages,
+      async () => {
+        // Prepare
+        const room = uniqueRoom('typing');
+        const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+        const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+        const aliceSees = panel(alice, room).locator('.typing');
+        const bobBox = bob.getByLabel(`Message to ${room}`);
+
+        // Act
+        await bobBox.pressSequentially('hello al', { delay: 30 });
+        await aliceSees.getByText('bob is typing…').waitFor(WAIT);
+        const announced = await aliceSees.getAttribute('aria-live');
+        const bobSeesHimself = await panel(bob, room).locator('.typing').innerText();
+
+        // Assess: the notice fades without a new typing frame, and a message ends it too.
+        expect(announced).toBe('polite');
+        expect(bobSeesHimself).toBe('');
+        await aliceSees.getByText('bob is typing…').waitFor({ state: 'detached', ...WAIT });
+        await bobBox.pressSequentially('ice', { delay: 30 });
+        await aliceSees.getByText('bob is typing…').waitFor(WAIT);
+        await bobBox.press('Enter');
+        await panel(alice, room).getByText('hello alice').waitFor(WAIT);
+        await aliceSees.getByText('bob is typing…').waitFor({ state: 'detached', ...WAIT });
+      },
+    );
+  });
+
+  it('shows "Seen by bob, carol" under your last message once they have read it', async () => {
+    await withScreenshots(
+      'seen by',
+      () => pages,
+      async () => {
+        // Prepare
+        const room = uniqueRoom('seen');
+        const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+        const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+        const seen = panel(alice, room).locator('.msg .seen');
+
+        // Act: bob reads the first message while looking at the room; carol comes later.
+        await say(alice, room, 'first');
+        await panel(bob, room).getByText('first').waitFor(WAIT);
+        await seen.getByText('Seen by bob').waitFor(WAIT);
+        const underFirst = await panel(alice, room)
+          .locator('.msg', { hasText: 'first' })
+          .locator('.seen')
+          .count();
+        const carol = await openAs(gateway.httpUrl, 'carol', [room]);
+        await panel(carol, room).getByText('first').waitFor(WAIT);
+        await seen.getByText('Seen by bob, carol').waitFor(WAIT);
+        await say(alice, room, 'second');
+        await panel(bob, room).getByText('second').waitFor(WAIT);
+        await panel(carol, room).getByText('second').waitFor(WAIT);
+        await seen.getByText('Seen by bob, carol').waitFor(WAIT);
+
+        // Assess: only under alice's last message, never naming alice, and not on bob's page.
+        expect(underFirst).toBe(1);
+        expect(await seen.count()).toBe(1);
+        expect(
+          await panel(alice, room).locator('.msg', { hasText: 'second' }).locator('.seen').innerText(),
+        ).toBe('Seen by bob, carol');
+        expect(await panel(bob, room).locator('.msg .seen').count()).toBe(0);
+      },
+    );
+  });
+
   it.each(['wrong$token', 'not valid!'])(
     'says the token %j was refused instead of retrying',
     async (token) => {

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { type ChatEndpoints, startGateway } from '../support/gateway.js';
-import { freePort } from '../support/net.js';
+import { freePort, listenOnLoopback } from '../support/net.js';
 import { uniqueRoom } from '../support/rooms.js';
 
 jest.setTimeout(120_000);
@@ -95,10 +96,89 @@ describe('hipochat CLI', () => {
     [['smoke', '--ws', 'nonsense'], /invalid ws URL "nonsense"/],
     [['history', '--room', 'r', '--token', 't'], /history: --http is required/],
     [['launch'], /unknown command "launch"/],
+    [['send', '--room', 'a', '--bogus', 'x'], /unknown command "send"\nusage: hipochat <command>/],
+    [
+      ['history', '--http', 'http://127.0.0.1:1', '--room', 'a', '--token', 't', '--bogus', 'x'],
+      /history does not take --bogus\nusage: hipochat history --http URL/,
+    ],
+    [
+      ['notification', '--http', 'http://127.0.0.1:1', '--room', 'a', '--token', 't', '--limit', '5'],
+      /notification does not take --limit\nusage: hipochat notification --http URL --room R --token T/,
+    ],
+    [
+      ['inject', '--http', 'http://127.0.0.1:1', '--room', 'a', '--type', 'x', '--token', 't', 'stray'],
+      /inject takes no arguments besides its options, got "stray"\nusage: hipochat inject /,
+    ],
+    [
+      ['chat', '--ws', 'ws://127.0.0.1:1', '--room', 'a', '--token', 't', '--json'],
+      /chat does not take --json\nusage: hipochat chat /,
+    ],
   ])('explains a usage mistake %j with exit code 2', async (args, message) => {
     const run = await hipochat(args);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
+  });
+
+  it('checks in the smoke test that the backend injection has author null', async () => {
+    // Act
+    const run = await hipochat([
+      'smoke',
+      '--ws',
+      gateway.wsUrl,
+      '--http',
+      gateway.httpUrl,
+      '--service-key',
+      'cli-test-key',
+    ]);
+
+    // Assess
+    expect(run.stdout).toMatch(/PASS injection .*: as the backend \(service key\), author null/);
+    expect(run.code).toBe(0);
+  });
+
+  it.each([
+    ['a near-miss service key', 'cli-test-kez', undefined, /FAIL injection: .*401/],
+    [
+      'a server that treats the key as a user token',
+      'cli-test-key',
+      'Token',
+      /FAIL injection: the backend's injection must have author null, got \{"id":"cli-test-key"/,
+    ],
+  ])('fails the smoke test with %s', async (_what, key, rewriteTo, failure) => {
+    // Prepare: a proxy that can play a server with the old defect (Bearer forwarded as Token).
+    const proxy = createServer(async (request, response) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      const headers: Record<string, string> = {};
+      for (const name of ['authorization', 'content-type', 'accept', 'idempotency-key']) {
+        const value = request.headers[name];
+        if (typeof value === 'string') headers[name] = value;
+      }
+      if (rewriteTo && headers.authorization?.startsWith('Bearer ')) {
+        headers.authorization = `${rewriteTo} ${headers.authorization.slice('Bearer '.length)}`;
+      }
+      const upstream = await fetch(`${gateway.httpUrl}${request.url}`, {
+        method: request.method,
+        headers,
+        ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {}),
+      });
+      response.writeHead(upstream.status, { 'content-type': 'application/json' });
+      response.end(Buffer.from(await upstream.arrayBuffer()));
+    });
+    const http = `http://127.0.0.1:${await listenOnLoopback(proxy)}`;
+
+    try {
+      // Act
+      const run = await hipochat(['smoke', '--ws', gateway.wsUrl, '--http', http, '--service-key', key]);
+
+      // Assess
+      expect(run.stdout).toMatch(failure);
+      expect(run.stdout).toContain('smoke test FAILED');
+      expect(run.code).toBe(1);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
   });
 
   it('prints help listing every command', async () => {
@@ -161,5 +241,26 @@ describe('hipochat CLI', () => {
     expect(JSON.parse(added.stdout)).toEqual({ room, added: ['ann', 'bo'] });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/403: service key required/);
+  });
+
+  it("says membership is off because of the server's HIPOCHAT_SERVICE_KEY", async () => {
+    const bare = await startGateway();
+    try {
+      const run = await hipochat([
+        'members',
+        'add',
+        '--http',
+        bare.httpUrl,
+        '--room',
+        uniqueRoom('members'),
+        '--service-key',
+        'some-key',
+        'ann',
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/403: membership management is disabled: this server has no service key/);
+    } finally {
+      await bare.stop();
+    }
   });
 });

@@ -173,13 +173,13 @@ describe('the local gateway', () => {
     });
 
     it.each([
-      ['API Gateway', (base: string) => `${base}/?room=no%20spaces&token=alice`],
-      ['API Gateway', (base: string) => `${base}/?room=${'r'.repeat(129)}&token=alice`],
-      ['Hipochat', (base: string) => `${base}/talk/chat/no%20spaces/?token=alice`],
-      ['Hipochat', (base: string) => `${base}/talk/chat/bad%zz/?token=alice`],
+      ['a space', 'API Gateway', (base: string) => `${base}/?room=no%20spaces&token=alice`],
+      ['129 characters', 'API Gateway', (base: string) => `${base}/?room=${'r'.repeat(129)}&token=alice`],
+      ['a space', 'Hipochat', (base: string) => `${base}/talk/chat/no%20spaces/?token=alice`],
+      ['broken percent-encoding', 'Hipochat', (base: string) => `${base}/talk/chat/bad%zz/?token=alice`],
     ])(
-      'answers a bad room name on the %s shape with 400 and the text HTTP routes give',
-      async (_shape, url) => {
+      'answers a room name with %s on the %s shape with 400 and the text HTTP routes give',
+      async (_what, _shape, url) => {
         // Act
         const refused = await refusedUpgrade(url(chat.wsUrl));
         const http = await fetch(`${chat.httpUrl}/talk/old/no%20spaces/`, {
@@ -205,6 +205,7 @@ describe('the local gateway', () => {
     });
 
     afterAll(() => {
+      profile?.closeAllConnections();
       profile?.close();
     });
 

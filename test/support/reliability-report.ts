@@ -52,6 +52,43 @@ function markdownTable(header: string[], rows: string[][], rightAligned: Readonl
   return [line(header), rule, ...rows.map(line)];
 }
 
+/**
+ * The security table: one row per attack of the hardening review, what it does now and the test
+ * that holds it (fixed text, not measured; append a row with the test that proves it).
+ */
+export const SECURITY_ROWS: readonly [attack: string, result: string, test: string][] = [
+  [
+    'Profile endpoint answers credentials and personal data (`accessToken`, `apiKey`, `session.token`, `email`, a short token echoed as `login`, an object under `avatar`)',
+    'refused: only the top-level fields of `HIPOCHAT_PROFILE_PUBLIC_FIELDS` (id field, `username`, names, avatars), and only strings, numbers, booleans or null, reach frames, history, tickets, the identity cache, the authorizer context and the push webhook',
+    '`test/e2e/credentials.test.ts`, `test/unit/credentials.test.ts`',
+  ],
+  [
+    'Wrong `Bearer` key on `/talk/item` (a near miss, a user token, anything)',
+    'refused: 401 `service key refused`, compared in constant time with `HIPOCHAT_SERVICE_KEY`, no profile-endpoint call, nothing stored or broadcast; with the dev identity a near-miss key is no longer a user named after it',
+    '`test/e2e/credentials.test.ts`, `test/e2e/cli.test.ts`',
+  ],
+  [
+    '`Bearer` (even the right key) on a user route: `old`, `notification`, `history`, `ticket`',
+    'refused: 401 without a profile-endpoint call (the membership routes keep their 403 for a wrong key)',
+    '`test/e2e/credentials.test.ts`, `test/unit/credentials.test.ts`',
+  ],
+  [
+    'Forged SigV4 on the local `/@connections` (any header starting `AWS4-HMAC-SHA256 `, other keys, a swapped body, a stale date) to post a frame claiming `author: admin`',
+    "refused: 403 (`InvalidSignatureException` and kin), the signature recomputed with the gateway's `AWS_*` keys and compared in constant time; the SDK client and `SignedPostSender` still deliver",
+    '`test/e2e/local-gateway.test.ts`, `test/unit/local-sigv4.test.ts`',
+  ],
+  [
+    "`GET /dev/push` (every room's pushes, closed rooms included) on a gateway with a real profile endpoint",
+    'refused: 404; served only with the dev identity, and the gateway warns at start-up when the dev identity listens beyond loopback',
+    '`test/e2e/local-gateway.test.ts`, `test/unit/local-startup.test.ts`',
+  ],
+  [
+    'Bad room name on the local websocket upgrade (`/?room=no%20spaces`, `/talk/chat/bad%zz/`)',
+    'refused: 400 with the text HTTP routes give (`invalid room name: ...`) on both URL shapes, before the authorizer runs (deployed, API Gateway answers 403)',
+    '`test/e2e/local-gateway.test.ts`, `test/e2e/hipochat-compat.test.ts`',
+  ],
+];
+
 /** The Markdown of docs/reliability.md. */
 export function renderReport(rows: readonly ScenarioRow[]): string {
   const table = markdownTable(
@@ -79,6 +116,17 @@ export function renderReport(rows: readonly ScenarioRow[]): string {
     '- **Lost**: acknowledged messages a live socket never received; must be 0.',
     '',
     ...table,
+    '',
+    '## Security',
+    '',
+    'Attacks from the hardening review of the running gateway (real Redis and RabbitMQ, a',
+    'customer-style profile endpoint, a service key, closed rooms) and what each gets now.',
+    '',
+    ...markdownTable(
+      ['Attack', 'Result', 'Test'],
+      SECURITY_ROWS.map((row) => row.map(cell)),
+      new Set(),
+    ),
     '',
     '## Verifying the push webhook signature',
     '',

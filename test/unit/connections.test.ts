@@ -183,6 +183,13 @@ describe('connections', () => {
       expect(endpoint.requests).toHaveLength(3);
     });
 
+    it('tells the caller of each 429, so it can post less at once', async () => {
+      endpoint.script = [429, 429];
+      const feedback = { throttled: jest.fn() };
+      await expect(make(url).post('busy-id', Buffer.from('x'), feedback)).resolves.toBe('sent');
+      expect(feedback.throttled).toHaveBeenCalledTimes(2);
+    });
+
     it('gives up on a persistent 500 after the configured attempts with a modelled SDK error', async () => {
       endpoint.script = [500, 500, 500, 500];
       const failure = await make(url)

@@ -2,7 +2,10 @@ import {
   backoffDelay,
   compareIds,
   HipochatClient,
+  type HipochatClientOptions,
+  HipochatHttp,
   httpUrlFromWs,
+  TYPING_SEND_INTERVAL_MS,
   utf8Length,
 } from 'hipochat-serverless/client';
 
@@ -112,7 +115,7 @@ describe('HipochatClient frames', () => {
     return { id, type, room: 'r', token: 'r', timestamp: 1, body: id, author: null };
   }
 
-  async function liveClient() {
+  async function liveClient(options: Partial<HipochatClientOptions> = {}) {
     const client = new HipochatClient({
       url: 'ws://127.0.0.1:1',
       room: 'r',
@@ -120,6 +123,7 @@ describe('HipochatClient frames', () => {
       WebSocket: FakeSocket,
       fetch: emptyHistory,
       keepAliveMs: 0,
+      ...options,
     });
     const events: string[] = [];
     client.on('message', (m) => events.push(`message ${m.id}`));
@@ -166,5 +170,195 @@ describe('HipochatClient frames', () => {
     await expect(ok).resolves.toEqual({ id: '5-0', clientId: 'a' });
     await expect(refused).rejects.toThrow('rate limited');
     client.close();
+  });
+
+  describe('signals', () => {
+    const profile = (name: string) => ({ id: name, username: name });
+
+    it.each([
+      [
+        'the API Gateway shape',
+        'ws://127.0.0.1:1',
+        /^ws:\/\/127\.0\.0\.1:1\/\?room=r&token=t&batch=1&signals=1$/,
+      ],
+      [
+        'the Hipochat shape',
+        'ws://127.0.0.1:1/talk/chat/',
+        /^ws:\/\/127\.0\.0\.1:1\/talk\/chat\/r\/\?token=t&batch=1&signals=1$/,
+      ],
+    ])('asks for them with signals=1 on %s', async (_shape, url, expected) => {
+      const { client, socket } = await liveClient({ url, signals: true });
+      expect((socket as unknown as { url: string }).url).toMatch(expected);
+      client.close();
+    });
+
+    it('leaves them out unless asked, as old clients do', async () => {
+      const { client, socket } = await liveClient();
+      expect((socket as unknown as { url: string }).url).not.toContain('signals');
+      client.close();
+    });
+
+    it('emits presence, typing and read with the user id from the profile', async () => {
+      // Prepare
+      const { client, socket } = await liveClient({ signals: true });
+      const seen: unknown[] = [];
+      client.on('presence', (event) => seen.push(['presence', event]));
+      client.on('typing', (event) => seen.push(['typing', event]));
+      client.on('read', (event) => seen.push(['read', event]));
+
+      // Act
+      socket.receive(JSON.stringify({ type: 'presence', event: 'join', room: 'r', user: profile('bob') }));
+      socket.receive(
+        JSON.stringify({ type: 'typing', room: 'r', author: profile('bob'), senderId: 'bob', timestamp: 1 }),
+      );
+      socket.receive(JSON.stringify({ type: 'read', room: 'r', user: profile('bob'), id: '7-0' }));
+      socket.receive(JSON.stringify({ type: 'presence', event: 'leave', room: 'r', user: { id: 42 } }));
+
+      // Assess
+      expect(seen).toEqual([
+        ['presence', { event: 'join', room: 'r', user: profile('bob'), userId: 'bob' }],
+        ['typing', { room: 'r', author: profile('bob'), senderId: 'bob' }],
+        ['read', { room: 'r', user: profile('bob'), userId: 'bob', id: '7-0' }],
+        ['presence', { event: 'leave', room: 'r', user: { id: 42 }, userId: '42' }],
+      ]);
+      client.close();
+    });
+
+    it('sends at most one typing frame per interval however often it is called', async () => {
+      // Prepare
+      let now = 1_000_000;
+      const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
+      const { client, socket } = await liveClient({ signals: true });
+      client.setSelfId('ann');
+      const typing = () => socket.sent.filter((frame) => frame.includes('"typing"'));
+
+      try {
+        // Act: a keystroke every 100 ms for 5 seconds.
+        const sent: boolean[] = [];
+        for (let elapsed = 0; elapsed < 5000; elapsed += 100) {
+          now = 1_000_000 + elapsed;
+          sent.push(client.sendTyping());
+        }
+
+        // Assess: one at once, then one each time the interval has passed.
+        expect(typing()).toEqual(['{"type":"typing"}', '{"type":"typing"}', '{"type":"typing"}']);
+        expect(sent.filter(Boolean)).toHaveLength(3);
+        expect(sent.indexOf(true, 1) * 100).toBeGreaterThanOrEqual(TYPING_SEND_INTERVAL_MS);
+        expect(TYPING_SEND_INTERVAL_MS).toBeGreaterThan(2000);
+      } finally {
+        clock.mockRestore();
+        client.close();
+      }
+    });
+
+    it('sends no typing frame while the room is not live', () => {
+      const client = new HipochatClient({ url: 'ws://127.0.0.1:1', room: 'r', token: 't' });
+      expect(client.sendTyping()).toBe(false);
+    });
+
+    it('recognises its own typing notice, learns its user id from it and does not show it', async () => {
+      // Prepare
+      const { client, socket } = await liveClient({ signals: true });
+      const typers: unknown[] = [];
+      client.on('typing', (event) => typers.push(event.senderId));
+
+      // Act
+      client.sendTyping();
+      const probe = JSON.parse(socket.sent.at(-1)!) as { type: string; clientId?: string };
+      socket.receive(JSON.stringify({ type: 'ack', clientId: probe.clientId }));
+      socket.receive(
+        JSON.stringify({
+          type: 'typing',
+          room: 'r',
+          author: profile('ann'),
+          senderId: 'ann',
+          clientId: probe.clientId,
+        }),
+      );
+      socket.receive(JSON.stringify({ type: 'typing', room: 'r', author: profile('ann'), senderId: 'ann' }));
+      socket.receive(JSON.stringify({ type: 'typing', room: 'r', author: profile('bob'), senderId: 'bob' }));
+
+      // Assess
+      expect(probe).toEqual({ type: 'typing', clientId: expect.any(String) });
+      expect(client.userId).toBe('ann');
+      expect(typers).toEqual(['bob']);
+      client.close();
+    });
+
+    it('resolves a send the server acks without an id as ephemeral', async () => {
+      const { client, socket } = await liveClient();
+      const sent = client.send({ x: 1 }, { type: 'cursor', clientId: 'c' });
+      socket.receive('{"type":"ack","clientId":"c"}');
+      await expect(sent).resolves.toEqual({ id: '', clientId: 'c', ephemeral: true });
+      client.close();
+    });
+  });
+});
+
+describe('HipochatHttp signals and backend calls', () => {
+  /** A fetch that records each request and answers `answer` with `status`. */
+  function recordingFetch(answer: unknown, status = 200) {
+    const calls: { url: string; method: string; authorization?: string; body?: unknown }[] = [];
+    const doFetch = (async (url: string, init: RequestInit) => {
+      const headers = init.headers as Record<string, string>;
+      calls.push({
+        url,
+        method: String(init.method),
+        authorization: headers.authorization,
+        ...(init.body ? { body: JSON.parse(String(init.body)) } : {}),
+      });
+      return new Response(JSON.stringify(answer), { status });
+    }) as unknown as typeof fetch;
+    return { calls, doFetch };
+  }
+
+  it.each([
+    ['presence', (http: HipochatHttp) => http.presence('lobby'), 'GET', '/talk/presence/lobby/'],
+    ['receipts', (http: HipochatHttp) => http.receipts('lobby'), 'GET', '/talk/receipts/lobby/'],
+  ])('asks for %s of a room with the user token', async (_what, call, method, path) => {
+    const { calls, doFetch } = recordingFetch({ room: 'lobby' });
+    const http = new HipochatHttp({ httpUrl: 'http://h:1', token: 'ann', fetch: doFetch });
+    await expect(call(http)).resolves.toEqual({ room: 'lobby' });
+    expect(calls).toEqual([{ url: `http://h:1${path}`, method, authorization: 'Token ann' }]);
+  });
+
+  it('broadcasts with the rooms in the body and the service key', async () => {
+    const { calls, doFetch } = recordingFetch({ messages: [] }, 201);
+    const http = new HipochatHttp({ httpUrl: 'http://h:1', serviceKey: 'key', fetch: doFetch });
+    await http.broadcast(['a,b', 'c'], 'notice', { n: 1 });
+    expect(calls).toEqual([
+      {
+        url: 'http://h:1/talk/broadcast/?type=notice',
+        method: 'POST',
+        authorization: 'Bearer key',
+        body: { rooms: ['a,b', 'c'], body: { n: 1 } },
+      },
+    ]);
+  });
+
+  it('disconnects a user everywhere with the service key, encoding the id', async () => {
+    const { calls, doFetch } = recordingFetch({ user: 'a b', disconnected: 2 });
+    const http = new HipochatHttp({ httpUrl: 'http://h:1', serviceKey: 'key', fetch: doFetch });
+    await expect(http.disconnectUser('a b')).resolves.toEqual({ user: 'a b', disconnected: 2 });
+    expect(calls).toEqual([
+      { url: 'http://h:1/talk/disconnect/a%20b/', method: 'POST', authorization: 'Bearer key' },
+    ]);
+  });
+
+  it.each([
+    ['without a service key', { token: 'ann' }, ['a'], /a service key is required/],
+    ['to no room', { serviceKey: 'k' }, [], /name at least one room/],
+    [
+      'to 101 rooms',
+      { serviceKey: 'k' },
+      Array.from({ length: 101 }, (_, n) => `r${n}`),
+      /too many rooms: 101/,
+    ],
+    ['to an invalid room', { serviceKey: 'k' }, ['a/b'], /invalid room "a\/b"/],
+  ])('refuses a broadcast %s before touching the network', async (_what, auth, rooms, message) => {
+    const { calls, doFetch } = recordingFetch({});
+    const http = new HipochatHttp({ httpUrl: 'http://h:1', ...auth, fetch: doFetch });
+    await expect(http.broadcast(rooms, 't', {})).rejects.toThrow(message);
+    expect(calls).toEqual([]);
   });
 });

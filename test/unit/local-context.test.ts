@@ -40,6 +40,7 @@ describe('local Lambda context', () => {
 
   it.each([
     ['fanout', 60_000, '1024'],
+    ['deliver', 30_000, '1769'],
     ['old', 10_000, '512'],
     ['message', 10_000, '512'],
   ])('gives %s the timeout and memory the stack deploys it with', (name, timeoutMs, memory) => {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { BadRequestError, PayloadTooLargeError } from '../../lambdas/core/errors.js';
 import {
   defaultPublicFields,
@@ -134,6 +135,35 @@ describe('public profile', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it('lets out only allowed top-level primitives, whatever shape the profile endpoint answers', () => {
+    const SECRET = 'secret-marker';
+    // Allowed and credential-like names, values of any JSON shape, secrets nested anywhere.
+    const key = fc.oneof(
+      fc.constantFrom(...fields, 'token', 'accessToken', 'login', 'session', 'email', '__proto__'),
+      fc.string(),
+    );
+    const value = fc.oneof(
+      fc.jsonValue(),
+      fc.constant(SECRET),
+      fc.jsonValue().map((inner) => ({ inner, token: SECRET })),
+      fc.constant([SECRET]),
+    );
+    fc.assert(
+      fc.property(fc.dictionary(key, value), (profile) => {
+        const shown = publicProfile(profile, fields);
+        for (const [name, kept] of Object.entries(shown)) {
+          expect(fields).toContain(name);
+          expect(kept === null || ['string', 'number', 'boolean'].includes(typeof kept)).toBe(true);
+          expect(kept).toBe(profile[name]);
+        }
+        // A secret gets out only as the plain value of an allowed field, never from inside one.
+        const nested = Object.values(shown).filter((kept) => kept === SECRET).length;
+        expect(JSON.stringify(shown).split(SECRET).length - 1).toBe(nested);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("keeps the dev identity's name, which equals its token", () => {
     expect(publicProfile({ id: 'alice', username: 'alice' }, fields)).toEqual({
       id: 'alice',
@@ -176,6 +206,19 @@ describe('the wire (protocol/)', () => {
     [errorFrame('missing body', 'c1'), '{"ERROR":"missing body","clientId":"c1"}'],
     [errorFrame('missing body'), '{"ERROR":"missing body"}'],
     [{ kind: 'pong' }, '{"type":"pong"}'],
+    [{ kind: 'ack', clientId: 'c1' }, '{"type":"ack","clientId":"c1"}'],
+    [
+      { kind: 'presence', event: 'join', room: 'lobby', user: { id: 'ann' } },
+      '{"type":"presence","event":"join","room":"lobby","user":{"id":"ann"}}',
+    ],
+    [
+      { kind: 'typing', room: 'lobby', author: { id: 'ann' }, senderId: 'ann' },
+      '{"type":"typing","room":"lobby","author":{"id":"ann"},"senderId":"ann"}',
+    ],
+    [
+      { kind: 'read', room: 'lobby', user: { id: 'ann' }, id: '1-0' },
+      '{"type":"read","room":"lobby","user":{"id":"ann"},"id":"1-0"}',
+    ],
   ])('encodes %j in its historical wire shape and reads it back', (frame, wire) => {
     expect(encodeServerFrame(frame)).toBe(wire);
     expect(parseServerFrame(wire)).toEqual(frame);
@@ -193,6 +236,7 @@ describe('the wire (protocol/)', () => {
     expect(encodeClientFrame({ kind: 'send', type: 'notification', body: 1 })).toBe(
       '{"type":"notification","body":1}',
     );
+    expect(encodeClientFrame({ kind: 'typing' })).toBe('{"type":"typing"}');
   });
 
   it.each([
@@ -216,7 +260,7 @@ describe('the wire (protocol/)', () => {
   });
 
   it('names the control frame types a message type must avoid', () => {
-    expect([...CONTROL_FRAME_TYPES].sort()).toEqual(['ack', 'batch', 'pong']);
+    expect([...CONTROL_FRAME_TYPES].sort()).toEqual(['ack', 'batch', 'pong', 'presence', 'read', 'typing']);
   });
 
   it.each(['lobby', 'a-b.c:d,e_f', 'x'.repeat(128)])('accepts the room %s', (room) => {

@@ -11,11 +11,13 @@
 
 import {
   AUTHENTICATION_ERROR,
+  type BroadcastAnswer,
   CHAT_MESSAGE_TYPE,
   type ChatMessage,
   type ConnectTicket,
   compareIds,
   DEFAULT_MAX_MESSAGE_BYTES,
+  EPHEMERAL_INTERVAL_MS,
   encodeClientFrame,
   FINAL_CLOSE_CODES,
   type HistoryAnswer,
@@ -23,21 +25,44 @@ import {
   isValidRoom,
   KEEP_ALIVE_FRAME,
   KEEP_ALIVE_INTERVAL_MS,
+  MAX_BROADCAST_ROOMS,
   type MembersAdded,
   type MembersRemoved,
   type NotificationAnswer,
   type OldMessages,
+  type PresenceAnswer,
+  type Profile,
   parseServerFrame,
   RECONNECT_INITIAL_DELAY_MS,
   RECONNECT_MAX_DELAY_MS,
+  type ReceiptsAnswer,
   ROOM_NAME_RULE,
   type RoomHistory,
+  SIGNALS_PARAMETER,
+  type UserDisconnected,
   utf8Length,
 } from '../../protocol/index.js';
 
 // What users of the library need from the wire, so `hipochat-serverless/client` is enough.
-export type { ChatMessage, HistoryPage, OldMessages, RoomHistory } from '../../protocol/index.js';
-export { compareIds, DEFAULT_MAX_MESSAGE_BYTES, utf8Length } from '../../protocol/index.js';
+export type {
+  BroadcastAnswer,
+  ChatMessage,
+  HistoryPage,
+  OldMessages,
+  PresenceAnswer,
+  Profile,
+  ReadReceipt,
+  ReceiptsAnswer,
+  RoomHistory,
+  UserDisconnected,
+} from '../../protocol/index.js';
+export {
+  compareIds,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  EPHEMERAL_INTERVAL_MS,
+  MAX_BROADCAST_ROOMS,
+  utf8Length,
+} from '../../protocol/index.js';
 
 /** Connection states, in the order a healthy connection goes through them. */
 export type ConnectionState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'closed';
@@ -99,9 +124,63 @@ export const DEFAULT_PAGE_SIZE = 50;
 
 /** The server's answer to a send. */
 export interface SendAck {
+  /** The stored message's id (empty when the type is ephemeral on the server, which stores nothing). */
   id: string;
   clientId: string;
+  /** The server took the frame as an ephemeral type (typing): delivered live, never stored. */
+  ephemeral?: true;
 }
+
+/**
+ * The user id in a public profile: the server's default id fields, `id` then `user_id` (the
+ * server's `HIPOCHAT_PROFILE_ID_FIELD`). Presence, typing and read signals name users by profile.
+ */
+export function profileUserId(profile: Profile | null | undefined): string | undefined {
+  for (const field of ['id', 'user_id']) {
+    const value = profile?.[field];
+    if (typeof value === 'string' && value) return value;
+    if (typeof value === 'number') return String(value);
+  }
+  return undefined;
+}
+
+/** The `presence` event: a user came online in the room (`join`) or went offline (`leave`). */
+export interface PresenceEvent {
+  event: 'join' | 'leave';
+  room: string;
+  /** The user's public profile. */
+  user: Profile;
+  /** The user's id, when the profile shows it ({@link profileUserId}). */
+  userId?: string;
+}
+
+/** The `typing` event: another user is typing (a notice lasts until about 3 s without a new one). */
+export interface TypingEvent {
+  room: string;
+  /** The typer's public profile. */
+  author: Profile | null;
+  /** The typer's user id. */
+  senderId?: string;
+  body?: unknown;
+}
+
+/** The `read` event: a member read the room up to message `id`. */
+export interface ReadEvent {
+  room: string;
+  /** The reader's public profile. */
+  user: Profile;
+  /** The reader's id, when the profile shows it ({@link profileUserId}). */
+  userId?: string;
+  /** The newest message id the member has read. */
+  id: string;
+}
+
+/**
+ * How often {@link HipochatClient.sendTyping} sends at most: a little over the server's
+ * {@link EPHEMERAL_INTERVAL_MS}, so network jitter never brings two frames closer than the server
+ * allows (it would drop the second silently and the notice would flicker).
+ */
+export const TYPING_SEND_INTERVAL_MS = EPHEMERAL_INTERVAL_MS + 200;
 
 /** Events and their payloads. */
 export interface HipochatEvents {
@@ -115,6 +194,12 @@ export interface HipochatEvents {
   state: (change: StateChange) => void;
   /** This client's user id became known (from the first acknowledged send). */
   self: (userId: string) => void;
+  /** A user came online or went offline in the room (with `signals: true`). */
+  presence: (event: PresenceEvent) => void;
+  /** Another user is typing (with `signals: true`); this client's own notices are not emitted. */
+  typing: (event: TypingEvent) => void;
+  /** A member's read mark moved (with `signals: true`). */
+  read: (event: ReadEvent) => void;
 }
 
 // Method-derived function types are compared bivariantly, so the richer event types of the
@@ -168,6 +253,11 @@ export interface HipochatClientOptions {
    * which API Gateway bills once. The client unpacks them; events are the same. @default true
    */
   batch?: boolean;
+  /**
+   * Ask for live signals (`?signals=1`): `presence`, `typing` and `read` events. Each is an API
+   * Gateway message, so it is off unless asked for. @default false
+   */
+  signals?: boolean;
   /** The server's `HIPOCHAT_MAX_MESSAGE_BYTES`. @default {@link DEFAULT_MAX_MESSAGE_BYTES} (16384) */
   maxMessageBytes?: number;
   /**
@@ -327,6 +417,56 @@ export class HipochatHttp {
     });
   }
 
+  /** Who is online in `room`: each user once, by public profile (members only in closed rooms). */
+  async presence(room: string): Promise<PresenceAnswer> {
+    return this.request('GET', `/talk/presence/${roomPath(room)}/`);
+  }
+
+  /** Every member's read mark in `room`: the newest message id each has read. */
+  async receipts(room: string): Promise<ReceiptsAnswer> {
+    return this.request('GET', `/talk/receipts/${roomPath(room)}/`);
+  }
+
+  /**
+   * Stores and publishes one message of `type` with `body` in each room, as the backend (service
+   * key); at most {@link MAX_BROADCAST_ROOMS} rooms. An `idempotencyKey` makes a retried call store
+   * nothing twice.
+   */
+  async broadcast(
+    rooms: readonly string[],
+    type: string,
+    body: unknown,
+    idempotencyKey?: string,
+  ): Promise<BroadcastAnswer> {
+    if (!this.options.serviceKey) throw new HipochatError('auth', 'a service key is required');
+    if (rooms.length === 0) throw new HipochatError('http', 'name at least one room to broadcast to');
+    if (rooms.length > MAX_BROADCAST_ROOMS) {
+      throw new HipochatError(
+        'http',
+        `too many rooms: ${rooms.length}, one broadcast takes at most ${MAX_BROADCAST_ROOMS}`,
+      );
+    }
+    for (const room of rooms) roomPath(room);
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+    // The rooms travel in the body: `,` is legal in a room name.
+    return this.request('POST', `/talk/broadcast/?type=${encodeURIComponent(type)}`, {
+      body: JSON.stringify({ rooms, body }),
+      headers,
+      service: true,
+    });
+  }
+
+  /**
+   * Closes every connection of a user in every room (service key), for example after revoking
+   * their token: an open socket otherwise keeps the identity it connected with.
+   */
+  async disconnectUser(userId: string): Promise<UserDisconnected> {
+    if (!this.options.serviceKey) throw new HipochatError('auth', 'a service key is required');
+    if (!userId) throw new HipochatError('http', 'a user id is required');
+    return this.request('POST', `/talk/disconnect/${encodeURIComponent(userId)}/`, { service: true });
+  }
+
   /** A single-use connect ticket (30 seconds). */
   async ticket(room: string): Promise<ConnectTicket> {
     return this.request('POST', `/talk/ticket/${roomPath(room)}/`);
@@ -446,6 +586,9 @@ export class HipochatClient {
     error: new Set(),
     state: new Set(),
     self: new Set(),
+    presence: new Set(),
+    typing: new Set(),
+    read: new Set(),
   };
   private socket: WebSocketLike | undefined;
   private currentState: ConnectionState = 'idle';
@@ -462,6 +605,8 @@ export class HipochatClient {
   private selfId: string | undefined;
   private stopped = false;
   private generation = 0;
+  private lastTypingAt: number | undefined;
+  private typingProbeSent = false;
 
   constructor(options: HipochatClientOptions) {
     this.options = options;
@@ -629,6 +774,30 @@ export class HipochatClient {
   }
 
   /**
+   * Tells the room this user is typing: `{"type":"typing"}`, at most once per
+   * {@link TYPING_SEND_INTERVAL_MS} (the server delivers one per 2 s and drops the rest), so it is
+   * cheap to call on every keystroke. Returns whether a frame went out; nothing is sent while the
+   * room is not live.
+   */
+  sendTyping(): boolean {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== OPEN || this.currentState !== 'live') return false;
+    const now = Date.now();
+    if (this.lastTypingAt !== undefined && now - this.lastTypingAt < TYPING_SEND_INTERVAL_MS) return false;
+    this.lastTypingAt = now;
+    // While this client does not know its user id, one clientId lets it recognise its own notice
+    // when the server echoes it (and learn the id); later ones go without, sparing the ack.
+    let clientId: string | undefined;
+    if (this.selfId === undefined && !this.typingProbeSent) {
+      this.typingProbeSent = true;
+      clientId = randomId();
+      this.ownClientIds.add(clientId);
+    }
+    socket.send(encodeClientFrame({ kind: 'typing', clientId }));
+    return true;
+  }
+
+  /**
    * Fetches what came after the newest message seen (on the first call the newest messages, a
    * page of `pageSize` when set), emits the new messages, and marks the room read on the server.
    */
@@ -708,6 +877,7 @@ export class HipochatClient {
     }
     url.searchParams.set(credential[0], credential[1]);
     if (this.options.batch !== false) url.searchParams.set('batch', '1');
+    if (this.options.signals) url.searchParams.set(SIGNALS_PARAMETER, '1');
     return url.toString();
   }
 
@@ -828,8 +998,44 @@ export class HipochatClient {
         const entry = this.pending.find((p) => p.clientId === frame.clientId);
         if (entry) {
           this.removePending(entry);
-          entry.resolve({ id: frame.id, clientId: entry.clientId });
+          entry.resolve(
+            frame.id === undefined
+              ? { id: '', clientId: entry.clientId, ephemeral: true }
+              : { id: frame.id, clientId: entry.clientId },
+          );
         }
+        return;
+      }
+      case 'presence': {
+        const userId = profileUserId(frame.user);
+        this.emit('presence', {
+          event: frame.event,
+          room: frame.room,
+          user: frame.user,
+          ...(userId === undefined ? {} : { userId }),
+        });
+        return;
+      }
+      case 'typing': {
+        if (frame.clientId !== undefined && this.ownClientIds.has(frame.clientId)) {
+          if (frame.senderId) this.setSelfId(frame.senderId);
+          return;
+        }
+        if (this.selfId !== undefined && frame.senderId === this.selfId) return;
+        const event: TypingEvent = { room: frame.room, author: frame.author };
+        if (frame.senderId !== undefined) event.senderId = frame.senderId;
+        if (frame.body !== undefined) event.body = frame.body;
+        this.emit('typing', event);
+        return;
+      }
+      case 'read': {
+        const userId = profileUserId(frame.user);
+        this.emit('read', {
+          room: frame.room,
+          user: frame.user,
+          id: frame.id,
+          ...(userId === undefined ? {} : { userId }),
+        });
         return;
       }
       case 'batch':

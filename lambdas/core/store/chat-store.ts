@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../../../protocol/index.js';
+import type { ChatMessage, Profile } from '../../../protocol/index.js';
 import type { Identity, NewMessage } from '../protocol.js';
 
 /** A live socket in a room. */
@@ -7,12 +7,67 @@ export interface ConnectionRecord {
   userId: string;
   /** The client asked for batch frames (`?batch=1`): several messages may arrive in one frame. */
   batched?: boolean;
+  /** The client asked for live signals (`?signals=1`): presence, typing and read frames. */
+  signals?: boolean;
 }
 
 /** Options of a new connection. */
 export interface ConnectOptions {
   /** Deliver every message of a fan-out batch in one `{"type":"batch"}` frame. @default false */
   batched?: boolean;
+  /** Deliver presence, typing and read frames too. @default false */
+  signals?: boolean;
+}
+
+/** What a connect changed in the room's presence. */
+export interface Arrival {
+  /** It is the user's first live connection in the room: they came online. */
+  joined: boolean;
+  /** Connections of the room that asked for signals, this one included (expired ones count until pruned). */
+  listeners: number;
+}
+
+/**
+ * A connection that went away, and what that changed: presence (`left`) and, for a `disconnect`,
+ * the user's read mark (`read`).
+ */
+export interface Departure {
+  userId: string;
+  /** It was the user's last live connection in the room: they went offline. */
+  left: boolean;
+  /** The user's public profile as of their latest connect; null when the room never recorded one. */
+  profile: Profile | null;
+  /** The user's new read mark (a message id), when this departure moved it. */
+  read?: string;
+  /** Connections of the room that asked for signals and are still there. */
+  listeners: number;
+}
+
+/** A user with a live connection in a room. */
+export interface OnlineUser {
+  userId: string;
+  profile: Profile | null;
+}
+
+/** A member's read mark: the newest message id they have read. */
+export interface ReadMark {
+  userId: string;
+  profile: Profile | null;
+  lastRead: string;
+}
+
+/** Whether an ephemeral frame may go out, and to how many listeners. */
+export interface EphemeralClaim {
+  /** False while the user's previous ephemeral frame in the room is younger than the interval. */
+  claimed: boolean;
+  /** Connections of the room that asked for signals. */
+  listeners: number;
+}
+
+/** A live connection of a user, in some room. */
+export interface UserConnection {
+  connectionId: string;
+  room: string;
 }
 
 /** Where a connection lives and who holds it; the fallback when a route has no authorizer context. */
@@ -70,6 +125,11 @@ export interface PageQuery {
 export interface PageResult extends ReadResult {
   /** More messages match the query beyond `limit` (older than the oldest returned). */
   more: boolean;
+  /**
+   * The reader's new read mark when `markRead` moved it, and how many connections of the room
+   * asked for signals (who would hear of it).
+   */
+  readMark?: { id: string; listeners: number };
 }
 
 /** What a connect ticket grants: one connection to `room` as `identity`. */
@@ -92,25 +152,44 @@ export interface RoomSummary {
 export interface ChatStore {
   /** Which store this is, for start-up lines and the benchmark. */
   readonly kind: 'redis' | 'memory';
-  /** Records a live socket; the user becomes a member and their unread count resets. */
+  /**
+   * Records a live socket; the user becomes a member and their unread count resets. The user's
+   * first live connection in the room makes them online (`joined`); their public profile is kept
+   * for presence and read receipts. The connection also joins the user's index across rooms.
+   */
   connect(
     room: string,
     connectionId: string,
     identity: Identity,
     ttlSeconds: number,
     options?: ConnectOptions,
-  ): Promise<void>;
+  ): Promise<Arrival>;
   /**
    * Forgets a socket and marks the room read up to the moment it left (messages stored after
-   * `leftAtMs` stay unread even when `$disconnect` runs late); returns its user.
+   * `leftAtMs` stay unread even when `$disconnect` runs late); returns its user and what changed,
+   * or null when the socket was not there.
    */
-  disconnect(room: string, connectionId: string, leftAtMs?: number): Promise<string | null>;
+  disconnect(room: string, connectionId: string, leftAtMs?: number): Promise<Departure | null>;
   /** Forgets a socket that API Gateway reported gone (410), without touching read state. */
-  dropConnection(room: string, connectionId: string): Promise<void>;
+  dropConnection(room: string, connectionId: string): Promise<Departure | null>;
   /** The room and user of a connection, while its record lives. */
   connectionHome(connectionId: string): Promise<ConnectionHome | null>;
-  /** Live connections of a room; expired records are pruned on the way. */
-  connections(room: string): Promise<ConnectionRecord[]>;
+  /**
+   * Live connections of a room; expired records are pruned on the way, and users whose last
+   * connection expired are pushed onto `departed` (when given), each once.
+   */
+  connections(room: string, departed?: Departure[]): Promise<ConnectionRecord[]>;
+  /** Users online in the room, each once; prunes expired connections like `connections`. */
+  presence(room: string, departed?: Departure[]): Promise<OnlineUser[]>;
+  /** The read marks of the room's members (users with none yet are left out). */
+  readMarks(room: string): Promise<ReadMark[]>;
+  /**
+   * Claims the user's ephemeral slot in the room for `intervalMs` (SET NX PX): a second claim
+   * inside the interval fails. Separate from the message rate limit.
+   */
+  claimEphemeral(room: string, userId: string, intervalMs: number): Promise<EphemeralClaim>;
+  /** The user's live connections in every room (their own index, outside any room's slot). */
+  userConnections(userId: string): Promise<UserConnection[]>;
   /**
    * Stores a message, increments unread for every other member, marks it read for the sender.
    * With an idempotency key, a second call returns the first message instead of storing again.
@@ -135,8 +214,11 @@ export interface ChatStore {
   isMember(room: string, userId: string): Promise<boolean>;
   members(room: string): Promise<string[]>;
   addMembers(room: string, userIds: readonly string[]): Promise<void>;
-  /** Removes members and returns their live connections, which are forgotten too. */
-  removeMembers(room: string, userIds: readonly string[]): Promise<ConnectionRecord[]>;
+  /**
+   * Removes members and returns their live connections, which are forgotten too; the users who so
+   * went offline are pushed onto `departed` (when given).
+   */
+  removeMembers(room: string, userIds: readonly string[], departed?: Departure[]): Promise<ConnectionRecord[]>;
   /** Keeps a connect ticket until it is taken or `ttlSeconds` pass; keyed by its hash, never the ticket. */
   saveTicket(ticketHash: string, grant: TicketGrant, ttlSeconds: number): Promise<void>;
   /** Reads and deletes a ticket in one step, so a ticket connects once. */

@@ -1,0 +1,239 @@
+import type { IncomingMessage } from 'node:http';
+import { PassThrough } from 'node:stream';
+import { main } from '../../cli/hipochat.js';
+import {
+  type Dependency,
+  DependencyWatch,
+  failureCause,
+  rabbitMqDependency,
+  redisDependency,
+} from '../../local/dependency-watch.js';
+import { devIdentityWarning, isLoopback } from '../../local/dev-services.js';
+import type { LocalFunctions } from '../../local/handler-loader.js';
+import { SocketRegistry } from '../../local/socket-registry.js';
+import { WebSocketApi } from '../../local/websocket-api.js';
+
+/** A system error as Node raises it for a refused connection. */
+const refused = () =>
+  Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6390'), { code: 'ECONNREFUSED' });
+
+/** A dependency whose probe fails with each of `failures` in turn, then answers. */
+function flaky(failures: unknown[], secrets: string[] = []): Dependency & { attempts: number } {
+  const dependency = {
+    name: 'Redis',
+    address: '127.0.0.1:6390',
+    secrets,
+    attempts: 0,
+    async probe() {
+      const failure = failures[dependency.attempts];
+      dependency.attempts += 1;
+      if (failure !== undefined) throw failure;
+    },
+  };
+  return dependency;
+}
+
+async function watched(dependency: Dependency): Promise<string[]> {
+  const lines: string[] = [];
+  const watch = new DependencyWatch([dependency], (line) => lines.push(line), {
+    baseDelayMs: 1,
+    maxDelayMs: 2,
+  });
+  watch.start();
+  for (let i = 0; i < 200 && !lines.some((line) => line.endsWith(' reachable')); i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  await watch.stop();
+  return lines;
+}
+
+describe('start-up dependency check', () => {
+  it('reports an unreachable service once per cause, with its address, then that it is reachable', async () => {
+    // Prepare
+    const dependency = flaky([refused(), refused(), refused(), new Error('WRONGPASS invalid password')]);
+
+    // Act
+    const lines = await watched(dependency);
+
+    // Assess
+    expect(lines).toEqual([
+      'Redis at 127.0.0.1:6390 unreachable: ECONNREFUSED, retrying',
+      'Redis at 127.0.0.1:6390 unreachable: WRONGPASS invalid password, retrying',
+      'Redis at 127.0.0.1:6390 reachable',
+    ]);
+    expect(dependency.attempts).toBe(5);
+  });
+
+  it('says nothing about a service that answers at once', async () => {
+    const watch = new DependencyWatch([flaky([])], (line) => {
+      throw new Error(`unexpected report: ${line}`);
+    });
+    watch.start();
+    await watch.stop();
+  });
+
+  it('stops retrying when the gateway stops', async () => {
+    const lines: string[] = [];
+    const dependency = flaky(Array(1000).fill(refused()));
+    const watch = new DependencyWatch([dependency], (line) => lines.push(line), { baseDelayMs: 60_000 });
+    watch.start();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await watch.stop();
+    expect(dependency.attempts).toBe(1);
+    expect(lines).toHaveLength(1);
+  });
+
+  it.each([
+    ['a system error code', refused(), 'ECONNREFUSED'],
+    [
+      'the code inside an AggregateError',
+      Object.assign(new AggregateError([refused()], 'x'), {}),
+      'ECONNREFUSED',
+    ],
+    [
+      'the first line of a message',
+      new Error('NOAUTH Authentication required.\nmore'),
+      'NOAUTH Authentication required.',
+    ],
+    ['a thrown string', 'boom', 'boom'],
+  ])('names the cause by %s', (_what, error, cause) => {
+    expect(failureCause(error)).toBe(cause);
+  });
+
+  it('masks a password that shows up in a cause', () => {
+    expect(failureCause(new Error('login as guest:hunter2 refused'), ['hunter2'])).toBe(
+      'login as guest:*** refused',
+    );
+  });
+
+  it.each([
+    ['Redis', 'cache.internal:6380', redisDependency('redis://user:hunter2@cache.internal:6380/2')],
+    ['Redis', 'cache.internal:6379', redisDependency('rediss://cache.internal')],
+    ['RabbitMQ', 'mq.internal:5671', rabbitMqDependency('amqps://app:hunter2@mq.internal')],
+    ['RabbitMQ', '[::1]:5672', rabbitMqDependency('amqp://guest:guest@[::1]')],
+  ])('names %s at %s by host and port, never by its URL', (name, address, dependency) => {
+    expect(dependency.name).toBe(name);
+    expect(dependency.address).toBe(address);
+    expect(`${dependency.name} at ${dependency.address}`).not.toContain('hunter2');
+  });
+});
+
+describe('dev identity warning', () => {
+  const dev = { profile: true, push: true, received: [] };
+
+  it.each([
+    ['127.0.0.1', true],
+    ['127.1.2.3', true],
+    ['::1', true],
+    ['[::1]', true],
+    ['localhost', true],
+    ['0.0.0.0', false],
+    ['::', false],
+    ['192.168.1.20', false],
+  ])('treats %s as loopback: %s', (host, loopback) => {
+    expect(isLoopback(host)).toBe(loopback);
+  });
+
+  it('warns when the dev identity listens beyond loopback, naming both ways out', () => {
+    const warning = devIdentityWarning(dev, '0.0.0.0');
+    expect(warning).toMatch(/dev identity listens on 0\.0\.0\.0/);
+    expect(warning).toMatch(/GET \/dev\/push/);
+    expect(warning).toMatch(/HIPOCHAT_PROFILE_URL/);
+    expect(warning).toMatch(/HIPOCHAT_LISTEN_ADDRESS=127\.0\.0\.1/);
+  });
+
+  it.each([
+    ['on loopback', dev, '127.0.0.1'],
+    ['with a real profile endpoint', { ...dev, profile: false }, '0.0.0.0'],
+  ])('stays quiet %s', (_when, services, host) => {
+    expect(devIdentityWarning(services, host)).toBeUndefined();
+  });
+});
+
+describe('websocket upgrade of the local gateway', () => {
+  /** Runs an upgrade of `url` and resolves with the raw HTTP answer written to the socket. */
+  async function upgrade(url: string): Promise<{ answer: string; authorized: boolean }> {
+    let authorized = false;
+    const functions = {
+      authorizer: async () => {
+        authorized = true;
+        throw new Error('Unauthorized');
+      },
+    } as unknown as LocalFunctions;
+    const api = new WebSocketApi(functions, new SocketRegistry());
+    const socket = new PassThrough();
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString();
+    });
+    const request = {
+      url,
+      headers: {},
+      socket: { remoteAddress: '127.0.0.1' },
+    } as unknown as IncomingMessage;
+    await api.upgrade(request, socket, Buffer.alloc(0));
+    return { answer, authorized };
+  }
+
+  it.each([
+    ['/?room=no%20spaces&token=alice'],
+    ['/talk/chat/no%20spaces/?token=alice'],
+    ['/talk/chat/%E0%A4%A/?token=alice'],
+  ])('answers %s with 400 and the room rule, before any authorizer runs', async (url) => {
+    const { answer, authorized } = await upgrade(url);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(answer).toContain(
+      '\r\n\r\n{"error":"invalid room name: use 1-128 characters of [a-zA-Z0-9-.:,_]"}',
+    );
+    expect(authorized).toBe(false);
+  });
+
+  it('leaves a missing room to the authorizer rules (401, as API Gateway)', async () => {
+    const { answer } = await upgrade('/?token=alice');
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+  });
+});
+
+describe('hipochat CLI arguments', () => {
+  const run = async (argv: string[]) => {
+    let err = '';
+    const code = await main(argv, {
+      out: () => {},
+      err: (text) => {
+        err += text;
+      },
+      stdin: new PassThrough(),
+      env: {},
+    });
+    return { code, err };
+  };
+
+  it.each([
+    [['history', '--room', 'a', '--token', 't', '--bogus', 'x'], 'history does not take --bogus'],
+    [['notification', '--room', 'a', '--token', 't', '--limit', '3'], 'notification does not take --limit'],
+    [['smoke', '--json'], 'smoke does not take --json'],
+    [['members', 'add', '--room', 'a', '--type', 'x', 'ann'], 'members does not take --type'],
+    [
+      ['history', '--room', 'a', '--token', 't', 'extra'],
+      'history takes no arguments besides its options, got "extra"',
+    ],
+  ])('refuses %j with exit code 2 and the usage line', async (argv, message) => {
+    const { code, err } = await run(argv);
+    expect(code).toBe(2);
+    expect(err).toBe(`hipochat: ${message}\nusage: ${await helpFirstLine(argv[0]!)}\n`);
+  });
+
+  /** The first line of `hipochat <command> --help`. */
+  async function helpFirstLine(command: string): Promise<string> {
+    let out = '';
+    await main([command, '--help'], {
+      out: (text) => {
+        out += text;
+      },
+      err: () => {},
+      stdin: new PassThrough(),
+      env: {},
+    });
+    return out.split('\n')[0]!;
+  }
+});

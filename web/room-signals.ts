@@ -1,0 +1,205 @@
+/**
+ * The live signals of one room on the page: who is online (seeded from `GET /talk/presence`, then
+ * presence frames), who is typing (typing frames, each notice fading after {@link TYPING_SHOWN_MS}),
+ * and who has seen your last message (`GET /talk/receipts`, then read frames).
+ */
+import { compareIds, type Profile } from '../protocol/index.js';
+import { type HipochatClient, type PresenceEvent, profileUserId } from './client/hipochat-client.js';
+import { h } from './dom.js';
+
+/** How long "bob is typing…" stays without a new typing frame (senders repeat every ~2 s). */
+export const TYPING_SHOWN_MS = 3000;
+
+/** A display name for a profile: `username`, `name`, `display_name`, then the id. */
+export function profileName(profile: Profile | null | undefined, fallback = 'someone'): string {
+  for (const field of ['username', 'name', 'display_name', 'id', 'user_id']) {
+    const value = profile?.[field];
+    if (typeof value === 'string' && value) return value;
+    if (typeof value === 'number') return String(value);
+  }
+  return fallback;
+}
+
+// A key per user: the id when the public profile shows it, else the whole profile.
+function userKey(profile: Profile, userId = profileUserId(profile)): string {
+  return userId ?? JSON.stringify(profile);
+}
+
+/** "bob is typing…", "bob and carol are typing…", "bob, carol and 2 others are typing…". */
+export function typingText(names: readonly string[]): string {
+  if (names.length === 0) return '';
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  const others = names.length - 2;
+  return `${names[0]}, ${names[1]} and ${others} other${others === 1 ? '' : 's'} are typing…`;
+}
+
+interface Typer {
+  name: string;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+interface Receipt {
+  name: string;
+  lastRead: string;
+}
+
+/** The online list, the typing line and the seen-by note of one room panel. */
+export class RoomSignals {
+  /** The online list (goes in the panel's header area). */
+  readonly onlineSection: HTMLElement;
+  /** The typing line (goes under the messages). */
+  readonly typingLine: HTMLElement;
+  private readonly onlineList: HTMLUListElement;
+  private readonly onlineCount: HTMLElement;
+  private readonly online = new Map<string, Profile>();
+  private readonly typers = new Map<string, Typer>();
+  private readonly receipts = new Map<string, Receipt>();
+  private readonly unsubscribe: (() => void)[] = [];
+  // Presence frames that arrive while the snapshot is on its way, replayed on top of it.
+  private pendingPresence: PresenceEvent[] | undefined;
+  private seeding = 0;
+
+  constructor(
+    private readonly client: HipochatClient,
+    private readonly log: HTMLElement,
+  ) {
+    const room = client.room;
+    this.onlineCount = h('span', { class: 'online-count' }, '0');
+    this.onlineList = h('ul', { class: 'online-list', 'aria-label': `Online in ${room}` });
+    this.onlineSection = h(
+      'div',
+      { class: 'online' },
+      h('span', { class: 'online-label' }, 'Online ', this.onlineCount),
+      this.onlineList,
+    );
+    this.typingLine = h('p', { class: 'typing', role: 'status', 'aria-live': 'polite' });
+    this.unsubscribe.push(
+      client.on('state', (change) => {
+        if (change.state === 'live') void this.seed();
+      }),
+      client.on('presence', (event) => {
+        if (this.pendingPresence) this.pendingPresence.push(event);
+        this.applyPresence(event);
+      }),
+      client.on('typing', (event) => {
+        const key = event.senderId ?? userKey(event.author ?? {});
+        this.showTyper(key, profileName(event.author, event.senderId));
+      }),
+      // A message from someone ends their typing notice.
+      client.on('message', (message) => {
+        if (message.senderId) this.hideTyper(message.senderId);
+      }),
+      client.on('read', (event) => this.applyReceipt(event.user, event.id, event.userId)),
+      client.on('self', () => {
+        this.renderOnline();
+        this.renderSeen();
+      }),
+    );
+  }
+
+  /** Shows who has seen your last message again (after it, or who sent it, changed). */
+  renderSeen(): void {
+    for (const note of this.log.querySelectorAll('.seen')) note.remove();
+    const own = this.log.querySelectorAll<HTMLElement>('.msg.own');
+    const mine = own[own.length - 1];
+    const lastOwn = mine?.getAttribute('data-id');
+    if (!mine || !lastOwn) return;
+    const self = this.client.userId;
+    const names = [...this.receipts.entries()]
+      .filter(([key, receipt]) => key !== self && compareIds(receipt.lastRead, lastOwn) >= 0)
+      .map(([, receipt]) => receipt.name)
+      .sort((a, b) => a.localeCompare(b));
+    if (names.length === 0) return;
+    mine.append(h('p', { class: 'seen' }, `Seen by ${names.join(', ')}`));
+  }
+
+  /** Stops listening and clears the timers. */
+  dispose(): void {
+    for (const off of this.unsubscribe) off();
+    for (const typer of this.typers.values()) clearTimeout(typer.timer);
+    this.typers.clear();
+  }
+
+  /** Loads who is online and the read marks; run on every (re)connect, since frames were missed meanwhile. */
+  private async seed(): Promise<void> {
+    const generation = ++this.seeding;
+    this.pendingPresence = [];
+    const [presence, receipts] = await Promise.allSettled([
+      this.client.http.presence(this.client.room),
+      this.client.http.receipts(this.client.room),
+    ]);
+    if (generation !== this.seeding) return;
+    const missed = this.pendingPresence;
+    this.pendingPresence = undefined;
+    if (presence.status === 'fulfilled') {
+      this.online.clear();
+      for (const user of presence.value.online) this.online.set(userKey(user), user);
+      for (const event of missed) this.applyPresence(event);
+    }
+    // Read marks only move forward, so the snapshot and the frames merge in any order.
+    if (receipts.status === 'fulfilled') {
+      for (const receipt of receipts.value.receipts) this.applyReceipt(receipt.user, receipt.lastRead);
+    }
+    // A server without these routes leaves the lists as the frames made them.
+    this.renderOnline();
+    this.renderSeen();
+  }
+
+  private applyPresence(event: PresenceEvent): void {
+    const key = userKey(event.user, event.userId);
+    if (event.event === 'join') this.online.set(key, event.user);
+    else {
+      this.online.delete(key);
+      this.hideTyper(key);
+    }
+    this.renderOnline();
+  }
+
+  private applyReceipt(user: Profile, lastRead: string, userId = profileUserId(user)): void {
+    const key = userKey(user, userId);
+    const known = this.receipts.get(key);
+    if (known && compareIds(known.lastRead, lastRead) >= 0) return;
+    this.receipts.set(key, { name: profileName(user), lastRead });
+    this.renderSeen();
+  }
+
+  private renderOnline(): void {
+    const self = this.client.userId;
+    const entries = [...this.online.entries()].sort(([, a], [, b]) =>
+      profileName(a).localeCompare(profileName(b)),
+    );
+    this.onlineList.replaceChildren(
+      ...entries.map(([key, profile]) =>
+        h(
+          'li',
+          { 'data-user': key },
+          h('span', { class: 'presence-dot', 'aria-hidden': 'true' }),
+          profileName(profile),
+          key === self ? h('span', { class: 'you' }, ' (you)') : undefined,
+        ),
+      ),
+    );
+    this.onlineCount.textContent = String(entries.length);
+  }
+
+  private showTyper(key: string, name: string): void {
+    clearTimeout(this.typers.get(key)?.timer);
+    this.typers.set(key, { name, timer: setTimeout(() => this.hideTyper(key), TYPING_SHOWN_MS) });
+    this.renderTyping();
+  }
+
+  private hideTyper(key: string): void {
+    const typer = this.typers.get(key);
+    if (!typer) return;
+    clearTimeout(typer.timer);
+    this.typers.delete(key);
+    this.renderTyping();
+  }
+
+  private renderTyping(): void {
+    const text = typingText([...this.typers.values()].map((typer) => typer.name));
+    // Rewriting the same text would make screen readers announce it again on every frame.
+    if (this.typingLine.textContent !== text) this.typingLine.textContent = text;
+  }
+}
