@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../lambdas/core/config.js';
 import { type ConnectionSender, ManagementApiSender } from '../lambdas/core/connections.js';
+import { requestRuns, sliceConnections } from '../lambdas/core/fanout-slices.js';
 import { createRuntime, setRuntime } from '../lambdas/core/runtime.js';
 import type { ChatStore } from '../lambdas/core/store/chat-store.js';
 import { RedisStore } from '../lambdas/core/store/redis-store.js';
@@ -58,6 +59,11 @@ export interface FanoutReportLine {
   endedAt: number;
   redisCommandsPerBatch: number;
   redisRequestsPerBatch: number;
+  /**
+   * CPU µs per connection a sliced fan-out spends before its slices run: reading the room and
+   * writing one Invoke request per slice (the AWS model's cost of big rooms in the parent).
+   */
+  sliceSetupUsPerConnection: number;
 }
 
 /** What a write probe reports. */
@@ -137,11 +143,13 @@ async function fanout(args: FanoutProbe): Promise<FanoutReportLine> {
     const body = Buffer.from(JSON.stringify(message));
     return rabbitMqEvent('hipochat.fanout.0::/', [{ body, messageId: message.id, redelivered: false }]);
   };
-  // Warm-up (sockets, credentials, script load, JIT): about 3,000 deliveries.
+  // Warm-up (sockets, credentials, script load, JIT): about 10,000 deliveries, what a warm Lambda
+  // container has behind it after a few batches; the cost per delivery still falls until then.
   const size = (await store.connections(args.room)).length;
-  for (let i = 0; i < Math.min(30, Math.max(1, Math.ceil(3000 / Math.max(1, size)))); i += 1) {
+  for (let i = 0; i < Math.min(30, Math.max(1, Math.ceil(10_000 / Math.max(1, size)))); i += 1) {
     await handler(event());
   }
+  const sliceSetupUsPerConnection = await sliceSetupCost(store, args.room, size);
   const requests = countRequests(store);
   if (args.startAt) await new Promise((done) => setTimeout(done, Math.max(0, args.startAt! - Date.now())));
   const before = await commandStats(args.redisUrl);
@@ -181,7 +189,28 @@ async function fanout(args: FanoutProbe): Promise<FanoutReportLine> {
     // Minus the INFO call of the second snapshot.
     redisCommandsPerBatch: (sum(delta(before, after)) - 1) / args.messages,
     redisRequestsPerBatch: requestsUsed / args.messages,
+    sliceSetupUsPerConnection,
   };
+}
+
+/** Median CPU µs per connection of a sliced fan-out's set-up (see `FanoutReportLine`), 5 rounds. */
+async function sliceSetupCost(store: ChatStore, room: string, size: number): Promise<number> {
+  const message = { id: '1700000000000-0', room, body: { probe: 0 } } as unknown as ChatMessage;
+  const rounds: number[] = [];
+  for (let round = 0; round < 5; round += 1) {
+    const cpu = process.cpuUsage();
+    const connections = (await store.connections(room)).map(({ connectionId, batched }) =>
+      batched ? { connectionId, batched } : { connectionId },
+    );
+    for (const slice of sliceConnections(connections, 1000)) {
+      for (const run of requestRuns([message], slice)) {
+        Buffer.from(JSON.stringify({ room, messages: run, connections: slice }));
+      }
+    }
+    const used = process.cpuUsage(cpu);
+    rounds.push((used.user + used.system) / Math.max(1, size));
+  }
+  return rounds.sort((a, b) => a - b)[2]!;
 }
 
 async function write(args: WriteProbe): Promise<WriteReportLine> {

@@ -10,7 +10,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  AWS_MODEL_ASSUMPTIONS,
+  type AwsModelRow,
+  awsModel,
+  type MeasuredCpu,
+  unthrottledMs,
+} from './aws-model.js';
 import { AWS_PRICES, DEPLOYMENT } from './aws-prices.js';
+import { type LocalCheck, localBigRoomCheck } from './big-room.js';
 import { type BundleFigure, measureBundles } from './bundles.js';
 import {
   projectClient,
@@ -55,7 +63,19 @@ interface Profile {
   bundleRuns: number;
   bundles?: string[];
   writeMessages: number;
+  /** The local check of the AWS model: a big room with API Gateway-like post latency. */
+  bigRoom: {
+    members: number;
+    postLatencyMs: number;
+    sliceSizes: number[];
+    messages: number;
+    /** Posts in flight to check with besides the default. */
+    postsInFlight: number[];
+  };
 }
+
+/** Posts in flight the deployment runs with (`HIPOCHAT_FANOUT_CONCURRENCY`'s default). */
+const DEFAULT_CONCURRENCY = AWS_MODEL_ASSUMPTIONS.postsInFlight;
 
 const PROFILES: Record<Profile['name'], Profile> = {
   smoke: {
@@ -75,6 +95,7 @@ const PROFILES: Record<Profile['name'], Profile> = {
     bundleRuns: 1,
     bundles: ['fanout'],
     writeMessages: 30,
+    bigRoom: { members: 200, postLatencyMs: 20, sliceSizes: [0, 100], messages: 1, postsInFlight: [] },
   },
   default: {
     name: 'default',
@@ -87,11 +108,18 @@ const PROFILES: Record<Profile['name'], Profile> = {
     drainMs: 1000,
     p99BudgetMs: 250,
     fanoutRooms: [1000, 10_000],
-    fanoutConcurrency: [8, 32, 128],
+    fanoutConcurrency: [32, 128, 256],
     fanoutShards: [1, 2],
     fanoutMessages: 3,
     bundleRuns: 3,
     writeMessages: 500,
+    bigRoom: {
+      members: 2000,
+      postLatencyMs: 20,
+      sliceSizes: [0, 1000, 500],
+      messages: 3,
+      postsInFlight: [32],
+    },
   },
   full: {
     name: 'full',
@@ -104,11 +132,18 @@ const PROFILES: Record<Profile['name'], Profile> = {
     drainMs: 1500,
     p99BudgetMs: 250,
     fanoutRooms: [1000, 10_000],
-    fanoutConcurrency: [8, 32, 128, 512],
+    fanoutConcurrency: [8, 32, 128, 256, 512],
     fanoutShards: [1, 2, 4, 8],
     fanoutMessages: 10,
     bundleRuns: 9,
     writeMessages: 2000,
+    bigRoom: {
+      members: 2000,
+      postLatencyMs: 20,
+      sliceSizes: [0, 1000, 500, 250],
+      messages: 5,
+      postsInFlight: [32],
+    },
   },
 };
 
@@ -288,6 +323,8 @@ interface FanoutFigure {
   deliveriesPerSecond: number;
   redisCommandsPerBatch: number;
   redisRequestsPerBatch: number;
+  /** CPU µs per connection to read the room and write its slice requests. */
+  sliceSetupUsPerConnection: number;
   failed: number;
 }
 
@@ -342,6 +379,7 @@ async function fanoutProbes(profile: Profile, redisUrl: string): Promise<FanoutF
           deliveriesPerSecond: (line.deliveries * 1000) / Math.max(1, line.endedAt - line.startedAt),
           redisCommandsPerBatch: line.redisCommandsPerBatch,
           redisRequestsPerBatch: line.redisRequestsPerBatch,
+          sliceSetupUsPerConnection: line.sliceSetupUsPerConnection,
           failed: line.failed,
         };
         figures.push(figure);
@@ -349,21 +387,25 @@ async function fanoutProbes(profile: Profile, redisUrl: string): Promise<FanoutF
           `  fan-out ${size} conns, ${sender}, concurrency ${concurrency}: ${figure.cpuUsPerDelivery.toFixed(1)} µs CPU/delivery, ${figure.wallMsPerMessage.toFixed(1)} ms/message`,
         );
       };
-      // The big room is slow to fill and to fan out: the default profile measures it at 32 only.
-      const levels = size >= 10_000 && profile.name !== 'full' ? [32] : profile.fanoutConcurrency;
+      // The big room is slow to fill and to fan out: the default profile measures it at the default only.
+      const levels =
+        size >= 10_000 && profile.name !== 'full' ? [DEFAULT_CONCURRENCY] : profile.fanoutConcurrency;
       for (const concurrency of levels) {
         record(await probe('lean', concurrency), 'lean', concurrency);
       }
       if (size === profile.fanoutRooms[0]) {
-        record(await probe('sdk', 32), 'sdk', 32);
+        const baseline = profile.fanoutConcurrency.includes(DEFAULT_CONCURRENCY) ? DEFAULT_CONCURRENCY : 32;
+        record(await probe('sdk', baseline), 'sdk', baseline);
         for (const shards of profile.fanoutShards.filter((n) => n > 1)) {
           const startAt = Date.now() + 4000;
-          const lines = await Promise.all(Array.from({ length: shards }, () => probe('lean', 32, startAt)));
+          const lines = await Promise.all(
+            Array.from({ length: shards }, () => probe('lean', baseline, startAt)),
+          );
           const deliveries = lines.reduce((a, l) => a + l.deliveries, 0);
           const span = Math.max(...lines.map((l) => l.endedAt)) - Math.min(...lines.map((l) => l.startedAt));
           const figure: FanoutFigure = {
             roomSize: size,
-            concurrency: 32,
+            concurrency: baseline,
             shards,
             sender: 'lean',
             cpuUsPerDelivery: median(lines.flatMap((l) => l.perMessageCpuUs)),
@@ -371,6 +413,7 @@ async function fanoutProbes(profile: Profile, redisUrl: string): Promise<FanoutF
             deliveriesPerSecond: (deliveries * 1000) / Math.max(1, span),
             redisCommandsPerBatch: median(lines.map((l) => l.redisCommandsPerBatch)),
             redisRequestsPerBatch: median(lines.map((l) => l.redisRequestsPerBatch)),
+            sliceSetupUsPerConnection: median(lines.map((l) => l.sliceSetupUsPerConnection)),
             failed: lines.reduce((a, l) => a + l.failed, 0),
           };
           figures.push(figure);
@@ -437,6 +480,60 @@ function estimateCost(
   };
 }
 
+/**
+ * The CPU the AWS model takes, from this run: the lean fan-out's per-delivery CPU for the
+ * 1,000-connection room (a slice's size) at the default posts in flight, and the slice set-up
+ * cost of the biggest room measured.
+ */
+function measuredCpu(fanout: readonly FanoutFigure[]): MeasuredCpu | undefined {
+  const lean = fanout.filter((f) => f.sender === 'lean' && f.shards === 1);
+  const pick =
+    lean.find((f) => f.roomSize === 1000 && f.concurrency === DEFAULT_CONCURRENCY) ??
+    lean.find((f) => f.concurrency === DEFAULT_CONCURRENCY) ??
+    lean[0];
+  if (!pick) return undefined;
+  const biggest = lean.reduce((a, b) => (b.roomSize > a.roomSize ? b : a), pick);
+  return {
+    cpuUsPerDelivery: pick.cpuUsPerDelivery,
+    sliceSetupUsPerConnection: biggest.sliceSetupUsPerConnection,
+  };
+}
+
+const fmtMs = (ms: number) => ms.toLocaleString('en-US');
+
+/** The AWS model's table: one row per room size at 20 ms, the last delivery at 10 and 40 ms too. */
+function awsModelMarkdown(
+  rows: readonly AwsModelRow[],
+  sensitivity: readonly AwsModelRow[],
+  measured: MeasuredCpu,
+): string[] {
+  const a = AWS_MODEL_ASSUMPTIONS;
+  const at = (latency: number, members: number) =>
+    sensitivity.find((r) => r.postLatencyMs === latency && r.members === members)?.lastDeliveryMs;
+  return [
+    `| room members | slices | CPU µs / delivery (measured) | last delivery ms at ${a.postLatencyMs} ms post latency | at 10 ms | at 40 ms | without the account throttle | account throttle floor ms |`,
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.members.toLocaleString('en-US')} | ${r.slices} | ${r.cpuUsPerDelivery.toFixed(1)} | ${fmtMs(r.lastDeliveryMs)} | ${fmtMs(at(10, r.members) ?? Number.NaN)} | ${fmtMs(at(40, r.members) ?? Number.NaN)} | ${fmtMs(Math.round(unthrottledMs(r.members, measured)))} | ${fmtMs(Math.round((r.members / r.throttleRps) * 1000))} |`,
+    ),
+    '',
+    `AWS model (computed, not measured on AWS): ${a.postsInFlight} posts in flight per execution, slices of ${a.sliceSize}, fan-out ${a.fanoutVcpu.toFixed(2)} vCPU, delivery function ${a.deliveryVcpu.toFixed(2)} vCPU, ${a.invokeOverheadMs} ms per warm Invoke, ${a.throttleRps.toLocaleString('en-US')} PostToConnection/s account throttle (no burst credit), Lambda CPU = this machine's × ${a.cpuFactor}; slice set-up ${measured.sliceSetupUsPerConnection.toFixed(2)} µs CPU per connection (measured).`,
+  ];
+}
+
+/** The local check: measured last delivery without and with slices, next to the model's formula. */
+function localCheckMarkdown(check: LocalCheck): string[] {
+  return [
+    `| local ${check.members.toLocaleString('en-US')}-member room, ${check.postLatencyMs} ms post latency | posts in flight | slices | last delivery ms (median) | per message | missing | gateway CPU µs / delivery | model ms (one shared core) |`,
+    '|---|---:|---:|---:|---|---:|---:|---:|',
+    ...check.runs.map(
+      (r) =>
+        `| ${r.sliceSize === 0 ? 'no slices' : `slices of ${r.sliceSize}`} | ${r.postsInFlight} | ${r.slices} | ${r.lastDeliveryMs} | ${r.perMessageMs.join(', ')} | ${r.missing} | ${r.gatewayCpuUsPerDelivery} | ${r.modelMs} |`,
+    ),
+  ];
+}
+
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const { profile } = flags;
@@ -454,6 +551,7 @@ async function main(): Promise<void> {
   let fanout: FanoutFigure[] = [];
   let writePath: WriteReportLine | undefined;
   let bundles: BundleFigure[] = [];
+  let localCheck: LocalCheck | undefined;
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.splice(0)) await stop().catch(() => {});
@@ -534,6 +632,13 @@ async function main(): Promise<void> {
       });
       log('fan-out handler: CPU per delivery, room sizes, concurrency, shards');
       fanout = await fanoutProbes(profile, redisUrl);
+      log('big room: last delivery with API Gateway-like post latency, without and with slices');
+      localCheck = await localBigRoomCheck({
+        ...profile.bigRoom,
+        postsInFlight: [...profile.bigRoom.postsInFlight, DEFAULT_CONCURRENCY],
+        env: gatewayEnv({ POWERTOOLS_METRICS_DISABLED: 'true' }),
+        log,
+      });
       log('bundles: size and cold init');
       bundles = await measureBundles(profile.bundleRuns, profile.bundles);
     }
@@ -553,6 +658,9 @@ async function main(): Promise<void> {
           ),
         )
       : [];
+  const measured = measuredCpu(fanout);
+  const model = measured ? awsModel(measured) : [];
+  const sensitivity = measured ? [10, 40].flatMap((latency) => awsModel(measured, latency)) : [];
   const date = new Date().toISOString();
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB, node ${process.version}`;
   const command = `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -598,6 +706,8 @@ async function main(): Promise<void> {
       `Assumptions: ${cost[0]!.assumptions}.`,
     );
   }
+  if (model.length) extra.push('', ...awsModelMarkdown(model, sensitivity, measured!));
+  if (localCheck) extra.push('', ...localCheckMarkdown(localCheck));
   const header = `Bench ${profile.name}, ${date}, ${machine}; command: \`${command}\`; ${profile.workload.rooms} rooms × ${profile.workload.clientsPerRoom} sockets, ${profile.workload.sendersPerRoom} senders per room, ${profile.stepSeconds} s steps, median of ${profile.runs} run(s).`;
   const markdown = `${header}\n\n${table}\n${extra.join('\n')}\n`;
   mkdirSync(flags.out, { recursive: true });
@@ -613,20 +723,27 @@ async function main(): Promise<void> {
     fanout,
     bundles,
     cost,
+    awsModel: model,
+    awsModelSensitivity: sensitivity,
+    awsModelAssumptions: { ...AWS_MODEL_ASSUMPTIONS, measured },
+    localCheck,
     prices: AWS_PRICES,
     deployment: DEPLOYMENT,
   };
   writeFileSync(join(flags.out, `${stamp}.json`), `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(join(flags.out, `${stamp}.md`), markdown);
-  writeFileSync(
-    join(flags.out, 'latest.svg'),
-    svgChart(
-      rows,
-      `${date.slice(0, 10)} · ${machine} · ${command} · ${profile.workload.rooms}×${profile.workload.clientsPerRoom} sockets`,
-    ),
-  );
+  // A probes-only run (`--systems ''`) leaves the chart of the last comparison alone.
+  if (rows.length > 0) {
+    writeFileSync(
+      join(flags.out, 'latest.svg'),
+      svgChart(
+        rows,
+        `${date.slice(0, 10)} · ${machine} · ${command} · ${profile.workload.rooms}×${profile.workload.clientsPerRoom} sockets`,
+      ),
+    );
+  }
   process.stdout.write(
-    `${markdown}\nwritten: ${join(flags.out, `${stamp}.{json,md}`)}, ${join(flags.out, 'latest.svg')}\n`,
+    `${markdown}\nwritten: ${join(flags.out, `${stamp}.{json,md}`)}${rows.length > 0 ? `, ${join(flags.out, 'latest.svg')}` : ''}\n`,
   );
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

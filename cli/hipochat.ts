@@ -1,19 +1,22 @@
 /**
- * `npx hipochat <command>`: chat from a terminal, inject, read history and counts, manage
- * members, and smoke-test a deployment. Built on the same client library as the demo page.
+ * `npx hipochat <command>`: chat from a terminal, inject, read history and counts, see who is
+ * online, broadcast to many rooms, disconnect a user, manage members, and smoke-test a deployment. Built on the same client library as the demo page.
  */
 import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline';
+import { createInterface, emitKeypressEvents } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
   type ChatMessage,
+  EPHEMERAL_INTERVAL_MS,
   HipochatClient,
   type HipochatClientOptions,
   HipochatError,
   HipochatHttp,
   httpUrlFromWs,
+  type Profile,
   parseHttpUrl,
   parseWsUrl,
+  profileUserId,
   type StateChange,
   type WebSocketConstructor,
 } from 'hipochat-serverless/client';
@@ -33,6 +36,9 @@ Commands:
   inject        post the JSON on stdin (or --body) into a room as a message of --type
   history       print the latest messages of one or more rooms (comma-separated)
   notification  print your unread count in a room
+  presence      print who is online in a room
+  broadcast     post the JSON on stdin (or --body) as a message of --type into many rooms (service key)
+  disconnect    close every connection of a user in every room (service key)
   members       add|remove members of a room (needs the service key)
   smoke         post-deploy check: two users, messages both ways, history, injection, counts
 
@@ -51,16 +57,22 @@ Examples:
   echo '{"order":42}' | hipochat inject --http http://127.0.0.1:8888 --room lobby --type notification --token alice
   hipochat history --http http://127.0.0.1:8888 --room lobby,news --token alice --limit 20
   hipochat notification --http http://127.0.0.1:8888 --room lobby --token bob
+  hipochat chat --ws ws://127.0.0.1:8888 --room lobby --token bob --signals
+  hipochat presence --http http://127.0.0.1:8888 --room lobby --token alice
+  echo '{"text":"maintenance at 22:00"}' | hipochat broadcast --http http://127.0.0.1:8888 --rooms lobby,news --type notification --service-key KEY
+  hipochat disconnect --http http://127.0.0.1:8888 --user mallory --service-key KEY
   hipochat members add --http http://127.0.0.1:8888 --room vip --service-key KEY alice bob
   hipochat smoke --ws ws://127.0.0.1:8888 --http http://127.0.0.1:8888
 `;
 
 const COMMAND_HELP: Record<string, string> = {
-  chat: `hipochat chat --ws URL --room R --token T [--http URL] [--ticket] [--timeout S]
+  chat: `hipochat chat --ws URL --room R --token T [--http URL] [--ticket] [--signals] [--timeout S]
 
 Joins the room, prints its history (a line marks where the unread part starts), then live
 messages. Each line you type is sent; /quit or Ctrl-D leaves. Reconnects on its own.
 With stdin not a terminal, sends each line and exits at the end of input.
+With --signals it also prints who joins and leaves the room and who starts typing
+("* bob is typing…"), and tells the room when you type.
 `,
   inject: `hipochat inject --http URL --room R --type T (--token T | --service-key K) [--body JSON] [--json] [--timeout S] < body.json
 
@@ -74,6 +86,21 @@ Prints the latest N (default 20) messages and your unread count of each room.
   notification: `hipochat notification --http URL --room R --token T [--json] [--timeout S]
 
 Prints your unread count in the room.
+`,
+  presence: `hipochat presence --http URL --room R --token T [--json] [--timeout S]
+
+Prints who is online in the room, one user a line (each user once, however many tabs).
+`,
+  broadcast: `hipochat broadcast --http URL --rooms R1,R2... --type T --service-key K [--body JSON] [--json] [--timeout S] < body.json
+
+Posts one JSON body as a message of type T into every room (at most 100) as the backend, in one
+call; prints the stored message of each room. --rooms splits at commas: for a room whose name has
+a comma, call POST /talk/broadcast/ (or the client library's broadcast) instead.
+`,
+  disconnect: `hipochat disconnect --http URL --user USER_ID --service-key K [--json] [--timeout S]
+
+Closes every connection of the user in every room, for example after revoking their token (an
+open socket otherwise keeps the identity it connected with). Prints how many were closed.
 `,
   members: `hipochat members add|remove --http URL --room R --service-key K [--timeout S] USER_ID...
 
@@ -91,6 +118,8 @@ const OPTIONS = {
   ws: { type: 'string' },
   http: { type: 'string' },
   room: { type: 'string' },
+  rooms: { type: 'string' },
+  user: { type: 'string' },
   token: { type: 'string' },
   'token-a': { type: 'string' },
   'token-b': { type: 'string' },
@@ -100,6 +129,7 @@ const OPTIONS = {
   limit: { type: 'string' },
   timeout: { type: 'string' },
   ticket: { type: 'boolean' },
+  signals: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -111,10 +141,13 @@ type OptionName = keyof typeof OPTIONS;
  * commands. Anything else is refused, so a mistyped or misplaced option never goes unnoticed.
  */
 const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
-  chat: ['ws', 'http', 'room', 'token', 'ticket', 'timeout'],
+  chat: ['ws', 'http', 'room', 'token', 'ticket', 'signals', 'timeout'],
   inject: ['http', 'ws', 'room', 'type', 'token', 'service-key', 'body', 'json', 'timeout'],
   history: ['http', 'ws', 'room', 'token', 'limit', 'json', 'timeout'],
   notification: ['http', 'ws', 'room', 'token', 'json', 'timeout'],
+  presence: ['http', 'ws', 'room', 'token', 'json', 'timeout'],
+  broadcast: ['http', 'ws', 'rooms', 'type', 'service-key', 'body', 'json', 'timeout'],
+  disconnect: ['http', 'ws', 'user', 'service-key', 'json', 'timeout'],
   members: ['http', 'ws', 'room', 'service-key', 'timeout'],
   smoke: ['ws', 'http', 'room', 'token-a', 'token-b', 'service-key', 'timeout'],
 };
@@ -216,12 +249,14 @@ function tokenOf(values: Values, io: Io, command: string): string {
   return need(values.token ?? io.env.HIPOCHAT_TOKEN, '--token', command);
 }
 
-function author(message: ChatMessage): string {
-  const profile = message.author;
+/** A user's name from a public profile: `username`, `name`, then the id; `fallback` without one. */
+function userName(profile: Profile | null | undefined, fallback: string): string {
   const name = profile?.username ?? profile?.name ?? profile?.id;
-  return typeof name === 'string' || typeof name === 'number'
-    ? String(name)
-    : (message.senderId ?? 'backend');
+  return typeof name === 'string' || typeof name === 'number' ? String(name) : fallback;
+}
+
+function author(message: ChatMessage): string {
+  return userName(message.author, message.senderId ?? 'backend');
 }
 
 /** One message as a terminal line: `[12:03:04] alice: hello` or `[12:03:04] * notification ...`. */
@@ -247,6 +282,7 @@ function clientOptions(values: Values, io: Io, command: string): HipochatClientO
     room: need(values.room, '--room', command),
     token: tokenOf(values, io, command),
     useTicket: Boolean(values.ticket),
+    signals: Boolean(values.signals),
     WebSocket: NodeWebSocket,
     connectTimeoutMs: seconds(values, 15),
     requestTimeoutMs: seconds(values, 15),
@@ -281,6 +317,7 @@ async function chat(values: Values, io: Io): Promise<number> {
   });
   client.on('state', (change) => io.err(`* ${describeState(change)}\n`));
   client.on('error', (error) => io.err(`! ${error.message}\n`));
+  if (values.signals) showSignals(client, print);
   try {
     await client.connect(seconds(values, 15));
   } catch (error) {
@@ -296,6 +333,13 @@ async function chat(values: Values, io: Io): Promise<number> {
   if (interactive) {
     lines.setPrompt(`${client.room}> `);
     lines.prompt();
+    if (values.signals) {
+      // Keystrokes tell the room you are typing; the client sends at most one notice per 2 s.
+      emitKeypressEvents(io.stdin);
+      io.stdin.on('keypress', (_text: string, key: { name?: string } | undefined) => {
+        if (key?.name !== 'return' && key?.name !== 'enter') client.sendTyping();
+      });
+    }
   }
   const sends: Promise<unknown>[] = [];
   let failed = false;
@@ -328,8 +372,36 @@ async function chat(values: Values, io: Io): Promise<number> {
   return failed ? 1 : 0;
 }
 
-async function readStdin(stdin: NodeJS.ReadableStream & { isTTY?: boolean }): Promise<string> {
-  if (stdin.isTTY) throw new UsageError('inject: pipe the JSON body on stdin or pass --body');
+/**
+ * Prints joins, leaves and typing of the room: `* bob joined`, `* bob left`, `* bob is typing…`
+ * (once per burst: typing frames repeat every 2 s while someone types).
+ */
+function showSignals(client: HipochatClient, print: (line: string) => void): void {
+  const typingUntil = new Map<string, number>();
+  client.on('presence', (event) => {
+    const name = userName(event.user, event.userId ?? 'someone');
+    if (event.event === 'leave' && event.userId) typingUntil.delete(event.userId);
+    print(`* ${name} ${event.event === 'join' ? 'joined' : 'left'}`);
+  });
+  client.on('typing', (event) => {
+    const name = userName(event.author, event.senderId ?? 'someone');
+    const key = event.senderId ?? name;
+    const now = Date.now();
+    const quiet = (typingUntil.get(key) ?? 0) < now;
+    // A burst lasts while frames keep coming; a gap of over 1.5 intervals starts a new one.
+    typingUntil.set(key, now + EPHEMERAL_INTERVAL_MS * 1.5);
+    if (quiet) print(`* ${name} is typing…`);
+  });
+  client.on('message', (message) => {
+    if (message.senderId) typingUntil.delete(message.senderId);
+  });
+}
+
+async function readStdin(
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean },
+  command = 'inject',
+): Promise<string> {
+  if (stdin.isTTY) throw new UsageError(`${command}: pipe the JSON body on stdin or pass --body`);
   const chunks: Buffer[] = [];
   for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   return Buffer.concat(chunks).toString('utf8');
@@ -386,6 +458,71 @@ async function notification(values: Values, io: Io): Promise<number> {
   });
   const count = await http.notification(need(values.room, '--room', 'notification'));
   io.out(values.json ? `${JSON.stringify({ notification: count })}\n` : `${count}\n`);
+  return 0;
+}
+
+async function presence(values: Values, io: Io): Promise<number> {
+  const http = new HipochatHttp({
+    httpUrl: httpOf(values, io, 'presence'),
+    token: tokenOf(values, io, 'presence'),
+    timeoutMs: seconds(values, 15),
+  });
+  const answer = await http.presence(need(values.room, '--room', 'presence'));
+  if (values.json) {
+    io.out(`${JSON.stringify(answer)}\n`);
+    return 0;
+  }
+  if (answer.online.length === 0) io.err(`nobody is online in ${answer.room}\n`);
+  for (const user of answer.online) {
+    const id = profileUserId(user);
+    const name = userName(user, id ?? JSON.stringify(user));
+    io.out(`${name}${id && id !== name ? ` (${id})` : ''}\n`);
+  }
+  return 0;
+}
+
+async function broadcast(values: Values, io: Io): Promise<number> {
+  const httpUrl = httpOf(values, io, 'broadcast');
+  const rooms = need(values.rooms, '--rooms', 'broadcast')
+    .split(',')
+    .filter((room) => room !== '');
+  const type = need(values.type, '--type', 'broadcast');
+  const serviceKey = need(values['service-key'] ?? io.env.HIPOCHAT_SERVICE_KEY, '--service-key', 'broadcast');
+  const text = values.body ?? (await readStdin(io.stdin, 'broadcast'));
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new UsageError(`broadcast: the body is not valid JSON: ${text.slice(0, 80)}`);
+  }
+  const http = new HipochatHttp({ httpUrl, serviceKey, timeoutMs: seconds(values, 15) });
+  const answer = await http.broadcast(rooms, type, body);
+  if (values.json) {
+    io.out(`${JSON.stringify(answer)}\n`);
+    return 0;
+  }
+  for (const message of answer.messages)
+    io.out(`broadcast ${message.type} ${message.id} into ${message.room}\n`);
+  return 0;
+}
+
+async function disconnect(values: Values, io: Io): Promise<number> {
+  const serviceKey = need(
+    values['service-key'] ?? io.env.HIPOCHAT_SERVICE_KEY,
+    '--service-key',
+    'disconnect',
+  );
+  const http = new HipochatHttp({
+    httpUrl: httpOf(values, io, 'disconnect'),
+    serviceKey,
+    timeoutMs: seconds(values, 15),
+  });
+  const answer = await http.disconnectUser(need(values.user, '--user', 'disconnect'));
+  io.out(
+    values.json
+      ? `${JSON.stringify(answer)}\n`
+      : `disconnected ${answer.disconnected} connection${answer.disconnected === 1 ? '' : 's'} of ${answer.user}\n`,
+  );
   return 0;
 }
 
@@ -626,6 +763,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await history(values, io);
       case 'notification':
         return await notification(values, io);
+      case 'presence':
+        return await presence(values, io);
+      case 'broadcast':
+        return await broadcast(values, io);
+      case 'disconnect':
+        return await disconnect(values, io);
       case 'members':
         return await members(values, positionals, io);
       case 'smoke':

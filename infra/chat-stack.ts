@@ -202,7 +202,8 @@ export class ChatStack extends Stack {
     for (const route of routes) {
       if (route.kind !== 'invoke') continue;
       const caller = this.functions.get(route.invokedBy);
-      if (!caller) throw new Error(`route ${route.name} is invoked by ${route.invokedBy}, which has no function`);
+      if (!caller)
+        throw new Error(`route ${route.name} is invoked by ${route.invokedBy}, which has no function`);
       const invoked = handlerOf(route);
       // This function only, unqualified (the caller invokes $LATEST): no version or alias wildcard.
       caller.addToRolePolicy(

@@ -107,7 +107,8 @@ export const routes: readonly Route[] = [
     entry: 'lambdas/handlers/ws/connect.ts',
     returnResponse: false,
     managesConnections: false,
-    secrets: ['cache'],
+    // Publishes a user's presence `join` to the room's signals connections.
+    secrets: ['cache', 'broker'],
   },
   {
     kind: 'ws',
@@ -125,15 +126,23 @@ export const routes: readonly Route[] = [
     entry: 'lambdas/handlers/ws/disconnect.ts',
     returnResponse: false,
     managesConnections: false,
-    secrets: ['cache'],
+    // Publishes the `read` and presence `leave` frames of a socket that went.
+    secrets: ['cache', 'broker'],
   },
-  http('old', 'GET', '/talk/old/{room+}', ['cache']),
+  // Publishes the `read` frame of a read mark it moves.
+  http('old', 'GET', '/talk/old/{room+}', ['cache', 'broker']),
   http('item', 'POST', '/talk/item/{room+}', ['cache', 'broker', 'serviceKey']),
   http('notification', 'GET', '/talk/notification/{room+}', ['cache']),
   http('history', 'GET', '/talk/history/{rooms+}', ['cache']),
   http('new-chat-room', 'POST', '/talk/new-chat-room/{room+}', ['cache', 'serviceKey']),
-  http('unsubscribe', 'POST', '/talk/unsubscribe/{room+}', ['cache', 'serviceKey'], true),
+  http('unsubscribe', 'POST', '/talk/unsubscribe/{room+}', ['cache', 'broker', 'serviceKey'], true),
   http('ticket', 'POST', '/talk/ticket/{room+}', ['cache']),
+  // Live signals: presence prunes expired connections and announces their leave (publishes).
+  http('presence', 'GET', '/talk/presence/{room+}', ['cache', 'broker']),
+  http('receipts', 'GET', '/talk/receipts/{room+}', ['cache']),
+  // API Gateway routes `/talk/broadcast/` here too (a trailing slash matches, but no route may end with one).
+  http('broadcast', 'POST', '/talk/broadcast', ['cache', 'broker', 'serviceKey']),
+  http('disconnect-user', 'POST', '/talk/disconnect/{user+}', ['cache', 'broker', 'serviceKey'], true),
   {
     kind: 'queue',
     name: 'fanout',

@@ -21,7 +21,8 @@ function compile({ route, invoke }: LocalFunctions['http'][number]): CompiledRou
     params.push(name);
     return greedy ? '(.+)' : '([^/]+)';
   });
-  return { route, pattern: new RegExp(`^${source}$`), params, invoke };
+  // Like API Gateway, a path with one trailing slash reaches the route without it (`/talk/broadcast/`).
+  return { route, pattern: new RegExp(`^${source}/?$`), params, invoke };
 }
 
 /**

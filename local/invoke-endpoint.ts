@@ -69,7 +69,12 @@ export async function handleInvokeRequest(
   }
   const type = String(request.headers['x-amz-invocation-type'] ?? 'RequestResponse');
   if (type !== 'RequestResponse') {
-    userError(response, 400, 'InvalidParameterValueException', `the local gateway invokes RequestResponse only, not ${type}`);
+    userError(
+      response,
+      400,
+      'InvalidParameterValueException',
+      `the local gateway invokes RequestResponse only, not ${type}`,
+    );
     return;
   }
   let event: unknown;

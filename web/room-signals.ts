@@ -59,6 +59,7 @@ export class RoomSignals {
   // Presence frames that arrive while the snapshot is on its way, replayed on top of it.
   private pendingPresence: PresenceEvent[] | undefined;
   private seeding = 0;
+  private presenceKnown = false;
 
   constructor(
     private readonly client: HipochatClient,
@@ -67,9 +68,10 @@ export class RoomSignals {
     const room = client.room;
     this.onlineCount = h('span', { class: 'online-count' }, '0');
     this.onlineList = h('ul', { class: 'online-list', 'aria-label': `Online in ${room}` });
+    // Hidden until the server shows it knows presence (an older one answers 404).
     this.onlineSection = h(
       'div',
-      { class: 'online' },
+      { class: 'online', hidden: true },
       h('span', { class: 'online-label' }, 'Online ', this.onlineCount),
       this.onlineList,
     );
@@ -133,6 +135,7 @@ export class RoomSignals {
     const missed = this.pendingPresence;
     this.pendingPresence = undefined;
     if (presence.status === 'fulfilled') {
+      this.presenceKnown = true;
       this.online.clear();
       for (const user of presence.value.online) this.online.set(userKey(user), user);
       for (const event of missed) this.applyPresence(event);
@@ -147,6 +150,7 @@ export class RoomSignals {
   }
 
   private applyPresence(event: PresenceEvent): void {
+    this.presenceKnown = true;
     const key = userKey(event.user, event.userId);
     if (event.event === 'join') this.online.set(key, event.user);
     else {
@@ -165,6 +169,8 @@ export class RoomSignals {
   }
 
   private renderOnline(): void {
+    if (!this.presenceKnown) return;
+    this.onlineSection.hidden = false;
     const self = this.client.userId;
     const entries = [...this.online.entries()].sort(([, a], [, b]) =>
       profileName(a).localeCompare(profileName(b)),
@@ -175,8 +181,12 @@ export class RoomSignals {
           'li',
           { 'data-user': key },
           h('span', { class: 'presence-dot', 'aria-hidden': 'true' }),
-          profileName(profile),
-          key === self ? h('span', { class: 'you' }, ' (you)') : undefined,
+          h(
+            'span',
+            { class: 'online-name' },
+            profileName(profile),
+            key === self ? h('span', { class: 'you' }, ' (you)') : undefined,
+          ),
         ),
       ),
     );

@@ -21,7 +21,8 @@ import { BadRequestError, ForbiddenError, RateLimitedError, UnauthorizedError } 
 import { logger } from './logger.js';
 import { metrics } from './metrics.js';
 import { type Identity, type NewMessage, parseClientFrame, parseJson } from './protocol.js';
-import type { AppendOptions, ChatStore, ConnectOptions } from './store/chat-store.js';
+import { SignalPublisher } from './signals.js';
+import type { AppendOptions, ChatStore, ConnectOptions, Departure } from './store/chat-store.js';
 
 /** Which page of a room `old` answers; every part is optional. */
 export interface OldQuery {
@@ -81,7 +82,12 @@ export class ChatService {
     private readonly bus: ChatBus,
     readonly auth: Authenticator,
     private readonly sender?: ConnectionSender,
-  ) {}
+  ) {
+    this.announce = new SignalPublisher(bus, config.profileIdField);
+  }
+
+  /** Presence and read frames for the room's signals connections. */
+  readonly announce: SignalPublisher;
 
   /** Whether `HIPOCHAT_CLOSED_ROOMS` closes this room to non-members. */
   isClosed(room: string): boolean {
@@ -103,7 +109,7 @@ export class ChatService {
     return this.auth.authenticate(credentials.token);
   }
 
-  /** A socket joined: the user becomes a member and their unread count resets. */
+  /** A socket joined: the user becomes a member and their unread count resets; a first one is a join. */
   async join(
     room: string,
     identity: Identity,
@@ -111,13 +117,15 @@ export class ChatService {
     options: ConnectOptions = {},
   ): Promise<void> {
     await this.assertAllowed(room, identity.userId);
-    await this.store.connect(room, connectionId, identity, this.config.connectionTtlSeconds, options);
+    const ttl = this.config.connectionTtlSeconds;
+    const arrival = await this.store.connect(room, connectionId, identity, ttl, options);
+    await this.announce.arrived(room, identity, connectionId, arrival, options.signals === true);
   }
 
-  /** A socket left at `leftAtMs`: everything before counts as read for its user. */
+  /** A socket left at `leftAtMs`: everything before counts as read for its user; a last one is a leave. */
   async leave(room: string | undefined, connectionId: string, leftAtMs?: number): Promise<void> {
     const home = room ?? (await this.store.connectionHome(connectionId))?.room;
-    if (home) await this.store.disconnect(home, connectionId, leftAtMs);
+    if (home) await this.announce.departed(home, [await this.store.disconnect(home, connectionId, leftAtMs)]);
   }
 
   /** The room and identity of a connection, when the authorizer context is missing. */
@@ -275,6 +283,7 @@ export class ChatService {
       });
       if (first) lastSeenId = result.lastSeenId;
       first = false;
+      await this.announce.read(room, identity.profile, result.readMark);
       return result;
     };
     const [{ messages, more }] = (await newestThatFit([read], {
@@ -411,7 +420,9 @@ export class ChatService {
     list: MemberList,
   ): Promise<{ room: string; removed: string[]; disconnected: number }> {
     const ids = await this.userIds(list);
-    const connections = await this.store.removeMembers(room, ids);
+    const departed: Departure[] = [];
+    const connections = await this.store.removeMembers(room, ids, departed);
+    await this.announce.departed(room, departed);
     const sender = this.sender;
     if (sender) {
       await Promise.all(

@@ -1,5 +1,6 @@
 // zod/mini keeps every handler bundle ~430 KB smaller than classic zod (cold starts).
 import * as z from 'zod/mini';
+import { CONTROL_FRAME_TYPES, TYPING_TYPE } from '../../protocol/frames.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, MAX_FRAME_BYTES } from '../../protocol/limits.js';
 import { ConfigError } from './errors.js';
 
@@ -130,6 +131,8 @@ const settings = {
   messageTypes: ['HIPOCHAT_MESSAGE_TYPES', list('message,notification,injection')],
   notifiableTypes: ['HIPOCHAT_NOTIFIABLE_MESSAGE_TYPES', list('message,notification')],
   regularType: ['HIPOCHAT_REGULAR_MESSAGE_TYPE', text('message')],
+  /** Client frame types delivered live to signals connections only: never stored, counted or pushed. */
+  ephemeralTypes: ['HIPOCHAT_EPHEMERAL_TYPES', list('typing')],
   /** Rooms only members may connect to, read or post in; `*` closes every room, `prefix*` a family. */
   closedRooms: ['HIPOCHAT_CLOSED_ROOMS', list('')],
   maxMessageBytes: [
@@ -253,6 +256,21 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   ) as ChatConfig;
   config.redisUrl = redisUrlFrom(env, config.redisUrl);
   config.amqpUrl = amqpUrlFrom(env, config.amqpUrl);
+  // Unset, the default `typing` yields to a deployment that already stores typing as messages.
+  if (source.HIPOCHAT_EPHEMERAL_TYPES === undefined) {
+    config.ephemeralTypes = config.ephemeralTypes.filter((type) => !config.messageTypes.includes(type));
+  }
+  const clash = config.ephemeralTypes.find(
+    (type) =>
+      config.messageTypes.includes(type) ||
+      type === 'ping' ||
+      (CONTROL_FRAME_TYPES.includes(type) && type !== TYPING_TYPE),
+  );
+  if (clash !== undefined) {
+    throw new ConfigError(
+      `invalid configuration: HIPOCHAT_EPHEMERAL_TYPES must not name a message type (HIPOCHAT_MESSAGE_TYPES), "ping" or a server frame type, got ${JSON.stringify(clash)}`,
+    );
+  }
   if (!config.messageTypes.includes(config.regularType)) {
     throw new ConfigError(
       `invalid configuration: HIPOCHAT_REGULAR_MESSAGE_TYPE must be one of HIPOCHAT_MESSAGE_TYPES (${config.messageTypes.join(', ')}), got ${JSON.stringify(config.regularType)}`,

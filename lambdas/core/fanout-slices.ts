@@ -1,9 +1,10 @@
 import { type ChatMessage, MESSAGE_ID_PATTERN, ROOM_PATTERN } from '../../protocol/index.js';
 import { logger } from './logger.js';
-import type { ConnectionRecord } from './store/chat-store.js';
+import { forEachLimited } from './retry.js';
+import type { ConnectionRecord, Departure } from './store/chat-store.js';
 
-/** What a slice needs of a connection: where to post, and in which frame shape. */
-export type SliceConnection = Pick<ConnectionRecord, 'connectionId' | 'batched'>;
+/** What a slice needs of a connection: where to post, in which frame shape, and whether it takes signals. */
+export type SliceConnection = Pick<ConnectionRecord, 'connectionId' | 'batched' | 'signals'>;
 
 /** The event of one delivery invocation: some of a room's messages for some of its connections. */
 export interface SliceRequest {
@@ -22,6 +23,8 @@ export interface SliceResult {
   missed: string[];
   /** Connections that answered 410; the slice already dropped them from the room. */
   goneConnections: string[];
+  /** Users whose last connection so went, for the parent to announce (a slice never publishes). */
+  departed?: Departure[];
 }
 
 /** Runs one slice: a synchronous invocation of the delivery function (or, in tests, a stand-in). */
@@ -37,6 +40,7 @@ export interface SlicedDelivery {
   failed: number;
   missed: Set<string>;
   goneConnections: Set<string>;
+  departed: Departure[];
 }
 
 /**
@@ -44,6 +48,13 @@ export interface SlicedDelivery {
  * several invocations, one after the other (which keeps each connection's order).
  */
 export const MAX_SLICE_REQUEST_BYTES = 5 * 2 ** 20;
+
+/**
+ * Slices one fan-out invocation runs at once: a 100,000-member room at the default slice size.
+ * More wait for a free one instead of meeting the delivery function's reserved concurrency as a
+ * wall of 429s.
+ */
+export const SLICES_IN_FLIGHT = 100;
 
 /**
  * Splits `connections` into the fewest slices of at most `size`, as even as possible, keeping
@@ -111,13 +122,20 @@ export async function deliverInSlices(
     failed: 0,
     missed: new Set(),
     goneConnections: new Set(),
+    departed: [],
   };
   const slices = sliceConnections(
-    connections.map(({ connectionId, batched }) => (batched ? { connectionId, batched } : { connectionId })),
+    connections.map(({ connectionId, batched, signals }) => ({
+      connectionId,
+      ...(batched ? { batched } : {}),
+      ...(signals ? { signals } : {}),
+    })),
     size,
   );
-  await Promise.all(
-    slices.map(async (slice, index) => {
+  await forEachLimited(
+    slices.map((slice, index) => ({ slice, index })),
+    SLICES_IN_FLIGHT,
+    async ({ slice, index }) => {
       for (const run of requestRuns(messages, slice)) {
         try {
           const result = await invoker.deliver({ room, messages: run, connections: slice });
@@ -126,13 +144,14 @@ export async function deliverInSlices(
           merged.failed += result.failed;
           for (const id of result.missed) merged.missed.add(id);
           for (const id of result.goneConnections) merged.goneConnections.add(id);
+          merged.departed.push(...(result.departed ?? []));
         } catch (error) {
           merged.failed += slice.length * run.length;
           for (const message of run) merged.missed.add(message.id);
           logger.warn('fan-out slice failed', { room, slice: index, connections: slice.length, error });
         }
       }
-    }),
+    },
   );
   return merged;
 }

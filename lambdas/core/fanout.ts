@@ -13,7 +13,8 @@ import { logger } from './logger.js';
 import { metrics } from './metrics.js';
 import type { PushNotifier } from './push.js';
 import { forEachLimited } from './retry.js';
-import type { ChatStore, ConnectionRecord } from './store/chat-store.js';
+import { isSignal, type SignalEnvelope, SignalPublisher, signalRuns } from './signals.js';
+import type { ChatStore, ConnectionRecord, Departure } from './store/chat-store.js';
 
 /** Counts of one fan-out batch. */
 export interface FanoutReport {
@@ -94,6 +95,8 @@ interface RoomLane {
   notify: boolean;
   /** Each message's largest lag so far (shared by the batch's lanes): `DeliveryLagMs`. */
   lags: Map<ChatMessage, number>;
+  /** Users whose last connection went on the way (410, expiry): their `leave` follows the lane. */
+  departed: Departure[];
 }
 
 /**
@@ -208,14 +211,16 @@ export class FanoutService {
       const failed: ChatMessage[] = [];
       await Promise.all(
         [...byRoom].map(async ([room, roomMessages]) => {
+          const departed: Departure[] = [];
           const lane: RoomLane = {
             room,
-            connections: await this.store.connections(room),
+            connections: await this.store.connections(room, departed),
             pushes: [],
             failed: [],
             lags,
             window,
             notify: true,
+            departed,
           };
           if (slicing && slicing.size > 0 && lane.connections.length > slicing.size) {
             await this.deliverSliced(lane, roomMessages, slicing, report);
@@ -226,6 +231,7 @@ export class FanoutService {
           // Webhook calls overlap the room's next deliveries; the batch is acked after all of them.
           await Promise.all(lane.pushes);
           failed.push(...lane.failed);
+          if (lane.departed.length > 0) await new SignalPublisher(this.bus).departed(room, lane.departed);
         }),
       );
       if (report.failed > 0) throw new FanoutError(report, failed);
@@ -252,6 +258,7 @@ export class FanoutService {
       lags: new Map(),
       window: new AdaptiveLimit({ max: this.options.concurrency }),
       notify: false,
+      departed: [],
     };
     const { concurrency } = this.options;
     for (const message of messages) await this.deliverOne(lane, message, concurrency, report);
@@ -263,6 +270,7 @@ export class FanoutService {
       failed: report.failed,
       missed: [...new Set(lane.failed.map((message) => message.id))],
       goneConnections: request.connections.map((c) => c.connectionId).filter((id) => !live.has(id)),
+      departed: lane.departed,
     };
   }
 
@@ -297,7 +305,8 @@ export class FanoutService {
         }
         report.gone += 1;
         gone.add(connectionId);
-        await this.store.dropConnection(room, connectionId);
+        const departure = await this.store.dropConnection(room, connectionId);
+        if (departure?.left) lane.departed.push(departure);
       } catch (error) {
         report.failed += 1;
         missed = true;
@@ -312,6 +321,7 @@ export class FanoutService {
   }
 
   private async deliverOne(lane: RoomLane, message: ChatMessage, concurrency: number, report: FanoutReport) {
+    if (isSignal(message)) return this.postTo(lane, (c) => !c.batched, message, concurrency, report);
     const plain = lane.connections.filter((c) => !c.batched);
     if (
       await this.postFrame(lane, plain, Buffer.from(JSON.stringify(message)), [message], concurrency, report)
@@ -345,9 +355,39 @@ export class FanoutService {
     report: FanoutReport,
   ) {
     if (!lane.connections.some((c) => c.batched)) return;
-    for (const chunk of batchFrames(lane.room, messages)) {
-      const batched = lane.connections.filter((c) => c.batched);
-      if (await this.postFrame(lane, batched, chunk.data, chunk.messages, concurrency, report))
+    const batched = (c: ConnectionRecord) => c.batched === true;
+    if (!messages.some(isSignal)) return this.postTo(lane, batched, messages, concurrency, report);
+    // Signals split the run: batched connections without signals get the messages alone; those
+    // with signals get each signal as its own frame (a batch holds messages only) between the
+    // batch frames of the messages around it, in order.
+    const deaf = (c: ConnectionRecord) => batched(c) && !c.signals;
+    const plain = messages.filter((m) => !isSignal(m));
+    await this.postTo(lane, deaf, plain, concurrency, report);
+    const listening = (c: ConnectionRecord) => batched(c) && c.signals === true;
+    for (const part of signalRuns(messages)) await this.postTo(lane, listening, part, concurrency, report);
+  }
+
+  /**
+   * Posts to the lane's connections that `who` picks: messages as batch frames, or a signal as its
+   * own frame to those that asked for signals, but the one it names as `except`.
+   */
+  private async postTo(
+    lane: RoomLane,
+    who: (connection: ConnectionRecord) => boolean,
+    part: readonly ChatMessage[] | SignalEnvelope,
+    concurrency: number,
+    report: FanoutReport,
+  ) {
+    if (!Array.isArray(part)) {
+      const signal = part as SignalEnvelope;
+      const targets = lane.connections.filter((c) => who(c) && c.signals && c.connectionId !== signal.except);
+      const data = Buffer.from(signal.signal);
+      if (await this.postFrame(lane, targets, data, [signal], concurrency, report)) lane.failed.push(signal);
+      return;
+    }
+    for (const chunk of batchFrames(lane.room, part)) {
+      const targets = lane.connections.filter(who);
+      if (await this.postFrame(lane, targets, chunk.data, chunk.messages, concurrency, report))
         lane.failed.push(...chunk.messages);
     }
   }
@@ -363,7 +403,13 @@ export class FanoutService {
     slicing: NonNullable<FanoutOptions['slicing']>,
     report: FanoutReport,
   ) {
-    const outcome = await deliverInSlices(slicing.invoker, lane.room, messages, lane.connections, slicing.size);
+    const outcome = await deliverInSlices(
+      slicing.invoker,
+      lane.room,
+      messages,
+      lane.connections,
+      slicing.size,
+    );
     report.sent += outcome.sent;
     report.gone += outcome.gone;
     report.failed += outcome.failed;
@@ -371,7 +417,8 @@ export class FanoutService {
     lane.failed.push(...messages.filter((message) => outcome.missed.has(message.id)));
     const gone = outcome.goneConnections;
     if (gone.size > 0) lane.connections = lane.connections.filter((c) => !gone.has(c.connectionId));
-    for (const message of messages) this.queuePush(lane, message, report);
+    lane.departed.push(...outcome.departed);
+    for (const message of messages) if (!isSignal(message)) this.queuePush(lane, message, report);
   }
 
   private async notifyOffline(lane: RoomLane, message: ChatMessage, report: FanoutReport): Promise<void> {

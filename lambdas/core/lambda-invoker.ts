@@ -18,9 +18,13 @@ export interface LambdaInvokerOptions {
   maxSockets?: number;
   /** Milliseconds an invocation may take; set it above the delivery function's timeout. @default 60000 */
   timeoutMs?: number;
-  /** Attempts of an invocation Lambda throttled (429) or failed to start (5xx). @default 4 */
+  /**
+   * Attempts of an invocation Lambda throttled (429: the reserved concurrency is busy) or failed
+   * to start (5xx). Patience is cheap here: a slice that gives up requeues its messages for the
+   * whole room. @default 8
+   */
   attempts?: number;
-  /** Backoff cap in milliseconds. @default 1000 */
+  /** Backoff cap in milliseconds. @default 2000 */
   maxBackoffMs?: number;
 }
 
@@ -62,9 +66,10 @@ export class LambdaInvoker implements SliceInvoker {
   }
 
   async deliver(request: SliceRequest): Promise<SliceResult> {
-    const endpoint = await (this.endpoint ??= this.connect());
+    this.endpoint ??= this.connect();
+    const endpoint = await this.endpoint;
     const body = Buffer.from(JSON.stringify(request));
-    const { attempts = 4, maxBackoffMs = 1000 } = this.options;
+    const { attempts = 8, maxBackoffMs = 2000 } = this.options;
     for (let attempt = 0; ; attempt += 1) {
       let answer: SignedAnswer;
       try {

@@ -10,6 +10,7 @@ import type { SliceInvoker } from './fanout-slices.js';
 import { LambdaInvoker } from './lambda-invoker.js';
 import { PushNotifier } from './push.js';
 import { withSecrets } from './secrets.js';
+import { SignalsService } from './signals-service.js';
 import type { ChatStore } from './store/chat-store.js';
 
 /** Everything a handler needs, created once per process (Lambda container). */
@@ -19,6 +20,8 @@ export interface Runtime {
   bus: ChatBus;
   sender: ConnectionSender;
   chat: ChatService;
+  /** Typing, presence, receipts, and the backend calls across rooms. */
+  signals: SignalsService;
   fanout: FanoutService;
   close(): Promise<void>;
 }
@@ -69,12 +72,14 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
     publicFields: config.profilePublicFields,
   });
   const push = new PushNotifier({ url: config.pushUrl, secret: config.pushSecret });
+  const chat = new ChatService(config, store, bus, auth, sender);
   return {
     config,
     store,
     bus,
     sender,
-    chat: new ChatService(config, store, bus, auth, sender),
+    chat,
+    signals: new SignalsService(config, store, chat, sender),
     fanout: new FanoutService(
       store,
       sender,

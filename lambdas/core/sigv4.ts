@@ -66,6 +66,8 @@ interface DayKey {
   day: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** Whether `x-amz-security-token` is among the signed headers. */
+  withToken: boolean;
   key: Buffer;
   /** `<day>/<region>/<service>/aws4_request`. */
   scope: string;
@@ -88,6 +90,7 @@ export class LeanSigner {
   private region?: string;
   private credentials?: SigningCredentials;
   private credentialsCheckAt = 0;
+  private resolving?: Promise<void>;
   private dayKey?: DayKey;
   private dateSecond = -1;
   private amzDate = '';
@@ -109,8 +112,13 @@ export class LeanSigner {
    * nothing needs resolving, so the hot path awaits nothing.
    */
   ready(): Promise<void> | undefined {
-    if (this.region !== undefined && this.credentials && this.now() < this.credentialsCheckAt) return undefined;
-    return this.resolve();
+    if (this.region !== undefined && this.credentials && this.now() < this.credentialsCheckAt)
+      return undefined;
+    // Posts in flight that find the credentials due share one call to the provider.
+    this.resolving ??= this.resolve().finally(() => {
+      this.resolving = undefined;
+    });
+    return this.resolving;
   }
 
   private async resolve(): Promise<void> {
@@ -158,7 +166,8 @@ export class LeanSigner {
       cached &&
       cached.day === day &&
       cached.accessKeyId === credentials.accessKeyId &&
-      cached.secretAccessKey === credentials.secretAccessKey
+      cached.secretAccessKey === credentials.secretAccessKey &&
+      cached.withToken === Boolean(credentials.sessionToken)
     ) {
       return cached;
     }
@@ -173,6 +182,7 @@ export class LeanSigner {
       day,
       accessKeyId: credentials.accessKeyId,
       secretAccessKey: credentials.secretAccessKey,
+      withToken: Boolean(credentials.sessionToken),
       key,
       scope,
       authorizationPrefix: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${names}, Signature=`,
@@ -213,7 +223,13 @@ export class LeanSigner {
       headers.push(name, value);
       lines += `${name}:${value.trim().replace(/\s+/g, ' ')}\n`;
     }
-    signing = { hash, second, token: credentials.sessionToken, block: `${lines}\n${names.join(';')}\n${hash}`, headers };
+    signing = {
+      hash,
+      second,
+      token: credentials.sessionToken,
+      block: `${lines}\n${names.join(';')}\n${hash}`,
+      headers,
+    };
     this.bodies.set(body, signing);
     return signing;
   }

@@ -13,6 +13,8 @@ interface BenchJson {
   writePath?: { amqpPublishesPerMessage: number; redisRequestsPerMessage: number };
   fanout: { failed: number; cpuUsPerDelivery: number }[];
   bundles: { bytes: number }[];
+  awsModel: { members: number; slices: number; cpuUsPerDelivery: number; lastDeliveryMs: number }[];
+  localCheck: { runs: { slices: number; missing: number; lastDeliveryMs: number }[] };
 }
 
 function runBench(out: string): Promise<{ code: number | null; output: string }> {
@@ -88,5 +90,20 @@ describe('npm run bench -- --smoke', () => {
       expect(figure.cpuUsPerDelivery).toBeGreaterThan(0);
     }
     expect(json.bundles[0]!.bytes).toBeGreaterThan(0);
+  });
+
+  it('models big rooms on AWS from the CPU it measured, and checks the slices locally with every delivery made', () => {
+    expect(json.awsModel.map((row) => [row.members, row.slices])).toEqual([
+      [20, 1],
+      [1000, 1],
+      [10_000, 10],
+      [100_000, 100],
+    ]);
+    for (const row of json.awsModel) expect(row.cpuUsPerDelivery).toBe(json.fanout[0]!.cpuUsPerDelivery);
+    expect(json.localCheck.runs.map((run) => run.slices)).toEqual([1, 2]);
+    for (const run of json.localCheck.runs) {
+      expect(run.missing).toBe(0);
+      expect(run.lastDeliveryMs).toBeGreaterThan(0);
+    }
   });
 });

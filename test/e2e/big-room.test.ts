@@ -76,7 +76,9 @@ describe('a big room on the local gateway', () => {
     expect([...expected].sort(compareIds)).toEqual(expected);
     const wrong = sockets.filter((socket) => receivedIds(socket).join() !== expected.join());
     expect(wrong).toHaveLength(0);
-    expect(received(sender).map((message) => message.body)).toEqual(Array.from({ length: MESSAGES }, (_, n) => `big-${n}`));
+    expect(received(sender).map((message) => message.body)).toEqual(
+      Array.from({ length: MESSAGES }, (_, n) => `big-${n}`),
+    );
     // The room went out in slices (at least one invocation per slice of one batch).
     const slices = chat.output().match(/fan-out slice done/g) ?? [];
     expect(slices.length).toBeGreaterThanOrEqual(SOCKETS / SLICE_SIZE);

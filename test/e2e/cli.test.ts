@@ -1,9 +1,11 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
+import { type RecordedClient, recordedClient } from '../support/chat-client.js';
 import { type ChatEndpoints, startGateway } from '../support/gateway.js';
 import { freePort, listenOnLoopback } from '../support/net.js';
 import { uniqueRoom } from '../support/rooms.js';
+import { eventually } from '../support/wait.js';
 
 jest.setTimeout(120_000);
 
@@ -39,6 +41,41 @@ function hipochat(args: string[], stdin = ''): Promise<Run> {
     });
     child.stdin.end(stdin);
   });
+}
+
+/** A running `hipochat` whose stdin stays open until {@link Running.end}. */
+interface Running {
+  output(): string;
+  end(): Promise<Run>;
+}
+
+function startHipochat(args: string[]): Running {
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['bin/hipochat.mjs', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, HIPOCHAT_SERVICE_KEY: '', HIPOCHAT_TOKEN: '' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const closed = new Promise<Run>((resolvePromise) =>
+    child.once('close', (code) => resolvePromise({ code, stdout, stderr })),
+  );
+  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  return {
+    output: () => `${stdout}${stderr}`,
+    end: async () => {
+      child.stdin.end();
+      const run = await closed;
+      clearTimeout(timer);
+      return run;
+    },
+  };
 }
 
 describe('hipochat CLI', () => {
@@ -113,6 +150,26 @@ describe('hipochat CLI', () => {
       ['chat', '--ws', 'ws://127.0.0.1:1', '--room', 'a', '--token', 't', '--json'],
       /chat does not take --json\nusage: hipochat chat /,
     ],
+    [
+      ['presence', '--http', 'http://127.0.0.1:1', '--room', 'a', '--token', 't', '--limit', '5'],
+      /presence does not take --limit\nusage: hipochat presence --http URL --room R --token T/,
+    ],
+    [
+      ['broadcast', '--http', 'http://127.0.0.1:1', '--room', 'a', '--type', 'x', '--service-key', 'k'],
+      /broadcast does not take --room\nusage: hipochat broadcast --http URL --rooms R1,R2/,
+    ],
+    [
+      ['broadcast', '--http', 'http://127.0.0.1:1', '--rooms', 'a,b', '--type', 'x'],
+      /broadcast: --service-key is required/,
+    ],
+    [
+      ['disconnect', '--http', 'http://127.0.0.1:1', '--service-key', 'k'],
+      /disconnect: --user is required \(see hipochat disconnect --help\)/,
+    ],
+    [
+      ['disconnect', '--http', 'http://127.0.0.1:1', '--user', 'u', '--service-key', 'k', 'more'],
+      /disconnect takes no arguments besides its options, got "more"/,
+    ],
   ])('explains a usage mistake %j with exit code 2', async (args, message) => {
     const run = await hipochat(args);
     expect(run.code).toBe(2);
@@ -184,7 +241,17 @@ describe('hipochat CLI', () => {
   it('prints help listing every command', async () => {
     const run = await hipochat(['--help']);
     expect(run.code).toBe(0);
-    for (const command of ['chat', 'inject', 'history', 'notification', 'members', 'smoke']) {
+    for (const command of [
+      'chat',
+      'inject',
+      'history',
+      'notification',
+      'presence',
+      'broadcast',
+      'disconnect',
+      'members',
+      'smoke',
+    ]) {
       expect(run.stdout).toContain(`  ${command} `);
     }
   });
@@ -262,5 +329,137 @@ describe('hipochat CLI', () => {
     } finally {
       await bare.stop();
     }
+  });
+
+  describe('live signals and backend calls', () => {
+    const open: RecordedClient[] = [];
+
+    afterEach(() => {
+      for (const recorded of open.splice(0)) recorded.client.close();
+    });
+
+    async function connected(room: string, token: string, signals = false): Promise<RecordedClient> {
+      const recorded = recordedClient({ url: gateway.wsUrl, room, token, signals, reconnect: false });
+      open.push(recorded);
+      await recorded.client.connect();
+      return recorded;
+    }
+
+    it('prints who is online in a room, each user once however many tabs', async () => {
+      // Prepare
+      const room = uniqueRoom('cli-presence');
+      await connected(room, 'ann');
+      await connected(room, 'bo');
+      await connected(room, 'bo');
+      const http = ['--http', gateway.httpUrl, '--room', room, '--token', 'ann'];
+
+      // Act
+      const lines = await hipochat(['presence', ...http]);
+      const json = await hipochat(['presence', ...http, '--json']);
+
+      // Assess
+      expect(lines.code).toBe(0);
+      expect(lines.stdout.trim().split('\n').sort()).toEqual(['ann', 'bo']);
+      const answer = JSON.parse(json.stdout) as { room: string; online: { id: string }[] };
+      expect(answer.room).toBe(room);
+      expect(answer.online.map((user) => user.id).sort()).toEqual(['ann', 'bo']);
+    });
+
+    it('broadcasts the JSON on stdin into several rooms in one call with the service key', async () => {
+      // Prepare
+      const [first, second] = [uniqueRoom('cli-cast-a'), uniqueRoom('cli-cast-b')];
+      const listener = await connected(second, 'cy');
+      const base = ['broadcast', '--http', gateway.httpUrl, '--rooms', `${first},${second}`];
+
+      // Act
+      const sent = await hipochat(
+        [...base, '--type', 'notification', '--service-key', 'cli-test-key'],
+        '{"text":"maintenance at 22:00"}',
+      );
+      const refused = await hipochat([...base, '--type', 'notification', '--service-key', 'wrong'], '{}');
+      const history = await hipochat([
+        'history',
+        '--http',
+        gateway.httpUrl,
+        '--room',
+        first,
+        '--token',
+        'cy',
+      ]);
+
+      // Assess
+      expect(sent.code).toBe(0);
+      expect(sent.stdout).toMatch(
+        new RegExp(
+          `^broadcast notification \\d+-\\d+ into ${first}\nbroadcast notification \\d+-\\d+ into ${second}\n$`,
+        ),
+      );
+      await eventually(() => listener.messages.length === 1, 'the broadcast to reach the second room');
+      expect(listener.messages[0]!.message).toMatchObject({
+        type: 'notification',
+        body: { text: 'maintenance at 22:00' },
+        author: null,
+      });
+      expect(history.stdout).toContain('* notification from backend: {"text":"maintenance at 22:00"}');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/403: service key required/);
+    });
+
+    it('disconnects every connection of a user in every room with the service key', async () => {
+      // Prepare
+      const [one, two] = [uniqueRoom('cli-kick-a'), uniqueRoom('cli-kick-b')];
+      const kicked = [await connected(one, 'mallory'), await connected(two, 'mallory')];
+      const bystander = await connected(one, 'nia');
+
+      // Act
+      const run = await hipochat([
+        'disconnect',
+        '--http',
+        gateway.httpUrl,
+        '--user',
+        'mallory',
+        '--service-key',
+        'cli-test-key',
+      ]);
+
+      // Assess
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe('disconnected 2 connections of mallory\n');
+      await eventually(
+        () => kicked.every((recorded) => recorded.client.state === 'closed'),
+        "both of mallory's sockets to close",
+      );
+      expect(bystander.client.state).toBe('live');
+    });
+
+    it('shows joins, leaves and typing in chat --signals', async () => {
+      // Prepare
+      const room = uniqueRoom('cli-signals');
+      const chat = startHipochat([
+        'chat',
+        '--ws',
+        gateway.wsUrl,
+        '--room',
+        room,
+        '--token',
+        'zed',
+        '--signals',
+      ]);
+      await eventually(() => chat.output().includes('* live'), 'chat to go live');
+
+      // Act
+      const bob = await connected(room, 'bob', true);
+      await eventually(() => chat.output().includes('* bob joined'), 'the join');
+      bob.client.sendTyping();
+      await eventually(() => chat.output().includes('* bob is typing…'), 'the typing notice');
+      bob.client.close();
+      await eventually(() => chat.output().includes('* bob left'), 'the leave');
+      const run = await chat.end();
+
+      // Assess
+      expect(run.code).toBe(0);
+      const signals = run.stdout.split('\n').filter((line) => line.startsWith('* bob'));
+      expect(signals).toEqual(['* bob joined', '* bob is typing…', '* bob left']);
+    });
   });
 });

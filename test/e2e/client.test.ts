@@ -233,6 +233,65 @@ describe('HipochatClient against a local gateway', () => {
     // Assess
     await expect(connecting).rejects.toThrow(/closed: .*ECONNREFUSED/);
   });
+
+  it.each([
+    ['API Gateway', (url: string) => url],
+    ['Hipochat legacy', (url: string) => `${url}/talk/chat/`],
+  ])('gets presence, typing and read signals with the %s URL shape', async (_shape, urlOf) => {
+    // Prepare: olga listens with signals; pat has not sent anything, so only the echo tells him who he is.
+    const room = uniqueRoom('signals');
+    const olga = client(room, 'olga', { url: urlOf(gateway.wsUrl), signals: true });
+    const signals: string[] = [];
+    olga.client.on('presence', (p) => signals.push(`${p.event} ${p.userId}`));
+    olga.client.on('typing', (t) => signals.push(`typing ${t.senderId}`));
+    olga.client.on('read', (r) => signals.push(`read ${r.userId}`));
+    await olga.client.connect();
+    const pat = client(room, 'pat', { url: urlOf(gateway.wsUrl), signals: true });
+    const patSees: string[] = [];
+    pat.client.on('typing', (t) => patSees.push(`typing ${t.senderId}`));
+
+    // Act
+    await pat.client.connect();
+    await eventually(() => signals.includes('join pat'), 'pat joining');
+    const typed = [pat.client.sendTyping(), pat.client.sendTyping()];
+    await eventually(() => signals.includes('typing pat'), 'pat typing');
+    await eventually(() => pat.client.userId === 'pat', 'pat learning who he is from his own notice');
+    const ack = await olga.client.send('hello pat');
+    await eventually(() => pat.messages.length === 1, 'pat receiving the message');
+    await pat.client.catchUp();
+    const online = await olga.client.http.presence(room);
+    await eventually(() => signals.includes('read pat'), 'pat reading it');
+    const receipts = await olga.client.http.receipts(room);
+    pat.client.close();
+    await eventually(() => signals.includes('leave pat'), 'pat leaving');
+
+    // Assess
+    expect(typed).toEqual([true, false]);
+    expect(signals.filter((s) => s === 'typing pat')).toHaveLength(1);
+    expect(patSees).toEqual([]);
+    expect(online.online.map((user) => user.id).sort()).toEqual(['olga', 'pat']);
+    expect(receipts.receipts.find((r) => r.user.id === 'pat')?.lastRead).toBe(ack.id);
+  });
+
+  it('receives none of the signal frames without asking for them', async () => {
+    // Prepare
+    const room = uniqueRoom('no-signals');
+    const quiet = client(room, 'quinn');
+    const heard: string[] = [];
+    for (const event of ['presence', 'typing', 'read'] as const)
+      quiet.client.on(event, () => heard.push(event));
+    await quiet.client.connect();
+    const loud = client(room, 'rex', { signals: true });
+
+    // Act
+    await loud.client.connect();
+    loud.client.sendTyping();
+    await loud.client.send('done');
+    await eventually(() => quiet.messages.length === 1, 'the message');
+
+    // Assess: the message came after the signals would have.
+    expect(heard).toEqual([]);
+  });
 });
 
 describe('HipochatClient across a gateway restart', () => {

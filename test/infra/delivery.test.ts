@@ -29,7 +29,8 @@ function statementsOf(deployment: Synthesized, id: string): Json[] {
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
 }
 
-const invokes = (statement: Json) => [statement.Action].flat().some((action: string) => action.startsWith('lambda:'));
+const invokes = (statement: Json) =>
+  [statement.Action].flat().some((action: string) => action.startsWith('lambda:'));
 
 describe('The delivery function (fan-out slices of big rooms)', () => {
   let dev: Synthesized;
@@ -73,7 +74,9 @@ describe('The delivery function (fan-out slices of big rooms)', () => {
   });
 
   it('reserves the concurrency -c deliveryConcurrency asks for (prod: 100), dev shares the pool', () => {
-    expect(resources(dev)[functionId(dev, delivery.name)].Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(
+      resources(dev)[functionId(dev, delivery.name)].Properties.ReservedConcurrentExecutions,
+    ).toBeUndefined();
     expect(
       resources(reserved)[functionId(reserved, delivery.name)].Properties.ReservedConcurrentExecutions,
     ).toBe(40);

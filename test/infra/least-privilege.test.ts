@@ -85,10 +85,17 @@ describe('Per-function secrets (from the routes table)', () => {
     expect(authorizer.secrets).not.toContain('pushKey');
   });
 
-  it('lets only the publishers (message, item, fan-out) use the broker', () => {
+  it('lets only the publishers (messages, and the presence and read signals) use the broker', () => {
     expect(routes.filter((route) => route.secrets.includes('broker')).map((route) => route.name)).toEqual([
+      'connect',
       'message',
+      'disconnect',
+      'old',
       'item',
+      'unsubscribe',
+      'presence',
+      'broadcast',
+      'disconnect-user',
       'fanout',
     ]);
   });

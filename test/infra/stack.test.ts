@@ -64,6 +64,22 @@ describe('ChatStack (dev profile)', () => {
     },
   );
 
+  it('serves the live-signal routes, and lets only /talk/disconnect among them close connections', () => {
+    const keys = Object.values(resourcesOf(dev.template, 'AWS::ApiGatewayV2::Route')).map(
+      (route) => route.Properties.RouteKey,
+    );
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'GET /talk/presence/{room+}',
+        'GET /talk/receipts/{room+}',
+        'POST /talk/broadcast',
+        'POST /talk/disconnect/{user+}',
+      ]),
+    );
+    const managing = httpRoutes.filter((route) => route.managesConnections).map((route) => route.name);
+    expect(managing).toEqual(['unsubscribe', 'disconnect-user']);
+  });
+
   it.each(webSocketRoutes.map((route) => [route.routeKey, route.name, route.returnResponse]))(
     'routes %s of the WebSocket API to the %s function (route response: %s)',
     (routeKey, name, returnResponse) => {

@@ -2,8 +2,9 @@ import amqp from 'amqplib';
 import type { BatchHandler, BatchSource, ChatBus, Delivery } from '../../lambdas/core/bus/chat-bus.js';
 import { MemoryBus } from '../../lambdas/core/bus/memory-bus.js';
 import { RabbitMqBus } from '../../lambdas/core/bus/rabbitmq-bus.js';
-import { busNames, routingKey, shardOf } from '../../lambdas/core/bus/topology.js';
+import { busNames, routingKey, shardOf, signalRoutingKey } from '../../lambdas/core/bus/topology.js';
 import { ServiceUnavailableError } from '../../lambdas/core/errors.js';
+import { isSignal, signalEnvelope } from '../../lambdas/core/signals.js';
 import { MqPoller } from '../../local/mq-poller.js';
 import type { ChatMessage } from '../../protocol/index.js';
 import { AMQP_URL, deleteNamespace, testNamespace } from '../support/gateway.js';
@@ -104,6 +105,22 @@ describe.each([
     }
   });
 
+  it("hands a room's signals to its shard in order with its messages", async () => {
+    harness = await make();
+    const seen: { queue: string; message: ChatMessage }[] = [];
+    await harness.source.start(async (queue, deliveries) => {
+      for (const delivery of deliveries) seen.push({ queue, message: decode(delivery) });
+    });
+    const signal = signalEnvelope('signal-room', '{"type":"typing"}');
+    await harness.bus.publish(chatMessage(1, { room: 'signal-room' }));
+    await harness.bus.publish(signal);
+    await harness.bus.publish(chatMessage(2, { room: 'signal-room' }));
+    await eventually(() => seen.length >= 3, 'the messages and the signal', 15_000);
+    expect(seen.map((s) => s.message.id)).toEqual([chatMessage(1).id, signal.id, chatMessage(2).id]);
+    expect(new Set(seen.map((s) => s.queue)).size).toBe(1);
+    expect(isSignal(seen[1]!.message)).toBe(true);
+  });
+
   it('redelivers a failed batch and dead-letters a poison message after the delivery limit', async () => {
     harness = await make();
     const attempts = new Map<number, number>();
@@ -125,6 +142,32 @@ describe.each([
 });
 
 describe('RabbitMqBus', () => {
+  it('publishes signals apart from messages, so an archive binding *.<room> gets messages only', async () => {
+    const namespace = testNamespace();
+    const bus = new RabbitMqBus({ url: AMQP_URL, shards: SHARDS, deliveryLimit: DELIVERY_LIMIT, namespace });
+    const connection = await amqp.connect(AMQP_URL);
+    try {
+      await bus.publish(chatMessage(0, { room: 'archived' }));
+      const channel = await connection.createChannel();
+      const { queue } = await channel.assertQueue('', { exclusive: true });
+      await channel.bindQueue(queue, busNames(namespace).exchange, '*.archived');
+      await bus.publish(signalEnvelope('archived', '{"type":"typing"}'));
+      await bus.publish(chatMessage(1, { room: 'archived' }));
+      const archived: ChatMessage[] = [];
+      await channel.consume(queue, (m) => m && archived.push(JSON.parse(m.content.toString())), {
+        noAck: true,
+      });
+      await eventually(() => archived.length >= 1, 'the archived message', 15_000);
+      await new Promise((done) => setTimeout(done, 200));
+      expect(archived.map((m) => m.id)).toEqual([chatMessage(1).id]);
+      expect(signalRoutingKey('archived', SHARDS)).toBe(`${routingKey('archived', SHARDS)}.~signal`);
+    } finally {
+      await connection.close();
+      await bus.close();
+      await deleteNamespace(namespace, SHARDS);
+    }
+  });
+
   it('fails a publish with 503 when the broker is unreachable', async () => {
     const bus = new RabbitMqBus({ url: 'amqp://guest:guest@127.0.0.1:1', shards: 1, deliveryLimit: 1 });
     await expect(bus.publish(chatMessage(1, { room: 'r', body: 1 }))).rejects.toThrow(

@@ -1,6 +1,6 @@
 import { RateLimitedError, ServiceUnavailableError } from '../../lambdas/core/errors.js';
 import type { Identity, NewMessage } from '../../lambdas/core/protocol.js';
-import type { ChatStore } from '../../lambdas/core/store/chat-store.js';
+import type { ChatStore, Departure } from '../../lambdas/core/store/chat-store.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import { keys } from '../../lambdas/core/store/redis-keys.js';
 import { RedisStore } from '../../lambdas/core/store/redis-store.js';
@@ -56,7 +56,7 @@ describe.each([
     it('forgets a connection on disconnect and on a 410 drop', async () => {
       await store.connect(room, 'c1', who('ann'), TTL);
       await store.connect(room, 'c2', who('bob'), TTL);
-      expect(await store.disconnect(room, 'c1')).toBe('ann');
+      expect(await store.disconnect(room, 'c1')).toMatchObject({ userId: 'ann' });
       await store.dropConnection(room, 'c2');
       expect(await store.connections(room)).toEqual([]);
       expect(await store.connectionHome('c1')).toBeNull();
@@ -337,15 +337,183 @@ describe.each([
       expect(await store.countFanoutFailure(`${room}-other`, '1-0', 2)).toBe(1);
     });
   });
+
+  describe('presence (live signals)', () => {
+    const profiled = (userId: string): Identity => ({ userId, profile: { id: userId, username: userId } });
+
+    it("makes a user's first connection a join, and a second tab none", async () => {
+      expect(await store.connect(room, 'c1', profiled('ann'), TTL, { signals: true })).toEqual({
+        joined: true,
+        listeners: 1,
+      });
+      expect(await store.connect(room, 'c2', profiled('ann'), TTL)).toEqual({ joined: false, listeners: 1 });
+      expect(await store.presence(room)).toEqual([
+        { userId: 'ann', profile: { id: 'ann', username: 'ann' } },
+      ]);
+    });
+
+    it('marks the connections that asked for signals', async () => {
+      await store.connect(room, 'loud', who('ann'), TTL, { signals: true, batched: true });
+      await store.connect(room, 'quiet', who('bob'), TTL);
+      const byId = Object.fromEntries((await store.connections(room)).map((c) => [c.connectionId, c]));
+      expect(byId.loud).toEqual({ connectionId: 'loud', userId: 'ann', batched: true, signals: true });
+      expect(byId.quiet).toEqual({ connectionId: 'quiet', userId: 'bob' });
+    });
+
+    it('makes the last connection to close a leave, and closing one of two tabs none', async () => {
+      await store.connect(room, 'watch', who('bob'), TTL, { signals: true });
+      await store.connect(room, 'c1', profiled('ann'), TTL);
+      await store.connect(room, 'c2', profiled('ann'), TTL);
+      expect(await store.disconnect(room, 'c1')).toMatchObject({ userId: 'ann', left: false, listeners: 1 });
+      expect(await store.disconnect(room, 'c2')).toMatchObject({
+        userId: 'ann',
+        left: true,
+        profile: { id: 'ann', username: 'ann' },
+        listeners: 1,
+      });
+      expect((await store.presence(room)).map((user) => user.userId)).toEqual(['bob']);
+    });
+
+    it('makes a 410 drop of the last connection a leave, without moving the read mark', async () => {
+      await store.connect(room, 'c1', profiled('ann'), TTL);
+      await store.append(message(room, 'hi', 'bob'));
+      const departure = await store.dropConnection(room, 'c1');
+      expect(departure).toMatchObject({ userId: 'ann', left: true });
+      expect(departure?.read).toBeUndefined();
+      expect(await store.dropConnection(room, 'c1')).toBeNull();
+    });
+
+    it('reports a user whose last connection expired as a leave once, when noticed', async () => {
+      await store.connect(room, 'stale', profiled('ann'), 1);
+      await store.connect(room, 'fresh', profiled('bob'), TTL, { signals: true });
+      await sleep(1100);
+      const departed: Departure[] = [];
+      expect(await store.connections(room, departed)).toEqual([
+        { connectionId: 'fresh', userId: 'bob', signals: true },
+      ]);
+      expect(departed).toEqual([
+        { userId: 'ann', left: true, profile: { id: 'ann', username: 'ann' }, listeners: 1 },
+      ]);
+      const again: Departure[] = [];
+      await store.connections(room, again);
+      expect(again).toEqual([]);
+    });
+
+    it('prunes expired connections on a presence read too, and lists each online user once', async () => {
+      await store.connect(room, 'stale', profiled('ann'), 1);
+      await store.connect(room, 'b1', profiled('bob'), TTL);
+      await store.connect(room, 'b2', profiled('bob'), TTL);
+      await sleep(1100);
+      const departed: Departure[] = [];
+      expect(await store.presence(room, departed)).toEqual([
+        { userId: 'bob', profile: { id: 'bob', username: 'bob' } },
+      ]);
+      expect(departed.map((d) => d.userId)).toEqual(['ann']);
+    });
+
+    it('makes the removal of a member with open tabs one leave', async () => {
+      await store.connect(room, 'c1', profiled('ann'), TTL);
+      await store.connect(room, 'c2', profiled('ann'), TTL);
+      const departed: Departure[] = [];
+      expect(await store.removeMembers(room, ['ann'], departed)).toHaveLength(2);
+      expect(departed).toEqual([
+        { userId: 'ann', left: true, profile: { id: 'ann', username: 'ann' }, listeners: 0 },
+      ]);
+      expect(await store.presence(room)).toEqual([]);
+    });
+  });
+
+  describe('read receipts', () => {
+    it('reports the read mark a disconnect moved, and none when it stayed', async () => {
+      await store.connect(room, 'c-ann', who('ann'), TTL);
+      const { message: hi } = await store.append(message(room, 'hi', 'bob'));
+      await sleep(5);
+      expect(await store.disconnect(room, 'c-ann')).toMatchObject({ userId: 'ann', read: hi.id });
+      await store.connect(room, 'c-ann', who('ann'), TTL);
+      await sleep(5);
+      expect((await store.disconnect(room, 'c-ann'))?.read).toBeUndefined();
+    });
+
+    it('reports the read mark a marking page moved, and none when it stayed', async () => {
+      await store.connect(room, 'c-ann', who('ann'), TTL, { signals: true });
+      const { message: hi } = await store.append(message(room, 'hi', 'bob'));
+      const first = await store.page(room, 'ann', { limit: 10, markRead: true });
+      expect(first.readMark).toEqual({ id: hi.id, listeners: 1 });
+      expect((await store.page(room, 'ann', { limit: 10, markRead: true })).readMark).toBeUndefined();
+      expect((await store.page(room, 'cat', { limit: 10 })).readMark).toBeUndefined();
+    });
+
+    it("lists the members' read marks with the profiles they connected with", async () => {
+      await store.connect(room, 'c-ann', { userId: 'ann', profile: { id: 'ann', name: 'Ann' } }, TTL);
+      const { message: first } = await store.append(message(room, 'one', 'ann'));
+      const { message: second } = await store.append(message(room, 'two', 'bob'));
+      await store.addMembers(room, ['bob', 'cat']);
+      const marks = await store.readMarks(room);
+      expect(marks.sort((a, b) => a.userId.localeCompare(b.userId))).toEqual([
+        { userId: 'ann', lastRead: first.id, profile: { id: 'ann', name: 'Ann' } },
+        { userId: 'bob', lastRead: second.id, profile: null },
+      ]);
+      await store.removeMembers(room, ['bob']);
+      expect((await store.readMarks(room)).map((mark) => mark.userId)).toEqual(['ann']);
+    });
+  });
+
+  describe('ephemeral frames', () => {
+    it('lets one ephemeral frame per user and room through per interval, apart from the rate limit', async () => {
+      await store.connect(room, 'c-bob', who('bob'), TTL, { signals: true });
+      expect(await store.claimEphemeral(room, 'ann', 300)).toEqual({ claimed: true, listeners: 1 });
+      expect(await store.claimEphemeral(room, 'ann', 300)).toEqual({ claimed: false, listeners: 1 });
+      expect((await store.claimEphemeral(room, 'bob', 300)).claimed).toBe(true);
+      expect((await store.claimEphemeral(`${room}-other`, 'ann', 300)).claimed).toBe(true);
+      await store.append(message(room, 'still allowed', 'ann'), {
+        rateLimit: { limit: 1, windowSeconds: 60 },
+      });
+      await sleep(350);
+      expect((await store.claimEphemeral(room, 'ann', 300)).claimed).toBe(true);
+    });
+  });
+
+  describe("a user's connections across rooms", () => {
+    it('lists them until they close, drop, are unsubscribed or expire', async () => {
+      const user = `u-${room}`;
+      const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((suffix) => `${room}-${suffix}`);
+      await store.connect(a!, 'ca', who(user), TTL);
+      await store.connect(b!, 'cb', who(user), TTL);
+      await store.connect(c!, 'cc', who(user), TTL);
+      await store.connect(d!, 'cd', who(user), 1);
+      const rooms = async () =>
+        (await store.userConnections(user)).map((c) => `${c.connectionId} ${c.room}`).sort();
+      expect(await rooms()).toEqual([`ca ${a}`, `cb ${b}`, `cc ${c}`, `cd ${d}`]);
+      await store.disconnect(a!, 'ca');
+      await store.dropConnection(b!, 'cb');
+      await sleep(1100);
+      expect(await rooms()).toEqual([`cc ${c}`]);
+      await store.removeMembers(c!, [user]);
+      expect(await store.userConnections(user)).toEqual([]);
+    });
+  });
 });
 
 describe('RedisStore', () => {
   it('keeps every key of a room in one hash slot', () => {
     const room = 'lobby';
-    const tags = [keys.conns, keys.expiry, keys.members, keys.log, keys.seq, keys.mark, keys.seen].map(
-      (key) => key(room),
-    );
+    const tags = [
+      keys.conns,
+      keys.expiry,
+      keys.members,
+      keys.log,
+      keys.seq,
+      keys.mark,
+      keys.seen,
+      keys.batched,
+      keys.signals,
+      keys.tabs,
+      keys.profiles,
+    ].map((key) => key(room));
     for (const key of tags) expect(key).toContain('{lobby}');
+    expect(keys.ephemeral(room, 'ann')).toContain('{lobby}');
+    // The user's index spans rooms: its own key, written by a second command.
+    expect(keys.userConnections('ann')).not.toContain('{');
     expect(keys.idempotency(room, 'x')).toContain('{lobby}');
     expect(keys.rate(room, 'ann')).toContain('{lobby}');
     expect(keys.fanoutFailures(room, '1-0')).toContain('{lobby}');

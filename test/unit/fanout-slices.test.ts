@@ -86,7 +86,10 @@ describe('parseSliceRequest', () => {
     ['no event', null],
     ['no room', { messages: [], connections: [] }],
     ['a bad room name', { room: 'a/b', messages: [], connections: [] }],
-    ['a message of another room', { room: 'lobby', messages: [chatMessage(1, { room: 'x' })], connections: [] }],
+    [
+      'a message of another room',
+      { room: 'lobby', messages: [chatMessage(1, { room: 'x' })], connections: [] },
+    ],
     ['a connection without id', { room: 'lobby', messages: [], connections: [{}] }],
   ])('refuses an event with %s', (_what, event) => {
     expect(() => parseSliceRequest(event)).toThrow(/delivery event/);
@@ -181,7 +184,8 @@ describe('fan-out in slices', () => {
     await connectRoom(8);
     const post = sender.post.bind(sender);
     jest.spyOn(sender, 'post').mockImplementation(async (connectionId, data) => {
-      if (connectionId === 'c6' && Buffer.from(data).toString().includes('"m2"')) throw new Error('500 after retries');
+      if (connectionId === 'c6' && Buffer.from(data).toString().includes('"m2"'))
+        throw new Error('500 after retries');
       return post(connectionId, data);
     });
     await fanout.process([chatMessage(1), chatMessage(2), chatMessage(3)]);

@@ -229,19 +229,26 @@ describe('HipochatClient frames', () => {
       let now = 1_000_000;
       const clock = jest.spyOn(Date, 'now').mockImplementation(() => now);
       const { client, socket } = await liveClient({ signals: true });
-      client.setSelfId('ann');
       const typing = () => socket.sent.filter((frame) => frame.includes('"typing"'));
 
       try {
-        // Act: a keystroke every 100 ms for 5 seconds.
+        // Act: a keystroke every 100 ms for 5 seconds; the server acks the first notice.
         const sent: boolean[] = [];
         for (let elapsed = 0; elapsed < 5000; elapsed += 100) {
           now = 1_000_000 + elapsed;
           sent.push(client.sendTyping());
+          if (elapsed === 0) {
+            const { clientId } = JSON.parse(typing()[0]!) as { clientId: string };
+            socket.receive(JSON.stringify({ type: 'ack', clientId }));
+          }
         }
 
-        // Assess: one at once, then one each time the interval has passed.
-        expect(typing()).toEqual(['{"type":"typing"}', '{"type":"typing"}', '{"type":"typing"}']);
+        // Assess: one at once (with a clientId until acked), then one each time the interval passed.
+        expect(typing()).toEqual([
+          expect.stringMatching(/^\{"type":"typing","clientId":"[^"]+"\}$/),
+          '{"type":"typing"}',
+          '{"type":"typing"}',
+        ]);
         expect(sent.filter(Boolean)).toHaveLength(3);
         expect(sent.indexOf(true, 1) * 100).toBeGreaterThanOrEqual(TYPING_SEND_INTERVAL_MS);
         expect(TYPING_SEND_INTERVAL_MS).toBeGreaterThan(2000);
@@ -249,6 +256,27 @@ describe('HipochatClient frames', () => {
         clock.mockRestore();
         client.close();
       }
+    });
+
+    it('stops sending typing quietly when the server refuses it, without failing a pending send', async () => {
+      // Prepare: a server without signals answers the typing frame with an error frame.
+      const { client, socket, events } = await liveClient({ signals: true });
+      const pending = client.send('still fine', { clientId: 'm1' });
+
+      // Act
+      client.sendTyping();
+      const { clientId } = JSON.parse(socket.sent.at(-1)!) as { clientId: string };
+      socket.receive(JSON.stringify({ ERROR: 'unknown message type: typing', clientId }));
+      socket.receive('{"type":"ack","id":"9-0","clientId":"m1"}');
+      const clock = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 60_000);
+      const again = client.sendTyping();
+      clock.mockRestore();
+
+      // Assess
+      await expect(pending).resolves.toEqual({ id: '9-0', clientId: 'm1' });
+      expect(again).toBe(false);
+      expect(events).toEqual([]);
+      client.close();
     });
 
     it('sends no typing frame while the room is not live', () => {

@@ -49,30 +49,46 @@ describe('LeanSigner', () => {
     ['execute-api', KEYS, 'L0SM9cOFvHcCIhw=', {}, Date.UTC(2026, 0, 2, 3, 4, 5)],
     ['execute-api', WITH_TOKEN, "a+b/c!'()*=", {}, Date.UTC(2026, 0, 2, 23, 59, 59, 999)],
     ['execute-api', WITH_TOKEN, 'L0SM9cOFvHcCIhw=', {}, Date.UTC(2026, 0, 3, 0, 0, 0)],
-    ['lambda', WITH_TOKEN, 'hipochat-prod-deliver', { 'x-amz-invocation-type': 'RequestResponse' }, Date.UTC(2026, 5, 1)],
-  ])('signs a %s POST exactly as the SDK signer does (%#)', async (service, credentials, segment, extra, at) => {
-    // Prepare
-    const signer = new LeanSigner({
-      service,
-      region: async () => 'eu-west-1',
-      credentials: async () => credentials,
-      host: HOST,
-      contentType: 'application/octet-stream',
-      headers: extra,
-      now: () => at,
-    });
-    const path = `/prod/@connections/${escapeUri(segment)}`;
+    [
+      'lambda',
+      WITH_TOKEN,
+      'hipochat-prod-deliver',
+      { 'x-amz-invocation-type': 'RequestResponse' },
+      Date.UTC(2026, 5, 1),
+    ],
+  ])(
+    'signs a %s POST exactly as the SDK signer does (%#)',
+    async (service, credentials, segment, extra, at) => {
+      // Prepare
+      const signer = new LeanSigner({
+        service,
+        region: async () => 'eu-west-1',
+        credentials: async () => credentials,
+        host: HOST,
+        contentType: 'application/octet-stream',
+        headers: extra,
+        now: () => at,
+      });
+      const path = `/prod/@connections/${escapeUri(segment)}`;
 
-    // Act
-    await signer.ready();
-    const headers = asObject(signer.sign(path, body));
+      // Act
+      await signer.ready();
+      const headers = asObject(signer.sign(path, body));
 
-    // Assess
-    const { authorization, ...signedHeaders } = headers;
-    expect(authorization).toBe(
-      await smithyAuthorization(service, credentials, path, signedHeaders as Record<string, string>, body, at),
-    );
-  });
+      // Assess
+      const { authorization, ...signedHeaders } = headers;
+      expect(authorization).toBe(
+        await smithyAuthorization(
+          service,
+          credentials,
+          path,
+          signedHeaders as Record<string, string>,
+          body,
+          at,
+        ),
+      );
+    },
+  );
 
   it('asks for credentials again before they expire, and signs with the new ones', async () => {
     // Prepare
@@ -223,7 +239,9 @@ describe('LambdaInvoker', () => {
         body: JSON.stringify({ errorType: 'Error', errorMessage: 'redis down' }),
       },
     ];
-    await expect(invoker().deliver(request)).rejects.toThrow(/delivery function failed \(Unhandled\).*redis down/);
+    await expect(invoker().deliver(request)).rejects.toThrow(
+      /delivery function failed \(Unhandled\).*redis down/,
+    );
     expect(received).toHaveLength(1);
   });
 

@@ -606,7 +606,10 @@ export class HipochatClient {
   private stopped = false;
   private generation = 0;
   private lastTypingAt: number | undefined;
-  private typingProbeSent = false;
+  // `unknown` until the server acks a typing frame; `refused` when it answers one with an error
+  // frame (a server without signals), after which typing is not sent again.
+  private typing: 'unknown' | 'accepted' | 'refused' = 'unknown';
+  private readonly typingClientIds = new Set<string>();
 
   constructor(options: HipochatClientOptions) {
     this.options = options;
@@ -782,15 +785,17 @@ export class HipochatClient {
   sendTyping(): boolean {
     const socket = this.socket;
     if (!socket || socket.readyState !== OPEN || this.currentState !== 'live') return false;
+    if (this.typing === 'refused') return false;
     const now = Date.now();
     if (this.lastTypingAt !== undefined && now - this.lastTypingAt < TYPING_SEND_INTERVAL_MS) return false;
     this.lastTypingAt = now;
-    // While this client does not know its user id, one clientId lets it recognise its own notice
-    // when the server echoes it (and learn the id); later ones go without, sparing the ack.
+    // Until the server has acked one, typing frames carry a clientId: an older server's error frame
+    // then names the typing frame (not a pending send), and the echo tells this client its user id.
+    // Once acked they go without, sparing an ack per frame.
     let clientId: string | undefined;
-    if (this.selfId === undefined && !this.typingProbeSent) {
-      this.typingProbeSent = true;
+    if (this.typing === 'unknown') {
       clientId = randomId();
+      this.typingClientIds.add(clientId);
       this.ownClientIds.add(clientId);
     }
     socket.send(encodeClientFrame({ kind: 'typing', clientId }));
@@ -981,6 +986,12 @@ export class HipochatClient {
         }
         return;
       case 'error': {
+        if (frame.clientId !== undefined && this.typingClientIds.has(frame.clientId)) {
+          // The server does not take typing frames: stop sending them, quietly.
+          this.typing = 'refused';
+          this.typingClientIds.clear();
+          return;
+        }
         const kind: ErrorKind = frame.message === AUTHENTICATION_ERROR ? 'auth' : 'frame';
         this.emit('error', { kind, message: frame.message });
         // The server names the refused frame's clientId; without one, it answers frames in order.
@@ -995,6 +1006,11 @@ export class HipochatClient {
         return;
       }
       case 'ack': {
+        if (this.typingClientIds.has(frame.clientId)) {
+          this.typing = 'accepted';
+          this.typingClientIds.clear();
+          return;
+        }
         const entry = this.pending.find((p) => p.clientId === frame.clientId);
         if (entry) {
           this.removePending(entry);

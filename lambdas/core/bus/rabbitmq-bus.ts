@@ -1,8 +1,9 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { ChatMessage } from '../../../protocol/index.js';
 import { ServiceUnavailableError } from '../errors.js';
+import { isSignal } from '../signals.js';
 import type { ChatBus } from './chat-bus.js';
-import { busNames, declareTopology, type QueueType, routingKey } from './topology.js';
+import { busNames, declareTopology, type QueueType, routingKey, signalRoutingKey } from './topology.js';
 
 /** Options of the RabbitMQ publisher. */
 export interface RabbitMqBusOptions {
@@ -75,7 +76,8 @@ export class RabbitMqBus implements ChatBus {
   }
 
   publish(message: ChatMessage): Promise<void> {
-    return this.send(this.exchange, routingKey(message.room, this.options.shards), message);
+    const key = isSignal(message) ? signalRoutingKey : routingKey;
+    return this.send(this.exchange, key(message.room, this.options.shards), message);
   }
 
   deadLetter(message: ChatMessage): Promise<void> {

@@ -45,6 +45,15 @@ export function routingKey(room: string, shards: number): string {
   return `${shardOf(room, shards)}.${room}`;
 }
 
+/**
+ * Routing key of a live signal (presence, typing, read) of a room: `<shard>.<room>.~signal`. The
+ * room's shard queue gets it in order with the room's messages (`<n>.#`), while an outside
+ * consumer binding `*.<room>` (an archive) never sees it; `~` is in no room name.
+ */
+export function signalRoutingKey(room: string, shards: number): string {
+  return `${routingKey(room, shards)}.~signal`;
+}
+
 /** Shape of the broker topology. */
 export interface TopologyOptions {
   shards: number;

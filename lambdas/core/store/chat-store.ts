@@ -218,7 +218,11 @@ export interface ChatStore {
    * Removes members and returns their live connections, which are forgotten too; the users who so
    * went offline are pushed onto `departed` (when given).
    */
-  removeMembers(room: string, userIds: readonly string[], departed?: Departure[]): Promise<ConnectionRecord[]>;
+  removeMembers(
+    room: string,
+    userIds: readonly string[],
+    departed?: Departure[],
+  ): Promise<ConnectionRecord[]>;
   /** Keeps a connect ticket until it is taken or `ttlSeconds` pass; keyed by its hash, never the ticket. */
   saveTicket(ticketHash: string, grant: TicketGrant, ttlSeconds: number): Promise<void>;
   /** Reads and deletes a ticket in one step, so a ticket connects once. */

@@ -1,18 +1,24 @@
-import { type ChatMessage, compareIds } from '../../../protocol/index.js';
+import { type ChatMessage, compareIds, type Profile } from '../../../protocol/index.js';
 import { RateLimitedError } from '../errors.js';
 import type { Identity, NewMessage } from '../protocol.js';
 import type {
   AppendOptions,
   AppendResult,
+  Arrival,
   ChatStore,
   ConnectionHome,
   ConnectionRecord,
   ConnectOptions,
+  Departure,
+  EphemeralClaim,
+  OnlineUser,
   PageQuery,
   PageResult,
+  ReadMark,
   ReadResult,
   RoomSummary,
   TicketGrant,
+  UserConnection,
   WindowCount,
 } from './chat-store.js';
 import { IDEMPOTENCY_TTL_SECONDS } from './chat-store.js';
@@ -24,7 +30,13 @@ interface Expiring<T> {
 }
 
 interface RoomState {
-  conns: Map<string, { userId: string; expiresAt: number; batched: boolean }>;
+  conns: Map<string, { userId: string; expiresAt: number; batched: boolean; signals: boolean }>;
+  /** userId -> live connections of the user (presence: online while above 0). */
+  tabs: Map<string, number>;
+  /** userId -> public profile as of the user's latest connect. */
+  profiles: Map<string, Profile>;
+  /** userId -> taken until the user's next ephemeral frame may go out. */
+  ephemeral: Map<string, Expiring<number>>;
   members: Set<string>;
   log: ChatMessage[];
   /** Messages appended so far; a reader's unread count is `seq - mark`. */
@@ -77,6 +89,8 @@ export class MemoryStore implements ChatStore {
   private readonly identities = new Map<string, Expiring<Identity>>();
   private readonly userRates = new Map<string, Expiring<number>>();
   private readonly homes = new Map<string, ConnectionHome & { expiresAt: number }>();
+  /** userId -> connectionId -> the connection's room and expiry: the user's index across rooms. */
+  private readonly userConns = new Map<string, Map<string, { room: string; expiresAt: number }>>();
   private lastMs = 0;
   private lastSeq = 0;
 
@@ -87,6 +101,9 @@ export class MemoryStore implements ChatStore {
     if (!state) {
       state = {
         conns: new Map(),
+        tabs: new Map(),
+        profiles: new Map(),
+        ephemeral: new Map(),
         members: new Set(),
         log: [],
         seq: 0,
@@ -119,39 +136,88 @@ export class MemoryStore implements ChatStore {
     identity: Identity,
     ttlSeconds: number,
     options: ConnectOptions = {},
-  ): Promise<void> {
+  ): Promise<Arrival> {
     const state = this.room(room);
     const expiresAt = Date.now() + ttlSeconds * 1000;
-    state.conns.set(connectionId, { userId: identity.userId, expiresAt, batched: options.batched === true });
+    const fresh = !state.conns.has(connectionId);
+    state.conns.set(connectionId, {
+      userId: identity.userId,
+      expiresAt,
+      batched: options.batched === true,
+      signals: options.signals === true,
+    });
     state.members.add(identity.userId);
     state.mark.set(identity.userId, state.seq);
+    state.profiles.set(identity.userId, structuredClone(identity.profile));
+    const tabs = (state.tabs.get(identity.userId) ?? 0) + (fresh ? 1 : 0);
+    state.tabs.set(identity.userId, tabs);
     this.homes.set(connectionId, { room, identity: structuredClone(identity), expiresAt });
+    const index = this.userConns.get(identity.userId) ?? new Map();
+    index.set(connectionId, { room, expiresAt });
+    this.userConns.set(identity.userId, index);
+    return { joined: fresh && tabs === 1, listeners: this.listeners(state) };
   }
 
-  private leave(room: string, connectionId: string, leftAtMs: number | undefined): string | null {
+  private listeners(state: RoomState): number {
+    let count = 0;
+    for (const conn of state.conns.values()) if (conn.signals) count += 1;
+    return count;
+  }
+
+  /** Takes away one of the user's connections from presence; true when it was their last. */
+  private depart(state: RoomState, userId: string): boolean {
+    const tabs = state.tabs.get(userId) ?? 0;
+    if (tabs > 1) state.tabs.set(userId, tabs - 1);
+    else state.tabs.delete(userId);
+    // A connection recorded before presence existed has no count, and so makes no leave.
+    return tabs === 1;
+  }
+
+  /** Forgets a connection of the room: its record, its place in the user's index, its presence. */
+  private forget(state: RoomState, connectionId: string, userId: string): boolean {
+    state.conns.delete(connectionId);
+    this.userConns.get(userId)?.delete(connectionId);
+    return this.depart(state, userId);
+  }
+
+  private profileOf(state: RoomState, userId: string): Profile | null {
+    const profile = state.profiles.get(userId);
+    return profile ? structuredClone(profile) : null;
+  }
+
+  private departure(state: RoomState, userId: string, left: boolean, read?: string): Departure {
+    const profile = this.profileOf(state, userId);
+    return { userId, left, profile, ...(read ? { read } : {}), listeners: this.listeners(state) };
+  }
+
+  private leave(room: string, connectionId: string, leftAtMs: number | undefined): Departure | null {
     const state = this.room(room);
     this.homes.delete(connectionId);
     const conn = state.conns.get(connectionId);
     if (!conn) return null;
-    state.conns.delete(connectionId);
+    const left = this.forget(state, connectionId, conn.userId);
+    let read: string | undefined;
     if (leftAtMs !== undefined) {
       const last = state.log.findLast((m) => compareIds(m.id, `${leftAtMs}-0`) < 0);
       const known = state.seen.get(conn.userId);
       // Read state only moves forward: the user may have read further (sent, fetched old) since.
-      if (last && (!known || compareIds(last.id, known) > 0)) state.seen.set(conn.userId, last.id);
+      if (last && (!known || compareIds(last.id, known) > 0)) {
+        state.seen.set(conn.userId, last.id);
+        read = last.id;
+      }
       const seen = state.seen.get(conn.userId);
       const after = seen ? state.log.filter((m) => compareIds(m.id, seen) > 0).length : state.log.length;
       state.mark.set(conn.userId, Math.max(state.mark.get(conn.userId) ?? 0, state.seq - after));
     }
-    return conn.userId;
+    return this.departure(state, conn.userId, left, read);
   }
 
-  async disconnect(room: string, connectionId: string, leftAtMs = Date.now()): Promise<string | null> {
+  async disconnect(room: string, connectionId: string, leftAtMs = Date.now()): Promise<Departure | null> {
     return this.leave(room, connectionId, leftAtMs);
   }
 
-  async dropConnection(room: string, connectionId: string): Promise<void> {
-    this.leave(room, connectionId, undefined);
+  async dropConnection(room: string, connectionId: string): Promise<Departure | null> {
+    return this.leave(room, connectionId, undefined);
   }
 
   async connectionHome(connectionId: string): Promise<ConnectionHome | null> {
@@ -160,13 +226,57 @@ export class MemoryStore implements ChatStore {
     return { room: home.room, identity: structuredClone(home.identity) };
   }
 
-  async connections(room: string): Promise<ConnectionRecord[]> {
-    const state = this.room(room);
+  /** Forgets the room's expired connections; users who so went offline go onto `departed`. */
+  private prune(state: RoomState, departed: Departure[] | undefined): void {
     const now = Date.now();
-    const live: ConnectionRecord[] = [];
+    const gone: string[] = [];
     for (const [connectionId, conn] of state.conns) {
-      if (conn.expiresAt <= now) state.conns.delete(connectionId);
-      else live.push({ connectionId, userId: conn.userId, ...(conn.batched ? { batched: true } : {}) });
+      if (conn.expiresAt <= now && this.forget(state, connectionId, conn.userId)) gone.push(conn.userId);
+    }
+    for (const userId of gone) departed?.push(this.departure(state, userId, true));
+  }
+
+  async connections(room: string, departed?: Departure[]): Promise<ConnectionRecord[]> {
+    const state = this.room(room);
+    this.prune(state, departed);
+    return [...state.conns].map(([connectionId, conn]) => ({
+      connectionId,
+      userId: conn.userId,
+      ...(conn.batched ? { batched: true } : {}),
+      ...(conn.signals ? { signals: true } : {}),
+    }));
+  }
+
+  async presence(room: string, departed?: Departure[]): Promise<OnlineUser[]> {
+    const state = this.room(room);
+    this.prune(state, departed);
+    return [...state.tabs.keys()].map((userId) => ({ userId, profile: this.profileOf(state, userId) }));
+  }
+
+  async readMarks(room: string): Promise<ReadMark[]> {
+    const state = this.room(room);
+    const marks: ReadMark[] = [];
+    for (const [userId, lastRead] of state.seen) {
+      if (state.members.has(userId)) marks.push({ userId, lastRead, profile: this.profileOf(state, userId) });
+    }
+    return marks;
+  }
+
+  async claimEphemeral(room: string, userId: string, intervalMs: number): Promise<EphemeralClaim> {
+    const state = this.room(room);
+    const claimed = live(state.ephemeral, userId) === undefined;
+    if (claimed) state.ephemeral.set(userId, { value: 1, expiresAt: Date.now() + intervalMs });
+    return { claimed, listeners: this.listeners(state) };
+  }
+
+  async userConnections(userId: string): Promise<UserConnection[]> {
+    const now = Date.now();
+    const index = this.userConns.get(userId);
+    if (!index) return [];
+    const live: UserConnection[] = [];
+    for (const [connectionId, { room, expiresAt }] of index) {
+      if (expiresAt <= now) index.delete(connectionId);
+      else live.push({ connectionId, room });
     }
     return live;
   }
@@ -233,12 +343,19 @@ export class MemoryStore implements ChatStore {
         (after === undefined || compareIds(m.id, after) > 0),
     );
     const messages = matching.slice(-Math.max(1, query.limit));
+    let readMark: PageResult['readMark'];
     if (query.markRead) {
       const last = state.log.at(-1);
       if (last) state.seen.set(userId, last.id);
+      if (last && last.id !== lastSeenId) readMark = { id: last.id, listeners: this.listeners(state) };
       state.mark.set(userId, state.seq);
     }
-    return { messages: structuredClone(messages), lastSeenId, more: matching.length > messages.length };
+    return {
+      messages: structuredClone(messages),
+      lastSeenId,
+      more: matching.length > messages.length,
+      ...(readMark ? { readMark } : {}),
+    };
   }
 
   async latest(room: string, userId: string, limit: number): Promise<RoomSummary> {
@@ -273,16 +390,22 @@ export class MemoryStore implements ChatStore {
     }
   }
 
-  async removeMembers(room: string, userIds: readonly string[]): Promise<ConnectionRecord[]> {
+  async removeMembers(
+    room: string,
+    userIds: readonly string[],
+    departed?: Departure[],
+  ): Promise<ConnectionRecord[]> {
     const state = this.room(room);
     const gone = new Set(userIds);
     for (const id of userIds) state.members.delete(id);
     const removed: ConnectionRecord[] = [];
+    const left: string[] = [];
     for (const [connectionId, conn] of state.conns) {
       if (!gone.has(conn.userId)) continue;
-      state.conns.delete(connectionId);
+      if (this.forget(state, connectionId, conn.userId)) left.push(conn.userId);
       removed.push({ connectionId, userId: conn.userId });
     }
+    for (const userId of left) departed?.push(this.departure(state, userId, true));
     return removed;
   }
 

@@ -13,12 +13,25 @@ export const keys = {
   mark: (room: string) => `hc:{${room}}:mark`,
   /** Connection ids that asked for batch frames. */
   batched: (room: string) => `hc:{${room}}:batched`,
+  /** Connection ids that asked for presence, typing and read frames. */
+  signals: (room: string) => `hc:{${room}}:signals`,
+  /** userId -> live connections of the user in the room (presence: online while above 0). */
+  tabs: (room: string) => `hc:{${room}}:tabs`,
+  /** userId -> public profile JSON as of the user's latest connect (presence, read receipts). */
+  profiles: (room: string) => `hc:{${room}}:profiles`,
+  /** Taken for 2 s by a user's ephemeral frame (typing): SET NX PX, apart from the rate limit. */
+  ephemeral: (room: string, userId: string) => `hc:{${room}}:ephemeral:${userId}`,
   seen: (room: string) => `hc:{${room}}:seen`,
   idempotency: (room: string, key: string) => `hc:{${room}}:idem:${key}`,
   rate: (room: string, userId: string) => `hc:{${room}}:rate:${userId}`,
   /** The backend's (service key) injections in the room's current rate window. */
   backendRate: (room: string) => `hc:{${room}}:rate-backend`,
   connection: (connectionId: string) => `hc:conn:${connectionId}`,
+  /**
+   * A user's live connections in every room: sorted set of `<connectionId> <room>` by expiry (ms).
+   * Its own slot, so it is written by a second command beside the room's script.
+   */
+  userConnections: (userId: string) => `hc:user:${userId}:conns`,
   /** Per-user message counter across rooms (its own slot: one more round trip when enabled). */
   userRate: (userId: string) => `hc:rate:${userId}`,
   /** How often the fan-out failed a message (it is requeued until the delivery limit). */

@@ -2,22 +2,80 @@
  * The store's Lua scripts, defined as client commands. Each script touches the keys of one room
  * only (or one counter), so it runs in one slot in cluster mode.
  */
+
+// Presence: `tabs` counts a user's live connections in the room; taking away the last one is a
+// leave. A connection recorded before presence existed has no count and makes no leave (no join
+// was ever announced for it).
+const DEPART = `
+local function depart(tabs, user)
+  local n = tonumber(redis.call('HGET', tabs, user) or '0')
+  if n > 1 then
+    redis.call('HINCRBY', tabs, user, -1)
+    return false
+  end
+  if n < 1 then return false end
+  redis.call('HDEL', tabs, user)
+  return true
+end
+`;
+
+// Forgets the room's expired connections. KEYS 1-6: conns expiry batched signals tabs profiles.
+// Answers the users who so went offline, flat: {user, profile JSON or '', ...}.
+const PRUNE = `${DEPART}
+local function prune(now)
+  local departed = {}
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+  if #expired == 0 then return departed end
+  for _, id in ipairs(expired) do
+    local user = redis.call('HGET', KEYS[1], id)
+    if user and depart(KEYS[5], user) then
+      table.insert(departed, user)
+      table.insert(departed, redis.call('HGET', KEYS[6], user) or '')
+    end
+  end
+  redis.call('HDEL', KEYS[1], unpack(expired))
+  redis.call('ZREM', KEYS[2], unpack(expired))
+  redis.call('SREM', KEYS[3], unpack(expired))
+  redis.call('SREM', KEYS[4], unpack(expired))
+  return departed
+end
+`;
+
 export const scripts = {
   hcConnect: {
-    numberOfKeys: 6,
-    // KEYS: conns expiry members mark seq batched; ARGV: connectionId userId expiresAtMs batched
+    numberOfKeys: 9,
+    // KEYS: conns expiry members mark seq batched signals tabs profiles
+    // ARGV: connectionId userId expiresAtMs batched signals profileJson
+    // Answers {joined (1: the user's first live connection in the room), signals connections}.
     lua: `
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local fresh = redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[4] == '1' then redis.call('SADD', KEYS[6], ARGV[1]) end
+if ARGV[5] == '1' then redis.call('SADD', KEYS[7], ARGV[1]) end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('SADD', KEYS[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], redis.call('GET', KEYS[5]) or 0)
+redis.call('HSET', KEYS[9], ARGV[2], ARGV[6])
+local joined = 0
+if fresh == 1 and redis.call('HINCRBY', KEYS[8], ARGV[2], 1) == 1 then joined = 1 end
+return {joined, redis.call('SCARD', KEYS[7])}`,
+  },
+  hcUserConnection: {
+    numberOfKeys: 1,
+    // KEYS: the user's index across rooms; ARGV: member ('<connectionId> <room>') expiresAtMs nowMs
+    // The index lives as long as its latest connection record.
+    lua: `
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], latest[2])
 return 1`,
   },
   hcDisconnect: {
-    numberOfKeys: 7,
-    // KEYS: conns expiry log seen mark seq batched; ARGV: connectionId markRead leftAtMs
-    lua: `
+    numberOfKeys: 10,
+    // KEYS: conns expiry log seen mark seq batched signals tabs profiles; ARGV: connectionId markRead leftAtMs
+    // Answers false when the connection was not there, else {user, left (1: their last connection),
+    // profile JSON or '', the new read mark or '' when it did not move, signals connections left}.
+    lua: `${DEPART}
 local function newer(a, b)
   local am, aseq = string.match(a, '(%d+)-(%d+)')
   local bm, bseq = string.match(b, '(%d+)-(%d+)')
@@ -28,13 +86,17 @@ local user = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[7], ARGV[1])
+redis.call('SREM', KEYS[8], ARGV[1])
 if not user then return false end
+local left = depart(KEYS[9], user) and 1 or 0
+local moved = ''
 if ARGV[2] == '1' then
   local last = redis.call('XREVRANGE', KEYS[3], '(' .. ARGV[3] .. '-0', '-', 'COUNT', 1)
   local seen = redis.call('HGET', KEYS[4], user)
   -- Read state only moves forward: the user may have read further (sent, fetched old) since.
   if #last > 0 and (not seen or newer(last[1][1], seen)) then
     seen = last[1][1]
+    moved = seen
     redis.call('HSET', KEYS[4], user, seen)
   end
   local after = redis.call('XRANGE', KEYS[3], seen and ('(' .. seen) or '-', '+', 'COUNT', 10000)
@@ -42,19 +104,51 @@ if ARGV[2] == '1' then
   local mark = tonumber(redis.call('HGET', KEYS[5], user) or '0')
   redis.call('HSET', KEYS[5], user, math.max(mark, seq - #after))
 end
-return user`,
+return {user, left, redis.call('HGET', KEYS[10], user) or '', moved, redis.call('SCARD', KEYS[8])}`,
   },
   hcConnections: {
-    numberOfKeys: 3,
-    // KEYS: conns expiry batched; ARGV: nowMs
-    lua: `
-local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
-if #expired > 0 then
-  redis.call('HDEL', KEYS[1], unpack(expired))
-  redis.call('ZREM', KEYS[2], unpack(expired))
-  redis.call('SREM', KEYS[3], unpack(expired))
+    numberOfKeys: 6,
+    // KEYS: conns expiry batched signals tabs profiles; ARGV: nowMs
+    // Answers {conns flat, batched ids, signals ids, users whose last connection expired (flat)}.
+    lua: `${PRUNE}
+local departed = prune(ARGV[1])
+return {redis.call('HGETALL', KEYS[1]), redis.call('SMEMBERS', KEYS[3]), redis.call('SMEMBERS', KEYS[4]), departed}`,
+  },
+  hcPresence: {
+    numberOfKeys: 6,
+    // KEYS: conns expiry batched signals tabs profiles; ARGV: nowMs
+    // Answers {users whose last connection expired (flat), online users with their profiles (flat),
+    // signals connections}.
+    lua: `${PRUNE}
+local departed = prune(ARGV[1])
+local online = {}
+for _, user in ipairs(redis.call('HKEYS', KEYS[5])) do
+  table.insert(online, user)
+  table.insert(online, redis.call('HGET', KEYS[6], user) or '')
 end
-return {redis.call('HGETALL', KEYS[1]), redis.call('SMEMBERS', KEYS[3])}`,
+return {departed, online, redis.call('SCARD', KEYS[4])}`,
+  },
+  hcReadMarks: {
+    numberOfKeys: 3,
+    // KEYS: seen members profiles. Answers the members' marks flat: {user, id, profile JSON or '', ...}.
+    lua: `
+local seen = redis.call('HGETALL', KEYS[1])
+local marks = {}
+for i = 1, #seen, 2 do
+  if redis.call('SISMEMBER', KEYS[2], seen[i]) == 1 then
+    table.insert(marks, seen[i])
+    table.insert(marks, seen[i + 1])
+    table.insert(marks, redis.call('HGET', KEYS[3], seen[i]) or '')
+  end
+end
+return marks`,
+  },
+  hcEphemeral: {
+    numberOfKeys: 2,
+    // KEYS: the user's ephemeral slot, signals; ARGV: intervalMs. Answers {claimed 1/0, signals connections}.
+    lua: `
+local claimed = redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1])
+return {claimed and 1 or 0, redis.call('SCARD', KEYS[2])}`,
   },
   hcAppend: {
     numberOfKeys: 6,
@@ -104,9 +198,10 @@ redis.call('HSET', KEYS[3], ARGV[1], redis.call('GET', KEYS[4]) or 0)
 return {seen or false, entries}`,
   },
   hcPage: {
-    numberOfKeys: 4,
-    // KEYS: log seen mark seq; ARGV: userId end start count markRead ('1' marks the room read)
-    // One more than asked tells whether more match without a second call.
+    numberOfKeys: 5,
+    // KEYS: log seen mark seq signals; ARGV: userId end start count markRead ('1' marks the room read)
+    // One more than asked tells whether more match without a second call. Answers {seen, entries,
+    // more, the new read mark when markRead moved it, signals connections}.
     lua: `
 local seen = redis.call('HGET', KEYS[2], ARGV[1])
 local entries = redis.call('XREVRANGE', KEYS[1], ARGV[2], ARGV[3], 'COUNT', tonumber(ARGV[4]) + 1)
@@ -115,12 +210,16 @@ if #entries > tonumber(ARGV[4]) then
   more = 1
   table.remove(entries)
 end
+local moved = false
 if ARGV[5] == '1' then
   local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-  if #last > 0 then redis.call('HSET', KEYS[2], ARGV[1], last[1][1]) end
+  if #last > 0 then
+    if last[1][1] ~= seen then moved = last[1][1] end
+    redis.call('HSET', KEYS[2], ARGV[1], last[1][1])
+  end
   redis.call('HSET', KEYS[3], ARGV[1], redis.call('GET', KEYS[4]) or 0)
 end
-return {seen or false, entries, more}`,
+return {seen or false, entries, more, moved, redis.call('SCARD', KEYS[5])}`,
   },
   hcLatest: {
     numberOfKeys: 4,
@@ -155,10 +254,13 @@ end
 return #ARGV`,
   },
   hcRemoveMembers: {
-    numberOfKeys: 4,
-    // KEYS: members conns expiry batched; ARGV: userIds...
-    lua: `
+    numberOfKeys: 7,
+    // KEYS: members conns expiry batched signals tabs profiles; ARGV: userIds...
+    // Answers {removed connections flat (id, user), users who so went offline flat (user, profile),
+    // signals connections left}.
+    lua: `${DEPART}
 local removed = {}
+local departed = {}
 local gone = {}
 for i = 1, #ARGV do
   redis.call('SREM', KEYS[1], ARGV[i])
@@ -170,11 +272,16 @@ for i = 1, #conns, 2 do
     redis.call('HDEL', KEYS[2], conns[i])
     redis.call('ZREM', KEYS[3], conns[i])
     redis.call('SREM', KEYS[4], conns[i])
+    redis.call('SREM', KEYS[5], conns[i])
     table.insert(removed, conns[i])
     table.insert(removed, conns[i + 1])
+    if depart(KEYS[6], conns[i + 1]) then
+      table.insert(departed, conns[i + 1])
+      table.insert(departed, redis.call('HGET', KEYS[7], conns[i + 1]) or '')
+    end
   end
 end
-return removed`,
+return {removed, departed, redis.call('SCARD', KEYS[5])}`,
   },
 } as const;
 

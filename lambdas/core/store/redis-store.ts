@@ -5,22 +5,40 @@ import { sleep } from '../retry.js';
 import {
   type AppendOptions,
   type AppendResult,
+  type Arrival,
   type ChatStore,
   type ConnectionHome,
   type ConnectionRecord,
   type ConnectOptions,
+  type Departure,
+  type EphemeralClaim,
   IDEMPOTENCY_TTL_SECONDS,
+  type OnlineUser,
   type PageQuery,
   type PageResult,
+  type ReadMark,
   type ReadResult,
   type RoomSummary,
   type TicketGrant,
+  type UserConnection,
   type WindowCount,
 } from './chat-store.js';
 import { createRedisClient, type RedisClient, type ScriptClient, unsent, whenReady } from './redis-client.js';
+import {
+  type DisconnectAnswer,
+  decodeEntries,
+  decodeMessage,
+  departureOf,
+  type Entry,
+  encodeMessage,
+  markFlag,
+  onlineUsers,
+  pairs,
+  pushDepartures,
+  readMarks,
+  userConnection,
+} from './redis-codec.js';
 import { keys } from './redis-keys.js';
-
-type Entry = [string, string[]];
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -32,33 +50,6 @@ export interface RedisStoreOptions {
   historyLimit?: number;
   /** Milliseconds to wait for a connection before failing a request. @default 2000 */
   connectTimeoutMs?: number;
-}
-
-function pairs(flat: string[]): ConnectionRecord[] {
-  const records: ConnectionRecord[] = [];
-  for (let i = 0; i < flat.length; i += 2) records.push({ connectionId: flat[i]!, userId: flat[i + 1]! });
-  return records;
-}
-
-function markBatched(records: ConnectionRecord[], batched: string[]): ConnectionRecord[] {
-  if (batched.length === 0) return records;
-  const set = new Set(batched);
-  for (const record of records) if (set.has(record.connectionId)) record.batched = true;
-  return records;
-}
-
-/** Serialises a message for the log: the id is the log position, so it is not stored twice. */
-function encodeMessage(message: NewMessage): string {
-  return JSON.stringify(message);
-}
-
-/** Rebuilds a message from its log entry. */
-function decodeMessage(id: string, data: string): ChatMessage {
-  return { id, ...(JSON.parse(data) as NewMessage) };
-}
-
-function decodeEntries(entries: Entry[]): ChatMessage[] {
-  return entries.map(([id, fields]) => decodeMessage(id, fields[1]!));
 }
 
 const RESEND_DELAY_MS = 25;
@@ -124,11 +115,12 @@ export class RedisStore implements ChatStore {
     identity: Identity,
     ttlSeconds: number,
     options: ConnectOptions = {},
-  ): Promise<void> {
-    const expiresAt = Date.now() + ttlSeconds * 1000;
+  ): Promise<Arrival> {
+    const now = Date.now();
+    const expiresAt = now + ttlSeconds * 1000;
     const home: ConnectionHome = { room, identity };
     return this.run(async () => {
-      await Promise.all([
+      const [[joined, listeners]] = await Promise.all([
         this.redis.hcConnect(
           keys.conns(room),
           keys.expiry(room),
@@ -136,19 +128,32 @@ export class RedisStore implements ChatStore {
           keys.mark(room),
           keys.seq(room),
           keys.batched(room),
+          keys.signals(room),
+          keys.tabs(room),
+          keys.profiles(room),
           connectionId,
           identity.userId,
           expiresAt,
           options.batched ? '1' : '0',
-        ),
+          options.signals ? '1' : '0',
+          JSON.stringify(identity.profile),
+        ) as Promise<[number, number]>,
         this.client.set(keys.connection(connectionId), JSON.stringify(home), 'EX', ttlSeconds),
+        // The user's index across rooms has its own slot: a second command, sent together.
+        this.redis.hcUserConnection(
+          keys.userConnections(identity.userId),
+          userConnection(connectionId, room),
+          expiresAt,
+          now,
+        ),
       ]);
+      return { joined: joined === 1, listeners: Number(listeners) };
     });
   }
 
-  private leave(room: string, connectionId: string, leftAtMs: number | undefined): Promise<string | null> {
+  private leave(room: string, connectionId: string, leftAtMs: number | undefined): Promise<Departure | null> {
     return this.run(async () => {
-      const [user] = await Promise.all([
+      const [result] = await Promise.all([
         this.redis.hcDisconnect(
           keys.conns(room),
           keys.expiry(room),
@@ -157,22 +162,28 @@ export class RedisStore implements ChatStore {
           keys.mark(room),
           keys.seq(room),
           keys.batched(room),
+          keys.signals(room),
+          keys.tabs(room),
+          keys.profiles(room),
           connectionId,
           leftAtMs === undefined ? '0' : '1',
           leftAtMs ?? 0,
-        ) as Promise<string | null>,
+        ) as Promise<DisconnectAnswer | null>,
         this.client.del(keys.connection(connectionId)),
       ]);
-      return user ?? null;
+      if (!result) return null;
+      // The user is known only now: their index across rooms (a stale entry would expire anyway).
+      await this.client.zrem(keys.userConnections(result[0]), userConnection(connectionId, room));
+      return departureOf(result);
     });
   }
 
-  disconnect(room: string, connectionId: string, leftAtMs = Date.now()): Promise<string | null> {
+  disconnect(room: string, connectionId: string, leftAtMs = Date.now()): Promise<Departure | null> {
     return this.leave(room, connectionId, leftAtMs);
   }
 
-  async dropConnection(room: string, connectionId: string): Promise<void> {
-    await this.leave(room, connectionId, undefined);
+  dropConnection(room: string, connectionId: string): Promise<Departure | null> {
+    return this.leave(room, connectionId, undefined);
   }
 
   connectionHome(connectionId: string): Promise<ConnectionHome | null> {
@@ -182,15 +193,65 @@ export class RedisStore implements ChatStore {
     });
   }
 
-  connections(room: string): Promise<ConnectionRecord[]> {
+  /** The keys of the scripts that prune a room's expired connections. */
+  private pruneKeys(room: string): string[] {
+    return [
+      keys.conns(room),
+      keys.expiry(room),
+      keys.batched(room),
+      keys.signals(room),
+      keys.tabs(room),
+      keys.profiles(room),
+    ];
+  }
+
+  connections(room: string, departed?: Departure[]): Promise<ConnectionRecord[]> {
     return this.run(async () => {
-      const [flat, batched] = (await this.redis.hcConnections(
-        keys.conns(room),
-        keys.expiry(room),
-        keys.batched(room),
+      const [flat, batched, signals, gone] = (await this.redis.hcConnections(
+        ...this.pruneKeys(room),
         Date.now(),
-      )) as [string[], string[]];
-      return markBatched(pairs(flat), batched);
+      )) as [string[], string[], string[], string[]];
+      pushDepartures(gone, signals.length, departed);
+      return markFlag(markFlag(pairs(flat), batched, 'batched'), signals, 'signals');
+    });
+  }
+
+  presence(room: string, departed?: Departure[]): Promise<OnlineUser[]> {
+    return this.run(async () => {
+      const [gone, online, listeners] = (await this.redis.hcPresence(
+        ...this.pruneKeys(room),
+        Date.now(),
+      )) as [string[], string[], number];
+      pushDepartures(gone, Number(listeners), departed);
+      return onlineUsers(online);
+    });
+  }
+
+  readMarks(room: string): Promise<ReadMark[]> {
+    return this.run(async () => {
+      const flat = await this.redis.hcReadMarks(keys.seen(room), keys.members(room), keys.profiles(room));
+      return readMarks(flat as string[]);
+    });
+  }
+
+  claimEphemeral(room: string, userId: string, intervalMs: number): Promise<EphemeralClaim> {
+    return this.run(async () => {
+      const [claimed, listeners] = (await this.redis.hcEphemeral(
+        keys.ephemeral(room, userId),
+        keys.signals(room),
+        intervalMs,
+      )) as [number, number];
+      return { claimed: claimed === 1, listeners: Number(listeners) };
+    });
+  }
+
+  userConnections(userId: string): Promise<UserConnection[]> {
+    return this.run(async () => {
+      const members = await this.client.zrangebyscore(keys.userConnections(userId), Date.now(), '+inf');
+      return members.map((member) => {
+        const space = member.indexOf(' ');
+        return { connectionId: member.slice(0, space), room: member.slice(space + 1) };
+      });
     });
   }
 
@@ -252,18 +313,24 @@ export class RedisStore implements ChatStore {
     // `(0-0` is no valid exclusive end for Redis; `0-0` is, and no entry has that id.
     const nothingOlder = before !== undefined && compareIds(before, '0-0') <= 0;
     return this.run(async () => {
-      const [seen, entries, more] = (await this.redis.hcPage(
+      const [seen, entries, more, moved, listeners] = (await this.redis.hcPage(
         keys.log(room),
         keys.seen(room),
         keys.mark(room),
         keys.seq(room),
+        keys.signals(room),
         userId,
         nothingOlder ? '0-0' : before !== undefined ? `(${before}` : '+',
         after !== undefined ? `(${after}` : '-',
         Math.max(1, query.limit),
         query.markRead ? '1' : '0',
-      )) as [string | null, Entry[], number];
-      return { messages: decodeEntries(entries).reverse(), lastSeenId: seen ?? null, more: more === 1 };
+      )) as [string | null, Entry[], number, string | null, number];
+      return {
+        messages: decodeEntries(entries).reverse(),
+        lastSeenId: seen ?? null,
+        more: more === 1,
+        ...(moved ? { readMark: { id: moved, listeners: Number(listeners) } } : {}),
+      };
     });
   }
 
@@ -300,19 +367,32 @@ export class RedisStore implements ChatStore {
     );
   }
 
-  removeMembers(room: string, userIds: readonly string[]): Promise<ConnectionRecord[]> {
+  removeMembers(
+    room: string,
+    userIds: readonly string[],
+    departed?: Departure[],
+  ): Promise<ConnectionRecord[]> {
     if (userIds.length === 0) return Promise.resolve([]);
-    return this.run(async () =>
-      pairs(
-        (await this.redis.hcRemoveMembers(
-          keys.members(room),
-          keys.conns(room),
-          keys.expiry(room),
-          keys.batched(room),
-          ...userIds,
-        )) as string[],
-      ),
-    );
+    return this.run(async () => {
+      const [removed, gone, listeners] = (await this.redis.hcRemoveMembers(
+        keys.members(room),
+        keys.conns(room),
+        keys.expiry(room),
+        keys.batched(room),
+        keys.signals(room),
+        keys.tabs(room),
+        keys.profiles(room),
+        ...userIds,
+      )) as [string[], string[], number];
+      const records = pairs(removed);
+      await Promise.all(
+        records.map((r) =>
+          this.client.zrem(keys.userConnections(r.userId), userConnection(r.connectionId, room)),
+        ),
+      );
+      pushDepartures(gone, Number(listeners), departed);
+      return records;
+    });
   }
 
   async saveTicket(ticketHash: string, grant: TicketGrant, ttlSeconds: number): Promise<void> {

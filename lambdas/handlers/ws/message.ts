@@ -1,4 +1,10 @@
-import { ackFrame, encodeServerFrame, errorFrame, KEEP_ALIVE_REPLY } from '../../../protocol/index.js';
+import {
+  ackFrame,
+  encodeServerFrame,
+  ephemeralAckFrame,
+  errorFrame,
+  KEEP_ALIVE_REPLY,
+} from '../../../protocol/index.js';
 import { isKeepAlive } from '../../core/protocol.js';
 import { connectionOf, wsRoute } from '../shared/websocket.js';
 
@@ -28,6 +34,11 @@ export const handler = wsRoute(
       event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
     if (isKeepAlive(text)) return { statusCode: 200, body: KEEP_ALIVE_REPLY };
     const { room, identity } = await connectionOf(event, rt);
+    // An ephemeral type (typing) is delivered live, never stored: its ack has no id.
+    const ephemeral = await rt.signals.ephemeral(room, identity, text);
+    if (ephemeral?.clientId)
+      return { statusCode: 200, body: encodeServerFrame(ephemeralAckFrame(ephemeral.clientId)) };
+    if (ephemeral) return { statusCode: 200 };
     const message = await rt.chat.send(room, identity, text);
     if (!message.clientId) return { statusCode: 200 };
     return { statusCode: 200, body: encodeServerFrame(ackFrame(message.id, message.clientId)) };

@@ -1,0 +1,194 @@
+import {
+  type BroadcastAnswer,
+  type ChatMessage,
+  compareIds,
+  EPHEMERAL_INTERVAL_MS,
+  MAX_BROADCAST_ROOMS,
+  MAX_CLIENT_ID_LENGTH,
+  type PresenceAnswer,
+  type ReceiptsAnswer,
+  type UserDisconnected,
+} from '../../protocol/index.js';
+import { AnswerBudget, answerBytes } from './answer-budget.js';
+import type { ChatService } from './chat-service.js';
+import type { ChatConfig } from './config.js';
+import type { ConnectionSender } from './connections.js';
+import { BadRequestError, NestingTooDeepError, PayloadTooLargeError } from './errors.js';
+import { logger } from './logger.js';
+import { type Identity, nestsDeeperThan, parseJson, parseRoom } from './protocol.js';
+import { forEachLimited } from './retry.js';
+import type { ChatStore, Departure } from './store/chat-store.js';
+
+/** What `ephemeral` did with a frame of an ephemeral type. */
+export interface EphemeralOutcome {
+  /** The frame's `clientId`, to be acked (without an id: nothing was stored). */
+  clientId?: string;
+}
+
+// Rooms of one broadcast stored at once.
+const BROADCAST_CONCURRENCY = 10;
+// Bytes a broadcast body may take besides the message body: the room list.
+const ROOM_LIST_BYTES = MAX_BROADCAST_ROOMS * 160;
+// Bytes kept for an answer's keys.
+const ANSWER_ENVELOPE_BYTES = 1024;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The first `items` whose JSON fits one HTTP answer (a room of 50,000 online users would not). */
+function fitting<T>(items: readonly T[]): T[] {
+  const budget = new AnswerBudget(ANSWER_ENVELOPE_BYTES);
+  const kept: T[] = [];
+  for (const item of items) {
+    if (!budget.take(answerBytes(item) + 1)) break;
+    kept.push(item);
+  }
+  return kept;
+}
+
+/**
+ * Live signals and the backend calls that reach across rooms: ephemeral frames (typing), who is
+ * online, read receipts, one injection into many rooms, and disconnecting a user everywhere.
+ * Presence and read frames themselves are announced where they happen (`ChatService.announce`).
+ */
+export class SignalsService {
+  constructor(
+    private readonly config: ChatConfig,
+    private readonly store: ChatStore,
+    private readonly chat: ChatService,
+    private readonly sender: ConnectionSender,
+  ) {}
+
+  /**
+   * A websocket frame of a type in `HIPOCHAT_EPHEMERAL_TYPES` (`{"type":"typing","body"?:…}`):
+   * delivered live to the room's signals connections with `author` and `senderId`, at most one
+   * per user and room per {@link EPHEMERAL_INTERVAL_MS}. An extra one is dropped silently but still
+   * acked, since the ack says the server took the frame, not that anyone saw it. Never stored,
+   * counted unread, pushed or held against the message rate limit. Any other frame answers
+   * undefined: it is a message for `ChatService.send`, which reports what is wrong with it.
+   */
+  async ephemeral(
+    room: string,
+    identity: Identity,
+    text: string | undefined,
+  ): Promise<EphemeralOutcome | undefined> {
+    const types = this.config.ephemeralTypes;
+    // Nearly every frame is a message: a substring test spares it a second JSON parse.
+    if (!text || !types.some((type) => text.includes(type))) return undefined;
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    if (!isRecord(frame) || typeof frame.type !== 'string' || !types.includes(frame.type)) return undefined;
+    const { maxMessageBytes, maxBodyDepth } = this.config;
+    if (Buffer.byteLength(text, 'utf8') > maxMessageBytes) throw new PayloadTooLargeError(maxMessageBytes);
+    // The frame object is one level more than its body, as for messages.
+    if (nestsDeeperThan(frame, maxBodyDepth + 1)) throw new NestingTooDeepError(maxBodyDepth);
+    const { clientId, body } = frame;
+    if (
+      clientId !== undefined &&
+      (typeof clientId !== 'string' || clientId.length < 1 || clientId.length > MAX_CLIENT_ID_LENGTH)
+    ) {
+      throw new BadRequestError(`clientId must be a string of 1 to ${MAX_CLIENT_ID_LENGTH} characters`);
+    }
+    await this.chat.assertAllowed(room, identity.userId);
+    const { claimed, listeners } = await this.store.claimEphemeral(
+      room,
+      identity.userId,
+      EPHEMERAL_INTERVAL_MS,
+    );
+    if (claimed && listeners > 0) {
+      await this.chat.announce.ephemeral(room, { type: frame.type, identity, clientId, body });
+    }
+    return clientId === undefined ? {} : { clientId };
+  }
+
+  /**
+   * `GET /talk/presence/{room}/`: the users online in the room, each once, by public profile.
+   * Connections past their TTL are pruned on the way, and their users' `leave` announced.
+   */
+  async presence(room: string, identity: Identity): Promise<PresenceAnswer> {
+    await this.chat.assertAllowed(room, identity.userId);
+    const departed: Departure[] = [];
+    const online = await this.store.presence(room, departed);
+    await this.chat.announce.departed(room, departed);
+    online.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+    return {
+      room,
+      online: fitting(online.map((user) => this.chat.announce.profileOf(user.userId, user.profile))),
+    };
+  }
+
+  /** `GET /talk/receipts/{room}/`: each member's read mark, the most recent reader first. */
+  async receipts(room: string, identity: Identity): Promise<ReceiptsAnswer> {
+    await this.chat.assertAllowed(room, identity.userId);
+    const marks = await this.store.readMarks(room);
+    marks.sort((a, b) => compareIds(b.lastRead, a.lastRead));
+    const receipts = marks.map((mark) => ({
+      user: this.chat.announce.profileOf(mark.userId, mark.profile),
+      lastRead: mark.lastRead,
+    }));
+    return { room, receipts: fitting(receipts) };
+  }
+
+  /**
+   * `POST /talk/broadcast/?type=T` (service key) with `{"rooms":[…],"body":…}`: one message per
+   * room (each named once), as the backend. An `idempotencyKey` counts in each room, so a retried
+   * call stores nothing twice. When a room fails the call fails after every room was tried, and
+   * a retry with the same key completes it.
+   */
+  async broadcast(
+    type: string | undefined,
+    bodyText: string | undefined,
+    idempotencyKey?: string,
+  ): Promise<BroadcastAnswer> {
+    const { maxMessageBytes, maxBodyDepth } = this.config;
+    const data = parseJson(bodyText, maxMessageBytes + ROOM_LIST_BYTES, 'body', maxBodyDepth + 1);
+    if (!isRecord(data) || !Array.isArray(data.rooms) || !('body' in data)) {
+      throw new BadRequestError('body must be {"rooms":["room",…],"body":<JSON>}');
+    }
+    if (data.rooms.length < 1 || data.rooms.length > MAX_BROADCAST_ROOMS) {
+      throw new BadRequestError(`rooms must name 1 to ${MAX_BROADCAST_ROOMS} rooms`);
+    }
+    const rooms = [...new Set(data.rooms.map((room) => parseRoom(typeof room === 'string' ? room : '')))];
+    const body = JSON.stringify(data.body);
+    const stored = new Map<string, ChatMessage>();
+    const failures: unknown[] = [];
+    await forEachLimited(rooms, BROADCAST_CONCURRENCY, async (room) => {
+      try {
+        stored.set(room, await this.chat.inject(room, null, type, body, idempotencyKey));
+      } catch (error) {
+        failures.push(error);
+      }
+    });
+    if (failures.length > 0) throw failures[0];
+    return { messages: rooms.map((room) => stored.get(room)!) };
+  }
+
+  /**
+   * `POST /talk/disconnect/{user}/` (service key): closes every connection of the user in every
+   * room and forgets it at once (its `$disconnect`, should it come, finds nothing left to do).
+   */
+  async disconnectUser(userId: string): Promise<UserDisconnected> {
+    if (userId.length < 1 || userId.length > 256)
+      throw new BadRequestError('user id must be 1-256 characters');
+    const connections = await this.store.userConnections(userId);
+    let disconnected = 0;
+    await forEachLimited(connections, BROADCAST_CONCURRENCY, async ({ connectionId, room }) => {
+      try {
+        await this.sender.disconnect(connectionId);
+      } catch (error) {
+        logger.warn('could not close a connection of a disconnected user', { room, error });
+        return;
+      }
+      disconnected += 1;
+      await this.chat.leave(room, connectionId).catch((error: unknown) => {
+        logger.warn('closed connection left for $disconnect to forget', { room, error });
+      });
+    });
+    return { user: userId, disconnected };
+  }
+}

@@ -1,0 +1,17 @@
+import { httpRoute } from '../shared/http.js';
+import { serviceCredential } from '../shared/members.js';
+
+/**
+ * `POST /talk/broadcast/?type=T` (service key) with `{"rooms": [...], "body": <json>}`: one message
+ * per room as the backend; 201 `{"messages": [...]}`. The rooms travel in the body, since `,` is
+ * legal in a room name. `Idempotency-Key` counts in each room, so a retried call stores nothing twice.
+ */
+export const handler = httpRoute(
+  async (request, { chat, signals }) => {
+    chat.assertService(serviceCredential(request));
+    request.contentKind(['json']);
+    return signals.broadcast(request.query('type'), request.body(), request.header('idempotency-key'));
+  },
+  201,
+  { carriesMessage: true },
+);

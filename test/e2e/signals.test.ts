@@ -1,0 +1,306 @@
+import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { disconnectSettled, openSocket, type TestSocket } from '../support/socket.js';
+import { pause } from '../support/wait.js';
+
+/** Against a deployment (HIPOCHAT_E2E_WS_URL) the stack's service key; locally the gateway's. */
+const SERVICE_KEY = process.env.HIPOCHAT_E2E_SERVICE_KEY ?? 'e2e-service-key';
+const DEPLOYED = Boolean(process.env.HIPOCHAT_E2E_WS_URL && process.env.HIPOCHAT_E2E_HTTP_URL);
+
+const systems: [string, Record<string, string>][] = DEPLOYED
+  ? [['the deployment under test', {}]]
+  : [
+      ['Redis and RabbitMQ', realServices],
+      ['the in-memory store and bus', {}],
+    ];
+
+// biome-ignore lint/suspicious/noExplicitAny: frames and bodies are checked field by field below
+type Json = Record<string, any>;
+
+/** The dev identity's public profile of a token. */
+const profile = (name: string) => ({ id: name, username: name });
+
+/** How a test connects: the URL shape and what it asks for. */
+interface Shape {
+  legacy?: boolean;
+  signals?: boolean;
+  batch?: boolean;
+}
+
+describe.each(systems)('live signals on %s', (_name, services: Record<string, string>) => {
+  let chat: ChatEndpoints;
+  const open: TestSocket[] = [];
+
+  const urlOf = (room: string, credential: string, shape: Shape = {}) => {
+    const extra = `${shape.signals ? '&signals=1' : ''}${shape.batch ? '&batch=1' : ''}`;
+    return shape.legacy
+      ? `${chat.wsUrl}/talk/chat/${room}/?${credential}${extra}`
+      : `${chat.wsUrl}/?room=${room}&${credential}${extra}`;
+  };
+  const connect = async (room: string, token: string, shape: Shape = {}) => {
+    const socket = await openSocket(urlOf(room, `token=${token}`, shape));
+    open.push(socket);
+    return socket;
+  };
+  const get = async (path: string, token: string) => {
+    const response = await fetch(`${chat.httpUrl}${path}`, { headers: { authorization: `Token ${token}` } });
+    return { status: response.status, body: (await response.json()) as Json };
+  };
+  const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${chat.httpUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Json };
+  };
+  const asBackend = { authorization: `Bearer ${SERVICE_KEY}` };
+  /** The presence events a socket got about `user`, in order. */
+  const presenceOf = (socket: TestSocket, user: string) =>
+    socket.frames.filter((f) => f.type === 'presence' && (f.user as Json).id === user).map((f) => f.event);
+  const joined = (user: string) => (f: Json) =>
+    f.type === 'presence' && f.event === 'join' && f.user.id === user;
+  const left = (user: string) => (f: Json) =>
+    f.type === 'presence' && f.event === 'leave' && f.user.id === user;
+
+  beforeAll(async () => {
+    chat = await chatEndpoints({
+      ...services,
+      HIPOCHAT_SERVICE_KEY: SERVICE_KEY,
+      HIPOCHAT_CLOSED_ROOMS: 'vip-*',
+    });
+  });
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((socket) => socket.close()));
+  });
+
+  afterAll(async () => {
+    await chat?.stop();
+  });
+
+  describe('presence frames', () => {
+    it.each<[string, Shape]>([
+      ['the API Gateway URL', {}],
+      ['the Hipochat URL', { legacy: true }],
+    ])(
+      'tells a signals connection on %s who comes online and goes offline, once per user',
+      async (_shape, shape) => {
+        const room = uniqueRoom();
+        const carol = await connect(room, 'carol', { ...shape, signals: true });
+        const alice1 = await connect(room, 'alice', { legacy: !shape.legacy, signals: true });
+        await carol.next(joined('alice'));
+        const alice2 = await connect(room, 'alice', shape);
+        await alice1.close();
+        // bob's join comes after anything alice's second tab or first close could have caused.
+        await connect(room, 'bob', shape);
+        await carol.next(joined('bob'));
+        expect(presenceOf(carol, 'alice')).toEqual(['join']);
+        await alice2.close();
+        expect(await carol.next(left('alice'))).toEqual({
+          type: 'presence',
+          event: 'leave',
+          room,
+          user: profile('alice'),
+        });
+        expect(presenceOf(carol, 'alice')).toEqual(['join', 'leave']);
+        // The joiner is not told of its own join.
+        expect(presenceOf(alice1, 'alice')).toEqual([]);
+      },
+    );
+
+    it('reaches a connection that asked for batch frames as a frame of its own', async () => {
+      const room = uniqueRoom();
+      const carol = await connect(room, 'carol', { signals: true, batch: true });
+      await connect(room, 'alice');
+      expect(await carol.next(joined('alice'))).toEqual({
+        type: 'presence',
+        event: 'join',
+        room,
+        user: profile('alice'),
+      });
+    });
+
+    it('reaches a connection opened with a ticket and signals=1', async () => {
+      const room = uniqueRoom();
+      const { body } = await post(`/talk/ticket/${room}/`, {}, { authorization: 'Token carol' });
+      const carol = await openSocket(urlOf(room, `ticket=${body.ticket}`, { signals: true }));
+      open.push(carol);
+      await connect(room, 'alice', { legacy: true });
+      await carol.next(joined('alice'));
+    });
+  });
+
+  describe('GET /talk/presence/{room}/', () => {
+    it('lists each online user once, and no one who left', async () => {
+      const room = uniqueRoom();
+      await connect(room, 'alice');
+      await connect(room, 'alice', { legacy: true });
+      const bob = await connect(room, 'bob', { signals: true });
+      const { status, body } = await get(`/talk/presence/${room}/`, 'carol');
+      expect(status).toBe(200);
+      expect(body.room).toBe(room);
+      expect(body.online).toHaveLength(2);
+      expect(body.online).toEqual(expect.arrayContaining([profile('alice'), profile('bob')]));
+      await bob.close();
+      await disconnectSettled();
+      expect((await get(`/talk/presence/${room}`, 'carol')).body.online).toEqual([profile('alice')]);
+    });
+
+    it('answers 403 to a non-member of a closed room', async () => {
+      expect((await get(`/talk/presence/vip-${uniqueRoom()}/`, 'carol')).status).toBe(403);
+    });
+  });
+
+  describe('typing frames', () => {
+    it('delivers typing with author and senderId, acks its clientId without an id and stores nothing', async () => {
+      const room = uniqueRoom();
+      const carol = await connect(room, 'carol', { signals: true });
+      const alice = await connect(room, 'alice', { legacy: true });
+      alice.send({ type: 'typing', clientId: 't-1' });
+      expect(await alice.next((f) => f.type === 'ack')).toEqual({ type: 'ack', clientId: 't-1' });
+      const typing = await carol.next((f) => f.type === 'typing');
+      expect(typing).toEqual({
+        type: 'typing',
+        room,
+        author: profile('alice'),
+        senderId: 'alice',
+        clientId: 't-1',
+        timestamp: expect.any(Number),
+      });
+      const old = await get(`/talk/old/${room}/`, 'carol');
+      expect(old.body.oldy).toEqual([]);
+      expect((await get(`/talk/notification/${room}/`, 'carol')).body).toEqual({ notification: 0 });
+    });
+
+    it('delivers at most one per user and room per 2 s, acking the dropped ones too', async () => {
+      const room = uniqueRoom();
+      const carol = await connect(room, 'carol', { signals: true });
+      const alice = await connect(room, 'alice', { signals: true });
+      alice.send({ type: 'typing', body: { n: 1 } });
+      alice.send({ type: 'typing', body: { n: 2 }, clientId: 't-2' });
+      expect(await alice.next((f) => f.type === 'ack')).toEqual({ type: 'ack', clientId: 't-2' });
+      // A message right after: delivered in order after any typing frame the two could have caused.
+      alice.send({ body: 'marker' });
+      await carol.next((f) => f.body === 'marker');
+      expect(carol.frames.filter((f) => f.type === 'typing').map((f) => f.body)).toEqual([{ n: 1 }]);
+      await pause(2100);
+      alice.send({ type: 'typing', body: { n: 3 } });
+      await carol.next((f) => f.type === 'typing' && (f.body as Json).n === 3);
+    });
+  });
+
+  describe('read frames and GET /talk/receipts/{room}/', () => {
+    it("tells signals connections when a member's read mark moves, and lists the marks", async () => {
+      const room = uniqueRoom();
+      const carol = await connect(room, 'carol', { signals: true });
+      const bob = await connect(room, 'bob', { legacy: true });
+      const first = (await post(`/talk/item/${room}/?type=message`, 'one', asBackend)).body;
+      await bob.next((f) => f.id === first.id);
+      await get(`/talk/old/${room}/`, 'bob');
+      expect(await carol.next((f) => f.type === 'read')).toEqual({
+        type: 'read',
+        room,
+        user: profile('bob'),
+        id: first.id,
+      });
+      const second = (await post(`/talk/item/${room}/?type=message`, 'two', asBackend)).body;
+      await bob.next((f) => f.id === second.id);
+      await pause(5);
+      await bob.close();
+      await carol.next(left('bob'));
+      const reads = carol.frames.filter((f) => f.type === 'read');
+      expect(reads.map((f) => f.id)).toEqual([first.id, second.id]);
+      const { status, body } = await get(`/talk/receipts/${room}/`, 'carol');
+      expect(status).toBe(200);
+      expect(body).toEqual({ room, receipts: [{ user: profile('bob'), lastRead: second.id }] });
+    });
+
+    it('answers 403 to a non-member of a closed room', async () => {
+      expect((await get(`/talk/receipts/vip-${uniqueRoom()}/`, 'carol')).status).toBe(403);
+    });
+  });
+
+  describe('old Hipochat clients', () => {
+    it.each<[string, Shape]>([
+      ['the Hipochat URL', { legacy: true }],
+      ['the API Gateway URL', {}],
+      ['batch frames', { batch: true }],
+    ])('receive none of the new frames on %s, only what they always got', async (_shape, shape) => {
+      const room = uniqueRoom();
+      const old = await connect(room, 'olga', shape);
+      await connect(room, 'carol', { signals: true });
+      const alice = await connect(room, 'alice', { legacy: true, signals: true });
+      alice.send({ type: 'typing' });
+      await get(`/talk/old/${room}/`, 'alice');
+      const hello = (await post(`/talk/item/${room}/?type=message`, 'hello', asBackend)).body;
+      await alice.close();
+      await disconnectSettled();
+      const last = (await post(`/talk/item/${room}/?type=message`, 'last', asBackend)).body;
+      const ids = () =>
+        old.frames.flatMap((f) => (f.type === 'batch' ? (f.messages as Json[]) : [f])).map((m) => m.id);
+      await old.next(() => ids().includes(last.id));
+      expect(ids()).toEqual([hello.id, last.id]);
+      expect(old.frames.every((f) => f.type === 'message' || f.type === 'batch')).toBe(true);
+    });
+  });
+
+  describe('POST /talk/broadcast/', () => {
+    it('stores and delivers one message per room, once per Idempotency-Key', async () => {
+      const rooms = [uniqueRoom(), uniqueRoom()];
+      const sockets = await Promise.all(rooms.map((room) => connect(room, 'alice')));
+      const headers = { ...asBackend, 'idempotency-key': `call-${rooms[0]}` };
+      const call = { rooms, body: { title: 'maintenance' } };
+      const first = await post('/talk/broadcast/?type=notification', call, headers);
+      expect(first.status).toBe(201);
+      expect(first.body.messages.map((m: Json) => [m.room, m.type, m.body, m.author])).toEqual(
+        rooms.map((room) => [room, 'notification', call.body, null]),
+      );
+      for (const [index, socket] of sockets.entries()) {
+        await socket.next((f) => f.id === first.body.messages[index].id);
+      }
+      const again = await post('/talk/broadcast?type=notification', call, headers);
+      expect(again.body).toEqual(first.body);
+      const history = await get(`/talk/old/${rooms[0]}/`, 'alice');
+      expect(history.body.oldy.map((m: Json) => m.id)).toEqual([first.body.messages[0].id]);
+    });
+
+    it.each([
+      ['without the service key', { rooms: ['a'], body: 1 }, {}, 403],
+      ['with a wrong service key', { rooms: ['a'], body: 1 }, { authorization: 'Bearer nope' }, 403],
+      ['naming no room', { rooms: [], body: 1 }, asBackend, 400],
+      [
+        'naming 101 rooms',
+        { rooms: Array.from({ length: 101 }, (_, n) => `r${n}`), body: 1 },
+        asBackend,
+        400,
+      ],
+    ])('refuses a call %s', async (_what, body, headers, status) => {
+      expect((await post('/talk/broadcast/?type=notification', body, headers)).status).toBe(status);
+    });
+  });
+
+  describe('POST /talk/disconnect/{user}/', () => {
+    it('closes every connection of the user in every room, and the room hears the leave', async () => {
+      const [room, other] = [uniqueRoom(), uniqueRoom()];
+      const user = `dora${Date.now().toString(36)}`;
+      const carol = await connect(room, 'carol', { signals: true });
+      const tabs = [
+        await connect(room, user),
+        await connect(room, user, { legacy: true }),
+        await connect(other, user, { signals: true }),
+      ];
+      await carol.next(joined(user));
+      const { status, body } = await post(`/talk/disconnect/${user}/`, {}, asBackend);
+      expect(status).toBe(200);
+      expect(body).toEqual({ user, disconnected: 3 });
+      for (const tab of tabs) await tab.closed;
+      await carol.next(left(user));
+      expect((await get(`/talk/presence/${room}/`, 'carol')).body.online).toEqual([profile('carol')]);
+    });
+
+    it('refuses a call without the service key', async () => {
+      expect((await post('/talk/disconnect/alice/', {})).status).toBe(403);
+    });
+  });
+});
