@@ -98,15 +98,24 @@ export function unthrottledMs(
   measured: MeasuredCpu,
   assumptions: AwsModelAssumptions = AWS_MODEL_ASSUMPTIONS,
 ): number {
-  const a = assumptions;
+  return unthrottled(members, measured, assumptions).ms;
+}
+
+/** {@link unthrottledMs} with the number of slices it assumes. */
+function unthrottled(
+  members: number,
+  measured: MeasuredCpu,
+  a: AwsModelAssumptions,
+): { slices: number; ms: number } {
   const cpuUs = measured.cpuUsPerDelivery * a.cpuFactor;
   const slices = slicesFor(members, a.sliceSize);
-  if (slices === 1) return executionMs(members, cpuUs, a.fanoutVcpu, a.postLatencyMs, a.postsInFlight);
-  return (
+  if (slices === 1)
+    return { slices, ms: executionMs(members, cpuUs, a.fanoutVcpu, a.postLatencyMs, a.postsInFlight) };
+  const ms =
     (members * measured.sliceSetupUsPerConnection * a.cpuFactor) / a.fanoutVcpu / 1000 +
     a.invokeOverheadMs +
-    executionMs(Math.ceil(members / slices), cpuUs, a.deliveryVcpu, a.postLatencyMs, a.postsInFlight)
-  );
+    executionMs(Math.ceil(members / slices), cpuUs, a.deliveryVcpu, a.postLatencyMs, a.postsInFlight);
+  return { slices, ms };
 }
 
 /**
@@ -119,8 +128,7 @@ export function awsModelRow(
   assumptions: AwsModelAssumptions = AWS_MODEL_ASSUMPTIONS,
 ): AwsModelRow {
   const a = assumptions;
-  const slices = slicesFor(members, a.sliceSize);
-  const compute = unthrottledMs(members, measured, a);
+  const { slices, ms: compute } = unthrottled(members, measured, a);
   const throttleFloor = (members / a.throttleRps) * 1000;
   return {
     members,

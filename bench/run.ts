@@ -434,6 +434,8 @@ interface CostFigure {
   roomSize: number;
   /** Messages per outbound frame: 1, or the batch size for clients that take batch frames. */
   messagesPerFrame: number;
+  /** Live-signal frames (typing, read, join/leave) fanned out to the room per message; 0 without signals. */
+  signalFramesPerMessage: number;
   usdPerMillionMessages: number;
   parts: Record<string, number>;
   assumptions: string;
@@ -445,6 +447,7 @@ function estimateCost(
   messageHandlerMs: number,
   fanoutMsPerDelivery: number,
   messagesPerFrame = 1,
+  signalFramesPerMessage = 0,
 ): CostFigure {
   const p = AWS_PRICES;
   const d = DEPLOYMENT;
@@ -454,11 +457,13 @@ function estimateCost(
     (p.lambda.request + (messageHandlerMs / 1000) * (d.messageFunctionMb / 1024) * p.lambda.armGbSecond);
   const fanoutInvocations = million / d.messagesPerFanoutBatch;
   // Batch frames: one post (and one billed API Gateway message) carries messagesPerFrame messages.
-  const fanoutSeconds = (million * roomSize * fanoutMsPerDelivery) / 1000 / messagesPerFrame;
+  // Signal frames travel one per frame, never batched.
+  const framesPerMessage = 1 / messagesPerFrame + signalFramesPerMessage;
+  const fanoutSeconds = (million * roomSize * fanoutMsPerDelivery * framesPerMessage) / 1000;
   const fanoutLambda =
     fanoutInvocations * p.lambda.request + fanoutSeconds * (d.fanoutFunctionMb / 1024) * p.lambda.armGbSecond;
   const inbound = million * p.apiGatewayWebSocket.message;
-  const outbound = (million * roomSize * p.apiGatewayWebSocket.message) / messagesPerFrame;
+  const outbound = million * roomSize * p.apiGatewayWebSocket.message * framesPerMessage;
   // Each member's socket stays open while the room produces roomMessagesPerMinute messages.
   const connectionMinutes = (million / d.roomMessagesPerMinute) * roomSize;
   const connections = connectionMinutes * p.apiGatewayWebSocket.connectionMinute;
@@ -472,12 +477,25 @@ function estimateCost(
   return {
     roomSize,
     messagesPerFrame,
+    signalFramesPerMessage,
     usdPerMillionMessages: Object.values(parts).reduce((a, b) => a + b, 0),
     parts,
     assumptions:
       `message handler ${messageHandlerMs.toFixed(2)} ms at ${d.messageFunctionMb} MB; fan-out ${(fanoutMsPerDelivery * 1000).toFixed(0)} µs per delivery at ${d.fanoutFunctionMb} MB ` +
       `(local CPU time: AWS adds network wait), ${d.messagesPerFanoutBatch} messages per fan-out batch, ${d.roomMessagesPerMinute} messages per room-minute for connection minutes; ${p.region} prices of ${p.asOf}`,
   };
+}
+
+/**
+ * Live-signal frames per chat message in a room where every member has signals on: one typing
+ * frame (the sender types before sending), one read frame per member whose read mark moves (the
+ * page marks a room read as live messages arrive: every member, at worst), and a join and a leave
+ * per member per hour of sessions, spread over the room's messages.
+ */
+function signalFramesPerMessage(roomSize: number): number {
+  const sessionsPerMemberHour = 1;
+  const joinsAndLeaves = (2 * sessionsPerMemberHour * roomSize) / (60 * DEPLOYMENT.roomMessagesPerMinute);
+  return 1 + roomSize + joinsAndLeaves;
 }
 
 /**
@@ -652,11 +670,23 @@ async function main(): Promise<void> {
   const base = fanout.find((f) => f.sender === 'lean' && f.concurrency === 32 && f.shards === 1);
   const cost =
     writePath && base
-      ? [1, DEPLOYMENT.messagesPerFanoutBatch].flatMap((perFrame) =>
-          [10, 1000].map((size) =>
-            estimateCost(size, writePath!.wallMsPerMessage, base.cpuUsPerDelivery / 1000, perFrame),
-          ),
-        )
+      ? [1, DEPLOYMENT.messagesPerFanoutBatch]
+          .flatMap((perFrame) =>
+            [10, 1000].map((size) =>
+              estimateCost(size, writePath!.wallMsPerMessage, base.cpuUsPerDelivery / 1000, perFrame),
+            ),
+          )
+          .concat(
+            [10, 1000].map((size) =>
+              estimateCost(
+                size,
+                writePath!.wallMsPerMessage,
+                base.cpuUsPerDelivery / 1000,
+                1,
+                signalFramesPerMessage(size),
+              ),
+            ),
+          )
       : [];
   const measured = measuredCpu(fanout);
   const model = measured ? awsModel(measured) : [];
@@ -700,7 +730,7 @@ async function main(): Promise<void> {
       '|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...cost.map(
         (c) =>
-          `| ${c.roomSize} | ${c.messagesPerFrame === 1 ? '1' : `${c.messagesPerFrame} (batch frames, busy room)`} | ${c.usdPerMillionMessages.toFixed(2)} | ${c.parts.messageLambda!.toFixed(2)} | ${c.parts.fanoutLambda!.toFixed(2)} | ${c.parts.apiGatewayInbound!.toFixed(2)} | ${c.parts.apiGatewayOutbound!.toFixed(2)} | ${c.parts.apiGatewayConnectionMinutes!.toFixed(2)} |`,
+          `| ${c.roomSize} | ${c.signalFramesPerMessage > 0 ? `1, signals on (+${c.signalFramesPerMessage.toFixed(1)} signal frames)` : c.messagesPerFrame === 1 ? '1' : `${c.messagesPerFrame} (batch frames, busy room)`} | ${c.usdPerMillionMessages.toFixed(2)} | ${c.parts.messageLambda!.toFixed(2)} | ${c.parts.fanoutLambda!.toFixed(2)} | ${c.parts.apiGatewayInbound!.toFixed(2)} | ${c.parts.apiGatewayOutbound!.toFixed(2)} | ${c.parts.apiGatewayConnectionMinutes!.toFixed(2)} |`,
       ),
       '',
       `Assumptions: ${cost[0]!.assumptions}.`,

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { compareIds } from '../../protocol/index.js';
 import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
+import { httpApi, type JsonBody } from '../support/http-api.js';
 import { type HttpReceiver, startReceiver } from '../support/http-receiver.js';
 import { uniqueRoom } from '../support/rooms.js';
 import { disconnectSettled, openSocket, type TestSocket } from '../support/socket.js';
@@ -32,20 +33,8 @@ describe.each(systems)('the chat on %s', (_name, services: Record<string, string
     open.push(socket);
     return socket;
   };
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field below
-  type Json = Record<string, any>;
-  const get = async (path: string, token: string) => {
-    const response = await fetch(`${chat.httpUrl}${path}`, { headers: { authorization: `Token ${token}` } });
-    return { status: response.status, body: (await response.json()) as Json };
-  };
-  const post = async (path: string, body: unknown, headers: Record<string, string>) => {
-    const response = await fetch(`${chat.httpUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as Json };
-  };
+  type Json = JsonBody;
+  const { get, post } = httpApi(() => chat.httpUrl);
 
   beforeAll(async () => {
     push = await startReceiver('/push');
@@ -366,7 +355,8 @@ describe.each(systems)('the chat on %s', (_name, services: Record<string, string
         { members: ['zoe'] },
         { authorization: `Bearer ${SERVICE_KEY}` },
       );
-      expect(added).toEqual({ status: 200, body: { room, added: ['zoe'] } });
+      expect(added.status).toBe(200);
+      expect(added.body).toEqual({ room, added: ['zoe'] });
       await post(`/talk/item/${room}/?type=message`, { n: 1 }, { authorization: 'Token ann' });
       expect((await get(`/talk/notification/${room}/`, 'zoe')).body.notification).toBe(1);
     });

@@ -17,40 +17,13 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `npx hipochat ...` the way a user would (the package's bin entry). */
-function hipochat(args: string[], stdin = ''): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['bin/hipochat.mjs', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, HIPOCHAT_SERVICE_KEY: '', HIPOCHAT_TOKEN: '' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
-}
-
-/** A running `hipochat` whose stdin stays open until {@link Running.end}. */
-interface Running {
+/** Spawns `npx hipochat ...` the way a user would (the package's bin entry), killed after 90 s. */
+function spawnHipochat(args: string[]): {
+  child: ChildProcessWithoutNullStreams;
   output(): string;
-  end(): Promise<Run>;
-}
-
-function startHipochat(args: string[]): Running {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['bin/hipochat.mjs', ...args], {
+  closed: Promise<Run>;
+} {
+  const child = spawn(process.execPath, ['bin/hipochat.mjs', ...args], {
     cwd: ROOT,
     env: { ...process.env, HIPOCHAT_SERVICE_KEY: '', HIPOCHAT_TOKEN: '' },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -63,17 +36,37 @@ function startHipochat(args: string[]): Running {
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const closed = new Promise<Run>((resolvePromise) =>
-    child.once('close', (code) => resolvePromise({ code, stdout, stderr })),
-  );
   const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-  return {
-    output: () => `${stdout}${stderr}`,
-    end: async () => {
-      child.stdin.end();
-      const run = await closed;
+  const closed = new Promise<Run>((resolvePromise, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
       clearTimeout(timer);
-      return run;
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+  return { child, output: () => `${stdout}${stderr}`, closed };
+}
+
+/** Runs `npx hipochat ...` with `stdin` and resolves when it exits. */
+function hipochat(args: string[], stdin = ''): Promise<Run> {
+  const { child, closed } = spawnHipochat(args);
+  child.stdin.end(stdin);
+  return closed;
+}
+
+/** A running `hipochat` whose stdin stays open until {@link Running.end}. */
+interface Running {
+  output(): string;
+  end(): Promise<Run>;
+}
+
+function startHipochat(args: string[]): Running {
+  const { child, output, closed } = spawnHipochat(args);
+  return {
+    output,
+    end: () => {
+      child.stdin.end();
+      return closed;
     },
   };
 }

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type ConnectionsProxy, startConnectionsProxy } from '../support/faults.js';
 import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
+import { httpApi, type JsonBody } from '../support/http-api.js';
 import { type HttpReceiver, type ReceivedRequest, startReceiver } from '../support/http-receiver.js';
 import { uniqueRoom } from '../support/rooms.js';
 import { disconnectSettled, openSocket, type TestSocket } from '../support/socket.js';
@@ -46,20 +47,8 @@ describe.each(systems)('hardening on %s', (_name, services: Record<string, strin
     open.push(socket);
     return socket;
   };
-  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field below
-  type Json = Record<string, any>;
-  const get = async (path: string, token: string) => {
-    const response = await fetch(`${chat.httpUrl}${path}`, { headers: { authorization: `Token ${token}` } });
-    return { status: response.status, body: (await response.json()) as Json };
-  };
-  const post = async (path: string, body: string, headers: Record<string, string>) => {
-    const response = await fetch(`${chat.httpUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body,
-    });
-    return { status: response.status, headers: response.headers, body: (await response.json()) as Json };
-  };
+  type Json = JsonBody;
+  const { get, post } = httpApi(() => chat.httpUrl);
   const asUser = (token: string) => ({ authorization: `Token ${token}` });
   const asBackend = { authorization: `Bearer ${SERVICE_KEY}` };
   /** Sends a frame with a clientId and resolves with its ack or error frame. */

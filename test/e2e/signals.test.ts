@@ -1,4 +1,5 @@
 import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
+import { httpApi } from '../support/http-api.js';
 import { uniqueRoom } from '../support/rooms.js';
 import { disconnectSettled, openSocket, type TestSocket } from '../support/socket.js';
 import { pause } from '../support/wait.js';
@@ -42,18 +43,11 @@ describe.each(systems)('live signals on %s', (_name, services: Record<string, st
     open.push(socket);
     return socket;
   };
-  const get = async (path: string, token: string) => {
-    const response = await fetch(`${chat.httpUrl}${path}`, { headers: { authorization: `Token ${token}` } });
-    return { status: response.status, body: (await response.json()) as Json };
-  };
-  const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${chat.httpUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as Json };
-  };
+  const api = httpApi(() => chat.httpUrl);
+  const get = api.get;
+  /** Posts `body` as JSON (a string too: `'one'` goes as `"one"`). */
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    api.post(path, JSON.stringify(body), headers);
   const asBackend = { authorization: `Bearer ${SERVICE_KEY}` };
   /** The presence events a socket got about `user`, in order. */
   const presenceOf = (socket: TestSocket, user: string) =>

@@ -1,32 +1,19 @@
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { profiles } from '../../infra/stack-config.js';
 import { routes } from '../../lambdas/routes.js';
-import { SYNTH_TIMEOUT_MS, type Synthesized, synth } from './synth.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: CloudFormation template JSON is untyped; tests index into it.
-type Json = any;
+import {
+  type Json,
+  logicalId,
+  resources,
+  roleStatements,
+  SYNTH_TIMEOUT_MS,
+  type Synthesized,
+  synth,
+} from './synth.js';
 
 const delivery = routes.find((route) => route.kind === 'invoke')!;
 
 function functionId(deployment: Synthesized, name: string): string {
-  const fn = deployment.stack.functions.get(name)!;
-  return deployment.stack.getLogicalId(fn.node.defaultChild as CfnFunction);
-}
-
-function resources(deployment: Synthesized): Record<string, Json> {
-  return deployment.template.toJSON().Resources;
-}
-
-/** Statements of the inline policies of a function's role. */
-function statementsOf(deployment: Synthesized, id: string): Json[] {
-  const roleId = resources(deployment)[id].Properties.Role['Fn::GetAtt'][0];
-  return Object.values(resources(deployment))
-    .filter(
-      (resource) =>
-        resource.Type === 'AWS::IAM::Policy' &&
-        resource.Properties.Roles.some((role: Json) => role.Ref === roleId),
-    )
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+  return logicalId(deployment, deployment.stack.functions.get(name)!);
 }
 
 const invokes = (statement: Json) =>
@@ -53,7 +40,7 @@ describe('The delivery function (fan-out slices of big rooms)', () => {
   it('lets the fan-out, and no other function, invoke exactly the delivery function', () => {
     const deliveryArn = { 'Fn::GetAtt': [functionId(dev, delivery.name), 'Arn'] };
     for (const route of routes) {
-      const statements = statementsOf(dev, functionId(dev, route.name)).filter(invokes);
+      const statements = roleStatements(dev, functionId(dev, route.name)).filter(invokes);
       if (route.name !== delivery.invokedBy) {
         expect(statements).toEqual([]);
         continue;

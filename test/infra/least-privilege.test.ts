@@ -1,11 +1,15 @@
-import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { RUNTIME_USERNAME } from '../../infra/constructs/broker.js';
 import { type RouteSecret, routes } from '../../lambdas/routes.js';
-import { SYNTH_TIMEOUT_MS, type Synthesized, synth } from './synth.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: CloudFormation template JSON is untyped; tests index into it.
-type Json = any;
+import {
+  type Json,
+  logicalId,
+  resources,
+  roleStatements,
+  SYNTH_TIMEOUT_MS,
+  type Synthesized,
+  synth,
+} from './synth.js';
 
 const VARIABLE: Record<RouteSecret, string> = {
   cache: 'HIPOCHAT_REDIS_AUTH_SECRET_ARN',
@@ -13,10 +17,6 @@ const VARIABLE: Record<RouteSecret, string> = {
   serviceKey: 'HIPOCHAT_SERVICE_KEY_SECRET_ARN',
   pushKey: 'HIPOCHAT_PUSH_SECRET_ARN',
 };
-
-function logicalId(deployment: Synthesized, construct: { node: { defaultChild?: unknown } }): string {
-  return deployment.stack.getLogicalId(construct.node.defaultChild as CfnFunction);
-}
 
 function secretsOf(deployment: Synthesized): Record<RouteSecret | 'admin', string> {
   const { stack } = deployment;
@@ -30,25 +30,9 @@ function secretsOf(deployment: Synthesized): Record<RouteSecret | 'admin', strin
   };
 }
 
-function resources(deployment: Synthesized): Record<string, Json> {
-  return deployment.template.toJSON().Resources;
-}
-
-/** Statements of the inline policies of the role of function `functionId`. */
-function statementsOfFunction(deployment: Synthesized, functionId: string): Json[] {
-  const roleId = resources(deployment)[functionId].Properties.Role['Fn::GetAtt'][0];
-  return Object.values(resources(deployment))
-    .filter(
-      (resource) =>
-        resource.Type === 'AWS::IAM::Policy' &&
-        resource.Properties.Roles.some((role: Json) => role.Ref === roleId),
-    )
-    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
-}
-
 /** Logical ids of the secrets a function's role may read. */
 function readableSecrets(deployment: Synthesized, functionId: string): string[] {
-  return statementsOfFunction(deployment, functionId)
+  return roleStatements(deployment, functionId)
     .filter((statement) => [statement.Action].flat().includes('secretsmanager:GetSecretValue'))
     .flatMap((statement) => [statement.Resource].flat().map((resource: Json) => resource.Ref))
     .sort();
@@ -132,7 +116,7 @@ describe('Broker runtime user (not an administrator)', () => {
       RuntimeUser: { Ref: ids.broker },
       RuntimeUserRevision: 0,
     });
-    const writes = statementsOfFunction(dev, logicalId(dev, dev.stack.topology.handler)).filter((statement) =>
+    const writes = roleStatements(dev, logicalId(dev, dev.stack.topology.handler)).filter((statement) =>
       [statement.Action].flat().some((action: string) => /^secretsmanager:(Put|Update)/.test(action)),
     );
     expect(writes).toEqual([

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { type ChatStack, createChatApp } from '../../infra/chat-stack.js';
@@ -59,3 +60,29 @@ export const SYNTH_TIMEOUT_MS = 240_000;
  * docs/deploy.md; a bundle above it means a heavy dependency slipped in.
  */
 export const BUNDLE_BUDGET_BYTES = 1024 * 1024;
+
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation template JSON is untyped; tests index into it.
+export type Json = any;
+
+/** The template's resources by logical id. */
+export function resources(deployment: Synthesized): Record<string, Json> {
+  return deployment.template.toJSON().Resources;
+}
+
+/** Logical id of a construct's default child (its CloudFormation resource). */
+export function logicalId(deployment: Synthesized, construct: { node: { defaultChild?: unknown } }): string {
+  return deployment.stack.getLogicalId(construct.node.defaultChild as CfnElement);
+}
+
+/** Statements of the inline policies of the role of the function with logical id `functionId`. */
+export function roleStatements(deployment: Synthesized, functionId: string): Json[] {
+  const all = resources(deployment);
+  const roleId = all[functionId].Properties.Role['Fn::GetAtt'][0];
+  return Object.values(all)
+    .filter(
+      (resource) =>
+        resource.Type === 'AWS::IAM::Policy' &&
+        resource.Properties.Roles.some((role: Json) => role.Ref === roleId),
+    )
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+}

@@ -87,6 +87,41 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
     'refused: 400 with the text HTTP routes give (`invalid room name: ...`) on both URL shapes, before the authorizer runs (deployed, API Gateway answers 403)',
     '`test/e2e/local-gateway.test.ts`, `test/e2e/hipochat-compat.test.ts`',
   ],
+  [
+    'A message body nested thousands of levels deep, on the socket or `/talk/item` (it used to make `/talk/old` and `/talk/history` answer 500 for every member)',
+    'refused before anything is stored: error frame or 400 `message too deeply nested: the limit is 32 levels` (`HIPOCHAT_MAX_BODY_DEPTH`), with the `clientId`; history keeps answering; a client mistake is never reported as `unavailable`',
+    '`test/e2e/hardening.test.ts`, `test/unit/message-limits.test.ts`, `test/faults/bad-input.test.ts`',
+  ],
+  [
+    "A user sends `Idempotency-Key: order-42` first, so the backend's later injection with the same key would return the user's message",
+    'refused: idempotency records are scoped by caller (the backend, or the user id) and room; the backend gets its own message',
+    '`test/e2e/hardening.test.ts`, `test/unit/message-limits.test.ts`',
+  ],
+  [
+    'Flooding a room through `/talk/item` with a user token (200 injections in 368 ms) to fill Redis',
+    'refused: user injections share the per-user-per-room budget of frames (and the cross-room one when on); backend injections have their own (`HIPOCHAT_BACKEND_RATE_LIMIT_PER_MINUTE`); 429 `{"error":"rate limit exceeded","retryAfter":s}` with `Retry-After`, nothing stored',
+    '`test/e2e/hardening.test.ts`, `test/integration/store-contract.test.ts`',
+  ],
+  [
+    "Retrying one `Idempotency-Key` or `clientId` to make every member's phone ring again",
+    'refused: a retry answered from its idempotency record gets its ack or 201 and publishes and pushes nothing; pushes carry `id` and `timestamp` and a `t=,v1=` signature receivers can check for replay',
+    '`test/e2e/hardening.test.ts`, `test/unit/push-notifier.test.ts`',
+  ],
+  [
+    "A room grown until `/talk/old` or `/talk/history` answers more than Lambda's 6 MB (400 × 16 KB gave 12.4 MiB)",
+    'refused: every HTTP answer stays under 5 MB; `/talk/old` pages with `limit` and `before` and says `page.more`',
+    '`test/e2e/chat.test.ts`, `test/unit/history-paging.test.ts`',
+  ],
+  [
+    '`HIPOCHAT_MAX_MESSAGE_BYTES` above 32 KB, which API Gateway answers by closing the socket (1009)',
+    'refused at start-up (and at synth through `-c chatEnv`): the limit is 32768, and the error says why',
+    '`test/unit/config.test.ts`, `test/infra/chat-env.test.ts`',
+  ],
+  [
+    'A member removed from a closed room whose socket could not be closed keeps posting',
+    'refused: a frame in a closed room re-checks membership (open rooms still cost one round trip)',
+    '`test/e2e/hardening.test.ts`, `test/unit/message-limits.test.ts`',
+  ],
 ];
 
 /** The Markdown of docs/reliability.md. */

@@ -1,15 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type {
   APIGatewayProxyEventV2,
-  APIGatewayProxyStructuredResultV2,
   APIGatewayRequestAuthorizerEvent,
   CloudFormationCustomResourceCreateEvent,
   Context,
 } from 'aws-lambda';
-import { loadConfig } from '../../lambdas/core/config.js';
-import { createRuntime, setRuntime } from '../../lambdas/core/runtime.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import { handler as topologyHandler } from '../../lambdas/handlers/custom/topology.js';
 import { handler as historyHandler } from '../../lambdas/handlers/http/history.js';
@@ -26,21 +20,18 @@ import { handler as connectHandler } from '../../lambdas/handlers/ws/connect.js'
 import { handler as disconnectHandler } from '../../lambdas/handlers/ws/disconnect.js';
 import { handler as messageHandler } from '../../lambdas/handlers/ws/message.js';
 import type { ChatMessage } from '../../protocol/index.js';
+import {
+  asResult,
+  bodyOf,
+  fixture,
+  installRuntime,
+  lambdaContext,
+  linesWritten,
+  resetRuntime,
+  stubProfileEndpoint,
+} from '../support/handler-runtime.js';
 import { RecordingBus } from '../support/recording-bus.js';
 import { RecordingSender } from '../support/recording-sender.js';
-
-const fixture = <T>(name: string): T =>
-  JSON.parse(readFileSync(join(__dirname, '../events', `${name}.json`), 'utf8')) as T;
-
-/** The context Lambda passes (test/events/lambda-context.json), with a request id of its own. */
-const lambdaContext = (awsRequestId: string = randomUUID()): Context => ({
-  ...fixture<Omit<Context, 'getRemainingTimeInMillis' | 'done' | 'fail' | 'succeed'>>('lambda-context'),
-  awsRequestId,
-  getRemainingTimeInMillis: () => 10_000,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-});
 
 /** Calls a handler as Lambda does: with the event and a context. */
 const invoked =
@@ -69,28 +60,11 @@ beforeEach(() => {
   store = new MemoryStore();
   bus = new RecordingBus();
   sender = new RecordingSender();
-  const config = loadConfig({
-    HIPOCHAT_PROFILE_URL: 'https://profiles.example.com/me',
-    HIPOCHAT_SERVICE_KEY: 'service-key',
-    HIPOCHAT_CLOSED_ROOMS: 'vip-*',
-  });
-  setRuntime(createRuntime(config, { store, bus, sender }));
-  // The customer's profile endpoint: `Token <name>` is the user <name>; anything else is refused.
-  jest.spyOn(globalThis, 'fetch').mockImplementation(async (_url, init) => {
-    const name = /^Token ([a-z]+)$/.exec(new Headers(init?.headers).get('authorization') ?? '')?.[1];
-    return name
-      ? new Response(JSON.stringify({ id: name, username: name }), { status: 200 })
-      : new Response('{"detail":"invalid token"}', { status: 401 });
-  });
+  installRuntime({ HIPOCHAT_SERVICE_KEY: 'service-key' }, { store, bus, sender });
+  stubProfileEndpoint();
 });
 
-afterEach(() => {
-  jest.restoreAllMocks();
-  setRuntime(undefined);
-});
-
-const asResult = (value: unknown) => value as APIGatewayProxyStructuredResultV2;
-const bodyOf = (value: unknown) => JSON.parse(asResult(value).body ?? 'null') as Record<string, unknown>;
+afterEach(resetRuntime);
 
 describe('$connect authorizer', () => {
   it('allows a valid token and hands room, user id and profile to later routes', async () => {
@@ -185,11 +159,7 @@ describe('$default', () => {
   });
 
   it('refuses a user over HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE across rooms, storing nothing', async () => {
-    const config = loadConfig({
-      HIPOCHAT_PROFILE_URL: 'https://profiles.example.com/me',
-      HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE: '2',
-    });
-    setRuntime(createRuntime(config, { store, bus, sender }));
+    installRuntime({ HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE: '2' }, { store, bus, sender });
     const inRoom = (room: string): WebSocketEvent => {
       const event = fixture<WebSocketEvent>('ws-default');
       event.requestContext.authorizer!.room = room;
@@ -350,19 +320,7 @@ describe('topology custom resource', () => {
 describe('invocation log', () => {
   /** The JSON lines written to stderr (warnings and errors) while `act` runs. */
   async function errorLines(act: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
-    const written: string[] = [];
-    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      written.push(String(chunk));
-      return true;
-    });
-    try {
-      await act();
-    } finally {
-      spy.mockRestore();
-    }
-    return written
-      .join('')
-      .split('\n')
+    return (await linesWritten(process.stderr, act))
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   }

@@ -1,11 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { loadConfig } from '../../lambdas/core/config.js';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { NestingTooDeepError } from '../../lambdas/core/errors.js';
 import { logger } from '../../lambdas/core/logger.js';
 import { nestsDeeperThan, parseClientFrame, parseJson } from '../../lambdas/core/protocol.js';
-import { createRuntime, setRuntime } from '../../lambdas/core/runtime.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import { handler as historyHandler } from '../../lambdas/handlers/http/history.js';
 import { handler as itemHandler } from '../../lambdas/handlers/http/item.js';
@@ -14,11 +10,16 @@ import { handler as unsubscribeHandler } from '../../lambdas/handlers/http/unsub
 import type { WebSocketEvent } from '../../lambdas/handlers/shared/websocket.js';
 import { handler as connectHandler } from '../../lambdas/handlers/ws/connect.js';
 import { handler as messageHandler } from '../../lambdas/handlers/ws/message.js';
+import {
+  asResult,
+  bodyOf,
+  fixture,
+  installRuntime,
+  resetRuntime,
+  stubProfileEndpoint,
+} from '../support/handler-runtime.js';
 import { RecordingBus } from '../support/recording-bus.js';
 import { RecordingSender } from '../support/recording-sender.js';
-
-const fixture = <T>(name: string): T =>
-  JSON.parse(readFileSync(join(__dirname, '../events', `${name}.json`), 'utf8')) as T;
 
 const SERVICE_KEY = 'service-key';
 const LIMIT_TEXT = 'message too deeply nested: the limit is 32 levels';
@@ -37,33 +38,15 @@ function start(env: Record<string, string> = {}): void {
   store = new MemoryStore();
   bus = new RecordingBus();
   sender = new RecordingSender();
-  const config = loadConfig({
-    HIPOCHAT_PROFILE_URL: 'https://profiles.example.com/me',
-    HIPOCHAT_SERVICE_KEY: SERVICE_KEY,
-    HIPOCHAT_CLOSED_ROOMS: 'vip-*',
-    ...env,
-  });
-  setRuntime(createRuntime(config, { store, bus, sender }));
+  installRuntime({ HIPOCHAT_SERVICE_KEY: SERVICE_KEY, ...env }, { store, bus, sender });
 }
 
 beforeEach(() => {
   start();
-  // The customer's profile endpoint: `Token <name>` is the user <name>; anything else is refused.
-  jest.spyOn(globalThis, 'fetch').mockImplementation(async (_url, init) => {
-    const name = /^Token ([a-z]+)$/.exec(new Headers(init?.headers).get('authorization') ?? '')?.[1];
-    return name
-      ? new Response(JSON.stringify({ id: name, username: name }), { status: 200 })
-      : new Response('{"detail":"invalid token"}', { status: 401 });
-  });
+  stubProfileEndpoint();
 });
 
-afterEach(() => {
-  jest.restoreAllMocks();
-  setRuntime(undefined);
-});
-
-const asResult = (value: unknown) => value as APIGatewayProxyStructuredResultV2;
-const bodyOf = (value: unknown) => JSON.parse(asResult(value).body ?? 'null') as Record<string, unknown>;
+afterEach(resetRuntime);
 
 /** A `$default` frame from `user` in `room`. */
 function frame(body: string, room = 'lobby', user = 'alice'): WebSocketEvent {

@@ -1,15 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
   APIGatewayRequestAuthorizerEvent,
-  Context,
 } from 'aws-lambda';
 import type * as dashboard from '../../infra/constructs/chat-metrics.js';
 import { MemoryBus } from '../../lambdas/core/bus/memory-bus.js';
-import { loadConfig } from '../../lambdas/core/config.js';
 import {
   BadRequestError,
   ForbiddenError,
@@ -26,7 +21,6 @@ import {
 } from '../../lambdas/core/errors.js';
 import type * as emitted from '../../lambdas/core/metrics.js';
 import { metrics } from '../../lambdas/core/metrics.js';
-import { createRuntime, setRuntime } from '../../lambdas/core/runtime.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import { handler as itemHandler } from '../../lambdas/handlers/http/item.js';
 import { handler as oldHandler } from '../../lambdas/handlers/http/old.js';
@@ -38,6 +32,14 @@ import { handler as disconnectHandler } from '../../lambdas/handlers/ws/disconne
 import { handler as messageHandler } from '../../lambdas/handlers/ws/message.js';
 import { rabbitMqEvent } from '../../local/mq-events.js';
 import type { ChatMessage } from '../../protocol/index.js';
+import {
+  fixture,
+  installRuntime,
+  lambdaContext,
+  linesWritten,
+  resetRuntime,
+  stubProfileEndpoint,
+} from '../support/handler-runtime.js';
 import { chatMessage } from '../support/messages.js';
 import { RecordingSender } from '../support/recording-sender.js';
 
@@ -45,18 +47,6 @@ import { RecordingSender } from '../support/recording-sender.js';
 // variables are read at the first publish.
 process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 process.env.HIPOCHAT_STAGE = 'unit';
-
-const fixture = <T>(name: string): T =>
-  JSON.parse(readFileSync(join(__dirname, '../events', `${name}.json`), 'utf8')) as T;
-
-const lambdaContext = (awsRequestId: string = randomUUID()): Context => ({
-  ...fixture<Omit<Context, 'getRemainingTimeInMillis' | 'done' | 'fail' | 'succeed'>>('lambda-context'),
-  awsRequestId,
-  getRemainingTimeInMillis: () => 10_000,
-  done: () => {},
-  fail: () => {},
-  succeed: () => {},
-});
 
 /** `true` when both types hold the same values. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -76,19 +66,7 @@ interface EmfRecord {
 
 /** The EMF records written to stdout while `act` runs (whether it resolves or rejects). */
 async function emfOf(act: () => Promise<unknown>): Promise<EmfRecord[]> {
-  const written: string[] = [];
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    written.push(String(chunk));
-    return true;
-  });
-  try {
-    await act().catch(() => undefined);
-  } finally {
-    spy.mockRestore();
-  }
-  return written
-    .join('')
-    .split('\n')
+  return (await linesWritten(process.stdout, () => act().catch(() => undefined)))
     .filter((line) => line.includes('"_aws"'))
     .map((line) => JSON.parse(line) as EmfRecord);
 }
@@ -129,28 +107,19 @@ beforeEach(() => {
   bus = new MemoryBus(1, 1);
   sender = new FlakySender();
   pushStatus = 200;
-  const config = loadConfig({
-    HIPOCHAT_PROFILE_URL: 'https://profiles.example.com/me',
-    HIPOCHAT_PUSH_NOTIFICATION_URL: PUSH_URL,
-    HIPOCHAT_CLOSED_ROOMS: 'vip-*',
-    HIPOCHAT_DELIVERY_LIMIT: '1',
-    HIPOCHAT_RATE_LIMIT_PER_MINUTE: '2',
-  });
-  setRuntime(createRuntime(config, { store, bus, sender }));
-  // The profile endpoint knows `Token <name>`; the push webhook answers `pushStatus`.
-  jest.spyOn(globalThis, 'fetch').mockImplementation(async (url, init) => {
-    if (String(url) === PUSH_URL) return new Response(null, { status: pushStatus });
-    const name = /^Token ([a-z]+)$/.exec(new Headers(init?.headers).get('authorization') ?? '')?.[1];
-    return name
-      ? new Response(JSON.stringify({ id: name }), { status: 200 })
-      : new Response('{"detail":"invalid token"}', { status: 401 });
-  });
+  installRuntime(
+    {
+      HIPOCHAT_PUSH_NOTIFICATION_URL: PUSH_URL,
+      HIPOCHAT_DELIVERY_LIMIT: '1',
+      HIPOCHAT_RATE_LIMIT_PER_MINUTE: '2',
+    },
+    { store, bus, sender },
+  );
+  // The push webhook answers `pushStatus`.
+  stubProfileEndpoint((url) => (url === PUSH_URL ? new Response(null, { status: pushStatus }) : undefined));
 });
 
-afterEach(() => {
-  jest.restoreAllMocks();
-  setRuntime(undefined);
-});
+afterEach(resetRuntime);
 
 describe('chat metrics (CloudWatch embedded metric format)', () => {
   describe('fan-out', () => {

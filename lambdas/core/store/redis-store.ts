@@ -376,12 +376,7 @@ export class RedisStore implements ChatStore {
     return this.run(async () => {
       const [removed, gone, listeners] = (await this.redis.hcRemoveMembers(
         keys.members(room),
-        keys.conns(room),
-        keys.expiry(room),
-        keys.batched(room),
-        keys.signals(room),
-        keys.tabs(room),
-        keys.profiles(room),
+        ...this.pruneKeys(room),
         ...userIds,
       )) as [string[], string[], number];
       const records = pairs(removed);
