@@ -1,6 +1,6 @@
 /**
  * `npx hipochat <command>`: chat from a terminal, inject, read history and counts, see who is
- * online, broadcast to many rooms, disconnect a user, manage members, and smoke-test a deployment. Built on the same client library as the demo page.
+ * online, broadcast to many rooms, delete a message, disconnect a user, manage members, and smoke-test a deployment. Built on the same client library as the demo page.
  */
 import { randomUUID } from 'node:crypto';
 import { createInterface, emitKeypressEvents } from 'node:readline';
@@ -13,6 +13,7 @@ import {
   HipochatError,
   HipochatHttp,
   httpUrlFromWs,
+  MESSAGE_ID_PATTERN,
   type Profile,
   parseHttpUrl,
   parseWsUrl,
@@ -38,6 +39,7 @@ Commands:
   notification  print your unread count in a room
   presence      print who is online in a room
   broadcast     post the JSON on stdin (or --body) as a message of --type into many rooms (service key)
+  delete        delete any message of a room, for moderation (service key)
   disconnect    close every connection of a user in every room (service key)
   members       add|remove members of a room (needs the service key)
   smoke         post-deploy check: two users, messages both ways, history, injection, counts
@@ -60,6 +62,7 @@ Examples:
   hipochat chat --ws ws://127.0.0.1:8888 --room lobby --token bob --signals
   hipochat presence --http http://127.0.0.1:8888 --room lobby --token alice
   echo '{"text":"maintenance at 22:00"}' | hipochat broadcast --http http://127.0.0.1:8888 --rooms lobby,news --type notification --service-key KEY
+  hipochat delete --http http://127.0.0.1:8888 --room lobby --id 1700000000000-0 --service-key KEY
   hipochat disconnect --http http://127.0.0.1:8888 --user mallory --service-key KEY
   hipochat members add --http http://127.0.0.1:8888 --room vip --service-key KEY alice bob
   hipochat smoke --ws ws://127.0.0.1:8888 --http http://127.0.0.1:8888
@@ -72,7 +75,8 @@ Joins the room, prints its history (a line marks where the unread part starts), 
 messages. Each line you type is sent; /quit or Ctrl-D leaves. Reconnects on its own.
 With stdin not a terminal, sends each line and exits at the end of input.
 With --signals it also prints who joins and leaves the room and who starts typing
-("* bob is typing…"), and tells the room when you type.
+("* bob is typing…"), edits and deletes ("* edited: …", "* deleted: …"), and tells the
+room when you type.
 `,
   inject: `hipochat inject --http URL --room R --type T (--token T | --service-key K) [--body JSON] [--json] [--timeout S] < body.json
 
@@ -97,6 +101,12 @@ Posts one JSON body as a message of type T into every room (at most 100) as the 
 call; prints the stored message of each room. --rooms splits at commas: for a room whose name has
 a comma, call POST /talk/broadcast/ (or the client library's broadcast) instead.
 `,
+  delete: `hipochat delete --http URL --room R --id MESSAGE_ID --service-key K [--json] [--timeout S]
+
+Deletes a message of the room as the backend (moderation): it stays in the history as a
+tombstone without its body ("This message was deleted"), and live clients see it go. Prints the
+tombstone's id; exits 1 when the room has no such message.
+`,
   disconnect: `hipochat disconnect --http URL --user USER_ID --service-key K [--json] [--timeout S]
 
 Closes every connection of the user in every room, for example after revoking their token (an
@@ -120,6 +130,7 @@ const OPTIONS = {
   room: { type: 'string' },
   rooms: { type: 'string' },
   user: { type: 'string' },
+  id: { type: 'string' },
   token: { type: 'string' },
   'token-a': { type: 'string' },
   'token-b': { type: 'string' },
@@ -147,6 +158,7 @@ const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
   notification: ['http', 'ws', 'room', 'token', 'json', 'timeout'],
   presence: ['http', 'ws', 'room', 'token', 'json', 'timeout'],
   broadcast: ['http', 'ws', 'rooms', 'type', 'service-key', 'body', 'json', 'timeout'],
+  delete: ['http', 'ws', 'room', 'id', 'service-key', 'json', 'timeout'],
   disconnect: ['http', 'ws', 'user', 'service-key', 'json', 'timeout'],
   members: ['http', 'ws', 'room', 'service-key', 'timeout'],
   smoke: ['ws', 'http', 'room', 'token-a', 'token-b', 'service-key', 'timeout'],
@@ -259,10 +271,14 @@ function author(message: ChatMessage): string {
   return userName(message.author, message.senderId ?? 'backend');
 }
 
-/** One message as a terminal line: `[12:03:04] alice: hello` or `[12:03:04] * notification ...`. */
+/**
+ * One message as a terminal line: `[12:03:04] alice: hello`, `[12:03:04] * notification ...`;
+ * an edited one ends in `(edited)`, a deleted one reads `(this message was deleted)`.
+ */
 export function formatMessage(message: ChatMessage): string {
   const time = new Date(message.timestamp * 1000).toTimeString().slice(0, 8);
-  const body = typeof message.body === 'string' ? message.body : JSON.stringify(message.body);
+  const text = typeof message.body === 'string' ? message.body : JSON.stringify(message.body);
+  const body = message.deleted ? '(this message was deleted)' : message.edited ? `${text} (edited)` : text;
   if (message.type !== 'message') return `[${time}] * ${message.type} from ${author(message)}: ${body}`;
   return `[${time}] ${author(message)}: ${body}`;
 }
@@ -395,6 +411,12 @@ function showSignals(client: HipochatClient, print: (line: string) => void): voi
   client.on('message', (message) => {
     if (message.senderId) typingUntil.delete(message.senderId);
   });
+  client.on('edit', (event) => {
+    if (event.message) print(`* edited: ${formatMessage(event.message)}`);
+  });
+  client.on('delete', (event) => {
+    if (event.message) print(`* deleted: ${formatMessage({ ...event.message, deleted: true })}`);
+  });
 }
 
 async function readStdin(
@@ -523,6 +545,25 @@ async function disconnect(values: Values, io: Io): Promise<number> {
       ? `${JSON.stringify(answer)}\n`
       : `disconnected ${answer.disconnected} connection${answer.disconnected === 1 ? '' : 's'} of ${answer.user}\n`,
   );
+  return 0;
+}
+
+async function deleteMessage(values: Values, io: Io): Promise<number> {
+  const serviceKey = need(values['service-key'] ?? io.env.HIPOCHAT_SERVICE_KEY, '--service-key', 'delete');
+  const room = need(values.room, '--room', 'delete');
+  const id = need(values.id, '--id', 'delete');
+  if (!MESSAGE_ID_PATTERN.test(id)) {
+    throw new UsageError(
+      `invalid message id "${id}": expected <milliseconds>-<sequence>, e.g. 1700000000000-0`,
+    );
+  }
+  const http = new HipochatHttp({
+    httpUrl: httpOf(values, io, 'delete'),
+    serviceKey,
+    timeoutMs: seconds(values, 15),
+  });
+  const tombstone = await http.deleteMessage(room, id);
+  io.out(values.json ? `${JSON.stringify(tombstone)}\n` : `deleted ${tombstone.id} in ${room}\n`);
   return 0;
 }
 
@@ -767,6 +808,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await presence(values, io);
       case 'broadcast':
         return await broadcast(values, io);
+      case 'delete':
+        return await deleteMessage(values, io);
       case 'disconnect':
         return await disconnect(values, io);
       case 'members':

@@ -140,6 +140,9 @@ export const routes: readonly Route[] = [
   // Live signals: presence prunes expired connections and announces their leave (publishes).
   http('presence', 'GET', '/talk/presence/{room+}', ['cache', 'broker']),
   http('receipts', 'GET', '/talk/receipts/{room+}', ['cache']),
+  // Moderation: the backend edits or deletes any message; signals connections hear of it (publishes).
+  http('edit', 'POST', '/talk/edit/{room+}', ['cache', 'broker', 'serviceKey']),
+  http('delete', 'POST', '/talk/delete/{room+}', ['cache', 'broker', 'serviceKey']),
   // API Gateway routes `/talk/broadcast/` here too (a trailing slash matches, but no route may end with one).
   http('broadcast', 'POST', '/talk/broadcast', ['cache', 'broker', 'serviceKey']),
   http('disconnect-user', 'POST', '/talk/disconnect/{user+}', ['cache', 'broker', 'serviceKey'], true),

@@ -8,7 +8,14 @@
  * builder; the compiler then asks for its reader in `READERS` and for a case in every exhaustive
  * `switch` of a client. It travels as `{"type": <kind>, ...fields}`.
  */
-import { CHAT_MESSAGE_TYPE, type ChatMessage, isChatMessage, type Profile } from './messages.js';
+import {
+  CHAT_MESSAGE_TYPE,
+  type ChatMessage,
+  type EditMark,
+  isChatMessage,
+  type Profile,
+  type Reactions,
+} from './messages.js';
 
 /** A chat line or injection from a client: `{"type":"message","body":...,"clientId"?:...}`. */
 export interface SendFrame {
@@ -35,8 +42,41 @@ export interface TypingNoticeFrame {
   clientId?: string;
 }
 
+/**
+ * Changes the body of one of the sender's messages: `{"type":"edit","id":...,"body":...,"clientId"?:...}`.
+ * Acked like a send (`id` is the edited message's).
+ */
+export interface EditFrame {
+  kind: 'edit';
+  /** The message to edit. */
+  id: string;
+  body: unknown;
+  clientId?: string;
+}
+
+/** Deletes one of the sender's messages: `{"type":"delete","id":...,"clientId"?:...}`. */
+export interface DeleteFrame {
+  kind: 'delete';
+  /** The message to delete. */
+  id: string;
+  clientId?: string;
+}
+
+/**
+ * Toggles the sender's reaction on a message: `{"type":"react","id":...,"emoji":"👍","clientId"?:...}`;
+ * the same frame again takes it back.
+ */
+export interface ReactFrame {
+  kind: 'react';
+  /** The message reacted to. */
+  id: string;
+  /** One grapheme cluster of at most 16 bytes, or a short name of `[a-z0-9_+-]{1,32}`. */
+  emoji: string;
+  clientId?: string;
+}
+
 /** A frame a client sends. */
-export type ClientFrame = SendFrame | PingFrame | TypingNoticeFrame;
+export type ClientFrame = SendFrame | PingFrame | TypingNoticeFrame | EditFrame | DeleteFrame | ReactFrame;
 
 /** The `type` of the typing frame both ways, and the default of `HIPOCHAT_EPHEMERAL_TYPES`. */
 export const TYPING_TYPE = 'typing';
@@ -140,6 +180,37 @@ export interface ReadFrame {
   id: string;
 }
 
+/**
+ * A message was edited: `{"type":"edit","room":...,"id":...,"body":...,"edited":{"at":...,"by":...}}`.
+ * Only for signals connections, as are {@link MessageDeletedFrame} and {@link ReactionFrame}.
+ */
+export interface MessageEditedFrame {
+  kind: 'edit';
+  room: string;
+  id: string;
+  /** The new body. */
+  body: unknown;
+  edited: EditMark;
+}
+
+/** A message was deleted (it is a tombstone now): `{"type":"delete","room":...,"id":...}`. */
+export interface MessageDeletedFrame {
+  kind: 'delete';
+  room: string;
+  id: string;
+}
+
+/**
+ * A message's reactions changed: `{"type":"reaction","room":...,"id":...,"reactions":{"👍":{"count":2,"users":[...]}}}`,
+ * the whole summary (not the change), so applying it twice is harmless.
+ */
+export interface ReactionFrame {
+  kind: 'reaction';
+  room: string;
+  id: string;
+  reactions: Reactions;
+}
+
 /** A frame the server sends. */
 export type ServerFrame =
   | MessageFrame
@@ -149,7 +220,10 @@ export type ServerFrame =
   | PongFrame
   | PresenceFrame
   | TypingFrame
-  | ReadFrame;
+  | ReadFrame
+  | MessageEditedFrame
+  | MessageDeletedFrame
+  | ReactionFrame;
 
 /** The `kind` of a server frame. */
 export type ServerFrameKind = ServerFrame['kind'];
@@ -201,7 +275,39 @@ const READERS: { [K in TypedFrame['kind']]: (wire: WireFields) => ServerFrameOf<
     typeof wire.room === 'string' && isProfile(wire.user) && typeof wire.id === 'string'
       ? { kind: 'read', room: wire.room, user: wire.user, id: wire.id }
       : undefined,
+  edit: (wire) =>
+    typeof wire.room === 'string' && typeof wire.id === 'string' && isEditMark(wire.edited)
+      ? { kind: 'edit', room: wire.room, id: wire.id, body: wire.body, edited: wire.edited }
+      : undefined,
+  delete: (wire) =>
+    typeof wire.room === 'string' && typeof wire.id === 'string'
+      ? { kind: 'delete', room: wire.room, id: wire.id }
+      : undefined,
+  reaction: (wire) =>
+    typeof wire.room === 'string' && typeof wire.id === 'string' && isReactions(wire.reactions)
+      ? { kind: 'reaction', room: wire.room, id: wire.id, reactions: wire.reactions }
+      : undefined,
 };
+
+function isEditMark(value: unknown): value is EditMark {
+  if (value === null || typeof value !== 'object') return false;
+  const mark = value as { at?: unknown; by?: unknown };
+  return typeof mark.at === 'number' && (mark.by === null || typeof mark.by === 'string');
+}
+
+/** Whether a value is a reactions summary (`{"👍":{"count":2,"users":["ua","ub"]}}`). */
+export function isReactions(value: unknown): value is Reactions {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  return Object.values(value).every((entry) => {
+    if (entry === null || typeof entry !== 'object') return false;
+    const summary = entry as { count?: unknown; users?: unknown };
+    return (
+      typeof summary.count === 'number' &&
+      Array.isArray(summary.users) &&
+      summary.users.every((user) => typeof user === 'string')
+    );
+  });
+}
 
 function isProfile(value: unknown): value is Profile {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -260,6 +366,14 @@ export function encodeServerFrame(frame: ServerFrame): string {
 export function encodeClientFrame(frame: ClientFrame): string {
   if (frame.kind === 'ping') return JSON.stringify({ type: 'ping' });
   if (frame.kind === 'typing') return JSON.stringify({ type: TYPING_TYPE, clientId: frame.clientId });
+  if (frame.kind === 'edit') {
+    return JSON.stringify({ type: 'edit', id: frame.id, body: frame.body, clientId: frame.clientId });
+  }
+  if (frame.kind === 'delete')
+    return JSON.stringify({ type: 'delete', id: frame.id, clientId: frame.clientId });
+  if (frame.kind === 'react') {
+    return JSON.stringify({ type: 'react', id: frame.id, emoji: frame.emoji, clientId: frame.clientId });
+  }
   return JSON.stringify({
     type: frame.type ?? CHAT_MESSAGE_TYPE,
     body: frame.body,

@@ -66,6 +66,10 @@ export interface MembersRemoved {
 export interface PresenceAnswer {
   room: string;
   online: Profile[];
+  /** Open live connections in the room (a user with two tabs counts twice); servers before occupancy leave it out. */
+  connections?: number;
+  /** Members of the room (0 for an open room without members); servers before occupancy leave it out. */
+  members?: number;
 }
 
 /** One member's read mark: the newest message id they have read. */

@@ -35,3 +35,27 @@ export const MAX_MESSAGE_TYPE_LENGTH = 64;
 export function utf8Length(text: string): number {
   return new TextEncoder().encode(text).length;
 }
+
+/** Distinct reactions (emoji) one message may carry. */
+export const MAX_REACTIONS_PER_MESSAGE = 20;
+
+/** Bytes (UTF-8) of one reaction emoji at most. */
+export const MAX_EMOJI_BYTES = 16;
+
+/** A reaction's short name (`thumbsup`, `+1`, `party_popper`). */
+export const EMOJI_NAME_PATTERN = /^[a-z0-9_+-]{1,32}$/;
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * Whether `emoji` may be a reaction: a short name of `[a-z0-9_+-]{1,32}`, or one grapheme cluster
+ * (what a reader sees as one character: `👍`, `👍🏽`, `🇫🇷`) of at most {@link MAX_EMOJI_BYTES} bytes.
+ */
+export function isValidEmoji(emoji: unknown): emoji is string {
+  if (typeof emoji !== 'string' || emoji.length === 0) return false;
+  if (EMOJI_NAME_PATTERN.test(emoji)) return true;
+  if (utf8Length(emoji) > MAX_EMOJI_BYTES || /[\p{Cc}\s]/u.test(emoji)) return false;
+  let clusters = 0;
+  for (const _ of graphemes.segment(emoji)) clusters += 1;
+  return clusters === 1;
+}

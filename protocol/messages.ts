@@ -23,7 +23,31 @@ export interface ChatMessage {
   senderId?: string;
   /** Client-chosen id echoed back so a sender can match its own message. */
   clientId?: string;
+  /** Set once the message was edited: when, and by whom (`null` for the backend). */
+  edited?: EditMark;
+  /** A deleted message's tombstone: it keeps its id and place but has no body. */
+  deleted?: true;
+  /** Who reacted with what; absent when nobody has. */
+  reactions?: Reactions;
 }
+
+/** When and by whom a message was last edited. */
+export interface EditMark {
+  /** Seconds since the epoch, with fraction. */
+  at: number;
+  /** The editor's user id, or `null` when the backend edited it (moderation). */
+  by: string | null;
+}
+
+/** One emoji's reactions on a message. */
+export interface ReactionSummary {
+  count: number;
+  /** The reacting users' ids (at most 20 are listed; `count` counts them all). */
+  users: string[];
+}
+
+/** A message's reactions by emoji (one grapheme cluster, or a short name such as `thumbsup`). */
+export type Reactions = Record<string, ReactionSummary>;
 
 /**
  * The type of a chat line. Frames without a `type` mean it (Hipochat clients never sent one), and

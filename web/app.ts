@@ -1,6 +1,7 @@
 /**
  * The demo page: join rooms, read their history with a read/unread divider, chat live, watch
- * unread badges of the other rooms, see who is online, who is typing and who has seen your message. Query parameters `?ws=&http=&room=&token=` (room may repeat;
+ * unread badges of the other rooms, see who is online, who is typing and who has seen your message,
+ * edit and delete your messages and react to any. Query parameters `?ws=&http=&room=&token=` (room may repeat;
  * `ticket=1`, `max=<bytes>`, `page=<messages per history page>`) prefill the form and join at
  * once, so the page works against a deployed stack too.
  */

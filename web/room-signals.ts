@@ -7,6 +7,15 @@ import { compareIds, type Profile } from '../protocol/index.js';
 import { type HipochatClient, type PresenceEvent, profileUserId } from './client/hipochat-client.js';
 import { h } from './dom.js';
 
+/** How long after a join or leave the room's occupancy is asked again (a burst asks once). */
+export const OCCUPANCY_REFRESH_MS = 300;
+
+/** "3 online · 12 members"; without a member count (an older server), "3 online". */
+export function occupancyText(online: number, members?: number): string {
+  const people = `${online} online`;
+  return members === undefined ? people : `${people} · ${members} member${members === 1 ? '' : 's'}`;
+}
+
 /** How long "bob is typing…" stays without a new typing frame (senders repeat every ~2 s). */
 export const TYPING_SHOWN_MS = 3000;
 
@@ -50,6 +59,11 @@ export class RoomSignals {
   readonly onlineSection: HTMLElement;
   /** The typing line (goes under the messages). */
   readonly typingLine: HTMLElement;
+  /** "3 online · 12 members" (goes in the room header). */
+  readonly occupancyLine: HTMLElement;
+  private members: number | undefined;
+  private connections: number | undefined;
+  private occupancyTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly onlineList: HTMLUListElement;
   private readonly onlineCount: HTMLElement;
   private readonly online = new Map<string, Profile>();
@@ -76,6 +90,7 @@ export class RoomSignals {
       this.onlineList,
     );
     this.typingLine = h('p', { class: 'typing', role: 'status', 'aria-live': 'polite' });
+    this.occupancyLine = h('p', { class: 'occupancy', hidden: true });
     this.unsubscribe.push(
       client.on('state', (change) => {
         if (change.state === 'live') void this.seed();
@@ -83,6 +98,7 @@ export class RoomSignals {
       client.on('presence', (event) => {
         if (this.pendingPresence) this.pendingPresence.push(event);
         this.applyPresence(event);
+        this.refreshOccupancySoon();
       }),
       client.on('typing', (event) => {
         const key = event.senderId ?? userKey(event.author ?? {});
@@ -121,6 +137,7 @@ export class RoomSignals {
     for (const off of this.unsubscribe) off();
     for (const typer of this.typers.values()) clearTimeout(typer.timer);
     this.typers.clear();
+    clearTimeout(this.occupancyTimer);
   }
 
   /** Loads who is online and the read marks; run on every (re)connect, since frames were missed meanwhile. */
@@ -136,6 +153,8 @@ export class RoomSignals {
     this.pendingPresence = undefined;
     if (presence.status === 'fulfilled') {
       this.presenceKnown = true;
+      this.members = presence.value.members;
+      this.connections = presence.value.connections;
       this.online.clear();
       for (const user of presence.value.online) this.online.set(userKey(user), user);
       for (const event of missed) this.applyPresence(event);
@@ -147,6 +166,21 @@ export class RoomSignals {
     // A server without these routes leaves the lists as the frames made them.
     this.renderOnline();
     this.renderSeen();
+  }
+
+  /** Asks for the member and connection counts again after a join or leave (frames carry neither). */
+  private refreshOccupancySoon(): void {
+    clearTimeout(this.occupancyTimer);
+    this.occupancyTimer = setTimeout(async () => {
+      try {
+        const answer = await this.client.http.presence(this.client.room);
+        this.members = answer.members;
+        this.connections = answer.connections;
+        this.renderOnline();
+      } catch {
+        // The next join or leave, or reconnect, asks again.
+      }
+    }, OCCUPANCY_REFRESH_MS);
   }
 
   private applyPresence(event: PresenceEvent): void {
@@ -191,6 +225,11 @@ export class RoomSignals {
       ),
     );
     this.onlineCount.textContent = String(entries.length);
+    this.occupancyLine.hidden = false;
+    this.occupancyLine.textContent = occupancyText(entries.length, this.members);
+    if (this.connections !== undefined) {
+      this.occupancyLine.title = `${this.connections} open connection${this.connections === 1 ? '' : 's'}`;
+    }
   }
 
   private showTyper(key: string, name: string): void {

@@ -22,6 +22,7 @@ import { logger } from './logger.js';
 import { metrics } from './metrics.js';
 import { type Identity, type NewMessage, parseClientFrame, parseJson } from './protocol.js';
 import { SignalPublisher } from './signals.js';
+import { showMessage } from './store/change-store.js';
 import type { AppendOptions, ChatStore, ConnectOptions, Departure } from './store/chat-store.js';
 
 /** Which page of a room `old` answers; every part is optional. */
@@ -169,11 +170,12 @@ export class ChatService {
   }
 
   /**
-   * Counts a user's message against `HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE` across rooms, when set.
+   * Counts a user's message (or edit, delete, reaction) against `HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE`
+   * across rooms, when set.
    *
    * @throws RateLimitedError when the user is over it
    */
-  private async countAcrossRooms(userId: string): Promise<void> {
+  async countAcrossRooms(userId: string): Promise<void> {
     const limit = this.config.userRateLimitPerMinute;
     if (limit <= 0) return;
     const { count, ttlSeconds } = await this.store.countUserMessage(userId, 60);
@@ -235,7 +237,11 @@ export class ChatService {
     // publishing again would deliver and push it twice. The first request did publish it, since a
     // failed publish retracts the message and its idempotency record (below), so a retry after a
     // failed publish is stored and published anew, not a duplicate.
-    if (duplicate) return stored;
+    if (duplicate) {
+      // A retry after an edit or delete answers the current version, never the old body.
+      const { version } = await this.store.changes.current(stored.room, stored.id);
+      return version ? showMessage(stored.id, version) : stored;
+    }
     try {
       await this.bus.publish(stored);
     } catch (error) {

@@ -147,6 +147,8 @@ const settings = {
   /** Nesting levels a frame's body (and each client field) or an item body may have; deeper is refused. */
   maxBodyDepth: ['HIPOCHAT_MAX_BODY_DEPTH', int(32, 1, 512)],
   historyLimit: ['HIPOCHAT_HISTORY_LIMIT', int(1000, 1, 1_000_000)],
+  /** Seconds after sending that an author may edit or delete a message; 0 (default) means no limit. */
+  editWindowSeconds: ['HIPOCHAT_EDIT_WINDOW_SECONDS', int(0, 0, 100_000_000)],
   fanoutShards: ['HIPOCHAT_FANOUT_SHARDS', int(4, 1, 64)],
   /** Posts in flight per execution: API Gateway answers in ~20 ms, so 128 keeps the CPU, not the wait, the limit. */
   fanoutConcurrency: ['HIPOCHAT_FANOUT_CONCURRENCY', int(128, 1, 1024)],

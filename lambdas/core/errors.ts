@@ -50,6 +50,20 @@ export class ForbiddenError extends HttpError {
   }
 }
 
+/** 404: the thing named (a message id) is not there. */
+export class NotFoundError extends HttpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(404, message, options);
+  }
+}
+
+/** 409: the request contradicts the current state (a deleted message edited, a 21st reaction). */
+export class ConflictError extends HttpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(409, message, options);
+  }
+}
+
 /** 413: the frame or body is larger than `HIPOCHAT_MAX_MESSAGE_BYTES`. */
 export class PayloadTooLargeError extends HttpError {
   constructor(limit: number, options?: { cause?: unknown }) {

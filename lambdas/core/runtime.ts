@@ -4,6 +4,7 @@ import type { ChatBus } from './bus/chat-bus.js';
 import { ChatService } from './chat-service.js';
 import { type ChatConfig, loadConfig } from './config.js';
 import { awsIdentity, type ConnectionSender, SignedPostSender } from './connections.js';
+import { EditsService } from './edits-service.js';
 import { ConfigError } from './errors.js';
 import { FanoutService } from './fanout.js';
 import type { SliceInvoker } from './fanout-slices.js';
@@ -22,6 +23,8 @@ export interface Runtime {
   chat: ChatService;
   /** Typing, presence, receipts, and the backend calls across rooms. */
   signals: SignalsService;
+  /** Edits, deletes and reactions. */
+  edits: EditsService;
   fanout: FanoutService;
   close(): Promise<void>;
 }
@@ -80,6 +83,7 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
     sender,
     chat,
     signals: new SignalsService(config, store, chat, sender),
+    edits: new EditsService(config, store, chat),
     fanout: new FanoutService(
       store,
       sender,

@@ -107,7 +107,8 @@ export class SignalsService {
   }
 
   /**
-   * `GET /talk/presence/{room}/`: the users online in the room, each once, by public profile.
+   * `GET /talk/presence/{room}/`: the users online in the room, each once, by public profile, and
+   * the room's occupancy: live `connections` (a user with two tabs counts twice) and `members`.
    * Connections past their TTL are pruned on the way, and their users' `leave` announced.
    */
   async presence(room: string, identity: Identity): Promise<PresenceAnswer> {
@@ -116,9 +117,12 @@ export class SignalsService {
     const online = await this.store.presence(room, departed);
     await this.chat.announce.departed(room, departed);
     online.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+    const { connections, members } = await this.store.changes.occupancy(room);
     return {
       room,
       online: fitting(online.map((user) => this.chat.announce.profileOf(user.userId, user.profile))),
+      connections,
+      members,
     };
   }
 

@@ -155,6 +155,15 @@ export class SignalPublisher {
     await this.publish(signalEnvelope(room, frame));
   }
 
+  /**
+   * A message changed (an `edit`, `delete` or `reaction` frame, its wire JSON): it rides the bus
+   * like every signal, in order with the room's messages. Best effort like them: the history
+   * holds the change whatever happens to the frame.
+   */
+  async changed(room: string, frame: string): Promise<void> {
+    await this.publish(signalEnvelope(room, frame));
+  }
+
   private async publish(envelope: SignalEnvelope): Promise<void> {
     if (!this.bus) return;
     try {

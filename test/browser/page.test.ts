@@ -454,6 +454,154 @@ describe('the demo page', () => {
     );
   });
 
+  describe('messages that change', () => {
+    /** A message item in a room's log by its body text. */
+    const item = (page: Page, room: string, text: string) =>
+      panel(page, room).locator('.log .msg', { has: page.locator('.body', { hasText: text }) });
+
+    it('edits your own message inline (Enter saves, Escape cancels) and the other user sees it change live', async () => {
+      await withScreenshots(
+        'edit',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('edit');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+          await say(alice, room, 'helo bob');
+          await say(bob, room, 'hi alice');
+          await panel(bob, room).getByText('helo bob').waitFor(WAIT);
+          await panel(alice, room).getByText('hi alice').waitFor(WAIT);
+          await item(alice, room, 'helo bob').and(alice.locator('.own')).waitFor(WAIT);
+
+          // Act: a cancelled edit, then a saved one, all from the keyboard.
+          const edit = item(alice, room, 'helo bob').getByRole('button', { name: 'Edit message' });
+          await edit.focus();
+          await alice.keyboard.press('Enter');
+          const box = panel(alice, room).getByRole('textbox', { name: /Edit message/ });
+          await box.fill('never mind');
+          await box.press('Escape');
+          const afterCancel = await item(alice, room, 'helo bob').count();
+          await edit.press('Enter');
+          await box.fill('hello bob');
+          await box.press('Enter');
+          const changed = item(bob, room, 'hello bob');
+          await changed.waitFor(WAIT);
+
+          // Assess: bob sees the new body marked "(edited)", and can edit only his own message.
+          expect(afterCancel).toBe(1);
+          expect(await changed.locator('.edited').innerText()).toBe('(edited)');
+          await item(alice, room, 'hello bob').locator('.edited').waitFor(WAIT);
+          expect(await bodies(bob, room)).toEqual(['hello bob', 'hi alice']);
+          expect(await changed.getByRole('button', { name: 'Edit message' }).isVisible()).toBe(false);
+          expect(
+            await item(bob, room, 'hi alice').getByRole('button', { name: 'Edit message' }).isVisible(),
+          ).toBe(true);
+        },
+      );
+    });
+
+    it('deletes your own message after a confirmation, leaving "This message was deleted" for everyone', async () => {
+      await withScreenshots(
+        'delete',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('delete');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+          await say(alice, room, 'oops, wrong room');
+          await say(alice, room, 'this one stays');
+          await panel(bob, room).getByText('this one stays').waitFor(WAIT);
+          const doomed = item(alice, room, 'oops, wrong room');
+          await doomed.and(alice.locator('.own')).waitFor(WAIT);
+
+          // Act: Cancel first, then confirm.
+          await doomed.getByRole('button', { name: 'Delete message' }).click();
+          await doomed.getByRole('button', { name: 'Cancel' }).click();
+          const keptAfterCancel = await doomed.count();
+          await doomed.getByRole('button', { name: 'Delete message' }).click();
+          await doomed
+            .getByRole('group', { name: 'Confirm deletion' })
+            .getByRole('button', { name: 'Delete' })
+            .click();
+          await panel(bob, room).getByText('This message was deleted').waitFor(WAIT);
+          await panel(alice, room).getByText('This message was deleted').waitFor(WAIT);
+
+          // Assess: the tombstone keeps its place, also in the history after a reload.
+          expect(keptAfterCancel).toBe(1);
+          expect(await bodies(bob, room)).toEqual(['This message was deleted', 'this one stays']);
+          await bob.reload();
+          await live(bob, room);
+          await panel(bob, room).getByText('this one stays').waitFor(WAIT);
+          expect(await bodies(bob, room)).toEqual(['This message was deleted', 'this one stays']);
+          expect(await panel(bob, room).getByText('oops, wrong room').count()).toBe(0);
+        },
+      );
+    });
+
+    it('toggles reactions from the keyboard, counting both users and highlighting your own', async () => {
+      await withScreenshots(
+        'reactions',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('react');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+          await say(alice, room, 'we shipped it');
+          await say(bob, room, 'congrats');
+          await panel(alice, room).getByText('congrats').waitFor(WAIT);
+          const party = (page: Page) =>
+            item(page, room, 'we shipped it').locator('.reaction[data-emoji="🎉"]');
+
+          // Act: bob reacts by keyboard, alice joins in, then bob takes his back.
+          await panel(bob, room).getByText('we shipped it').waitFor(WAIT);
+          await party(bob).focus();
+          await bob.keyboard.press('Enter');
+          await party(alice).locator('.count', { hasText: '1' }).waitFor(WAIT);
+          await party(alice).click();
+          await party(bob).locator('.count', { hasText: '2' }).waitFor(WAIT);
+          const bobPressed = await party(bob).getAttribute('aria-pressed');
+          await party(bob).press('Enter');
+          await party(alice).locator('.count', { hasText: '1' }).waitFor(WAIT);
+
+          // Assess
+          expect(bobPressed).toBe('true');
+          await party(bob).and(bob.locator('[aria-pressed="false"]')).waitFor(WAIT);
+          expect(await party(alice).getAttribute('aria-pressed')).toBe('true');
+          expect(await party(alice).getAttribute('aria-label')).toBe('Remove your 🎉 reaction (1 reaction)');
+          expect(await item(alice, room, 'we shipped it').locator('.reaction').count()).toBe(4);
+        },
+      );
+    });
+
+    it('shows "2 online · N members" in the room header and updates it as people come and go', async () => {
+      await withScreenshots(
+        'occupancy',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('occupancy');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          const line = panel(alice, room).locator('.room-header .occupancy');
+          const saying = (text: RegExp) => line.filter({ hasText: text }).waitFor(WAIT);
+          await saying(/^1 online/);
+
+          // Act
+          const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+          await saying(/^2 online · \d+ members?$/);
+          const together = await line.innerText();
+          await bob.context().close();
+
+          // Assess
+          expect(together).toMatch(/^2 online · \d+ members?$/);
+          await saying(/^1 online/);
+        },
+      );
+    });
+  });
+
   it.each(['wrong$token', 'not valid!'])(
     'says the token %j was refused instead of retrying',
     async (token) => {

@@ -163,6 +163,34 @@ describe('hipochat CLI', () => {
       ['disconnect', '--http', 'http://127.0.0.1:1', '--user', 'u', '--service-key', 'k', 'more'],
       /disconnect takes no arguments besides its options, got "more"/,
     ],
+    [
+      ['delete', '--http', 'http://127.0.0.1:1', '--room', 'a', '--service-key', 'k'],
+      /delete: --id is required \(see hipochat delete --help\)/,
+    ],
+    [
+      ['delete', '--http', 'http://127.0.0.1:1', '--room', 'a', '--id', '1-0'],
+      /delete: --service-key is required/,
+    ],
+    [
+      ['delete', '--http', 'http://127.0.0.1:1', '--room', 'a', '--id', 'yesterday', '--service-key', 'k'],
+      /invalid message id "yesterday"/,
+    ],
+    [
+      [
+        'delete',
+        '--http',
+        'http://127.0.0.1:1',
+        '--room',
+        'a',
+        '--id',
+        '1-0',
+        '--service-key',
+        'k',
+        '--token',
+        't',
+      ],
+      /delete does not take --token\nusage: hipochat delete --http URL --room R --id MESSAGE_ID --service-key K/,
+    ],
   ])('explains a usage mistake %j with exit code 2', async (args, message) => {
     const run = await hipochat(args);
     expect(run.code).toBe(2);
@@ -241,6 +269,7 @@ describe('hipochat CLI', () => {
       'notification',
       'presence',
       'broadcast',
+      'delete',
       'disconnect',
       'members',
       'smoke',
@@ -423,6 +452,83 @@ describe('hipochat CLI', () => {
         "both of mallory's sockets to close",
       );
       expect(bystander.client.state).toBe('live');
+    });
+
+    it('deletes a message for moderation with the service key, leaving a tombstone live and in history', async () => {
+      // Prepare
+      const room = uniqueRoom('cli-delete');
+      const author = await connected(room, 'troll');
+      const watcher = await connected(room, 'mod', true);
+      const deleted: string[] = [];
+      watcher.client.on('delete', (event) => deleted.push(event.id));
+      const { id } = await author.client.send('something rude');
+      await eventually(() => watcher.messages.length === 1, 'the message to reach the watcher');
+      const base = ['delete', '--http', gateway.httpUrl, '--room', room, '--id', id];
+
+      // Act
+      const refused = await hipochat([...base, '--service-key', 'wrong']);
+      const run = await hipochat([...base, '--service-key', 'cli-test-key']);
+      const unknown = await hipochat([...base.slice(0, -1), '1-0', '--service-key', 'cli-test-key']);
+      const history = await hipochat([
+        'history',
+        '--http',
+        gateway.httpUrl,
+        '--room',
+        room,
+        '--token',
+        'mod',
+      ]);
+
+      // Assess
+      expect(refused.code).toBe(1);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe(`deleted ${id} in ${room}\n`);
+      await eventually(() => deleted.includes(id), 'the watcher to see the delete');
+      expect(watcher.client.getMessage(id)).toMatchObject({ id, deleted: true });
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/404/);
+      expect(history.stdout).not.toContain('something rude');
+    });
+
+    it('shows edits and deletes in chat --signals, and marks them in history', async () => {
+      // Prepare
+      const room = uniqueRoom('cli-changes');
+      const chat = startHipochat([
+        'chat',
+        '--ws',
+        gateway.wsUrl,
+        '--room',
+        room,
+        '--token',
+        'zoe',
+        '--signals',
+      ]);
+      await eventually(() => chat.output().includes('* live'), 'chat to go live');
+      const bob = await connected(room, 'bob', true);
+      const first = await bob.client.send('helo');
+      const second = await bob.client.send('oops');
+      await eventually(() => chat.output().includes('bob: oops'), 'the messages');
+
+      // Act
+      await bob.client.edit(first.id, 'hello');
+      await bob.client.delete(second.id);
+      await eventually(() => chat.output().includes('* deleted:'), 'the delete');
+      const run = await chat.end();
+      const history = await hipochat([
+        'history',
+        '--http',
+        gateway.httpUrl,
+        '--room',
+        room,
+        '--token',
+        'zoe',
+      ]);
+
+      // Assess
+      expect(run.stdout).toMatch(/^\* edited: \[\d\d:\d\d:\d\d\] bob: hello \(edited\)$/m);
+      expect(run.stdout).toMatch(/^\* deleted: \[\d\d:\d\d:\d\d\] bob: \(this message was deleted\)$/m);
+      expect(history.stdout).toMatch(/bob: hello \(edited\)\n.*bob: \(this message was deleted\)/);
+      expect(history.stdout).not.toContain('oops');
     });
 
     it('shows joins, leaves and typing in chat --signals', async () => {

@@ -273,6 +273,59 @@ describe('HipochatClient against a local gateway', () => {
     expect(receipts.receipts.find((r) => r.user.id === 'pat')?.lastRead).toBe(ack.id);
   });
 
+  describe('messages that change', () => {
+    it.each([
+      ['API Gateway', (url: string) => url],
+      ['Hipochat legacy', (url: string) => `${url}/talk/chat/`],
+    ])(
+      'edits, reacts to and deletes with the %s URL shape, live for signals clients only',
+      async (_shape, urlOf) => {
+        // Prepare
+        const room = uniqueRoom('changes');
+        const url = urlOf(gateway.wsUrl);
+        const author = client(room, 'ava', { url, signals: true });
+        const reader = client(room, 'ben', { url, signals: true });
+        const old = client(room, 'cal', { url });
+        const changes: unknown[] = [];
+        reader.client.on('edit', (e) => changes.push(['edit', e.id, e.body, e.edited.by]));
+        reader.client.on('reaction', (e) => changes.push(['reaction', e.id, e.reactions]));
+        reader.client.on('delete', (e) => changes.push(['delete', e.id]));
+        const oldHeard: string[] = [];
+        for (const event of ['edit', 'delete', 'reaction'] as const)
+          old.client.on(event, () => oldHeard.push(event));
+        await Promise.all([author.client.connect(), reader.client.connect(), old.client.connect()]);
+        const { id } = await author.client.send('helo');
+        await eventually(() => reader.messages.length === 1 && old.messages.length === 1, 'the message');
+
+        // Act
+        await author.client.edit(id, 'hello');
+        const refused = reader.client.edit(id, 'hijacked');
+        await reader.client.react(id, '👍');
+        await author.client.react(id, '👍');
+        await reader.client.react(id, '👍');
+        await author.client.delete(id);
+        await eventually(() => changes.some((c) => (c as string[])[0] === 'delete'), 'the delete');
+        await old.client.send('old clients still chat');
+        await eventually(() => old.messages.length === 2, 'the second message');
+
+        // Assess
+        await expect(refused).rejects.toThrow('you can only edit your own messages');
+        expect(changes).toEqual([
+          ['edit', id, 'hello', 'ava'],
+          ['reaction', id, { '👍': { count: 1, users: ['ben'] } }],
+          ['reaction', id, { '👍': { count: 2, users: expect.arrayContaining(['ava', 'ben']) } }],
+          ['reaction', id, { '👍': { count: 1, users: ['ava'] } }],
+          ['delete', id],
+        ]);
+        expect(reader.client.getMessage(id)).toMatchObject({ id, deleted: true });
+        expect(reader.client.getMessage(id)?.body).toBeUndefined();
+        expect(oldHeard).toEqual([]);
+        const history = await new HipochatHttp({ httpUrl: gateway.httpUrl, token: 'cal' }).old(room);
+        expect(JSON.stringify(history)).not.toContain('helo');
+      },
+    );
+  });
+
   it('receives none of the signal frames without asking for them', async () => {
     // Prepare
     const room = uniqueRoom('no-signals');
@@ -295,6 +348,71 @@ describe('HipochatClient against a local gateway', () => {
 });
 
 describe('HipochatClient across a gateway restart', () => {
+  it('shows the current version of messages changed while it was away, with or without signals', async () => {
+    // Prepare: real Redis and RabbitMQ so history survives the restart; kim comes back first.
+    const port = await freePort();
+    const env = { ...realServices, HIPOCHAT_LISTEN_PORT: String(port) };
+    let gateway = await startGateway(env);
+    const room = uniqueRoom('restart-changes');
+    const away = { initialDelayMs: 3000, maxDelayMs: 6000 };
+    const jane = recordedClient({ url: gateway.wsUrl, room, token: 'jane', signals: true, reconnect: away });
+    const lou = recordedClient({ url: gateway.wsUrl, room, token: 'lou', reconnect: away });
+    const kim = recordedClient({
+      url: gateway.wsUrl,
+      room,
+      token: 'kim',
+      signals: true,
+      reconnect: { initialDelayMs: 100, maxDelayMs: 500 },
+    });
+    const janeEdits: unknown[] = [];
+    jane.client.on('edit', (e) => janeEdits.push(e.body));
+    const louDeletes: string[] = [];
+    lou.client.on('delete', (e) => louDeletes.push(e.id));
+    try {
+      await Promise.all([jane.client.connect(), lou.client.connect(), kim.client.connect()]);
+      const typo = await kim.client.send('teh plan');
+      const regret = await kim.client.send('rash words');
+      await eventually(() => jane.messages.length === 2 && lou.messages.length === 2, 'both messages');
+
+      // Act
+      await gateway.stop();
+      await eventually(() => jane.client.state === 'reconnecting', 'jane noticing the outage');
+      gateway = await startGateway(env);
+      await eventually(() => kim.client.state === 'live', 'kim reconnecting', 30_000);
+      await kim.client.edit(typo.id, 'the plan');
+      await kim.client.react(typo.id, '👍');
+      await kim.client.delete(regret.id);
+      await eventually(
+        () => jane.client.state === 'live' && lou.client.state === 'live',
+        'both back',
+        30_000,
+      );
+
+      // Assess: jane (signals) and lou (none) both end with the current versions, none twice.
+      for (const recorded of [jane, lou]) {
+        await eventually(
+          () => recorded.client.getMessage(regret.id)?.deleted === true,
+          'the delete to be applied',
+          30_000,
+        );
+        expect(recorded.client.getMessage(typo.id)).toMatchObject({
+          body: 'the plan',
+          edited: { by: 'kim' },
+          reactions: { '👍': { count: 1, users: ['kim'] } },
+        });
+        expect(recorded.client.getMessage(regret.id)?.body).toBeUndefined();
+        expect(recorded.messages).toHaveLength(2);
+      }
+      expect(janeEdits).toEqual(['the plan']);
+      expect(louDeletes).toEqual([regret.id]);
+    } finally {
+      jane.client.close();
+      lou.client.close();
+      kim.client.close();
+      await gateway.stop();
+    }
+  });
+
   it('reconnects, catches up on what it missed and shows nothing twice', async () => {
     // Prepare: real Redis and RabbitMQ so history survives the restart; jane backs off longer
     // than kim so kim usually writes while jane is still away (either way nothing may repeat).

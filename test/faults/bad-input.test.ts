@@ -281,6 +281,10 @@ describe('bad input', () => {
   describe('on the websocket', () => {
     let socket: TestSocket;
     let probes = 0;
+    const LATEST = '<latest-message-id>';
+    /** The id of the socket's newest acked message (a probe): a target its edits may change. */
+    const latestId = () =>
+      String(socket.frames.findLast((f) => f.type === 'ack' && typeof f.id === 'string')?.id ?? '1-0');
 
     beforeAll(async () => {
       socket = await openSocket(`${chat.wsUrl}/?room=${uniqueRoom('fuzz')}&token=fuzzer`);
@@ -289,6 +293,31 @@ describe('bad input', () => {
     afterAll(async () => {
       await socket?.close();
     });
+
+    // Edits, deletes and reactions, often of the socket's own latest message (`LATEST` is replaced
+    // by its id when sent), with bodies and emoji of every kind.
+    const changeFrame = fc
+      .record(
+        {
+          type: fc.constantFrom('edit', 'delete', 'react'),
+          id: fc.oneof(
+            fc.constant(LATEST),
+            fc.constantFrom('1-0', '0-0', '9999999999999999-9999999999999999', '1-'),
+            fc.string({ maxLength: 40 }),
+            fc.jsonValue(),
+          ),
+          body: fc.oneof(fc.jsonValue(), fc.string({ maxLength: 200 })),
+          emoji: fc.oneof(
+            fc.string({ unit: 'grapheme', minLength: 1, maxLength: 3 }),
+            fc.constantFrom('👍', '👩‍👩‍👧', 'tada', 'A', '+1', 'x'.repeat(33), '\u0000', ''),
+            fc.string({ maxLength: 40 }),
+            fc.jsonValue(),
+          ),
+          clientId: fc.oneof(fc.string({ maxLength: 200 }), fc.jsonValue()),
+        },
+        { requiredKeys: ['type'] },
+      )
+      .map((record) => JSON.stringify(record));
 
     const frame = fc.oneof(
       fc.string({ maxLength: 200 }),
@@ -315,6 +344,10 @@ describe('bad input', () => {
         .integer({ min: MAX_MESSAGE_BYTES, max: 100_000 })
         .map((size) => JSON.stringify({ body: 'x'.repeat(size) })),
       fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
+      changeFrame,
+      fc
+        .tuple(fc.constantFrom('edit', 'react'), deepJson)
+        .map(([type, text]) => `{"type":"${type}","id":"${LATEST}","body":${text},"emoji":${text}}`),
     );
 
     it('answers every frame with an ack or an error frame and keeps the connection open', async () => {
@@ -322,7 +355,7 @@ describe('bad input', () => {
         fc.asyncProperty(frame, async (sent) => {
           const from = socket.frames.length;
           if (Buffer.isBuffer(sent)) socket.ws.send(sent, { binary: true });
-          else socket.ws.send(sent);
+          else socket.ws.send(sent.replaceAll(LATEST, latestId()));
           probes += 1;
           const probe = `probe-${probes}`;
           socket.ws.send(JSON.stringify({ body: 'probe', clientId: probe }));

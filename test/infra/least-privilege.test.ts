@@ -69,7 +69,7 @@ describe('Per-function secrets (from the routes table)', () => {
     expect(authorizer.secrets).not.toContain('pushKey');
   });
 
-  it('lets only the publishers (messages, and the presence and read signals) use the broker', () => {
+  it('lets only the publishers (messages, presence and read signals, edits and deletes) use the broker', () => {
     expect(routes.filter((route) => route.secrets.includes('broker')).map((route) => route.name)).toEqual([
       'connect',
       'message',
@@ -78,6 +78,8 @@ describe('Per-function secrets (from the routes table)', () => {
       'item',
       'unsubscribe',
       'presence',
+      'edit',
+      'delete',
       'broadcast',
       'disconnect-user',
       'fanout',

@@ -80,6 +80,20 @@ describe('ChatStack (dev profile)', () => {
     expect(managing).toEqual(['unsubscribe', 'disconnect-user']);
   });
 
+  it('serves the moderation routes that edit and delete messages, on the service key', () => {
+    const keys = Object.values(resourcesOf(dev.template, 'AWS::ApiGatewayV2::Route')).map(
+      (route) => route.Properties.RouteKey,
+    );
+    expect(keys).toEqual(expect.arrayContaining(['POST /talk/edit/{room+}', 'POST /talk/delete/{room+}']));
+    for (const name of ['edit', 'delete']) {
+      expect(httpRoutes.find((route) => route.name === name)?.secrets).toEqual([
+        'cache',
+        'broker',
+        'serviceKey',
+      ]);
+    }
+  });
+
   it.each(webSocketRoutes.map((route) => [route.routeKey, route.name, route.returnResponse]))(
     'routes %s of the WebSocket API to the %s function (route response: %s)',
     (routeKey, name, returnResponse) => {

@@ -252,7 +252,17 @@ describe('the wire (protocol/)', () => {
   });
 
   it('names the control frame types a message type must avoid', () => {
-    expect([...CONTROL_FRAME_TYPES].sort()).toEqual(['ack', 'batch', 'pong', 'presence', 'read', 'typing']);
+    expect([...CONTROL_FRAME_TYPES].sort()).toEqual([
+      'ack',
+      'batch',
+      'delete',
+      'edit',
+      'pong',
+      'presence',
+      'reaction',
+      'read',
+      'typing',
+    ]);
   });
 
   it.each(['lobby', 'a-b.c:d,e_f', 'x'.repeat(128)])('accepts the room %s', (room) => {

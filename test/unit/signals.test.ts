@@ -201,6 +201,9 @@ describe('GET /talk/presence and /talk/receipts (SignalsService)', () => {
         { id: 'ann', username: 'ann' },
         { id: 'bob', username: 'bob' },
       ],
+      // Occupancy: ann's two tabs and bob's, and the three members (cat's expired connection is gone).
+      connections: 3,
+      members: 3,
     });
     expect(signals().at(-1)).toMatchObject({ type: 'presence', event: 'leave', user: { id: 'cat' } });
   });

@@ -2,7 +2,8 @@
  * Hipochat client: one small typed module for browsers and Node (the demo page and the CLI use
  * it). It connects with either URL shape, reconnects with capped exponential backoff and jitter,
  * catches up through `GET /talk/old/{room}/?since=<id>` after every (re)connect, and emits each
- * message exactly once (deduplicated by `id`).
+ * message exactly once (deduplicated by `id`). Messages change (edit, delete, reactions): it keeps
+ * each one's current version and emits every change once, live or found in a later history answer.
  *
  * It depends on nothing but the platform (the global `WebSocket` and `fetch`) and the wire
  * definitions in `protocol/`, which it shares with the server. Node 20 has no global
@@ -17,6 +18,7 @@ import {
   type ConnectTicket,
   compareIds,
   DEFAULT_MAX_MESSAGE_BYTES,
+  type EditMark,
   EPHEMERAL_INTERVAL_MS,
   encodeClientFrame,
   FINAL_CLOSE_CODES,
@@ -28,6 +30,8 @@ import {
   MAX_BROADCAST_ROOMS,
   type MembersAdded,
   type MembersRemoved,
+  type MessageDeletedFrame,
+  type MessageEditedFrame,
   type NotificationAnswer,
   type OldMessages,
   type PresenceAnswer,
@@ -35,6 +39,8 @@ import {
   parseServerFrame,
   RECONNECT_INITIAL_DELAY_MS,
   RECONNECT_MAX_DELAY_MS,
+  type ReactionFrame,
+  type Reactions,
   type ReceiptsAnswer,
   ROOM_NAME_RULE,
   type RoomHistory,
@@ -47,10 +53,13 @@ import {
 export type {
   BroadcastAnswer,
   ChatMessage,
+  EditMark,
   HistoryPage,
   OldMessages,
   PresenceAnswer,
   Profile,
+  ReactionSummary,
+  Reactions,
   ReadReceipt,
   ReceiptsAnswer,
   RoomHistory,
@@ -61,6 +70,7 @@ export {
   DEFAULT_MAX_MESSAGE_BYTES,
   EPHEMERAL_INTERVAL_MS,
   MAX_BROADCAST_ROOMS,
+  MESSAGE_ID_PATTERN,
   utf8Length,
 } from '../../protocol/index.js';
 
@@ -176,6 +186,39 @@ export interface ReadEvent {
 }
 
 /**
+ * The `edit` event: a message's body changed (live, or found changed in a later history answer).
+ * Redelivered and stale edits are not emitted.
+ */
+export interface EditEvent {
+  room: string;
+  id: string;
+  body: unknown;
+  edited: EditMark;
+  /** The message as it is now, when this client has it. */
+  message?: ChatMessage;
+}
+
+/** The `delete` event: a message was deleted, once per message. */
+export interface DeleteEvent {
+  room: string;
+  id: string;
+  /** The tombstone (the message without its body, `deleted: true`), when this client had the message. */
+  message?: ChatMessage;
+}
+
+/** The `reaction` event: a message's reactions changed; `reactions` is the whole summary now. */
+export interface ReactionEvent {
+  room: string;
+  id: string;
+  reactions: Reactions;
+  /** The message as it is now, when this client has it. */
+  message?: ChatMessage;
+}
+
+/** Messages whose current version a reconnect fetches again when `refreshOnReconnect` does not say. */
+export const DEFAULT_REFRESH_ON_RECONNECT = 50;
+
+/**
  * How often {@link HipochatClient.sendTyping} sends at most: a little over the server's
  * {@link EPHEMERAL_INTERVAL_MS}, so network jitter never brings two frames closer than the server
  * allows (it would drop the second silently and the notice would flicker).
@@ -200,6 +243,12 @@ export interface HipochatEvents {
   typing: (event: TypingEvent) => void;
   /** A member's read mark moved (with `signals: true`). */
   read: (event: ReadEvent) => void;
+  /** A message was edited (live with `signals: true`; from history after a reconnect either way). */
+  edit: (event: EditEvent) => void;
+  /** A message was deleted (live with `signals: true`; from history after a reconnect either way). */
+  delete: (event: DeleteEvent) => void;
+  /** A message's reactions changed (live with `signals: true`; from history after a reconnect either way). */
+  reaction: (event: ReactionEvent) => void;
 }
 
 // Method-derived function types are compared bivariantly, so the richer event types of the
@@ -271,6 +320,12 @@ export interface HipochatClientOptions {
    * and browsers cannot send protocol pings. `0` turns it off. @default {@link KEEP_ALIVE_INTERVAL_MS} (300000)
    */
   keepAliveMs?: number;
+  /**
+   * How many of the newest messages seen a reconnect fetches again, so edits, deletes and
+   * reactions missed while away show (as `edit`, `delete` and `reaction` events). `0` fetches only
+   * what is new. @default {@link DEFAULT_REFRESH_ON_RECONNECT} (50)
+   */
+  refreshOnReconnect?: number;
   /** Give up on an opening socket after this long. @default 10000 */
   connectTimeoutMs?: number;
   /** HTTP request timeout. @default 10000 */
@@ -467,6 +522,34 @@ export class HipochatHttp {
     return this.request('POST', `/talk/disconnect/${encodeURIComponent(userId)}/`, { service: true });
   }
 
+  /**
+   * Replaces the body of any message of `room` as the backend (service key, moderation); resolves
+   * with the new version. A 404 means no such message.
+   */
+  async editMessage(room: string, id: string, body: unknown): Promise<ChatMessage> {
+    if (!this.options.serviceKey) throw new HipochatError('auth', 'a service key is required');
+    if (!id) throw new HipochatError('http', 'a message id is required');
+    return this.request('POST', `/talk/edit/${roomPath(room)}/`, {
+      body: JSON.stringify({ id, body }),
+      headers: { 'content-type': 'application/json' },
+      service: true,
+    });
+  }
+
+  /**
+   * Deletes any message of `room` as the backend (service key, moderation); resolves with the
+   * tombstone. A 404 means no such message.
+   */
+  async deleteMessage(room: string, id: string): Promise<ChatMessage> {
+    if (!this.options.serviceKey) throw new HipochatError('auth', 'a service key is required');
+    if (!id) throw new HipochatError('http', 'a message id is required');
+    return this.request('POST', `/talk/delete/${roomPath(room)}/`, {
+      body: JSON.stringify({ id }),
+      headers: { 'content-type': 'application/json' },
+      service: true,
+    });
+  }
+
   /** A single-use connect ticket (30 seconds). */
   async ticket(room: string): Promise<ConnectTicket> {
     return this.request('POST', `/talk/ticket/${roomPath(room)}/`);
@@ -589,10 +672,17 @@ export class HipochatClient {
     presence: new Set(),
     typing: new Set(),
     read: new Set(),
+    edit: new Set(),
+    delete: new Set(),
+    reaction: new Set(),
   };
   private socket: WebSocketLike | undefined;
   private currentState: ConnectionState = 'idle';
-  private readonly seen = new Set<string>();
+  // Every message delivered, by id, as it is now (edits, deletes and reactions applied).
+  private readonly known = new Map<string, ChatMessage>();
+  // Live changes applied so far, and the count at each message's latest one.
+  private liveChanges = 0;
+  private readonly changedAt = new Map<string, number>();
   private lastId: string | undefined;
   private firstId: string | undefined;
   private earlier = false;
@@ -610,6 +700,8 @@ export class HipochatClient {
   // frame (a server without signals), after which typing is not sent again.
   private typing: 'unknown' | 'accepted' | 'refused' = 'unknown';
   private readonly typingClientIds = new Set<string>();
+  // Reactions this client toggled before it knew its user id, by message id.
+  private readonly reactProbes = new Map<string, { emoji: string; users: Set<string> }>();
 
   constructor(options: HipochatClientOptions) {
     this.options = options;
@@ -753,6 +845,69 @@ export class HipochatClient {
         ),
       );
     }
+    return this.sendFrame(frame, clientId);
+  }
+
+  /**
+   * Replaces the body of one of this user's messages (the server refuses others' with `you can
+   * only edit your own messages`). Resolves on the server's acknowledgement; the `edit` event
+   * follows when the connection has signals.
+   *
+   * @throws HipochatError `send` as {@link send} does, and for an empty body or a message this
+   *   client knows is deleted
+   */
+  edit(id: string, body: unknown, options: { clientId?: string } = {}): Promise<SendAck> {
+    if (body === undefined || body === null || body === '') {
+      return Promise.reject(new HipochatError('send', 'the message is empty'));
+    }
+    if (this.known.get(id)?.deleted) {
+      return Promise.reject(new HipochatError('send', 'the message was deleted; nothing was sent'));
+    }
+    const clientId = options.clientId ?? randomId();
+    const frame = encodeClientFrame({ kind: 'edit', id, body, clientId });
+    const size = utf8Length(frame);
+    if (size > this.maxMessageBytes) {
+      return Promise.reject(
+        new HipochatError(
+          'send',
+          `message too large: ${size} bytes, the limit is ${this.maxMessageBytes} bytes (nothing was sent)`,
+        ),
+      );
+    }
+    return this.sendFrame(frame, clientId);
+  }
+
+  /**
+   * Deletes one of this user's messages: it stays in history as a tombstone without a body.
+   * Resolves on the server's acknowledgement; the `delete` event follows with signals.
+   */
+  delete(id: string, options: { clientId?: string } = {}): Promise<SendAck> {
+    const clientId = options.clientId ?? randomId();
+    return this.sendFrame(encodeClientFrame({ kind: 'delete', id, clientId }), clientId);
+  }
+
+  /**
+   * Toggles this user's reaction `emoji` on a message: the first call adds it, the next takes it
+   * back. Resolves on the server's acknowledgement; the `reaction` event follows with signals.
+   */
+  react(id: string, emoji: string, options: { clientId?: string } = {}): Promise<SendAck> {
+    if (!emoji) return Promise.reject(new HipochatError('send', 'an emoji is required'));
+    if (this.selfId === undefined) {
+      // The reaction frame that follows names this user: the one user added or removed.
+      const users = this.known.get(id)?.reactions?.[emoji]?.users ?? [];
+      this.reactProbes.set(id, { emoji, users: new Set(users) });
+    }
+    const clientId = options.clientId ?? randomId();
+    return this.sendFrame(encodeClientFrame({ kind: 'react', id, emoji, clientId }), clientId);
+  }
+
+  /** A message as this client has it now (edits, deletes and reactions applied), by id. */
+  getMessage(id: string): ChatMessage | undefined {
+    return this.known.get(id);
+  }
+
+  /** Sends a frame that carries `clientId` and settles on its ack or error frame. */
+  private sendFrame(frame: string, clientId: string): Promise<SendAck> {
     const socket = this.socket;
     if (!socket || socket.readyState !== OPEN || this.currentState !== 'live') {
       return Promise.reject(
@@ -806,9 +961,24 @@ export class HipochatClient {
    * Fetches what came after the newest message seen (on the first call the newest messages, a
    * page of `pageSize` when set), emits the new messages, and marks the room read on the server.
    */
-  async catchUp(): Promise<ChatMessage[]> {
+  catchUp(): Promise<ChatMessage[]> {
+    return this.fetchAfter(this.lastId);
+  }
+
+  /**
+   * Where a reconnect's catch-up starts: before the newest `refreshOnReconnect` messages seen, so
+   * their current versions come again and changes missed while away are applied.
+   */
+  private refreshFrom(): string | undefined {
+    const window = this.options.refreshOnReconnect ?? DEFAULT_REFRESH_ON_RECONNECT;
+    if (!this.caughtUpOnce || window <= 0 || this.known.size === 0) return this.lastId;
+    const ids = sortById([...this.known.values()]).map((m) => m.id);
+    return idBefore(ids[Math.max(0, ids.length - window)]!);
+  }
+
+  private async fetchAfter(since: string | undefined): Promise<ChatMessage[]> {
     const initial = !this.caughtUpOnce;
-    const since = this.lastId;
+    const asked = this.liveChanges;
     const pageSize = this.options.pageSize;
     const answers = [
       await this.http.old(this.room, since === undefined && pageSize ? { limit: pageSize } : { since }),
@@ -821,7 +991,7 @@ export class HipochatClient {
     }
     this.caughtUpOnce = true;
     if (since === undefined) this.earlier = answers[0]!.page?.more ?? false;
-    return this.take(answers, initial, false);
+    return this.take(answers, initial, false, asked);
   }
 
   /**
@@ -836,10 +1006,11 @@ export class HipochatClient {
     if (!this.earlier || before === undefined) return Promise.resolve([]);
     this.loadingEarlier = (async () => {
       try {
+        const asked = this.liveChanges;
         const answer = await this.http.old(this.room, { before, limit });
         // A server without paging ignores `before` and answers the whole history, all seen already.
         this.earlier = answer.page?.more ?? false;
-        return this.take([answer], false, true);
+        return this.take([answer], false, true, asked);
       } finally {
         this.loadingEarlier = undefined;
       }
@@ -847,14 +1018,19 @@ export class HipochatClient {
     return this.loadingEarlier;
   }
 
-  /** Emits the unseen messages of history answers in id order, then the `history` event. */
-  private take(answers: OldMessages[], initial: boolean, earlier: boolean): ChatMessage[] {
+  /**
+   * Emits the unseen messages of history answers in id order, then the `history` event. Messages
+   * already seen come as they are now: what changed since is emitted as `edit`, `delete` and
+   * `reaction` events, so no stale body stays on screen.
+   */
+  private take(answers: OldMessages[], initial: boolean, earlier: boolean, asked: number): ChatMessage[] {
     const unreadIds = new Set(answers.flatMap((a) => a.results.unread_messages.map((m) => m.id)));
-    const fresh = sortById(
-      [...new Map(answers.flatMap((a) => a.oldy).map((m) => [m.id, m])).values()].filter(
-        (m) => !this.seen.has(m.id),
-      ),
-    );
+    const all = sortById([...new Map(answers.flatMap((a) => a.oldy).map((m) => [m.id, m])).values()]);
+    const fresh = all.filter((m) => !this.known.has(m.id));
+    for (const current of all) {
+      // A live change applied while the answer was on its way is newer than the answer.
+      if (this.known.has(current.id) && (this.changedAt.get(current.id) ?? 0) <= asked) this.refresh(current);
+    }
     for (const message of fresh) this.accept(message, 'history', unreadIds.has(message.id));
     this.emit('history', {
       initial,
@@ -952,14 +1128,18 @@ export class HipochatClient {
     socket.onclose = (event) => finish(event);
   }
 
-  // Live frames that arrive during the catch-up wait, so messages come out in id order.
+  // Live frames that arrive during the catch-up wait, so messages come out in id order and
+  // changes apply on top of the history answer, not under it.
   private buffer: ChatMessage[] | undefined;
+  private bufferedChanges: ChangeFrame[] | undefined;
 
   private async onOpen(socket: WebSocketLike, generation: number): Promise<void> {
     const buffer: ChatMessage[] = [];
+    const changes: ChangeFrame[] = [];
     this.buffer = buffer;
+    this.bufferedChanges = changes;
     try {
-      await this.catchUp();
+      await this.fetchAfter(this.refreshFrom());
     } catch (error) {
       // The socket works; a failed catch-up must not keep the room from going live.
       const kind: ErrorKind = error instanceof HipochatError ? error.kind : 'http';
@@ -968,9 +1148,11 @@ export class HipochatClient {
       }
     }
     if (this.buffer === buffer) this.buffer = undefined;
+    if (this.bufferedChanges === changes) this.bufferedChanges = undefined;
     if (this.stopped || generation !== this.generation || socket.readyState !== OPEN) return;
     const buffered = sortById(buffer);
     for (const message of buffered) this.accept(message, 'live', false);
+    for (const change of changes) this.applyLive(change);
     this.failures = 0;
     this.setState({ state: 'live' });
   }
@@ -1054,6 +1236,13 @@ export class HipochatClient {
         });
         return;
       }
+      case 'edit':
+      case 'delete':
+      case 'reaction':
+        if (frame.room !== this.room) return;
+        if (this.bufferedChanges) this.bufferedChanges.push(frame);
+        else this.applyLive(frame);
+        return;
       case 'batch':
         for (const message of frame.messages) this.onLive(message);
         return;
@@ -1072,9 +1261,97 @@ export class HipochatClient {
     else this.accept(message, 'live', false);
   }
 
+  /** Applies a live change frame and notes when, so an older history answer does not undo it. */
+  private applyLive(frame: ChangeFrame): void {
+    this.changedAt.set(frame.id, ++this.liveChanges);
+    this.applyChange(frame);
+  }
+
+  /** Applies a live edit, delete or reaction frame; repeated and stale ones change nothing. */
+  private applyChange(frame: ChangeFrame): void {
+    const known = this.known.get(frame.id);
+    switch (frame.kind) {
+      case 'edit': {
+        if (known) {
+          // A deleted message never comes back, and an older edit never overwrites a newer one.
+          if (known.deleted || (known.edited && known.edited.at > frame.edited.at)) return;
+          if (known.edited?.at === frame.edited.at && sameJson(known.body, frame.body)) return;
+        }
+        const message = known && { ...known, body: frame.body, edited: frame.edited };
+        if (message) this.known.set(frame.id, message);
+        this.emit('edit', {
+          room: frame.room,
+          id: frame.id,
+          body: frame.body,
+          edited: frame.edited,
+          ...(message ? { message } : {}),
+        });
+        return;
+      }
+      case 'delete': {
+        if (known?.deleted) return;
+        const message = known && tombstone(known);
+        if (message) this.known.set(frame.id, message);
+        this.emit('delete', { room: frame.room, id: frame.id, ...(message ? { message } : {}) });
+        return;
+      }
+      case 'reaction': {
+        this.learnSelfFromReaction(frame);
+        if (known && sameJson(known.reactions ?? {}, frame.reactions)) return;
+        const message = known && withReactions(known, frame.reactions);
+        if (message) this.known.set(frame.id, message);
+        this.emit('reaction', {
+          room: frame.room,
+          id: frame.id,
+          reactions: frame.reactions,
+          ...(message ? { message } : {}),
+        });
+        return;
+      }
+      default:
+        unhandled(frame);
+    }
+  }
+
+  private learnSelfFromReaction(frame: ReactionFrame): void {
+    const probe = this.reactProbes.get(frame.id);
+    if (!probe) return;
+    this.reactProbes.delete(frame.id);
+    if (this.selfId !== undefined) return;
+    const now = new Set(frame.reactions[probe.emoji]?.users ?? []);
+    const changed = [...now].filter((u) => !probe.users.has(u));
+    const gone = [...probe.users].filter((u) => !now.has(u));
+    if (changed.length + gone.length === 1) this.setSelfId((changed[0] ?? gone[0])!);
+  }
+
+  /** Compares a message seen before with its version in a history answer and emits what changed. */
+  private refresh(current: ChatMessage): void {
+    const known = this.known.get(current.id);
+    if (!known || known.deleted) return;
+    if (current.deleted) {
+      this.applyChange({ kind: 'delete', room: this.room, id: current.id });
+      return;
+    }
+    if (current.edited && (!known.edited || current.edited.at > known.edited.at)) {
+      this.applyChange({
+        kind: 'edit',
+        room: this.room,
+        id: current.id,
+        body: current.body,
+        edited: current.edited,
+      });
+    }
+    this.applyChange({
+      kind: 'reaction',
+      room: this.room,
+      id: current.id,
+      reactions: current.reactions ?? {},
+    });
+  }
+
   private accept(message: ChatMessage, source: 'history' | 'live', unread: boolean): void {
-    if (this.seen.has(message.id)) return;
-    this.seen.add(message.id);
+    if (this.known.has(message.id)) return;
+    this.known.set(message.id, message);
     if (!this.lastId || compareIds(message.id, this.lastId) > 0) this.lastId = message.id;
     if (!this.firstId || compareIds(message.id, this.firstId) < 0) this.firstId = message.id;
     if (message.clientId && this.ownClientIds.has(message.clientId) && message.senderId) {
@@ -1211,6 +1488,34 @@ export class HipochatClient {
 
 // A new server frame kind makes this a compile error until the client handles it.
 function unhandled(_frame: never): void {}
+
+type ChangeFrame = MessageEditedFrame | MessageDeletedFrame | ReactionFrame;
+
+/** The message without its body, marked deleted. */
+function tombstone(message: ChatMessage): ChatMessage {
+  const { body: _body, edited: _edited, reactions: _reactions, ...rest } = message;
+  return { ...rest, body: undefined, deleted: true };
+}
+
+function withReactions(message: ChatMessage, reactions: Reactions): ChatMessage {
+  const { reactions: _old, ...rest } = message;
+  return Object.keys(reactions).length > 0 ? { ...rest, reactions } : rest;
+}
+
+// Bodies and reaction summaries are plain JSON from the wire, so their text compares them.
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The id just before `id` in stream order, for an exclusive `since` that still includes `id`. */
+function idBefore(id: string): string {
+  const match = /^(\d{1,16})-(\d{1,16})$/.exec(id);
+  if (!match) return id;
+  const ms = BigInt(match[1]!);
+  const seq = BigInt(match[2]!);
+  if (seq > 0n) return `${ms}-${seq - 1n}`;
+  return ms > 0n ? `${ms - 1n}-9999999999999999` : '0-0';
+}
 
 function sortById(messages: ChatMessage[]): ChatMessage[] {
   return [...messages].sort((a, b) => compareIds(a.id, b.id));

@@ -1,5 +1,6 @@
 import type { ChatMessage, Profile } from '../../../protocol/index.js';
 import type { Identity, NewMessage } from '../protocol.js';
+import type { ChangeStore } from './change-store.js';
 
 /** A live socket in a room. */
 export interface ConnectionRecord {
@@ -152,6 +153,8 @@ export interface RoomSummary {
 export interface ChatStore {
   /** Which store this is, for start-up lines and the benchmark. */
   readonly kind: 'redis' | 'memory';
+  /** Edits, deletes, reactions and occupancy, beside the log (history shows their current state). */
+  readonly changes: ChangeStore;
   /**
    * Records a live socket; the user becomes a member and their unread count resets. The user's
    * first live connection in the room makes them online (`joined`); their public profile is kept

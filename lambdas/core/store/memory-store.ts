@@ -22,14 +22,11 @@ import type {
   WindowCount,
 } from './chat-store.js';
 import { IDEMPOTENCY_TTL_SECONDS } from './chat-store.js';
+import { MemoryChanges } from './memory-changes.js';
+import { count, type Expiring, live, secondsLeft } from './memory-expiring.js';
 
-/** A value with a deadline, like a Redis key with a TTL. */
-interface Expiring<T> {
-  value: T;
-  expiresAt: number;
-}
-
-interface RoomState {
+/** One room of the in-memory store (its changes live in `MemoryChanges`). */
+export interface RoomState {
   conns: Map<string, { userId: string; expiresAt: number; batched: boolean; signals: boolean }>;
   /** userId -> live connections of the user (presence: online while above 0). */
   tabs: Map<string, number>;
@@ -52,32 +49,6 @@ interface RoomState {
   fanoutFailures: Map<string, Expiring<number>>;
 }
 
-/** The value under `key` unless it expired (an expired entry is removed). */
-function live<T>(map: Map<string, Expiring<T>>, key: string): T | undefined {
-  const entry = map.get(key);
-  if (!entry) return undefined;
-  if (entry.expiresAt <= Date.now()) {
-    map.delete(key);
-    return undefined;
-  }
-  return entry.value;
-}
-
-/** Like INCR + EXPIRE: the TTL starts with the first count, or again with every count when `slide`. */
-function count(map: Map<string, Expiring<number>>, key: string, ttlSeconds: number, slide: boolean): number {
-  const value = (live(map, key) ?? 0) + 1;
-  const restart = value === 1 || slide;
-  const expiresAt = restart ? Date.now() + ttlSeconds * 1000 : map.get(key)!.expiresAt;
-  map.set(key, { value, expiresAt });
-  return value;
-}
-
-/** Whole seconds until the entry under `key` expires (at least 1), like Redis `TTL`. */
-function secondsLeft(map: Map<string, Expiring<number>>, key: string): number {
-  const entry = map.get(key);
-  return entry ? Math.max(1, Math.ceil((entry.expiresAt - Date.now()) / 1000)) : 1;
-}
-
 /**
  * The in-memory twin of the Redis store, for `npm start` on a bare laptop and fast unit tests.
  * Single process only: state is lost on restart.
@@ -95,6 +66,7 @@ export class MemoryStore implements ChatStore {
   private lastSeq = 0;
 
   constructor(private readonly historyLimit = 1000) {}
+  readonly changes = new MemoryChanges((name) => this.room(name));
 
   private room(name: string): RoomState {
     let state = this.rooms.get(name);
@@ -330,7 +302,7 @@ export class MemoryStore implements ChatStore {
     const last = state.log.at(-1);
     if (last) state.seen.set(userId, last.id);
     state.mark.set(userId, state.seq);
-    return { messages: structuredClone(messages), lastSeenId };
+    return { messages: this.changes.show(room, messages), lastSeenId };
   }
 
   async page(room: string, userId: string, query: PageQuery): Promise<PageResult> {
@@ -351,7 +323,7 @@ export class MemoryStore implements ChatStore {
       state.mark.set(userId, state.seq);
     }
     return {
-      messages: structuredClone(messages),
+      messages: this.changes.show(room, messages),
       lastSeenId,
       more: matching.length > messages.length,
       ...(readMark ? { readMark } : {}),
@@ -361,7 +333,7 @@ export class MemoryStore implements ChatStore {
   async latest(room: string, userId: string, limit: number): Promise<RoomSummary> {
     const state = this.room(room);
     return {
-      messages: limit > 0 ? structuredClone(state.log.slice(-limit)) : [],
+      messages: limit > 0 ? this.changes.show(room, state.log.slice(-limit)) : [],
       unread: this.unreadOf(state, userId),
     };
   }

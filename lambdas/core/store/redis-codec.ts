@@ -4,6 +4,7 @@
  */
 import type { ChatMessage, Profile } from '../../../protocol/index.js';
 import type { NewMessage } from '../protocol.js';
+import { type ReactionUsers, type StoredVersion, showMessage } from './change-store.js';
 import type { ConnectionRecord, Departure, OnlineUser, ReadMark } from './chat-store.js';
 
 /** A log entry as XRANGE answers it: the id and the field list. */
@@ -84,7 +85,14 @@ export function decodeMessage(id: string, data: string): ChatMessage {
   return { id, ...(JSON.parse(data) as NewMessage) };
 }
 
-/** Messages from log entries, in their order. */
+/**
+ * Messages from log entries, in their order: each its current version (the scripts put an edit's
+ * or a tombstone's text in place of the logged one) with its reactions (`'r', <JSON>` after it).
+ */
 export function decodeEntries(entries: Entry[]): ChatMessage[] {
-  return entries.map(([id, fields]) => decodeMessage(id, fields[1]!));
+  return entries.map(([id, fields]) =>
+    fields[2] === 'r'
+      ? showMessage(id, JSON.parse(fields[1]!) as StoredVersion, JSON.parse(fields[3]!) as ReactionUsers)
+      : decodeMessage(id, fields[1]!),
+  );
 }

@@ -22,6 +22,10 @@ export const keys = {
   /** Taken for 2 s by a user's ephemeral frame (typing): SET NX PX, apart from the rate limit. */
   ephemeral: (room: string, userId: string) => `hc:{${room}}:ephemeral:${userId}`,
   seen: (room: string) => `hc:{${room}}:seen`,
+  /** messageId -> the current version (JSON) of an edited message, or its tombstone. */
+  edits: (room: string) => `hc:{${room}}:edits`,
+  /** messageId -> `{"<emoji>":["<userId>",…]}`, the users who reacted, in order. */
+  reactions: (room: string) => `hc:{${room}}:reactions`,
   idempotency: (room: string, key: string) => `hc:{${room}}:idem:${key}`,
   rate: (room: string, userId: string) => `hc:{${room}}:rate:${userId}`,
   /** The backend's (service key) injections in the room's current rate window. */

@@ -1,3 +1,5 @@
+import { changeScripts, OVERLAY } from './redis-change-scripts.js';
+
 /**
  * The store's Lua scripts, defined as client commands. Each script touches the keys of one room
  * only (or one counter), so it runs in one slot in cluster mode.
@@ -42,6 +44,7 @@ end
 `;
 
 export const scripts = {
+  ...changeScripts,
   hcConnect: {
     numberOfKeys: 9,
     // KEYS: conns expiry members mark seq batched signals tabs profiles
@@ -187,22 +190,22 @@ if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[
 return 1`,
   },
   hcRead: {
-    numberOfKeys: 4,
-    // KEYS: log seen mark seq; ARGV: userId start
-    lua: `
+    numberOfKeys: 6,
+    // KEYS: log seen mark seq edits reactions; ARGV: userId start
+    lua: `${OVERLAY}
 local seen = redis.call('HGET', KEYS[2], ARGV[1])
-local entries = redis.call('XRANGE', KEYS[1], ARGV[2], '+')
+local entries = overlay(redis.call('XRANGE', KEYS[1], ARGV[2], '+'), KEYS[5], KEYS[6])
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #last > 0 then redis.call('HSET', KEYS[2], ARGV[1], last[1][1]) end
 redis.call('HSET', KEYS[3], ARGV[1], redis.call('GET', KEYS[4]) or 0)
 return {seen or false, entries}`,
   },
   hcPage: {
-    numberOfKeys: 5,
-    // KEYS: log seen mark seq signals; ARGV: userId end start count markRead ('1' marks the room read)
+    numberOfKeys: 7,
+    // KEYS: log seen mark seq signals edits reactions; ARGV: userId end start count markRead ('1' marks the room read)
     // One more than asked tells whether more match without a second call. Answers {seen, entries,
     // more, the new read mark when markRead moved it, signals connections}.
-    lua: `
+    lua: `${OVERLAY}
 local seen = redis.call('HGET', KEYS[2], ARGV[1])
 local entries = redis.call('XREVRANGE', KEYS[1], ARGV[2], ARGV[3], 'COUNT', tonumber(ARGV[4]) + 1)
 local more = 0
@@ -210,6 +213,7 @@ if #entries > tonumber(ARGV[4]) then
   more = 1
   table.remove(entries)
 end
+overlay(entries, KEYS[6], KEYS[7])
 local moved = false
 if ARGV[5] == '1' then
   local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -222,11 +226,13 @@ end
 return {seen or false, entries, more, moved, redis.call('SCARD', KEYS[5])}`,
   },
   hcLatest: {
-    numberOfKeys: 4,
-    // KEYS: log members mark seq; ARGV: userId limit
-    lua: `
+    numberOfKeys: 6,
+    // KEYS: log members mark seq edits reactions; ARGV: userId limit
+    lua: `${OVERLAY}
 local entries = {}
-if tonumber(ARGV[2]) > 0 then entries = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[2]) end
+if tonumber(ARGV[2]) > 0 then
+  entries = overlay(redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[2]), KEYS[5], KEYS[6])
+end
 local unread = 0
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
   unread = math.max(0, tonumber(redis.call('GET', KEYS[4]) or '0') - tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0'))

@@ -23,6 +23,7 @@ import {
   type UserConnection,
   type WindowCount,
 } from './chat-store.js';
+import { RedisChanges } from './redis-changes.js';
 import { createRedisClient, type RedisClient, type ScriptClient, unsent, whenReady } from './redis-client.js';
 import {
   type DisconnectAnswer,
@@ -74,6 +75,7 @@ export class RedisStore implements ChatStore {
   private readonly redis: ScriptClient;
   private readonly historyLimit: number;
   private readonly connectTimeoutMs: number;
+  readonly changes: RedisChanges;
 
   constructor(options: RedisStoreOptions) {
     this.historyLimit = options.historyLimit ?? 1000;
@@ -84,6 +86,7 @@ export class RedisStore implements ChatStore {
       connectTimeoutMs: this.connectTimeoutMs,
     });
     this.client = this.redis;
+    this.changes = new RedisChanges(this.redis, (work) => this.run(work));
   }
 
   /**
@@ -301,6 +304,8 @@ export class RedisStore implements ChatStore {
         keys.seen(room),
         keys.mark(room),
         keys.seq(room),
+        keys.edits(room),
+        keys.reactions(room),
         userId,
         sinceId ? `(${sinceId}` : '-',
       )) as [string | null, Entry[]];
@@ -319,6 +324,8 @@ export class RedisStore implements ChatStore {
         keys.mark(room),
         keys.seq(room),
         keys.signals(room),
+        keys.edits(room),
+        keys.reactions(room),
         userId,
         nothingOlder ? '0-0' : before !== undefined ? `(${before}` : '+',
         after !== undefined ? `(${after}` : '-',
@@ -341,6 +348,8 @@ export class RedisStore implements ChatStore {
         keys.members(room),
         keys.mark(room),
         keys.seq(room),
+        keys.edits(room),
+        keys.reactions(room),
         userId,
         limit,
       )) as [number, Entry[]];

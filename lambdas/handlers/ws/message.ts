@@ -34,6 +34,11 @@ export const handler = wsRoute(
       event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
     if (isKeepAlive(text)) return { statusCode: 200, body: KEEP_ALIVE_REPLY };
     const { room, identity } = await connectionOf(event, rt);
+    // An edit, delete or reaction changes a stored message: acked with that message's id.
+    const change = await rt.edits.frame(room, identity, text);
+    if (change?.clientId)
+      return { statusCode: 200, body: encodeServerFrame(ackFrame(change.id, change.clientId)) };
+    if (change) return { statusCode: 200 };
     // An ephemeral type (typing) is delivered live, never stored: its ack has no id.
     const ephemeral = await rt.signals.ephemeral(room, identity, text);
     if (ephemeral?.clientId)

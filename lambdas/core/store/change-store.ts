@@ -1,0 +1,127 @@
+/**
+ * Messages that change after they were stored: edits, deletes (tombstones) and reactions, and the
+ * room's occupancy counts. Both stores keep changes beside the log (a message log cannot be
+ * rewritten in place): an overlay of current versions by message id, and the reactions by message
+ * id, applied whenever the log is read.
+ */
+import type { ChatMessage, Reactions } from '../../../protocol/index.js';
+import type { NewMessage } from '../protocol.js';
+
+/** A message's current version without its id (the log's own or the overlay's), or a tombstone. */
+export type StoredVersion = NewMessage & { deleted?: true };
+
+/** Users who reacted, by emoji (every user, in the order they reacted). */
+export type ReactionUsers = Record<string, string[]>;
+
+/** At most this many users are listed per emoji in a summary (`count` counts them all). */
+export const MAX_LISTED_REACTORS = 20;
+
+/** What `current` found. */
+export interface CurrentVersion {
+  /** The current version, or null when the room's log has no such message (or it was trimmed). */
+  version: StoredVersion | null;
+  /** Its exact stored text: `replace` succeeds only while the message still is that. */
+  text: string | null;
+  /** The idempotency key was used before: a retry, to be acked with nothing changed. */
+  duplicate: boolean;
+}
+
+/** Rate limit and idempotency of one change, as for `append`. */
+export interface ChangeOptions {
+  /** The caller's key (already scoped by caller; the store scopes it by room). */
+  idempotencyKey?: string;
+  /** Changes allowed per sender (`actor`, or the backend when null) and room in one window, shared with messages. */
+  rateLimit?: { limit: number; windowSeconds: number };
+}
+
+/** What `replace` did. */
+export type ReplaceOutcome = 'replaced' | 'missing' | 'conflict';
+
+/** What `react` did. */
+export interface ReactOutcome {
+  /** The message's reactions after the toggle (or, for a duplicate, as they are). */
+  reactions: ReactionUsers;
+  duplicate: boolean;
+}
+
+/** Live connections and members of a room. */
+export interface Occupancy {
+  connections: number;
+  members: number;
+}
+
+/** Edits, deletes, reactions and occupancy of rooms; every method touches one room's slot. */
+export interface ChangeStore {
+  /** The current version of message `id` (and whether `idempotencyKey` was used already). */
+  current(room: string, id: string, idempotencyKey?: string): Promise<CurrentVersion>;
+  /**
+   * Replaces the current version of message `id` with `next` when it still is `expectedText`
+   * (compare and set; `conflict` otherwise, and the caller reads again), counts the change against
+   * the sender's rate limit (`RateLimitedError`), and remembers the idempotency key. A tombstone
+   * (`next.deleted`) drops the message's reactions too.
+   */
+  replace(
+    room: string,
+    id: string,
+    expectedText: string,
+    next: StoredVersion,
+    actor: string | null,
+    options?: ChangeOptions,
+  ): Promise<ReplaceOutcome>;
+  /**
+   * Toggles `userId`'s `emoji` on message `id` in one step: removes it when there, else adds it
+   * unless the message already has `maxDistinct` other emoji (`ConflictError`). `NotFoundError`
+   * for a message not in the log or deleted; `RateLimitedError` over the sender's rate limit.
+   */
+  react(
+    room: string,
+    id: string,
+    userId: string,
+    emoji: string,
+    maxDistinct: number,
+    options?: ChangeOptions,
+  ): Promise<ReactOutcome>;
+  /** Live connections (expired ones count until pruned) and members of the room. */
+  occupancy(room: string): Promise<Occupancy>;
+}
+
+/** The reactions summary of the wire: counts, and at most {@link MAX_LISTED_REACTORS} users per emoji. */
+export function summarize(users: ReactionUsers): Reactions {
+  const summary: Reactions = {};
+  for (const [emoji, list] of Object.entries(users)) {
+    if (list.length > 0) summary[emoji] = { count: list.length, users: list.slice(0, MAX_LISTED_REACTORS) };
+  }
+  return summary;
+}
+
+/** A message as history shows it: the current version, with its reactions summary when any. */
+export function showMessage(id: string, version: StoredVersion, users?: ReactionUsers): ChatMessage {
+  const message: ChatMessage = { id, ...version };
+  const reactions = users ? summarize(users) : {};
+  if (Object.keys(reactions).length > 0) message.reactions = reactions;
+  else delete message.reactions;
+  return message;
+}
+
+/**
+ * A tombstone of a message: its id, place, type, room, time, author and `clientId` (so its sender
+ * still matches a retry's ack) stay; body, other client fields, edit mark and reactions go, so the
+ * old body is never returned. `deleted` comes first, so a Lua script can tell a tombstone by its
+ * opening bytes without decoding it.
+ */
+export function tombstoneOf(version: StoredVersion): StoredVersion {
+  const { type, room, token, timestamp, author, senderId, clientId } = version;
+  return {
+    deleted: true,
+    type,
+    room,
+    token,
+    timestamp,
+    author,
+    ...(senderId === undefined ? {} : { senderId }),
+    ...(clientId === undefined ? {} : { clientId }),
+  } as StoredVersion;
+}
+
+/** The opening bytes of every tombstone's JSON (see {@link tombstoneOf}). */
+export const TOMBSTONE_PREFIX = '{"deleted":true,';

@@ -1,0 +1,173 @@
+import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
+import { uniqueRoom } from '../support/rooms.js';
+import { openSocket, type TestSocket } from '../support/socket.js';
+import { pause } from '../support/wait.js';
+
+/** Against a deployment (HIPOCHAT_E2E_WS_URL) the stack's service key; locally the gateway's. */
+const SERVICE_KEY = process.env.HIPOCHAT_E2E_SERVICE_KEY ?? 'e2e-service-key';
+const DEPLOYED = Boolean(process.env.HIPOCHAT_E2E_WS_URL && process.env.HIPOCHAT_E2E_HTTP_URL);
+
+const systems: [string, Record<string, string>][] = DEPLOYED
+  ? [['the deployment under test', {}]]
+  : [
+      ['Redis and RabbitMQ', realServices],
+      ['the in-memory store and bus', {}],
+    ];
+
+// biome-ignore lint/suspicious/noExplicitAny: frames and bodies are checked field by field below
+type Json = Record<string, any>;
+
+/** How a test connects: the URL shape and whether it asks for live signals. */
+interface Shape {
+  legacy?: boolean;
+  signals?: boolean;
+}
+
+const CHANGE_TYPES = new Set(['edit', 'delete', 'reaction']);
+
+describe.each(systems)('edits, deletes and reactions on %s', (_name, services: Record<string, string>) => {
+  let chat: ChatEndpoints;
+  const open: TestSocket[] = [];
+
+  const connect = async (room: string, token: string, shape: Shape = {}) => {
+    const extra = shape.signals ? '&signals=1' : '';
+    const url = shape.legacy
+      ? `${chat.wsUrl}/talk/chat/${room}/?token=${token}${extra}`
+      : `${chat.wsUrl}/?room=${room}&token=${token}${extra}`;
+    const socket = await openSocket(url);
+    open.push(socket);
+    return socket;
+  };
+  const get = async (path: string, token: string) => {
+    const response = await fetch(`${chat.httpUrl}${path}`, { headers: { authorization: `Token ${token}` } });
+    return { status: response.status, body: (await response.json()) as Json };
+  };
+  const asBackend = async (path: string, body: unknown) => {
+    const response = await fetch(`${chat.httpUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${SERVICE_KEY}` },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Json };
+  };
+  /** Sends a message and waits for its ack: answers its id. */
+  const say = async (socket: TestSocket, body: unknown, clientId: string) => {
+    socket.send({ body, clientId });
+    const ack = await socket.next((f) => f.type === 'ack' && f.clientId === clientId);
+    return ack.id as string;
+  };
+
+  beforeAll(async () => {
+    chat = await chatEndpoints({ ...services, HIPOCHAT_SERVICE_KEY: SERVICE_KEY });
+  });
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((socket) => socket.close()));
+  });
+
+  afterAll(async () => {
+    await chat?.stop();
+  });
+
+  it.each<[string, Shape]>([
+    ['the API Gateway URL', {}],
+    ['the Hipochat URL', { legacy: true }],
+  ])(
+    'delivers edit, reaction and delete frames on %s to signals connections only, in order',
+    async (_shape, shape) => {
+      const room = uniqueRoom();
+      const watcher = await connect(room, 'carol', { ...shape, signals: true });
+      const old = await connect(room, 'dave', shape);
+      const alice = await connect(room, 'alice', { legacy: !shape.legacy });
+      const id = await say(alice, 'helo', 'm1');
+      alice.send({ type: 'edit', id, body: 'hello', clientId: 'e1' });
+      expect(await alice.next((f) => f.type === 'ack' && f.clientId === 'e1')).toEqual({
+        type: 'ack',
+        id,
+        clientId: 'e1',
+      });
+      watcher.send({ type: 'react', id, emoji: '👍', clientId: 'r1' });
+      await watcher.next((f) => f.type === 'ack' && f.clientId === 'r1');
+      alice.send({ type: 'delete', id, clientId: 'd1' });
+      await watcher.next((f) => f.type === 'delete');
+      const changes = watcher.frames.filter((f) => CHANGE_TYPES.has(f.type as string));
+      expect(changes).toEqual([
+        { type: 'edit', room, id, body: 'hello', edited: { at: expect.any(Number), by: 'alice' } },
+        { type: 'reaction', room, id, reactions: { '👍': { count: 1, users: ['carol'] } } },
+        { type: 'delete', room, id },
+      ]);
+      // An old client sees the message and nothing of what happened to it.
+      await old.next((f) => f.id === id);
+      await pause(300);
+      expect(old.frames.filter((f) => CHANGE_TYPES.has(f.type as string))).toEqual([]);
+      expect(old.frames.filter((f) => f.id === id)).toHaveLength(1);
+    },
+  );
+
+  it('shows current versions in /talk/old and /talk/history: edited, reacted, and tombstones without the old body', async () => {
+    const room = uniqueRoom();
+    const alice = await connect(room, 'alice', { legacy: true });
+    const edited = await say(alice, 'typo', 'a');
+    const gone = await say(alice, 'regret', 'b');
+    alice.send({ type: 'edit', id: edited, body: 'fixed', clientId: 'e' });
+    alice.send({ type: 'react', id: edited, emoji: 'tada', clientId: 'r' });
+    alice.send({ type: 'delete', id: gone, clientId: 'd' });
+    await alice.next((f) => f.type === 'ack' && f.clientId === 'd');
+    const { body } = await get(`/talk/old/${room}/`, 'bob');
+    const [first, second] = body.oldy as Json[];
+    expect(first).toMatchObject({ id: edited, body: 'fixed', edited: { by: 'alice' } });
+    expect(first!.reactions).toEqual({ tada: { count: 1, users: ['alice'] } });
+    expect(second).toMatchObject({ id: gone, deleted: true });
+    expect(second).not.toHaveProperty('body');
+    expect(JSON.stringify(body)).not.toContain('regret');
+    const history = await get(`/talk/history/${room}/?limit=10`, 'bob');
+    expect(history.body.results[0].messages.map((m: Json) => m.body ?? null)).toEqual(['fixed', null]);
+  });
+
+  it('refuses to edit or delete a message of someone else with an error frame, and changes nothing', async () => {
+    const room = uniqueRoom();
+    const alice = await connect(room, 'alice');
+    const mallory = await connect(room, 'mallory', { legacy: true });
+    const id = await say(alice, 'mine', 'm');
+    mallory.send({ type: 'edit', id, body: 'yours', clientId: 'x1' });
+    expect(await mallory.next((f) => f.clientId === 'x1')).toEqual({
+      ERROR: 'you can only edit your own messages',
+      clientId: 'x1',
+    });
+    mallory.send({ type: 'delete', id, clientId: 'x2' });
+    expect(await mallory.next((f) => f.clientId === 'x2')).toEqual({
+      ERROR: 'you can only delete your own messages',
+      clientId: 'x2',
+    });
+    expect((await get(`/talk/old/${room}/`, 'bob')).body.oldy[0].body).toBe('mine');
+  });
+
+  it('lets the backend edit and delete any message with the service key, 404 for an unknown id', async () => {
+    const room = uniqueRoom();
+    const alice = await connect(room, 'alice');
+    const id = await say(alice, 'spam', 'm');
+    const edit = await asBackend(`/talk/edit/${room}/`, { id, body: '[removed by a moderator]' });
+    expect(edit.status).toBe(200);
+    expect(edit.body).toMatchObject({ id, body: '[removed by a moderator]', edited: { by: null } });
+    const deleted = await asBackend(`/talk/delete/${room}/`, { id });
+    expect(deleted.status).toBe(200);
+    expect(deleted.body).toMatchObject({ id, deleted: true });
+    expect((await asBackend(`/talk/delete/${room}/`, { id: '1-0' })).status).toBe(404);
+    const unauthorized = await fetch(`${chat.httpUrl}/talk/delete/${room}/`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Token alice' },
+      body: JSON.stringify({ id }),
+    });
+    expect(unauthorized.status).toBe(403);
+  });
+
+  it('answers occupancy with who is online', async () => {
+    const room = uniqueRoom();
+    await connect(room, 'alice');
+    await connect(room, 'alice', { legacy: true });
+    await connect(room, 'bob');
+    const { body } = await get(`/talk/presence/${room}/`, 'bob');
+    expect(body).toMatchObject({ connections: 3, members: 2 });
+    expect(body.online).toHaveLength(2);
+  });
+});
