@@ -1,25 +1,21 @@
 import { createHmac } from 'node:crypto';
 import { compareIds } from '../../protocol/index.js';
-import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
+import {
+  type ChatEndpoints,
+  chatEndpoints,
+  DEPLOYED,
+  E2E_SERVICE_KEY as SERVICE_KEY,
+  e2eSystems as systems,
+} from '../support/gateway.js';
 import { httpApi, type JsonBody } from '../support/http-api.js';
 import { type HttpReceiver, startReceiver } from '../support/http-receiver.js';
 import { uniqueRoom } from '../support/rooms.js';
 import { disconnectSettled, openSocket, type TestSocket } from '../support/socket.js';
 import { eventually } from '../support/wait.js';
 
-/** Against a deployment (HIPOCHAT_E2E_WS_URL) the stack's service key; locally the gateway's. */
-const SERVICE_KEY = process.env.HIPOCHAT_E2E_SERVICE_KEY ?? 'e2e-service-key';
-const DEPLOYED = Boolean(process.env.HIPOCHAT_E2E_WS_URL && process.env.HIPOCHAT_E2E_HTTP_URL);
 const PUSH_SECRET = 'e2e-push-secret';
 
 // A deployment is one system; locally both twins run the same suite.
-const systems: [string, Record<string, string>][] = DEPLOYED
-  ? [['the deployment under test', {}]]
-  : [
-      ['Redis and RabbitMQ', realServices],
-      ['the in-memory store and bus', {}],
-    ];
-
 describe.each(systems)('the chat on %s', (_name, services: Record<string, string>) => {
   let chat: ChatEndpoints;
   let push: HttpReceiver;

@@ -1,18 +1,13 @@
-import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
+import {
+  type ChatEndpoints,
+  chatEndpoints,
+  E2E_SERVICE_KEY as SERVICE_KEY,
+  e2eSystems as systems,
+} from '../support/gateway.js';
+import { httpApi } from '../support/http-api.js';
 import { uniqueRoom } from '../support/rooms.js';
 import { openSocket, type TestSocket } from '../support/socket.js';
 import { pause } from '../support/wait.js';
-
-/** Against a deployment (HIPOCHAT_E2E_WS_URL) the stack's service key; locally the gateway's. */
-const SERVICE_KEY = process.env.HIPOCHAT_E2E_SERVICE_KEY ?? 'e2e-service-key';
-const DEPLOYED = Boolean(process.env.HIPOCHAT_E2E_WS_URL && process.env.HIPOCHAT_E2E_HTTP_URL);
-
-const systems: [string, Record<string, string>][] = DEPLOYED
-  ? [['the deployment under test', {}]]
-  : [
-      ['Redis and RabbitMQ', realServices],
-      ['the in-memory store and bus', {}],
-    ];
 
 // biome-ignore lint/suspicious/noExplicitAny: frames and bodies are checked field by field below
 type Json = Record<string, any>;
@@ -38,18 +33,10 @@ describe.each(systems)('edits, deletes and reactions on %s', (_name, services: R
     open.push(socket);
     return socket;
   };
-  const get = async (path: string, token: string) => {
-    const response = await fetch(`${chat.httpUrl}${path}`, { headers: { authorization: `Token ${token}` } });
-    return { status: response.status, body: (await response.json()) as Json };
-  };
-  const asBackend = async (path: string, body: unknown) => {
-    const response = await fetch(`${chat.httpUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${SERVICE_KEY}` },
-      body: JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as Json };
-  };
+  const api = httpApi(() => chat.httpUrl);
+  const get = api.get;
+  const asBackend = (path: string, body: object) =>
+    api.post(path, body, { authorization: `Bearer ${SERVICE_KEY}` });
   /** Sends a message and waits for its ack: answers its id. */
   const say = async (socket: TestSocket, body: unknown, clientId: string) => {
     socket.send({ body, clientId });

@@ -1,15 +1,18 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type ConnectionsProxy, startConnectionsProxy } from '../support/faults.js';
-import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
+import {
+  type ChatEndpoints,
+  chatEndpoints,
+  DEPLOYED,
+  E2E_SERVICE_KEY as SERVICE_KEY,
+  e2eSystems as systems,
+} from '../support/gateway.js';
 import { httpApi, type JsonBody } from '../support/http-api.js';
 import { type HttpReceiver, type ReceivedRequest, startReceiver } from '../support/http-receiver.js';
 import { uniqueRoom } from '../support/rooms.js';
 import { disconnectSettled, openSocket, type TestSocket } from '../support/socket.js';
 import { eventually, pause } from '../support/wait.js';
 
-/** Against a deployment (HIPOCHAT_E2E_WS_URL) the stack's service key; locally the gateway's. */
-const SERVICE_KEY = process.env.HIPOCHAT_E2E_SERVICE_KEY ?? 'e2e-service-key';
-const DEPLOYED = Boolean(process.env.HIPOCHAT_E2E_WS_URL && process.env.HIPOCHAT_E2E_HTTP_URL);
 const PUSH_SECRET = 'e2e-hardening-push-secret';
 const RATE_LIMIT = 5;
 const BACKEND_RATE_LIMIT = 8;
@@ -17,13 +20,6 @@ const TOO_DEEP = 'message too deeply nested: the limit is 32 levels';
 
 /** Tests that need the gateway's own settings (limits, push receiver, a failing @connections). */
 const local = DEPLOYED ? it.skip : it;
-
-const systems: [string, Record<string, string>][] = DEPLOYED
-  ? [['the deployment under test', {}]]
-  : [
-      ['Redis and RabbitMQ', realServices],
-      ['the in-memory store and bus', {}],
-    ];
 
 /** `depth` levels of arrays around `1`. */
 const nested = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;

@@ -1,19 +1,13 @@
-import { type ChatEndpoints, chatEndpoints, realServices } from '../support/gateway.js';
+import {
+  type ChatEndpoints,
+  chatEndpoints,
+  E2E_SERVICE_KEY as SERVICE_KEY,
+  e2eSystems as systems,
+} from '../support/gateway.js';
 import { httpApi } from '../support/http-api.js';
 import { uniqueRoom } from '../support/rooms.js';
 import { disconnectSettled, openSocket, type TestSocket } from '../support/socket.js';
 import { pause } from '../support/wait.js';
-
-/** Against a deployment (HIPOCHAT_E2E_WS_URL) the stack's service key; locally the gateway's. */
-const SERVICE_KEY = process.env.HIPOCHAT_E2E_SERVICE_KEY ?? 'e2e-service-key';
-const DEPLOYED = Boolean(process.env.HIPOCHAT_E2E_WS_URL && process.env.HIPOCHAT_E2E_HTTP_URL);
-
-const systems: [string, Record<string, string>][] = DEPLOYED
-  ? [['the deployment under test', {}]]
-  : [
-      ['Redis and RabbitMQ', realServices],
-      ['the in-memory store and bus', {}],
-    ];
 
 // biome-ignore lint/suspicious/noExplicitAny: frames and bodies are checked field by field below
 type Json = Record<string, any>;

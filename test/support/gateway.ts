@@ -26,6 +26,23 @@ export const AMQP_URL = process.env.HIPOCHAT_TEST_AMQP_URL ?? 'amqp://guest:gues
 /** Env that points a gateway at the machine's Redis and RabbitMQ. */
 export const realServices = { HIPOCHAT_REDIS_URL: REDIS_URL, HIPOCHAT_AMQP_URL: AMQP_URL };
 
+/** Whether the e2e suites run against a deployment (`HIPOCHAT_E2E_WS_URL` and `HIPOCHAT_E2E_HTTP_URL`). */
+export const DEPLOYED = Boolean(process.env.HIPOCHAT_E2E_WS_URL && process.env.HIPOCHAT_E2E_HTTP_URL);
+
+/** Against a deployment the stack's service key; locally the one a suite gives its gateway. */
+export const E2E_SERVICE_KEY = process.env.HIPOCHAT_E2E_SERVICE_KEY ?? 'e2e-service-key';
+
+/**
+ * What an e2e suite runs on: the deployment under test, or a local gateway on the machine's Redis
+ * and RabbitMQ and one on the in-memory twins.
+ */
+export const e2eSystems: [string, Record<string, string>][] = DEPLOYED
+  ? [['the deployment under test', {}]]
+  : [
+      ['Redis and RabbitMQ', realServices],
+      ['the in-memory store and bus', {}],
+    ];
+
 /** A namespace of exchange and queue names no other test or process uses. */
 export function testNamespace(): string {
   return `hipochat-test-${randomBytes(4).toString('hex')}`;

@@ -154,6 +154,12 @@ export function profileUserId(profile: Profile | null | undefined): string | und
   return undefined;
 }
 
+/** `{ userId }` when the profile shows the user's id, else nothing (for spreading into an event). */
+function userIdField(profile: Profile): { userId?: string } {
+  const userId = profileUserId(profile);
+  return userId === undefined ? {} : { userId };
+}
+
 /** The `presence` event: a user came online in the room (`join`) or went offline (`leave`). */
 export interface PresenceEvent {
   event: 'join' | 'leave';
@@ -1204,16 +1210,14 @@ export class HipochatClient {
         }
         return;
       }
-      case 'presence': {
-        const userId = profileUserId(frame.user);
+      case 'presence':
         this.emit('presence', {
           event: frame.event,
           room: frame.room,
           user: frame.user,
-          ...(userId === undefined ? {} : { userId }),
+          ...userIdField(frame.user),
         });
         return;
-      }
       case 'typing': {
         if (frame.clientId !== undefined && this.ownClientIds.has(frame.clientId)) {
           if (frame.senderId) this.setSelfId(frame.senderId);
@@ -1226,16 +1230,9 @@ export class HipochatClient {
         this.emit('typing', event);
         return;
       }
-      case 'read': {
-        const userId = profileUserId(frame.user);
-        this.emit('read', {
-          room: frame.room,
-          user: frame.user,
-          id: frame.id,
-          ...(userId === undefined ? {} : { userId }),
-        });
+      case 'read':
+        this.emit('read', { room: frame.room, user: frame.user, id: frame.id, ...userIdField(frame.user) });
         return;
-      }
       case 'edit':
       case 'delete':
       case 'reaction':
