@@ -1,3 +1,5 @@
+import type { RouteAccess } from './core/credentials.js';
+
 /**
  * The one routes table. The CDK stack creates a function and a route per entry; the local
  * gateway dispatches to the same handler modules with the same event shapes.
@@ -6,12 +8,16 @@
 /**
  * A secret a function reads at cold start. The stack lets each function read exactly the secrets
  * its route lists: `cache` the Redis AUTH token, `broker` the RabbitMQ runtime user (whoever
- * publishes), `serviceKey` the backends' key, `pushKey` the push webhook's HMAC key.
+ * publishes), `serviceKey` the backends' key (every HTTP function: its credential check tells the
+ * right key from a wrong one), `pushKey` the push webhook's HMAC key.
  */
 export type RouteSecret = 'cache' | 'broker' | 'serviceKey' | 'pushKey';
 
-/** A function reached through the HTTP API (payload format 2.0). */
-export interface HttpRoute {
+/**
+ * A function reached through the HTTP API (payload format 2.0). Its wrapper checks the caller
+ * against `caller` before the handler runs (`lambdas/core/credentials.ts`).
+ */
+export interface HttpRoute extends RouteAccess {
   readonly kind: 'http';
   /** Logical name, used for the function's id and log group. */
   readonly name: string;
@@ -74,11 +80,18 @@ export interface InvokeRoute {
 
 export type Route = HttpRoute | WebSocketRoute | AuthorizerRoute | QueueRoute | InvokeRoute;
 
+/** Who calls an HTTP route and what for: a user, the backend with the service key, or either. */
+const user = (purpose: string): RouteAccess => ({ caller: 'user', purpose });
+const service = (purpose: string): RouteAccess => ({ caller: 'service', purpose });
+const userOrService = (purpose: string): RouteAccess => ({ caller: 'user-or-service', purpose });
+
+/** An HTTP route; it reads the service key besides `secrets`, which its credential check compares. */
 const http = (
   name: string,
   method: HttpRoute['method'],
   path: string,
-  secrets: readonly RouteSecret[],
+  access: RouteAccess,
+  secrets: readonly Exclude<RouteSecret, 'serviceKey'>[],
   managesConnections = false,
 ): HttpRoute => ({
   kind: 'http',
@@ -86,8 +99,9 @@ const http = (
   method,
   path,
   entry: `lambdas/handlers/http/${name}.ts`,
+  ...access,
   managesConnections,
-  secrets,
+  secrets: [...secrets, 'serviceKey'],
 });
 
 export const routes: readonly Route[] = [
@@ -130,22 +144,36 @@ export const routes: readonly Route[] = [
     secrets: ['cache', 'broker'],
   },
   // Publishes the `read` frame of a read mark it moves.
-  http('old', 'GET', '/talk/old/{room+}', ['cache', 'broker']),
-  http('item', 'POST', '/talk/item/{room+}', ['cache', 'broker', 'serviceKey']),
-  http('notification', 'GET', '/talk/notification/{room+}', ['cache']),
-  http('history', 'GET', '/talk/history/{rooms+}', ['cache']),
-  http('new-chat-room', 'POST', '/talk/new-chat-room/{room+}', ['cache', 'serviceKey']),
-  http('unsubscribe', 'POST', '/talk/unsubscribe/{room+}', ['cache', 'broker', 'serviceKey'], true),
-  http('ticket', 'POST', '/talk/ticket/{room+}', ['cache']),
+  http('old', 'GET', '/talk/old/{room+}', user('reading messages'), ['cache', 'broker']),
+  http('item', 'POST', '/talk/item/{room+}', userOrService('message injection'), ['cache', 'broker']),
+  http('notification', 'GET', '/talk/notification/{room+}', user('unread counts'), ['cache']),
+  http('history', 'GET', '/talk/history/{rooms+}', user('reading history'), ['cache']),
+  http('new-chat-room', 'POST', '/talk/new-chat-room/{room+}', service('membership management'), ['cache']),
+  http(
+    'unsubscribe',
+    'POST',
+    '/talk/unsubscribe/{room+}',
+    service('membership management'),
+    ['cache', 'broker'],
+    true,
+  ),
+  http('ticket', 'POST', '/talk/ticket/{room+}', user('connect tickets'), ['cache']),
   // Live signals: presence prunes expired connections and announces their leave (publishes).
-  http('presence', 'GET', '/talk/presence/{room+}', ['cache', 'broker']),
-  http('receipts', 'GET', '/talk/receipts/{room+}', ['cache']),
+  http('presence', 'GET', '/talk/presence/{room+}', user('presence'), ['cache', 'broker']),
+  http('receipts', 'GET', '/talk/receipts/{room+}', user('read receipts'), ['cache']),
   // Moderation: the backend edits or deletes any message; signals connections hear of it (publishes).
-  http('edit', 'POST', '/talk/edit/{room+}', ['cache', 'broker', 'serviceKey']),
-  http('delete', 'POST', '/talk/delete/{room+}', ['cache', 'broker', 'serviceKey']),
+  http('edit', 'POST', '/talk/edit/{room+}', service('moderation'), ['cache', 'broker']),
+  http('delete', 'POST', '/talk/delete/{room+}', service('moderation'), ['cache', 'broker']),
   // API Gateway routes `/talk/broadcast/` here too (a trailing slash matches, but no route may end with one).
-  http('broadcast', 'POST', '/talk/broadcast', ['cache', 'broker', 'serviceKey']),
-  http('disconnect-user', 'POST', '/talk/disconnect/{user+}', ['cache', 'broker', 'serviceKey'], true),
+  http('broadcast', 'POST', '/talk/broadcast', service('broadcast'), ['cache', 'broker']),
+  http(
+    'disconnect-user',
+    'POST',
+    '/talk/disconnect/{user+}',
+    service('disconnecting users'),
+    ['cache', 'broker'],
+    true,
+  ),
   {
     kind: 'queue',
     name: 'fanout',
@@ -180,6 +208,17 @@ export function functionSize(route: Route): FunctionSize {
   // A slice finishes well within the fan-out's own 60 s, which waits for it.
   if (route.kind === 'invoke') return { memoryMb: 1769, timeoutSeconds: 30 };
   return { memoryMb: 512, timeoutSeconds: 10 };
+}
+
+/**
+ * The HTTP route `name` of the table.
+ *
+ * @throws Error when the table has none (a handler module naming a route that is not there)
+ */
+export function httpRouteNamed(name: string): HttpRoute {
+  const route = httpRoutes.find((candidate) => candidate.name === name);
+  if (!route) throw new Error(`no HTTP route named ${name} in the routes table`);
+  return route;
 }
 
 /** The HTTP routes only. */

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   type ChatMessage,
   compareIds,
@@ -17,7 +16,7 @@ import type { Authenticator } from './auth.js';
 import type { ChatBus } from './bus/chat-bus.js';
 import type { ChatConfig } from './config.js';
 import type { ConnectionSender } from './connections.js';
-import { BadRequestError, ForbiddenError, RateLimitedError, UnauthorizedError } from './errors.js';
+import { BadRequestError, ForbiddenError, RateLimitedError } from './errors.js';
 import { logger } from './logger.js';
 import { metrics } from './metrics.js';
 import { type Identity, type NewMessage, parseClientFrame, parseJson } from './protocol.js';
@@ -64,12 +63,6 @@ const MAX_MEMBERS_PER_CALL = 1000;
 /** A user id as part of an idempotency record's key: `%` and `:` escaped, so no two users share keys. */
 function scopeOf(userId: string): string {
   return userId.replaceAll('%', '%25').replaceAll(':', '%3A');
-}
-
-/** Compares secrets in constant time; digests first, so not even the length shows. */
-function sameSecret(given: string, expected: string): boolean {
-  const digestOf = (secret: string) => createHash('sha256').update(secret).digest();
-  return timingSafeEqual(digestOf(given), digestOf(expected));
 }
 
 /**
@@ -361,39 +354,6 @@ export class ChatService {
   async notification(room: string, identity: Identity): Promise<number> {
     await this.assertAllowed(room, identity.userId);
     return this.store.unread(room, identity.userId);
-  }
-
-  /** @throws ForbiddenError unless `bearer` is the configured service key */
-  assertService(bearer: string | undefined): void {
-    const key = this.config.serviceKey;
-    if (!key) {
-      throw new ForbiddenError(
-        "membership management is disabled: this server has no service key (set HIPOCHAT_SERVICE_KEY in the server's environment)",
-      );
-    }
-    if (!bearer || !sameSecret(bearer, key)) throw new ForbiddenError('service key required');
-  }
-
-  /**
-   * A backend's `Bearer` on `/talk/item`: compared with the service key, never sent to the
-   * profile endpoint (a near-miss key must not pass for a user named after it).
-   *
-   * @throws UnauthorizedError unless `bearer` is the service key
-   */
-  assertBackend(bearer: string): void {
-    const key = this.config.serviceKey;
-    if (!key) {
-      throw new UnauthorizedError(
-        "backend injection is disabled: this server has no service key (set HIPOCHAT_SERVICE_KEY in the server's environment)",
-      );
-    }
-    if (!sameSecret(bearer, key)) throw new UnauthorizedError('service key refused');
-  }
-
-  /** Whether `bearer` is the service key (backends inject without a user token). */
-  isService(bearer: string | undefined): boolean {
-    const key = this.config.serviceKey;
-    return Boolean(key && bearer && sameSecret(bearer, key));
   }
 
   private async userIds(list: MemberList): Promise<string[]> {

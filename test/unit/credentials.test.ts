@@ -10,13 +10,18 @@ import type {
 import { loadConfig } from '../../lambdas/core/config.js';
 import { createRuntime, setRuntime } from '../../lambdas/core/runtime.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
-import { handler as historyHandler } from '../../lambdas/handlers/http/history.js';
 import { handler as itemHandler } from '../../lambdas/handlers/http/item.js';
 import { handler as newChatRoomHandler } from '../../lambdas/handlers/http/new-chat-room.js';
-import { handler as notificationHandler } from '../../lambdas/handlers/http/notification.js';
 import { handler as oldHandler } from '../../lambdas/handlers/http/old.js';
 import { handler as ticketHandler } from '../../lambdas/handlers/http/ticket.js';
 import { handler as authorizerHandler } from '../../lambdas/handlers/ws/authorizer.js';
+import { type HttpRoute, httpRoutes } from '../../lambdas/routes.js';
+import {
+  expectedAnswer,
+  pathOf,
+  ROUTE_CREDENTIAL_TABLE,
+  type TriedCredential,
+} from '../support/credential-table.js';
 import { RecordingBus } from '../support/recording-bus.js';
 import { RecordingSender } from '../support/recording-sender.js';
 
@@ -72,12 +77,13 @@ function start(env: Record<string, string> = {}): void {
 beforeEach(() => {
   profileCalls = [];
   start();
-  // The customer's endpoint: `Token <name>` is user <name>, and (carelessly) any value is a name.
+  // The customer's endpoint: `Token <name>` is user <name>, and (carelessly) any value is a name
+  // but one starting `refused`.
   jest.spyOn(globalThis, 'fetch').mockImplementation(async (_url, init) => {
     const authorization = new Headers(init?.headers).get('authorization') ?? '';
     profileCalls.push(authorization);
     const token = /^Token (\S+)$/.exec(authorization)?.[1];
-    return token
+    return token && !token.startsWith('refused')
       ? new Response(JSON.stringify(carelessProfile(token.slice(0, 5), token)), { status: 200 })
       : new Response('{"detail":"invalid token"}', { status: 401 });
   });
@@ -107,28 +113,120 @@ function request(route: string, authorization: string, body?: unknown): APIGatew
   };
 }
 
-describe('Bearer credentials', () => {
-  it.each([
-    ['GET /talk/old/{room+}', oldHandler],
-    ['GET /talk/notification/{room+}', notificationHandler],
-    ['GET /talk/history/{rooms+}', historyHandler],
-    ['POST /talk/ticket/{room+}', ticketHandler],
-  ] as const)(
-    'are refused with 401 on the user route %s, without asking the profile endpoint',
-    async (route, handler) => {
-      // Act
-      const answers = [
-        await call(handler as Handler<APIGatewayProxyEventV2>, request(route, `Bearer ${SERVICE_KEY}`)),
-        await call(handler as Handler<APIGatewayProxyEventV2>, request(route, 'Bearer alice')),
-      ];
-
-      // Assess
-      expect(answers.map((a) => a.status)).toEqual([401, 401]);
-      expect(answers[0]!.body.error).toMatch(/Bearer/);
-      expect(profileCalls).toEqual([]);
+/** An HTTP API event for `route` (room `lobby`, user `zoe`) with this Authorization header. */
+function routeEvent(route: HttpRoute, authorization: string | undefined): APIGatewayProxyEventV2 {
+  const event = fixture<APIGatewayProxyEventV2>('http-old');
+  const routeKey = `${route.method} ${route.path}`;
+  const parameter = /\{([a-z]+)\+\}/.exec(route.path)?.[1];
+  const headers: Record<string, string> = { ...event.headers, 'content-type': 'application/json' };
+  delete headers.authorization;
+  if (authorization) headers.authorization = authorization;
+  return {
+    ...event,
+    routeKey,
+    rawPath: pathOf(route),
+    headers,
+    pathParameters: parameter ? { [parameter]: parameter === 'user' ? 'zoe/' : 'lobby/' } : {},
+    requestContext: {
+      ...event.requestContext,
+      routeKey,
+      http: { ...event.requestContext.http, method: route.method, path: pathOf(route) },
     },
-  );
+    ...(route.method === 'POST' ? { body: '{"id":"1700000000000-0","body":{"n":1}}' } : {}),
+  };
+}
 
+/** The handler module of a route of the table. */
+async function handlerOf(route: HttpRoute): Promise<Handler<APIGatewayProxyEventV2>> {
+  const module = (await import(join(__dirname, '../..', route.entry))) as {
+    handler: Handler<APIGatewayProxyEventV2>;
+  };
+  return module.handler;
+}
+
+const AUTHORIZATION: Record<TriedCredential, string | undefined> = {
+  'no credential': undefined,
+  'a wrong key': `Bearer ${SERVICE_KEY.slice(0, -1)}x`,
+  'a user token': 'Token alice-token',
+  'the service key': `Bearer ${SERVICE_KEY}`,
+};
+
+describe('the credential rule of every HTTP route', () => {
+  it.each(ROUTE_CREDENTIAL_TABLE)('%s with %s', async (_route, tried, route) => {
+    // Act
+    const answer = await call(await handlerOf(route), routeEvent(route, AUTHORIZATION[tried]));
+
+    // Assess
+    const expected = expectedAnswer(route.caller, tried);
+    if (expected === 'admitted') {
+      expect([401, 403]).not.toContain(answer.status);
+    } else {
+      expect(answer.status).toBe(expected);
+      expect(answer.body.error).toContain(route.purpose);
+      expect(bus.published).toEqual([]);
+    }
+    // A Bearer is only ever compared with the key; only a Token goes to the profile endpoint.
+    expect(profileCalls).toEqual(tried === 'a user token' ? ['Token alice-token'] : []);
+  });
+
+  it("names only the purpose of the route refused, never another route's", async () => {
+    const purposes = new Set(httpRoutes.map((route) => route.purpose));
+    for (const route of httpRoutes) {
+      const answer = await call(await handlerOf(route), routeEvent(route, undefined));
+      const named = [...purposes].filter((purpose) => String(answer.body.error).includes(purpose));
+      expect(named).toEqual([route.purpose]);
+    }
+  });
+
+  it('lets every HTTP function read the service key it compares a Bearer with', () => {
+    for (const route of httpRoutes) expect(route.secrets).toContain('serviceKey');
+  });
+
+  describe('on a server without a service key', () => {
+    beforeEach(() => {
+      setRuntime(undefined);
+      start({ HIPOCHAT_SERVICE_KEY: '' });
+    });
+
+    it.each(ROUTE_CREDENTIAL_TABLE.filter(([, , route]) => route.caller === 'service'))(
+      '%s with %s says the purpose is disabled and names the setting',
+      async (_route, tried, route) => {
+        const answer = await call(await handlerOf(route), routeEvent(route, AUTHORIZATION[tried]));
+        expect(answer.status).toBe(tried === 'a user token' ? 403 : 401);
+        expect(answer.body.error).toBe(
+          `${route.purpose} is disabled: this server has no service key (set HIPOCHAT_SERVICE_KEY in the server's environment)`,
+        );
+      },
+    );
+
+    it('refuses a Bearer on /talk/item with 401, saying injection with the key is disabled', async () => {
+      const answer = await call(itemHandler, request('POST /talk/item/{room+}', 'Bearer anything', { n: 1 }));
+      expect(answer).toEqual({
+        status: 401,
+        body: {
+          error:
+            "message injection with the service key is disabled: this server has no service key (set HIPOCHAT_SERVICE_KEY in the server's environment)",
+        },
+      });
+      expect(profileCalls).toEqual([]);
+    });
+
+    it('still takes user tokens on /talk/item, and asks for one without a credential', async () => {
+      const injected = await call(
+        itemHandler,
+        request('POST /talk/item/{room+}', 'Token alice-token', { n: 1 }),
+      );
+      const bare = await call(itemHandler, { ...request('POST /talk/item/{room+}', ''), headers: {} });
+      expect(injected.status).toBe(201);
+      expect(bare.status).toBe(401);
+      expect(bare.body.error).toBe(
+        'authentication error: message injection requires a user token ("Authorization: Token <token>")',
+      );
+    });
+  });
+});
+
+describe('Bearer credentials', () => {
   it.each([
     ['a near miss', `${SERVICE_KEY.slice(0, -1)}x`],
     ['a user name', 'alice'],
@@ -138,7 +236,8 @@ describe('Bearer credentials', () => {
     const answer = await call(itemHandler, request('POST /talk/item/{room+}', `Bearer ${key}`, { n: 1 }));
 
     // Assess
-    expect(answer).toEqual({ status: 401, body: { error: 'service key refused' } });
+    expect(answer.status).toBe(401);
+    expect(answer.body.error).toMatch(/^service key refused: message injection requires/);
     expect(profileCalls).toEqual([]);
     expect(bus.published).toHaveLength(0);
     expect((await store.latest('lobby', 'x', 10)).messages).toHaveLength(0);
@@ -158,46 +257,43 @@ describe('Bearer credentials', () => {
     expect(profileCalls).toEqual([]);
   });
 
-  it('are refused with 401 on /talk/item when the server has no service key, naming the setting', async () => {
-    // Prepare
-    setRuntime(undefined);
-    start({ HIPOCHAT_SERVICE_KEY: '' });
-
-    // Act
-    const answer = await call(itemHandler, request('POST /talk/item/{room+}', 'Bearer anything', { n: 1 }));
-
-    // Assess
-    expect(answer.status).toBe(401);
-    expect(answer.body.error).toMatch(/server has no service key .*HIPOCHAT_SERVICE_KEY/);
-    expect(profileCalls).toEqual([]);
-  });
-
-  it('keep the 403 of the membership routes for a wrong key, without a profile call', async () => {
-    const answer = await call(
-      newChatRoomHandler,
-      request('POST /talk/new-chat-room/{room+}', 'Bearer guess', { members: ['zoe'] }),
-    );
-    expect(answer).toEqual({ status: 403, body: { error: 'service key required' } });
-    expect(profileCalls).toEqual([]);
-  });
-
-  it("say the membership routes are off because of the server's HIPOCHAT_SERVICE_KEY", async () => {
-    setRuntime(undefined);
-    start({ HIPOCHAT_SERVICE_KEY: '' });
-    const answer = await call(
-      newChatRoomHandler,
-      request('POST /talk/new-chat-room/{room+}', `Bearer ${SERVICE_KEY}`, { members: ['zoe'] }),
-    );
-    expect(answer.status).toBe(403);
-    expect(answer.body.error).toBe(
-      "membership management is disabled: this server has no service key (set HIPOCHAT_SERVICE_KEY in the server's environment)",
-    );
+  it('are a 403 on a user route when right, saying the route takes a user token', async () => {
+    const answer = await call(oldHandler, request('GET /talk/old/{room+}', `Bearer ${SERVICE_KEY}`));
+    expect(answer).toEqual({
+      status: 403,
+      body: {
+        error:
+          'the service key is not allowed here: reading messages requires a user token ("Authorization: Token <token>")',
+      },
+    });
   });
 
   it('leave Token credentials going to the profile endpoint as before', async () => {
     const answer = await call(itemHandler, request('POST /talk/item/{room+}', 'Token alice-token', { n: 1 }));
     expect(answer.status).toBe(201);
     expect(profileCalls).toEqual(['Token alice-token']);
+  });
+
+  it('answer a user token on a service route with 403 once the profile endpoint accepts it, else 401', async () => {
+    const member = { members: ['zoe'] };
+    const accepted = await call(
+      newChatRoomHandler,
+      request('POST /talk/new-chat-room/{room+}', 'Token alice-token', member),
+    );
+    const refused = await call(
+      newChatRoomHandler,
+      request('POST /talk/new-chat-room/{room+}', 'Token refused-1', member),
+    );
+    expect(accepted).toEqual({
+      status: 403,
+      body: {
+        error:
+          'a user token is not allowed here: membership management requires the service key ("Authorization: Bearer <service key>")',
+      },
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.body.error).toMatch(/^authentication error: the token was refused; membership management/);
+    expect(await store.isMember('lobby', 'zoe')).toBe(false);
   });
 });
 

@@ -1,5 +1,4 @@
 import { httpRoute } from '../shared/http.js';
-import { serviceCredential } from '../shared/members.js';
 
 /**
  * `POST /talk/broadcast/?type=T` (service key) with `{"rooms": [...], "body": <json>}`: one message
@@ -7,8 +6,8 @@ import { serviceCredential } from '../shared/members.js';
  * legal in a room name. `Idempotency-Key` counts in each room, so a retried call stores nothing twice.
  */
 export const handler = httpRoute(
-  async (request, { chat, signals }) => {
-    chat.assertService(serviceCredential(request));
+  'broadcast',
+  async (request, { signals }) => {
     request.contentKind(['json']);
     return signals.broadcast(request.query('type'), request.body(), request.header('idempotency-key'));
   },

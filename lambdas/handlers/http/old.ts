@@ -5,9 +5,9 @@ import { httpRoute } from '../shared/http.js';
  * answer, split into read and unread, with `page` saying whether older ones exist; a page without
  * `before` marks the room read.
  */
-export const handler = httpRoute(async (request, { chat }) => {
+export const handler = httpRoute('old', async (request, { chat }) => {
   const rawLimit = request.query('limit');
-  return chat.old(request.room(), await request.identity(chat), {
+  return chat.old(request.room(), request.identity(), {
     since: request.query('since'),
     before: request.query('before'),
     // Not a number is NaN, which the service refuses with the allowed range.

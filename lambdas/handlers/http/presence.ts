@@ -1,7 +1,7 @@
 import { httpRoute } from '../shared/http.js';
 
 /** `GET /talk/presence/{room}/`: `{"room", "online": [<public profile>, …]}`, each user once. */
-export const handler = httpRoute(async (request, { chat, signals }) => {
+export const handler = httpRoute('presence', async (request, { signals }) => {
   const room = request.room();
-  return signals.presence(room, await request.identity(chat));
+  return signals.presence(room, request.identity());
 });

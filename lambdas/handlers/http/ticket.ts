@@ -1,7 +1,11 @@
 import { httpRoute } from '../shared/http.js';
 
 /** `POST /talk/ticket/{room}/`: a single-use connect ticket (`?ticket=`), valid 30 seconds. */
-export const handler = httpRoute(async (request, { chat }) => {
-  const room = request.room();
-  return chat.ticket(room, await request.identity(chat));
-}, 201);
+export const handler = httpRoute(
+  'ticket',
+  async (request, { chat }) => {
+    const room = request.room();
+    return chat.ticket(room, request.identity());
+  },
+  201,
+);

@@ -1,16 +1,35 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { credentialFromHeader } from '../../core/auth.js';
-import { BadRequestError, UnauthorizedError, UnsupportedMediaTypeError } from '../../core/errors.js';
+import { credentialFromHeader, type HeaderCredential } from '../../core/auth.js';
+import { admit, type Caller } from '../../core/credentials.js';
+import { BadRequestError, UnsupportedMediaTypeError } from '../../core/errors.js';
 import { appendLogKeys } from '../../core/logger.js';
 import { type Identity, parseRoom } from '../../core/protocol.js';
 import { type Runtime, runtime } from '../../core/runtime.js';
+import { httpRouteNamed } from '../../routes.js';
 import { type LambdaHandler, lambdaHandler, type RouteOptions } from './invocation.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A view of an HTTP API (payload 2.0) event with the parsing every route shares. */
 export class HttpRequest {
+  private admitted?: Caller;
+
   constructor(readonly event: APIGatewayProxyEventV2) {}
+
+  /**
+   * Who called, as the wrapper admitted them under the route's rule before the handler ran.
+   *
+   * @throws Error before the wrapper admitted anyone
+   */
+  get caller(): Caller {
+    if (!this.admitted) throw new Error('the caller is not admitted yet');
+    return this.admitted;
+  }
+
+  /** Records the caller the route's rule admitted (the wrapper's, before the handler runs). */
+  admit(caller: Caller): void {
+    this.admitted = caller;
+  }
 
   header(name: string): string | undefined {
     const headers = this.event.headers ?? {};
@@ -51,24 +70,27 @@ export class HttpRequest {
   }
 
   /**
-   * The user's token: `Authorization: Token <token>`, else `?token=`.
+   * The caller's credential: `Authorization: Token <token>` or `Bearer <service key>`, else
+   * Hipochat's `?token=`.
    *
-   * @throws UnauthorizedError for `Authorization: Bearer`: a service key is never forwarded to
-   *   the profile endpoint, and it names no user
+   * @throws BadRequestError when the Authorization header has another form
    */
-  credential(): string | undefined {
-    const credential = credentialFromHeader(this.header('authorization'));
-    if (credential?.scheme === 'bearer') {
-      throw new UnauthorizedError('a Bearer service key is not a user credential: send "Token <token>"');
-    }
-    return credential?.value ?? this.query('token');
+  credential(): HeaderCredential | undefined {
+    const token = this.query('token');
+    return (
+      credentialFromHeader(this.header('authorization')) ??
+      (token === undefined ? undefined : { scheme: 'token', value: token })
+    );
   }
 
-  /** The caller's identity through the profile endpoint. */
-  async identity(chat: Runtime['chat']): Promise<Identity> {
-    const identity = await chat.auth.authenticate(this.credential());
-    appendLogKeys({ userId: identity.userId });
-    return identity;
+  /**
+   * The user who called a route that only users call (or a user on one both call).
+   *
+   * @throws Error when the backend called: the route's rule admits no backend here
+   */
+  identity(): Identity {
+    if (this.caller.kind !== 'user') throw new Error('the backend has no user identity');
+    return this.caller.identity;
   }
 }
 
@@ -86,20 +108,36 @@ function json(
 }
 
 /**
- * Wraps an HTTP API route: `work` gets the parsed request and the process runtime; its result is
- * answered as JSON with `successStatus`, a failure with its status and `{"error": ...}` (a 429
- * also with `retryAfter` and a `Retry-After` header).
+ * Wraps the HTTP API route `name` of the routes table: before `work` runs, the caller is admitted
+ * under the route's rule (`caller`), so no handler can skip the credential check; a refusal names
+ * the route's purpose. `work` gets the parsed request (`request.caller`) and the process runtime;
+ * its result is answered as JSON with `successStatus`, a failure with its status and
+ * `{"error": ...}` (a 429 also with `retryAfter` and a `Retry-After` header).
  * `options.carriesMessage` counts failures in `MessagesRefused`.
+ *
+ * @throws Error at load when the table has no HTTP route `name`
  */
 export function httpRoute(
+  name: string,
   work: (request: HttpRequest, rt: Runtime) => Promise<unknown>,
   successStatus = 200,
   options: RouteOptions = {},
 ): LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2> {
+  const route = httpRouteNamed(name);
   return lambdaHandler({
     ...options,
     keys: (event) => ({ route: event.routeKey }),
-    run: async (event) => json(successStatus, await work(new HttpRequest(event), await runtime())),
+    run: async (event) => {
+      const request = new HttpRequest(event);
+      const rt = await runtime();
+      const caller = await admit(route, request.credential(), {
+        serviceKey: rt.config.serviceKey,
+        auth: rt.chat.auth,
+      });
+      request.admit(caller);
+      if (caller.kind === 'user') appendLogKeys({ userId: caller.identity.userId });
+      return json(successStatus, await work(request, rt));
+    },
     fail: (failure) => json(failure.statusCode, failure.toJSON(), failure.headers()),
   });
 }

@@ -26,9 +26,3 @@ export function memberList(request: HttpRequest): MemberList {
   const record = data as Record<string, unknown>;
   return { members: strings(record.members, 'members'), tokens: strings(record.tokens, 'tokens') };
 }
-
-/** The `Bearer` credential of a service call. */
-export function serviceCredential(request: HttpRequest): string | undefined {
-  const header = request.header('authorization');
-  return header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-}
