@@ -4,26 +4,20 @@ import { loadConfig } from '../lambdas/core/config.js';
 import { SignedPostSender } from '../lambdas/core/connections.js';
 import { ChatError } from '../lambdas/core/errors.js';
 import { createRuntime, setRuntime } from '../lambdas/core/runtime.js';
-import { routes } from '../lambdas/routes.js';
+import { httpRoutes, routes } from '../lambdas/routes.js';
 import { DependencyWatch, rabbitMqDependency, redisDependency } from './dependency-watch.js';
 import { type DevServices, devIdentityWarning } from './dev-services.js';
 import { LocalGateway } from './gateway.js';
 import { localFunctionName } from './lambda-context.js';
 import { MqPoller } from './mq-poller.js';
-
-/** Hides the password of a service URL in start-up lines. */
-function redact(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
-}
+import { DEFAULT_LOCAL_KEYS, defaultKeysWarning, redactUrl as redact } from './startup-report.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   // The real SDK client signs its @connections calls; the local endpoint needs no real keys.
   process.env.AWS_REGION ??= 'us-east-1';
-  process.env.AWS_ACCESS_KEY_ID ??= 'local';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  process.env.AWS_ACCESS_KEY_ID ??= DEFAULT_LOCAL_KEYS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY ??= DEFAULT_LOCAL_KEYS.secretAccessKey;
   // Lambda runs Node 24; the SDK's notice about older local Node versions is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -75,6 +69,9 @@ async function main(): Promise<void> {
     setRuntime(createRuntime(runtimeConfig, { store, bus, sender }));
   });
   const base = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const backend = [
+    ...new Set(httpRoutes.filter((route) => route.caller !== 'user').map((route) => route.purpose)),
+  ].join(', ');
   const lines = [
     `hipochat local gateway listening on http://${base}`,
     `  store:   ${config.redisUrl ? `redis ${redact(config.redisUrl)}` : 'in-memory (state is lost on restart; set HIPOCHAT_REDIS_URL for Redis)'}`,
@@ -85,11 +82,12 @@ async function main(): Promise<void> {
     `  page:    http://${base}/`,
     `  profile: ${config.profileUrl ? redact(config.profileUrl) : 'dev identity: any token of [A-Za-z0-9_-]{1,64} is a user of that name'}`,
     `  push:    ${config.pushUrl ? redact(config.pushUrl) : `dev sink, logged (GET http://${base}/dev/push lists them)`}`,
-    `  members: ${config.serviceKey ? 'new-chat-room/unsubscribe need Authorization: Bearer $HIPOCHAT_SERVICE_KEY' : 'new-chat-room/unsubscribe disabled (set HIPOCHAT_SERVICE_KEY)'}`,
+    `  backend: ${backend}: ${config.serviceKey ? 'Authorization: Bearer $HIPOCHAT_SERVICE_KEY' : 'disabled (set HIPOCHAT_SERVICE_KEY)'}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  const warning = devIdentityWarning(dev, host);
-  if (warning) process.stderr.write(`${warning}\n`);
+  for (const warning of [devIdentityWarning(dev, host), defaultKeysWarning(credentials, host)]) {
+    if (warning) process.stderr.write(`${warning}\n`);
+  }
   // Says at once which service is unreachable (and when it is back); the gateway serves meanwhile.
   const watch = new DependencyWatch(
     [

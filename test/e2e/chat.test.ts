@@ -345,7 +345,7 @@ describe.each(systems)('the chat on %s', (_name, services: Record<string, string
       expect(
         (await post(`/talk/new-chat-room/${room}/`, { members: ['x'] }, { authorization: 'Bearer wrong' }))
           .status,
-      ).toBe(403);
+      ).toBe(401);
       const added = await post(
         `/talk/new-chat-room/${room}/`,
         { members: ['zoe'] },

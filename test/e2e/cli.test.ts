@@ -329,7 +329,7 @@ describe('hipochat CLI', () => {
     expect(added.code).toBe(0);
     expect(JSON.parse(added.stdout)).toEqual({ room, added: ['ann', 'bo'] });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/403: service key required/);
+    expect(refused.stderr).toMatch(/401: service key refused: membership management requires the service key/);
   });
 
   it("says membership is off because of the server's HIPOCHAT_SERVICE_KEY", async () => {
@@ -347,7 +347,7 @@ describe('hipochat CLI', () => {
         'ann',
       ]);
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/403: membership management is disabled: this server has no service key/);
+      expect(run.stderr).toMatch(/401: membership management is disabled: this server has no service key/);
     } finally {
       await bare.stop();
     }
@@ -424,7 +424,7 @@ describe('hipochat CLI', () => {
       });
       expect(history.stdout).toContain('* notification from backend: {"text":"maintenance at 22:00"}');
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toMatch(/403: service key required/);
+      expect(refused.stderr).toMatch(/401: service key refused: broadcast requires the service key/);
     });
 
     it('disconnects every connection of a user in every room with the service key', async () => {

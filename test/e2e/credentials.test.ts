@@ -1,6 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { Redis } from 'ioredis';
+import {
+  expectedAnswer,
+  pathOf,
+  ROUTE_CREDENTIAL_TABLE,
+  type TriedCredential,
+} from '../support/credential-table.js';
 import { type ChatEndpoints, REDIS_URL, realServices, startGateway } from '../support/gateway.js';
 import { type HttpReceiver, startReceiver } from '../support/http-receiver.js';
 import { listenOnLoopback } from '../support/net.js';
@@ -98,25 +104,44 @@ describe('credentials', () => {
     await push?.close();
   });
 
-  describe('a Bearer credential', () => {
-    it.each([
-      ['GET', '/talk/old/lobby/'],
-      ['GET', '/talk/notification/lobby/'],
-      ['GET', '/talk/history/lobby/'],
-      ['POST', '/talk/ticket/lobby/'],
-    ])('on the user route %s %s is a 401, without a profile call', async (method, path) => {
+  describe('the credential rule of every HTTP route', () => {
+    const authorization: Record<TriedCredential, string | undefined> = {
+      'no credential': undefined,
+      'a wrong key': `Bearer ${NEAR_MISS}`,
+      'a user token': `Token ${TOKENS.ann}`,
+      'the service key': `Bearer ${SERVICE_KEY}`,
+    };
+
+    it.each(ROUTE_CREDENTIAL_TABLE)('%s with %s', async (_route, tried, route) => {
       // Prepare
+      const room = uniqueRoom('rule');
       const before = profile.calls.length;
 
       // Act
-      const withKey = await call(method, path, `Bearer ${SERVICE_KEY}`);
-      const withToken = await call(method, path, `Bearer ${TOKENS.ann}`);
+      const response = await fetch(`${chat.httpUrl}${pathOf(route, room)}`, {
+        method: route.method,
+        headers: {
+          'content-type': 'application/json',
+          ...(authorization[tried] ? { authorization: authorization[tried] } : {}),
+        },
+        ...(route.method === 'POST' ? { body: JSON.stringify({ rooms: [room], body: { n: 1 } }) } : {}),
+      });
+      const body = (await response.json()) as { error?: string };
 
       // Assess
-      expect([withKey.status, withToken.status]).toEqual([401, 401]);
-      expect(profile.calls.length).toBe(before);
+      const expected = expectedAnswer(route.caller, tried);
+      if (expected === 'admitted') {
+        expect([401, 403]).not.toContain(response.status);
+      } else {
+        expect(response.status).toBe(expected);
+        expect(body.error).toContain(route.purpose);
+      }
+      // A Bearer is only ever compared with the key: the profile endpoint never hears of it.
+      expect(profile.calls.slice(before).every((call) => call === `Token ${TOKENS.ann}`)).toBe(true);
     });
+  });
 
+  describe('a Bearer credential', () => {
     it('that is not the service key injects nothing: 401, no profile call, no frame', async () => {
       // Prepare
       const room = uniqueRoom('bearer');
@@ -132,7 +157,10 @@ describe('credentials', () => {
       await pause(300);
 
       // Assess
-      expect(answers).toEqual(Array(3).fill({ status: 401, body: { error: 'service key refused' } }));
+      expect(answers.map((answer) => answer.status)).toEqual([401, 401, 401]);
+      for (const answer of answers) {
+        expect(answer.body.error).toMatch(/^service key refused: message injection requires/);
+      }
       expect(profile.calls.length).toBe(before);
       expect(listener.frames).toEqual([]);
       expect((await call('GET', `/talk/old/${room}/`, `Token ${TOKENS.ann}`)).body.oldy).toEqual([]);
@@ -148,10 +176,13 @@ describe('credentials', () => {
       expect(profile.calls.length).toBe(before);
     });
 
-    it('that is not the service key keeps the 403 of the membership routes, without a profile call', async () => {
+    it('that is not the service key is a 401 on the membership routes, naming them, without a profile call', async () => {
       const before = profile.calls.length;
       const answer = await call('POST', '/talk/new-chat-room/lobby/', 'Bearer guess', { members: ['x'] });
-      expect(answer).toEqual({ status: 403, body: { error: 'service key required' } });
+      expect(answer.status).toBe(401);
+      expect(answer.body.error).toMatch(
+        /^service key refused: membership management requires the service key/,
+      );
       expect(profile.calls.length).toBe(before);
     });
   });

@@ -11,6 +11,7 @@ import {
 import { devIdentityWarning, isLoopback } from '../../local/dev-services.js';
 import type { LocalFunctions } from '../../local/handler-loader.js';
 import { SocketRegistry } from '../../local/socket-registry.js';
+import { DEFAULT_LOCAL_KEYS, defaultKeysWarning, redactUrl } from '../../local/startup-report.js';
 import { WebSocketApi } from '../../local/websocket-api.js';
 
 /** A system error as Node raises it for a refused connection. */
@@ -147,6 +148,54 @@ describe('dev identity warning', () => {
     ['with a real profile endpoint', { ...dev, profile: false }, '0.0.0.0'],
   ])('stays quiet %s', (_when, services, host) => {
     expect(devIdentityWarning(services, host)).toBeUndefined();
+  });
+});
+
+describe('start-up lines', () => {
+  it.each([
+    [
+      'the value of every query parameter',
+      'https://profiles.example.com/me?api_key=s3cr3t&sig=abc',
+      'https://profiles.example.com/me?api_key=***&sig=***',
+    ],
+    [
+      'the password of the user info, and the query',
+      'https://hook:s3cr3t@push.example.com/push?token=s3cr3t',
+      'https://hook:***@push.example.com/push?token=***',
+    ],
+    ['the fragment', 'https://push.example.com/push#s3cr3t', 'https://push.example.com/push'],
+    ['nothing of a URL without secrets', 'http://127.0.0.1:9000/profile', 'http://127.0.0.1:9000/profile'],
+  ])('hide %s of a printed URL', (_what, url, printed) => {
+    expect(redactUrl(url)).toBe(printed);
+    expect(redactUrl(url)).not.toContain('s3cr3t');
+  });
+
+  it('print no part of something that is not a URL', () => {
+    expect(redactUrl('s3cr3t')).toBe('<not a URL>');
+  });
+});
+
+describe('default keys warning', () => {
+  const own = { accessKeyId: 'AKIDOWN', secretAccessKey: 'a-secret-of-our-own' };
+
+  it('warns when @connections and Invoke accept the documented default keys beyond loopback', () => {
+    const warning = defaultKeysWarning(DEFAULT_LOCAL_KEYS, '0.0.0.0');
+    expect(warning).toMatch(/@connections and Lambda Invoke endpoints listen on 0\.0\.0\.0/);
+    expect(warning).toMatch(/default AWS_SECRET_ACCESS_KEY \(local\)/);
+    expect(warning).toMatch(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+    expect(warning).toMatch(/HIPOCHAT_LISTEN_ADDRESS=127\.0\.0\.1/);
+  });
+
+  it('warns for the default secret whatever the key id, since the key id is no secret', () => {
+    expect(defaultKeysWarning({ ...own, secretAccessKey: 'local' }, '192.168.1.20')).toBeDefined();
+  });
+
+  it.each([
+    ['on loopback', DEFAULT_LOCAL_KEYS, '127.0.0.1'],
+    ['on IPv6 loopback', DEFAULT_LOCAL_KEYS, '::1'],
+    ['with keys of its own', own, '0.0.0.0'],
+  ])('stays quiet %s', (_when, credentials, host) => {
+    expect(defaultKeysWarning(credentials, host)).toBeUndefined();
   });
 });
 
