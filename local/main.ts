@@ -2,6 +2,7 @@ import { createBus, createStore } from '../lambdas/core/adapters.js';
 import { MemoryBus } from '../lambdas/core/bus/memory-bus.js';
 import { loadConfig } from '../lambdas/core/config.js';
 import { SignedPostSender } from '../lambdas/core/connections.js';
+import { serviceUse } from '../lambdas/core/credentials.js';
 import { ChatError } from '../lambdas/core/errors.js';
 import { createRuntime, setRuntime } from '../lambdas/core/runtime.js';
 import { httpRoutes, routes } from '../lambdas/routes.js';
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
   });
   const base = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const backend = [
-    ...new Set(httpRoutes.filter((route) => route.caller !== 'user').map((route) => route.purpose)),
+    ...new Set(httpRoutes.filter((route) => route.caller !== 'user').map((route) => serviceUse(route))),
   ].join(', ');
   const lines = [
     `hipochat local gateway listening on http://${base}`,
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
     `  page:    http://${base}/`,
     `  profile: ${config.profileUrl ? redact(config.profileUrl) : 'dev identity: any token of [A-Za-z0-9_-]{1,64} is a user of that name'}`,
     `  push:    ${config.pushUrl ? redact(config.pushUrl) : `dev sink, logged (GET http://${base}/dev/push lists them)`}`,
-    `  backend: ${backend}: ${config.serviceKey ? 'Authorization: Bearer $HIPOCHAT_SERVICE_KEY' : 'disabled (set HIPOCHAT_SERVICE_KEY)'}`,
+    `  backend: ${config.serviceKey ? `Authorization: Bearer $HIPOCHAT_SERVICE_KEY for ${backend}` : `${backend}: disabled (set HIPOCHAT_SERVICE_KEY)`}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   for (const warning of [devIdentityWarning(dev, host), defaultKeysWarning(credentials, host)]) {

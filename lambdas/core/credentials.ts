@@ -47,10 +47,14 @@ function wanted(rule: CallerRule, keyed: boolean): string {
   return rule === 'service' ? KEY : `${TOKEN} or ${KEY}`;
 }
 
+/** What the service key opens on a route: its purpose, or the backend's share of a route both call. */
+export function serviceUse(access: RouteAccess): string {
+  return access.caller === 'service' ? access.purpose : `${access.purpose} as the backend`;
+}
+
 /** The text of a route the backend would call on a server that has no service key. */
 function disabled(access: RouteAccess): string {
-  const what = access.caller === 'service' ? access.purpose : `${access.purpose} with the service key`;
-  return `${what} is disabled: this server has no service key (set HIPOCHAT_SERVICE_KEY in the server's environment)`;
+  return `${serviceUse(access)} is disabled: this server has no service key (set HIPOCHAT_SERVICE_KEY in the server's environment)`;
 }
 
 /**

@@ -329,7 +329,9 @@ describe('hipochat CLI', () => {
     expect(added.code).toBe(0);
     expect(JSON.parse(added.stdout)).toEqual({ room, added: ['ann', 'bo'] });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/401: service key refused: membership management requires the service key/);
+    expect(refused.stderr).toMatch(
+      /401: service key refused: membership management requires the service key/,
+    );
   });
 
   it("says membership is off because of the server's HIPOCHAT_SERVICE_KEY", async () => {

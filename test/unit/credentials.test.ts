@@ -199,13 +199,13 @@ describe('the credential rule of every HTTP route', () => {
       },
     );
 
-    it('refuses a Bearer on /talk/item with 401, saying injection with the key is disabled', async () => {
+    it('refuses a Bearer on /talk/item with 401, saying injection as the backend is disabled', async () => {
       const answer = await call(itemHandler, request('POST /talk/item/{room+}', 'Bearer anything', { n: 1 }));
       expect(answer).toEqual({
         status: 401,
         body: {
           error:
-            "message injection with the service key is disabled: this server has no service key (set HIPOCHAT_SERVICE_KEY in the server's environment)",
+            "message injection as the backend is disabled: this server has no service key (set HIPOCHAT_SERVICE_KEY in the server's environment)",
         },
       });
       expect(profileCalls).toEqual([]);
