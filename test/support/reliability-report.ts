@@ -69,7 +69,7 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
   ],
   [
     '`Bearer` (even the right key) on a user route: `old`, `notification`, `history`, `ticket`',
-    'refused: 401 without a profile-endpoint call (the membership routes keep their 403 for a wrong key)',
+    "refused without a profile-endpoint call: 401 for a wrong key, 403 for the right one, naming the route's purpose",
     '`test/e2e/credentials.test.ts`, `test/unit/credentials.test.ts`',
   ],
   [
@@ -121,6 +121,26 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
     'A member removed from a closed room whose socket could not be closed keeps posting',
     'refused: a frame in a closed room re-checks membership (open rooms still cost one round trip)',
     '`test/e2e/hardening.test.ts`, `test/unit/message-limits.test.ts`',
+  ],
+  [
+    'Calling a backend route (membership, moderation, broadcast, disconnect) with no credential, a wrong key or a valid user token, or a user route with the service key',
+    "refused by one check the HTTP wrapper runs from the routes table before any handler (none can skip it): 401 for a missing or wrong credential, 403 for a right one the route does not take, the text naming that route's purpose; a `Bearer` never reaches the profile endpoint",
+    '`test/unit/credentials.test.ts`, `test/e2e/credentials.test.ts`',
+  ],
+  [
+    'A backend route on a server without `HIPOCHAT_SERVICE_KEY` (every route used to say "membership management is disabled")',
+    "refused: 401 (403 for a valid user token) saying that route's purpose is disabled and naming `HIPOCHAT_SERVICE_KEY`",
+    '`test/unit/credentials.test.ts`, `test/e2e/cli.test.ts`',
+  ],
+  [
+    "Reading the local gateway's start-up lines (a terminal, a CI log) for the API key in the query string of `HIPOCHAT_PROFILE_URL` or `HIPOCHAT_PUSH_NOTIFICATION_URL`",
+    'hidden: query values, fragments and passwords of every printed URL show as `***` (parameter names stay)',
+    '`test/unit/local-startup.test.ts`',
+  ],
+  [
+    'Signing `@connections` posts or Lambda Invoke calls with the documented `local`/`local` keys against a local gateway on `HIPOCHAT_LISTEN_ADDRESS=0.0.0.0`',
+    'warned at start-up: the endpoints accept the default secret beyond loopback; set `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` or listen on 127.0.0.1',
+    '`test/unit/local-startup.test.ts`',
   ],
 ];
 
