@@ -79,7 +79,7 @@ export class HttpRequest {
     const token = this.query('token');
     return (
       credentialFromHeader(this.header('authorization')) ??
-      (token === undefined ? undefined : { scheme: 'token', value: token })
+      (token ? { scheme: 'token', value: token } : undefined)
     );
   }
 
