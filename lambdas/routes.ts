@@ -85,7 +85,11 @@ const user = (purpose: string): RouteAccess => ({ caller: 'user', purpose });
 const service = (purpose: string): RouteAccess => ({ caller: 'service', purpose });
 const userOrService = (purpose: string): RouteAccess => ({ caller: 'user-or-service', purpose });
 
-/** An HTTP route; it reads the service key besides `secrets`, which its credential check compares. */
+/**
+ * An HTTP route; it reads the service key besides `secrets`, which its credential check compares
+ * a `Bearer` with. A user route needs it too, to tell the right key (403) from a wrong one (401);
+ * it gains little, since its Redis AUTH token already reaches every room's data.
+ */
 const http = (
   name: string,
   method: HttpRoute['method'],
