@@ -231,11 +231,12 @@ describe('GET /talk/presence and /talk/receipts (SignalsService)', () => {
 describe('POST /talk/broadcast (SignalsService)', () => {
   it('stores and publishes one message per room, each room once, as the backend', async () => {
     const answer = await rt.signals.broadcast('notification', '{"rooms":["a","b","a"],"body":{"n":1}}');
-    expect(answer.messages.map((m) => [m.room, m.type, m.body, m.author])).toEqual([
+    expect(messages().map((m) => [m.room, m.type, m.body, m.author])).toEqual([
       ['a', 'notification', { n: 1 }, null],
       ['b', 'notification', { n: 1 }, null],
     ]);
-    expect(messages().map((m) => m.id)).toEqual(answer.messages.map((m) => m.id));
+    // Where each went, never the bodies: a large body times 100 rooms would not fit one answer.
+    expect(answer.messages).toEqual(messages().map((m) => ({ room: m.room, id: m.id })));
   });
 
   it('stores nothing twice for a retried call with the same Idempotency-Key, in every room', async () => {

@@ -16,7 +16,8 @@ import {
   type OnlineUser,
   type PageQuery,
   type PageResult,
-  type ReadMark,
+  type ReadMarksPage,
+  type ReadMarksQuery,
   type ReadResult,
   type RoomSummary,
   type TicketGrant,
@@ -24,7 +25,14 @@ import {
   type WindowCount,
 } from './chat-store.js';
 import { RedisChanges } from './redis-changes.js';
-import { createRedisClient, type RedisClient, type ScriptClient, unsent, whenReady } from './redis-client.js';
+import {
+  createRedisClient,
+  type RedisClient,
+  runScript,
+  type ScriptClient,
+  unsent,
+  whenReady,
+} from './redis-client.js';
 import {
   type DisconnectAnswer,
   decodeEntries,
@@ -39,7 +47,8 @@ import {
   readMarks,
   userConnection,
 } from './redis-codec.js';
-import { keys } from './redis-keys.js';
+import { keys, roomKeys } from './redis-keys.js';
+import { PRUNE_KEYS } from './redis-scripts.js';
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -54,6 +63,8 @@ export interface RedisStoreOptions {
 }
 
 const RESEND_DELAY_MS = 25;
+// HSCAN calls one page of read marks makes at most (members who left are skipped on the way).
+const READ_MARK_ROUNDS = 4;
 
 /**
  * Whether `error` is one JavaScript raises for code or data (`RangeError` on a value nested too
@@ -124,30 +135,37 @@ export class RedisStore implements ChatStore {
     const home: ConnectionHome = { room, identity };
     return this.run(async () => {
       const [[joined, listeners]] = await Promise.all([
-        this.redis.hcConnect(
-          keys.conns(room),
-          keys.expiry(room),
-          keys.members(room),
-          keys.mark(room),
-          keys.seq(room),
-          keys.batched(room),
-          keys.signals(room),
-          keys.tabs(room),
-          keys.profiles(room),
-          connectionId,
-          identity.userId,
-          expiresAt,
-          options.batched ? '1' : '0',
-          options.signals ? '1' : '0',
-          JSON.stringify(identity.profile),
+        runScript(
+          this.redis,
+          'hcConnect',
+          roomKeys(
+            room,
+            'conns',
+            'expiry',
+            'members',
+            'mark',
+            'seq',
+            'batched',
+            'signals',
+            'tabs',
+            'profiles',
+          ),
+          {
+            connectionId,
+            userId: identity.userId,
+            expiresAtMs: expiresAt,
+            batched: options.batched ? '1' : '0',
+            signals: options.signals ? '1' : '0',
+            profile: JSON.stringify(identity.profile),
+          },
         ) as Promise<[number, number]>,
         this.client.set(keys.connection(connectionId), JSON.stringify(home), 'EX', ttlSeconds),
         // The user's index across rooms has its own slot: a second command, sent together.
-        this.redis.hcUserConnection(
-          keys.userConnections(identity.userId),
-          userConnection(connectionId, room),
-          expiresAt,
-          now,
+        runScript(
+          this.redis,
+          'hcUserConnection',
+          { userConnections: keys.userConnections(identity.userId) },
+          { member: userConnection(connectionId, room), expiresAtMs: expiresAt, nowMs: now },
         ),
       ]);
       return { joined: joined === 1, listeners: Number(listeners) };
@@ -157,20 +175,23 @@ export class RedisStore implements ChatStore {
   private leave(room: string, connectionId: string, leftAtMs: number | undefined): Promise<Departure | null> {
     return this.run(async () => {
       const [result] = await Promise.all([
-        this.redis.hcDisconnect(
-          keys.conns(room),
-          keys.expiry(room),
-          keys.log(room),
-          keys.seen(room),
-          keys.mark(room),
-          keys.seq(room),
-          keys.batched(room),
-          keys.signals(room),
-          keys.tabs(room),
-          keys.profiles(room),
-          connectionId,
-          leftAtMs === undefined ? '0' : '1',
-          leftAtMs ?? 0,
+        runScript(
+          this.redis,
+          'hcDisconnect',
+          roomKeys(
+            room,
+            'conns',
+            'expiry',
+            'log',
+            'seen',
+            'mark',
+            'seq',
+            'batched',
+            'signals',
+            'tabs',
+            'profiles',
+          ),
+          { connectionId, markRead: leftAtMs === undefined ? '0' : '1', leftAtMs: leftAtMs ?? 0 },
         ) as Promise<DisconnectAnswer | null>,
         this.client.del(keys.connection(connectionId)),
       ]);
@@ -197,22 +218,19 @@ export class RedisStore implements ChatStore {
   }
 
   /** The keys of the scripts that prune a room's expired connections. */
-  private pruneKeys(room: string): string[] {
-    return [
-      keys.conns(room),
-      keys.expiry(room),
-      keys.batched(room),
-      keys.signals(room),
-      keys.tabs(room),
-      keys.profiles(room),
-    ];
+  private pruneKeys(room: string) {
+    return roomKeys(room, ...PRUNE_KEYS);
   }
 
   connections(room: string, departed?: Departure[]): Promise<ConnectionRecord[]> {
     return this.run(async () => {
-      const [flat, batched, signals, gone] = (await this.redis.hcConnections(
-        ...this.pruneKeys(room),
-        Date.now(),
+      const [flat, batched, signals, gone] = (await runScript(
+        this.redis,
+        'hcConnections',
+        this.pruneKeys(room),
+        {
+          nowMs: Date.now(),
+        },
       )) as [string[], string[], string[], string[]];
       pushDepartures(gone, signals.length, departed);
       return markFlag(markFlag(pairs(flat), batched, 'batched'), signals, 'signals');
@@ -221,28 +239,40 @@ export class RedisStore implements ChatStore {
 
   presence(room: string, departed?: Departure[]): Promise<OnlineUser[]> {
     return this.run(async () => {
-      const [gone, online, listeners] = (await this.redis.hcPresence(
-        ...this.pruneKeys(room),
-        Date.now(),
-      )) as [string[], string[], number];
+      const [gone, online, listeners] = (await runScript(this.redis, 'hcPresence', this.pruneKeys(room), {
+        nowMs: Date.now(),
+      })) as [string[], string[], number];
       pushDepartures(gone, Number(listeners), departed);
       return onlineUsers(online);
     });
   }
 
-  readMarks(room: string): Promise<ReadMark[]> {
+  readMarks(room: string, query: ReadMarksQuery): Promise<ReadMarksPage> {
+    const [cursor, skip] = (query.after ?? '0.0').split('.');
     return this.run(async () => {
-      const flat = await this.redis.hcReadMarks(keys.seen(room), keys.members(room), keys.profiles(room));
-      return readMarks(flat as string[]);
+      const [flat, next, nextSkip] = (await runScript(
+        this.redis,
+        'hcReadMarks',
+        roomKeys(room, 'seen', 'members', 'profiles'),
+        {
+          cursor: cursor ?? '0',
+          skip: skip ?? '0',
+          limit: Math.max(1, query.limit),
+          rounds: READ_MARK_ROUNDS,
+        },
+      )) as [string[], string, number];
+      const done = next === '0' && Number(nextSkip) === 0;
+      return { marks: readMarks(flat), next: done ? null : `${next}.${nextSkip}` };
     });
   }
 
   claimEphemeral(room: string, userId: string, intervalMs: number): Promise<EphemeralClaim> {
     return this.run(async () => {
-      const [claimed, listeners] = (await this.redis.hcEphemeral(
-        keys.ephemeral(room, userId),
-        keys.signals(room),
-        intervalMs,
+      const [claimed, listeners] = (await runScript(
+        this.redis,
+        'hcEphemeral',
+        { ephemeral: keys.ephemeral(room, userId), signals: keys.signals(room) },
+        { intervalMs },
       )) as [number, number];
       return { claimed: claimed === 1, listeners: Number(listeners) };
     });
@@ -265,20 +295,23 @@ export class RedisStore implements ChatStore {
     // Encoded before the store is asked, so a message that cannot be encoded is no store failure.
     const data = encodeMessage(message);
     return this.run(async () => {
-      const [id, stored, status, ttl] = (await this.redis.hcAppend(
-        keys.log(room),
-        keys.seq(room),
-        keys.seen(room),
-        keys.mark(room),
-        keys.idempotency(room, idempotencyKey ?? ''),
-        sender ? keys.rate(room, sender) : keys.backendRate(room),
-        data,
-        sender,
-        this.historyLimit,
-        IDEMPOTENCY_TTL_SECONDS,
-        idempotencyKey ? '1' : '0',
-        rateLimit ? rateLimit.limit : 0,
-        rateLimit?.windowSeconds ?? 60,
+      const [id, stored, status, ttl] = (await runScript(
+        this.redis,
+        'hcAppend',
+        {
+          ...roomKeys(room, 'log', 'seq', 'seen', 'mark'),
+          idempotency: keys.idempotency(room, idempotencyKey ?? ''),
+          rate: sender ? keys.rate(room, sender) : keys.backendRate(room),
+        },
+        {
+          data,
+          sender,
+          maxlen: this.historyLimit,
+          idemTtl: IDEMPOTENCY_TTL_SECONDS,
+          useIdem: idempotencyKey ? '1' : '0',
+          limit: rateLimit ? rateLimit.limit : 0,
+          window: rateLimit?.windowSeconds ?? 60,
+        },
       )) as [string, string, number, number?];
       if (status === 2) throw new RateLimitedError(undefined, { retryAfter: Math.max(1, ttl ?? 1) });
       return { message: decodeMessage(id, stored), duplicate: status === 1 };
@@ -288,26 +321,22 @@ export class RedisStore implements ChatStore {
   async retract(message: ChatMessage, idempotencyKey?: string): Promise<void> {
     const room = message.room;
     await this.run(() =>
-      this.redis.hcRetract(
-        keys.log(room),
-        keys.seq(room),
-        keys.idempotency(room, idempotencyKey ?? ''),
-        message.id,
+      runScript(
+        this.redis,
+        'hcRetract',
+        { ...roomKeys(room, 'log', 'seq'), idempotency: keys.idempotency(room, idempotencyKey ?? '') },
+        { id: message.id },
       ),
     );
   }
 
   read(room: string, userId: string, sinceId?: string): Promise<ReadResult> {
     return this.run(async () => {
-      const [seen, entries] = (await this.redis.hcRead(
-        keys.log(room),
-        keys.seen(room),
-        keys.mark(room),
-        keys.seq(room),
-        keys.edits(room),
-        keys.reactions(room),
-        userId,
-        sinceId ? `(${sinceId}` : '-',
+      const [seen, entries] = (await runScript(
+        this.redis,
+        'hcRead',
+        roomKeys(room, 'log', 'seen', 'mark', 'seq', 'edits', 'reactions'),
+        { userId, start: sinceId ? `(${sinceId}` : '-' },
       )) as [string | null, Entry[]];
       return { messages: decodeEntries(entries), lastSeenId: seen ?? null };
     });
@@ -318,19 +347,17 @@ export class RedisStore implements ChatStore {
     // `(0-0` is no valid exclusive end for Redis; `0-0` is, and no entry has that id.
     const nothingOlder = before !== undefined && compareIds(before, '0-0') <= 0;
     return this.run(async () => {
-      const [seen, entries, more, moved, listeners] = (await this.redis.hcPage(
-        keys.log(room),
-        keys.seen(room),
-        keys.mark(room),
-        keys.seq(room),
-        keys.signals(room),
-        keys.edits(room),
-        keys.reactions(room),
-        userId,
-        nothingOlder ? '0-0' : before !== undefined ? `(${before}` : '+',
-        after !== undefined ? `(${after}` : '-',
-        Math.max(1, query.limit),
-        query.markRead ? '1' : '0',
+      const [seen, entries, more, moved, listeners] = (await runScript(
+        this.redis,
+        'hcPage',
+        roomKeys(room, 'log', 'seen', 'mark', 'seq', 'signals', 'edits', 'reactions'),
+        {
+          userId,
+          end: nothingOlder ? '0-0' : before !== undefined ? `(${before}` : '+',
+          start: after !== undefined ? `(${after}` : '-',
+          count: Math.max(1, query.limit),
+          markRead: query.markRead ? '1' : '0',
+        },
       )) as [string | null, Entry[], number, string | null, number];
       return {
         messages: decodeEntries(entries).reverse(),
@@ -343,15 +370,11 @@ export class RedisStore implements ChatStore {
 
   latest(room: string, userId: string, limit: number): Promise<RoomSummary> {
     return this.run(async () => {
-      const [unread, entries] = (await this.redis.hcLatest(
-        keys.log(room),
-        keys.members(room),
-        keys.mark(room),
-        keys.seq(room),
-        keys.edits(room),
-        keys.reactions(room),
-        userId,
-        limit,
+      const [unread, entries] = (await runScript(
+        this.redis,
+        'hcLatest',
+        roomKeys(room, 'log', 'members', 'mark', 'seq', 'edits', 'reactions'),
+        { userId, limit },
       )) as [number, Entry[]];
       return { messages: decodeEntries(entries).reverse(), unread };
     });
@@ -372,7 +395,7 @@ export class RedisStore implements ChatStore {
   async addMembers(room: string, userIds: readonly string[]): Promise<void> {
     if (userIds.length === 0) return;
     await this.run(() =>
-      this.redis.hcAddMembers(keys.members(room), keys.mark(room), keys.seq(room), ...userIds),
+      runScript(this.redis, 'hcAddMembers', roomKeys(room, 'members', 'mark', 'seq'), {}, userIds),
     );
   }
 
@@ -383,10 +406,12 @@ export class RedisStore implements ChatStore {
   ): Promise<ConnectionRecord[]> {
     if (userIds.length === 0) return Promise.resolve([]);
     return this.run(async () => {
-      const [removed, gone, listeners] = (await this.redis.hcRemoveMembers(
-        keys.members(room),
-        ...this.pruneKeys(room),
-        ...userIds,
+      const [removed, gone, listeners] = (await runScript(
+        this.redis,
+        'hcRemoveMembers',
+        { ...this.pruneKeys(room), members: keys.members(room) },
+        {},
+        userIds,
       )) as [string[], string[], number];
       const records = pairs(removed);
       await Promise.all(
@@ -423,8 +448,9 @@ export class RedisStore implements ChatStore {
     });
   }
 
-  countUserMessage(userId: string, windowSeconds: number): Promise<WindowCount> {
-    return this.count(keys.userRate(userId), windowSeconds, false);
+  countUserMessage(userId: string, windowSeconds: number, kind = 'message'): Promise<WindowCount> {
+    const key = kind === 'injection' ? keys.userInjections(userId) : keys.userRate(userId);
+    return this.count(key, windowSeconds, false);
   }
 
   async countFanoutFailure(room: string, messageId: string, ttlSeconds: number): Promise<number> {
@@ -434,7 +460,12 @@ export class RedisStore implements ChatStore {
   /** INCR with a TTL set by the first count, or by every count when `slide`; and the TTL left. */
   private count(key: string, ttlSeconds: number, slide: boolean): Promise<WindowCount> {
     return this.run(async () => {
-      const [count, ttl] = (await this.redis.hcCount(key, ttlSeconds, slide ? '1' : '0')) as [number, number];
+      const [count, ttl] = (await runScript(
+        this.redis,
+        'hcCount',
+        { counter: key },
+        { ttlSeconds, slide: slide ? '1' : '0' },
+      )) as [number, number];
       return { count: Number(count), ttlSeconds: Math.max(1, Number(ttl)) };
     });
   }
