@@ -75,7 +75,7 @@ export function isOfferableReaction(entry: string): boolean {
   if (OBJECT_NAMES.has(entry)) return false;
   if (EMOJI_NAME_PATTERN.test(entry)) return true;
   if (entry.length === 0 || utf8Length(entry) > MAX_EMOJI_BYTES) return false;
-  if (/[\p{Cc}\p{Cf}\p{Cs}\p{Z}]/u.test(entry.replaceAll('\u200d', ''))) return false;
+  if (/[\p{Cc}\p{Cf}\p{Cs}\p{Z}]/u.test(entry)) return false;
   let clusters = 0;
   for (const _ of graphemes.segment(entry)) clusters += 1;
   return clusters === 1;
