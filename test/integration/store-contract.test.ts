@@ -466,6 +466,24 @@ describe.each([
       expect((await store.readMarks(room, { limit: 10 })).marks.map((mark) => mark.userId)).toEqual(['ann']);
     });
 
+    it('pages the read marks of a small room too, each page at most the limit', async () => {
+      const everyone = Array.from({ length: 30 }, (_, n) => `u${n}`);
+      await store.addMembers(room, everyone);
+      await store.append(message(room, 'hi', 'u0'));
+      for (const user of everyone) await store.page(room, user, { limit: 1, markRead: true });
+      const first = await store.readMarks(room, { limit: 10 });
+      const second = await store.readMarks(room, { limit: 10, after: first.next! });
+      const third = await store.readMarks(room, { limit: 10, after: second.next! });
+      const pages = [first, second, third];
+      expect(pages.map((page) => page.marks.length)).toEqual([10, 10, 10]);
+      const rest =
+        third.next === null ? [] : (await store.readMarks(room, { limit: 10, after: third.next })).marks;
+      expect(rest).toEqual([]);
+      expect(new Set(pages.flatMap((page) => page.marks.map((mark) => mark.userId)))).toEqual(
+        new Set(everyone),
+      );
+    });
+
     it('pages the read marks of a room of thousands: each page at most the limit, every member once', async () => {
       const everyone = Array.from({ length: 3000 }, (_, n) => `u${n}`);
       await store.addMembers(room, everyone);
@@ -751,6 +769,31 @@ describe('RedisStore', () => {
         expect(shown!.reactions![one]!.users).toHaveLength(20);
       }
       expect(await store.client.zcard(keys.reactors(room))).toBe(150 * 20);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads a reactions summary stored before users were capped, and keeps its counts exact', async () => {
+    const store = new RedisStore({ url: REDIS_URL });
+    const room = uniqueRoom('legacy-reactions');
+    try {
+      const { message: target } = await store.append(message(room, 'old', 'ann'));
+      await store.client.hset(keys.reactions(room), target.id, JSON.stringify({ '👍': ['ua', 'ub'] }));
+      expect((await store.latest(room, 'ann', 1)).messages[0]!.reactions).toEqual({
+        '👍': { count: 2, users: ['ua', 'ub'] },
+      });
+      expect(await store.changes.react(room, target.id, 'uc', '👍', 20)).toMatchObject({
+        added: true,
+        count: 3,
+      });
+      expect(await store.changes.react(room, target.id, 'ua', '👍', 20)).toMatchObject({
+        added: false,
+        count: 2,
+      });
+      expect((await store.latest(room, 'ann', 1)).messages[0]!.reactions).toEqual({
+        '👍': { count: 2, users: ['ub', 'uc'] },
+      });
     } finally {
       await store.close();
     }

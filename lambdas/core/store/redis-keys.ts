@@ -51,9 +51,13 @@ export const keys = {
 } as const;
 
 /** The names of the keys that belong to one room and take nothing but the room. */
-export type RoomKeyName = {
-  [K in keyof typeof keys]: (typeof keys)[K] extends (room: string) => string ? K : never;
-}[keyof typeof keys];
+export type RoomKeyName = Exclude<
+  {
+    [K in keyof typeof keys]: (typeof keys)[K] extends (room: string) => string ? K : never;
+  }[keyof typeof keys],
+  // Keys of one argument that is no room: a connection, a user, a hash.
+  'connection' | 'userConnections' | 'userRate' | 'userInjections' | 'identity' | 'ticket'
+>;
 
 /** The named keys of `room`, by name, for a script call. */
 export function roomKeys<const N extends RoomKeyName>(room: string, ...names: N[]): Record<N, string> {
