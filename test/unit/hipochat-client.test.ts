@@ -453,6 +453,38 @@ describe('HipochatClient frames', () => {
       client.close();
     });
 
+    it('lists its own reaction past a full list in the last place, so a page can show it as yours', async () => {
+      const { client, socket } = await liveClient({ signals: true });
+      const listed = Array.from({ length: 20 }, (_, n) => `u${n}`);
+      socket.receive(
+        JSON.stringify({
+          ...message('1-0'),
+          reactions: { '🎉': { count: 30, users: listed, clipped: true } },
+        }),
+      );
+      const toggled = client.react('1-0', '🎉', { clientId: 'mine' });
+      socket.receive('{"type":"ack","id":"1-0","clientId":"mine"}');
+      await toggled;
+      socket.receive(
+        JSON.stringify({
+          type: 'reaction',
+          room: 'r',
+          id: '1-0',
+          emoji: '🎉',
+          user: 'me',
+          count: 31,
+          added: true,
+        }),
+      );
+      expect(client.userId).toBe('me');
+      expect(client.getMessage('1-0')?.reactions?.['🎉']).toEqual({
+        count: 31,
+        users: [...listed.slice(0, 19), 'me'],
+        clipped: true,
+      });
+      client.close();
+    });
+
     it('emits changes of messages it does not have, without a message', async () => {
       const { client, socket } = await liveClient({ signals: true });
       const seen: unknown[] = [];

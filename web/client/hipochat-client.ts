@@ -1308,7 +1308,7 @@ export class HipochatClient {
       case 'reaction': {
         this.learnSelfFromReaction(frame);
         const { emoji, user, count, added } = frame;
-        const reactions = toggled(known?.reactions ?? {}, frame);
+        const reactions = toggled(known?.reactions ?? {}, frame, this.selfId);
         if (known && sameJson(known.reactions ?? {}, reactions)) return;
         const message = known && withReactions(known, reactions);
         if (message) this.known.set(frame.id, message);
@@ -1514,9 +1514,11 @@ function tombstone(message: ChatMessage): ChatMessage {
 
 /**
  * A summary with one live toggle applied: the emoji's count is the server's, its listed users gain
- * or lose the user (at most {@link MAX_LISTED_REACTORS}), and `clipped` says more reacted than listed.
+ * or lose the user (at most {@link MAX_LISTED_REACTORS}; this client's own user takes the last
+ * place when the list is full, so the page can show your reaction), and `clipped` says more
+ * reacted than listed.
  */
-function toggled(reactions: Reactions, change: ReactionFrame): Reactions {
+function toggled(reactions: Reactions, change: ReactionFrame, self: string | undefined): Reactions {
   const next: Reactions = Object.create(null) as Reactions;
   for (const [emoji, summary] of Object.entries(reactions)) next[emoji] = summary;
   const { emoji, user, count, added } = change;
@@ -1525,6 +1527,7 @@ function toggled(reactions: Reactions, change: ReactionFrame): Reactions {
     return next;
   }
   const listed = (next[emoji]?.users ?? []).filter((other) => other !== user);
+  if (added && listed.length >= MAX_LISTED_REACTORS && user === self) listed.pop();
   if (added && listed.length < MAX_LISTED_REACTORS) listed.push(user);
   next[emoji] = count > listed.length ? { count, users: listed, clipped: true } : { count, users: listed };
   return next;
