@@ -1,28 +1,27 @@
-import { type ChatMessage, compareIds } from '../../../protocol/index.js';
-import { HttpError, RateLimitedError, ServiceUnavailableError } from '../errors.js';
+import type { ChatMessage } from '../../../protocol/index.js';
+import { HttpError, ServiceUnavailableError } from '../errors.js';
 import type { Identity, NewMessage } from '../protocol.js';
 import { sleep } from '../retry.js';
-import {
-  type AppendOptions,
-  type AppendResult,
-  type Arrival,
-  type ChatStore,
-  type ConnectionHome,
-  type ConnectionRecord,
-  type ConnectOptions,
-  type Departure,
-  type EphemeralClaim,
-  IDEMPOTENCY_TTL_SECONDS,
-  type OnlineUser,
-  type PageQuery,
-  type PageResult,
-  type ReadMarksPage,
-  type ReadMarksQuery,
-  type ReadResult,
-  type RoomSummary,
-  type TicketGrant,
-  type UserConnection,
-  type WindowCount,
+import type {
+  AppendOptions,
+  AppendResult,
+  Arrival,
+  ChatStore,
+  ConnectionHome,
+  ConnectionRecord,
+  ConnectOptions,
+  Departure,
+  EphemeralClaim,
+  OnlineUser,
+  PageQuery,
+  PageResult,
+  ReadMarksPage,
+  ReadMarksQuery,
+  ReadResult,
+  RoomSummary,
+  TicketGrant,
+  UserConnection,
+  WindowCount,
 } from './chat-store.js';
 import { RedisChanges } from './redis-changes.js';
 import {
@@ -35,11 +34,7 @@ import {
 } from './redis-client.js';
 import {
   type DisconnectAnswer,
-  decodeEntries,
-  decodeMessage,
   departureOf,
-  type Entry,
-  encodeMessage,
   markFlag,
   onlineUsers,
   pairs,
@@ -48,6 +43,7 @@ import {
   userConnection,
 } from './redis-codec.js';
 import { keys, roomKeys } from './redis-keys.js';
+import { RedisLog } from './redis-log.js';
 import { PRUNE_KEYS } from './redis-scripts.js';
 
 /** Options of the Redis store. */
@@ -84,12 +80,11 @@ export class RedisStore implements ChatStore {
   readonly kind = 'redis' as const;
   readonly client: RedisClient;
   private readonly redis: ScriptClient;
-  private readonly historyLimit: number;
   private readonly connectTimeoutMs: number;
   readonly changes: RedisChanges;
+  private readonly log: RedisLog;
 
   constructor(options: RedisStoreOptions) {
-    this.historyLimit = options.historyLimit ?? 1000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
     this.redis = createRedisClient({
       url: options.url,
@@ -98,6 +93,7 @@ export class RedisStore implements ChatStore {
     });
     this.client = this.redis;
     this.changes = new RedisChanges(this.redis, (work) => this.run(work));
+    this.log = new RedisLog(this.redis, (work) => this.run(work), options.historyLimit ?? 1000);
   }
 
   /**
@@ -288,96 +284,24 @@ export class RedisStore implements ChatStore {
     });
   }
 
-  async append(message: NewMessage, options: AppendOptions = {}): Promise<AppendResult> {
-    const room = message.room;
-    const sender = message.senderId ?? '';
-    const { idempotencyKey, rateLimit } = options;
-    // Encoded before the store is asked, so a message that cannot be encoded is no store failure.
-    const data = encodeMessage(message);
-    return this.run(async () => {
-      const [id, stored, status, ttl] = (await runScript(
-        this.redis,
-        'hcAppend',
-        {
-          ...roomKeys(room, 'log', 'seq', 'seen', 'mark'),
-          idempotency: keys.idempotency(room, idempotencyKey ?? ''),
-          rate: sender ? keys.rate(room, sender) : keys.backendRate(room),
-        },
-        {
-          data,
-          sender,
-          maxlen: this.historyLimit,
-          idemTtl: IDEMPOTENCY_TTL_SECONDS,
-          useIdem: idempotencyKey ? '1' : '0',
-          limit: rateLimit ? rateLimit.limit : 0,
-          window: rateLimit?.windowSeconds ?? 60,
-        },
-      )) as [string, string, number, number?];
-      if (status === 2) throw new RateLimitedError(undefined, { retryAfter: Math.max(1, ttl ?? 1) });
-      return { message: decodeMessage(id, stored), duplicate: status === 1 };
-    });
+  append(message: NewMessage, options?: AppendOptions): Promise<AppendResult> {
+    return this.log.append(message, options);
   }
 
-  async retract(message: ChatMessage, idempotencyKey?: string): Promise<void> {
-    const room = message.room;
-    await this.run(() =>
-      runScript(
-        this.redis,
-        'hcRetract',
-        { ...roomKeys(room, 'log', 'seq'), idempotency: keys.idempotency(room, idempotencyKey ?? '') },
-        { id: message.id },
-      ),
-    );
+  retract(message: ChatMessage, idempotencyKey?: string): Promise<void> {
+    return this.log.retract(message, idempotencyKey);
   }
 
   read(room: string, userId: string, sinceId?: string): Promise<ReadResult> {
-    return this.run(async () => {
-      const [seen, entries] = (await runScript(
-        this.redis,
-        'hcRead',
-        roomKeys(room, 'log', 'seen', 'mark', 'seq', 'edits', 'reactions'),
-        { userId, start: sinceId ? `(${sinceId}` : '-' },
-      )) as [string | null, Entry[]];
-      return { messages: decodeEntries(entries), lastSeenId: seen ?? null };
-    });
+    return this.log.read(room, userId, sinceId);
   }
 
   page(room: string, userId: string, query: PageQuery): Promise<PageResult> {
-    const { before, after } = query;
-    // `(0-0` is no valid exclusive end for Redis; `0-0` is, and no entry has that id.
-    const nothingOlder = before !== undefined && compareIds(before, '0-0') <= 0;
-    return this.run(async () => {
-      const [seen, entries, more, moved, listeners] = (await runScript(
-        this.redis,
-        'hcPage',
-        roomKeys(room, 'log', 'seen', 'mark', 'seq', 'signals', 'edits', 'reactions'),
-        {
-          userId,
-          end: nothingOlder ? '0-0' : before !== undefined ? `(${before}` : '+',
-          start: after !== undefined ? `(${after}` : '-',
-          count: Math.max(1, query.limit),
-          markRead: query.markRead ? '1' : '0',
-        },
-      )) as [string | null, Entry[], number, string | null, number];
-      return {
-        messages: decodeEntries(entries).reverse(),
-        lastSeenId: seen ?? null,
-        more: more === 1,
-        ...(moved ? { readMark: { id: moved, listeners: Number(listeners) } } : {}),
-      };
-    });
+    return this.log.page(room, userId, query);
   }
 
   latest(room: string, userId: string, limit: number): Promise<RoomSummary> {
-    return this.run(async () => {
-      const [unread, entries] = (await runScript(
-        this.redis,
-        'hcLatest',
-        roomKeys(room, 'log', 'members', 'mark', 'seq', 'edits', 'reactions'),
-        { userId, limit },
-      )) as [number, Entry[]];
-      return { messages: decodeEntries(entries).reverse(), unread };
-    });
+    return this.log.latest(room, userId, limit);
   }
 
   async unread(room: string, userId: string): Promise<number> {
