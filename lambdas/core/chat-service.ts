@@ -221,10 +221,8 @@ export class ChatService {
     };
     const caller = identity ? `u:${scopeOf(identity.userId)}` : 'backend';
     const backendLimit = this.config.backendRateLimitPerMinute;
-    if (identity) {
-      await this.countAcrossRooms(identity.userId);
-      await countUserInjection(this.store, this.config, identity.userId);
-    }
+    if (identity) await this.countAcrossRooms(identity.userId);
+    if (identity) await countUserInjection(this.store, this.config, identity.userId);
     return this.accept(message, {
       idempotencyKey: idempotencyKey ? `i:${caller}:${idempotencyKey}` : undefined,
       rateLimit: identity
