@@ -523,8 +523,7 @@ async function broadcast(values: Values, io: Io): Promise<number> {
     io.out(`${JSON.stringify(answer)}\n`);
     return 0;
   }
-  for (const message of answer.messages)
-    io.out(`broadcast ${message.type} ${message.id} into ${message.room}\n`);
+  for (const message of answer.messages) io.out(`broadcast ${type} ${message.id} into ${message.room}\n`);
   return 0;
 }
 

@@ -70,7 +70,7 @@ export interface ReactFrame {
   kind: 'react';
   /** The message reacted to. */
   id: string;
-  /** One grapheme cluster of at most 16 bytes, or a short name of `[a-z0-9_+-]{1,32}`. */
+  /** One emoji (an RGI emoji sequence), or a name the server offers (`HIPOCHAT_REACTIONS`). */
   emoji: string;
   clientId?: string;
 }
@@ -201,14 +201,22 @@ export interface MessageDeletedFrame {
 }
 
 /**
- * A message's reactions changed: `{"type":"reaction","room":...,"id":...,"reactions":{"👍":{"count":2,"users":[...]}}}`,
- * the whole summary (not the change), so applying it twice is harmless.
+ * One user's reaction was toggled:
+ * `{"type":"reaction","room":...,"id":...,"emoji":"👍","user":"ua","count":3,"added":true}`. The
+ * change, not the message's whole summary (history answers that), and `count` is the emoji's count
+ * after it, so applying the frame twice is harmless.
  */
 export interface ReactionFrame {
   kind: 'reaction';
   room: string;
   id: string;
-  reactions: Reactions;
+  emoji: string;
+  /** The user id of who reacted or took their reaction back. */
+  user: string;
+  /** Users reacting with `emoji` now (0: nobody is any more). */
+  count: number;
+  /** True when `user` reacted, false when they took it back. */
+  added: boolean;
 }
 
 /** A frame the server sends. */
@@ -284,8 +292,21 @@ const READERS: { [K in TypedFrame['kind']]: (wire: WireFields) => ServerFrameOf<
       ? { kind: 'delete', room: wire.room, id: wire.id }
       : undefined,
   reaction: (wire) =>
-    typeof wire.room === 'string' && typeof wire.id === 'string' && isReactions(wire.reactions)
-      ? { kind: 'reaction', room: wire.room, id: wire.id, reactions: wire.reactions }
+    typeof wire.room === 'string' &&
+    typeof wire.id === 'string' &&
+    typeof wire.emoji === 'string' &&
+    typeof wire.user === 'string' &&
+    typeof wire.count === 'number' &&
+    typeof wire.added === 'boolean'
+      ? {
+          kind: 'reaction',
+          room: wire.room,
+          id: wire.id,
+          emoji: wire.emoji,
+          user: wire.user,
+          count: wire.count,
+          added: wire.added,
+        }
       : undefined,
 };
 

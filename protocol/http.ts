@@ -78,15 +78,36 @@ export interface ReadReceipt {
   lastRead: string;
 }
 
-/** `GET /talk/receipts/{room}/`: every member's read mark in the room. */
+/**
+ * `GET /talk/receipts/{room}/[?limit=N][&after=<next>]`: one page of the members' read marks, the
+ * most recent reader first within the page; pages come in no particular order.
+ */
 export interface ReceiptsAnswer {
   room: string;
   receipts: ReadReceipt[];
+  /** Pass as `?after=` for the next page; null on the last page (servers before paging leave it out). */
+  next?: string | null;
 }
 
-/** `POST /talk/broadcast/?type=T` (service key): the message stored in each room, in the rooms' order. */
+/** Read marks per `GET /talk/receipts/` page when `limit` is not given. */
+export const DEFAULT_RECEIPTS_LIMIT = 100;
+
+/** The most read marks one `GET /talk/receipts/` page may ask for. */
+export const MAX_RECEIPTS_LIMIT = 1000;
+
+/** Where a broadcast stored its message in one room. */
+export interface BroadcastPlacement {
+  room: string;
+  /** The stored message's id in that room. */
+  id: string;
+}
+
+/**
+ * `POST /talk/broadcast/?type=T` (service key): the id of the message stored in each room, in the
+ * rooms' order (never the bodies, so the answer stays small whatever the message size).
+ */
 export interface BroadcastAnswer {
-  messages: ChatMessage[];
+  messages: BroadcastPlacement[];
 }
 
 /** The body of `POST /talk/broadcast/`: the rooms travel in the body, since `,` is legal in a room name. */

@@ -36,26 +36,58 @@ export function utf8Length(text: string): number {
   return new TextEncoder().encode(text).length;
 }
 
+/** Users a reactions summary lists per emoji at most (`count` counts them all, `clipped` says so). */
+export const MAX_LISTED_REACTORS = 20;
+
 /** Distinct reactions (emoji) one message may carry. */
 export const MAX_REACTIONS_PER_MESSAGE = 20;
 
-/** Bytes (UTF-8) of one reaction emoji at most. */
-export const MAX_EMOJI_BYTES = 16;
+/** Bytes (UTF-8) of one reaction at most: the longest emoji sequence (a kiss with two skin tones) takes 35. */
+export const MAX_EMOJI_BYTES = 64;
 
-/** A reaction's short name (`thumbsup`, `+1`, `party_popper`). */
+/** A reaction name a deployment may offer in `HIPOCHAT_REACTIONS` (`thumbsup`, `+1`, `party_popper`). */
 export const EMOJI_NAME_PATTERN = /^[a-z0-9_+-]{1,32}$/;
+
+// One RGI emoji sequence (Unicode's list of emoji every platform draws: `👍`, `👍🏽`, `🇫🇷`,
+// `👩‍👩‍👧`), never a lone joiner, tag or surrogate. Engines without the `v` flag (browsers before
+// 2023) get an approximation; the server, on Node 20+, always has it.
+const RGI_EMOJI = (() => {
+  try {
+    // biome-ignore lint/complexity/useRegexLiterals: a `v` literal is a syntax error where unsupported; the constructor throws here instead
+    return new RegExp('^\\p{RGI_Emoji}$', 'v');
+  } catch {
+    return /^(?:\p{Regional_Indicator}{2}|[#*0-9]\uFE0F\u20E3|\p{Extended_Pictographic}\uFE0F?[\u{1F3FB}-\u{1F3FF}]?(?:\u200D\p{Extended_Pictographic}\uFE0F?[\u{1F3FB}-\u{1F3FF}]?)*)$/u;
+  }
+})();
+
+// Names that mean something on every JavaScript object: never a reaction, so a client that keeps
+// reactions in a plain object cannot be confused.
+const OBJECT_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 /**
- * Whether `emoji` may be a reaction: a short name of `[a-z0-9_+-]{1,32}`, or one grapheme cluster
- * (what a reader sees as one character: `👍`, `👍🏽`, `🇫🇷`) of at most {@link MAX_EMOJI_BYTES} bytes.
+ * Whether `entry` may be offered as a reaction in `HIPOCHAT_REACTIONS`: a name of
+ * {@link EMOJI_NAME_PATTERN}, or one visible grapheme (no control, format, space or lone surrogate
+ * code point) of at most {@link MAX_EMOJI_BYTES} bytes; never a property name of `Object.prototype`.
  */
-export function isValidEmoji(emoji: unknown): emoji is string {
-  if (typeof emoji !== 'string' || emoji.length === 0) return false;
-  if (EMOJI_NAME_PATTERN.test(emoji)) return true;
-  if (utf8Length(emoji) > MAX_EMOJI_BYTES || /[\p{Cc}\s]/u.test(emoji)) return false;
+export function isOfferableReaction(entry: string): boolean {
+  if (OBJECT_NAMES.has(entry)) return false;
+  if (EMOJI_NAME_PATTERN.test(entry)) return true;
+  if (entry.length === 0 || utf8Length(entry) > MAX_EMOJI_BYTES) return false;
+  if (/[\p{Cc}\p{Cf}\p{Cs}\p{Z}]/u.test(entry)) return false;
   let clusters = 0;
-  for (const _ of graphemes.segment(emoji)) clusters += 1;
+  for (const _ of graphemes.segment(entry)) clusters += 1;
   return clusters === 1;
+}
+
+/**
+ * Whether `emoji` may be a reaction: one RGI emoji sequence, or one of the server's `offered`
+ * reactions (`HIPOCHAT_REACTIONS`). A lone ZWJ, U+202E, tag characters, a lone surrogate,
+ * `__proto__` or `constructor` never are.
+ */
+export function isValidEmoji(emoji: unknown, offered: readonly string[] = []): emoji is string {
+  if (typeof emoji !== 'string' || emoji.length === 0 || utf8Length(emoji) > MAX_EMOJI_BYTES) return false;
+  if (OBJECT_NAMES.has(emoji)) return false;
+  return RGI_EMOJI.test(emoji) || offered.includes(emoji);
 }

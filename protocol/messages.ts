@@ -41,12 +41,15 @@ export interface EditMark {
 
 /** One emoji's reactions on a message. */
 export interface ReactionSummary {
+  /** Every user who reacted with it. */
   count: number;
   /** The reacting users' ids (at most 20 are listed; `count` counts them all). */
   users: string[];
+  /** More users reacted than `users` lists. */
+  clipped?: true;
 }
 
-/** A message's reactions by emoji (one grapheme cluster, or a short name such as `thumbsup`). */
+/** A message's reactions by emoji (one emoji, or a name the server's `HIPOCHAT_REACTIONS` offers). */
 export type Reactions = Record<string, ReactionSummary>;
 
 /**

@@ -17,6 +17,7 @@ import type { ChatBus } from './bus/chat-bus.js';
 import type { ChatConfig } from './config.js';
 import type { ConnectionSender } from './connections.js';
 import { BadRequestError, ForbiddenError, RateLimitedError } from './errors.js';
+import { countUserInjection } from './injection-limit.js';
 import { logger } from './logger.js';
 import { metrics } from './metrics.js';
 import { type Identity, type NewMessage, parseClientFrame, parseJson } from './protocol.js';
@@ -182,7 +183,7 @@ export class ChatService {
   /**
    * `POST /talk/item/{room}/?type=T`: a backend (or a user) injects a JSON body into the room.
    * `identity` is null for the service key. A user's injections share the budget of their frames
-   * (per room, and across rooms when set); the backend has its own per room,
+   * (per room, and across rooms when set) and have their own across rooms; the backend has its own per room,
    * `HIPOCHAT_BACKEND_RATE_LIMIT_PER_MINUTE` (off by default). An `idempotencyKey` is the
    * caller's own: a user's key never answers the backend's request or another user's.
    */
@@ -214,6 +215,7 @@ export class ChatService {
     const caller = identity ? `u:${scopeOf(identity.userId)}` : 'backend';
     const backendLimit = this.config.backendRateLimitPerMinute;
     if (identity) await this.countAcrossRooms(identity.userId);
+    if (identity) await countUserInjection(this.store, this.config, identity.userId);
     return this.accept(message, {
       idempotencyKey: idempotencyKey ? `i:${caller}:${idempotencyKey}` : undefined,
       rateLimit: identity

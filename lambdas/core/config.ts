@@ -1,7 +1,7 @@
 // zod/mini keeps every handler bundle ~430 KB smaller than classic zod (cold starts).
 import * as z from 'zod/mini';
 import { CONTROL_FRAME_TYPES, TYPING_TYPE } from '../../protocol/frames.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, MAX_FRAME_BYTES } from '../../protocol/limits.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, isOfferableReaction, MAX_FRAME_BYTES } from '../../protocol/limits.js';
 import { ConfigError } from './errors.js';
 
 /** How one variable is read: its schema, and the rule in words for error messages. */
@@ -147,6 +147,11 @@ const settings = {
   /** Nesting levels a frame's body (and each client field) or an item body may have; deeper is refused. */
   maxBodyDepth: ['HIPOCHAT_MAX_BODY_DEPTH', int(32, 1, 512)],
   historyLimit: ['HIPOCHAT_HISTORY_LIMIT', int(1000, 1, 1_000_000)],
+  /**
+   * Reactions offered besides every RGI emoji: names (`[a-z0-9_+-]{1,32}`) and/or single emoji;
+   * unset, only emoji.
+   */
+  reactions: ['HIPOCHAT_REACTIONS', optionalList],
   /** Seconds after sending that an author may edit or delete a message; 0 (default) means no limit. */
   editWindowSeconds: ['HIPOCHAT_EDIT_WINDOW_SECONDS', int(0, 0, 100_000_000)],
   fanoutShards: ['HIPOCHAT_FANOUT_SHARDS', int(4, 1, 64)],
@@ -165,6 +170,11 @@ const settings = {
   rateLimitPerMinute: ['HIPOCHAT_RATE_LIMIT_PER_MINUTE', int(120, 1, 100_000)],
   /** Messages per user per minute across all rooms; 0 (default) skips the extra Redis round trip. */
   userRateLimitPerMinute: ['HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE', int(0, 0, 1_000_000)],
+  /**
+   * `POST /talk/item` injections per user per minute across all rooms (the per-room limit still
+   * applies in each); 0 turns it off. Backends (service key) have their own limit.
+   */
+  userInjectionLimitPerMinute: ['HIPOCHAT_USER_INJECTION_LIMIT_PER_MINUTE', int(120, 0, 1_000_000)],
   /** Backend (service key) injections per room per minute; 0 (default) means no limit. */
   backendRateLimitPerMinute: ['HIPOCHAT_BACKEND_RATE_LIMIT_PER_MINUTE', int(0, 0, 1_000_000)],
   logLevel: ['HIPOCHAT_LOG_LEVEL', oneOf(['debug', 'info', 'warn', 'error'], 'info')],
@@ -271,6 +281,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   if (clash !== undefined) {
     throw new ConfigError(
       `invalid configuration: HIPOCHAT_EPHEMERAL_TYPES must not name a message type (HIPOCHAT_MESSAGE_TYPES), "ping" or a server frame type, got ${JSON.stringify(clash)}`,
+    );
+  }
+  const refused = config.reactions?.find((entry) => !isOfferableReaction(entry));
+  if (refused !== undefined) {
+    throw new ConfigError(
+      `invalid configuration: HIPOCHAT_REACTIONS must list names of [a-z0-9_+-]{1,32} (not an Object.prototype name such as constructor) or single emoji, got ${JSON.stringify(refused)}`,
     );
   }
   if (!config.messageTypes.includes(config.regularType)) {

@@ -11,19 +11,12 @@ import {
   MAX_CLIENT_ID_LENGTH,
   MAX_REACTIONS_PER_MESSAGE,
   MESSAGE_ID_PATTERN,
-  type Reactions,
 } from '../../protocol/index.js';
 import type { ChatService } from './chat-service.js';
 import type { ChatConfig } from './config.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from './errors.js';
 import { type Identity, parseJson } from './protocol.js';
-import {
-  type ChangeOptions,
-  type StoredVersion,
-  showMessage,
-  summarize,
-  tombstoneOf,
-} from './store/change-store.js';
+import { type ChangeOptions, type StoredVersion, showMessage, tombstoneOf } from './store/change-store.js';
 import type { ChatStore } from './store/chat-store.js';
 
 /** The client frame types this service answers. */
@@ -244,32 +237,38 @@ export class EditsService {
     return limit > 0 ? { limit, windowSeconds: 60 } : undefined;
   }
 
-  /** Toggles the user's reaction and announces the message's whole reactions summary. */
+  /**
+   * Toggles the user's reaction and announces the change (emoji, user, the emoji's count now and
+   * whether it was added), never the message's whole summary.
+   */
   private async react(
     room: string,
     identity: Identity,
     id: string,
     emoji: unknown,
     idempotencyKey: string | undefined,
-  ): Promise<Reactions> {
-    if (!isValidEmoji(emoji)) {
-      throw new BadRequestError('emoji must be one emoji (at most 16 bytes) or a name of [a-z0-9_+-]{1,32}');
+  ): Promise<void> {
+    const offered = this.config.reactions ?? [];
+    if (!isValidEmoji(emoji, offered)) {
+      const names = offered.length > 0 ? ` or one of: ${offered.join(' ')}` : '';
+      throw new BadRequestError(`emoji must be one emoji such as 👍 or 👍🏽${names}`);
     }
-    const { reactions, duplicate } = await this.store.changes.react(
+    const outcome = await this.store.changes.react(
       room,
       id,
       identity.userId,
       emoji,
       MAX_REACTIONS_PER_MESSAGE,
-      { idempotencyKey, rateLimit: this.rateLimit(identity) },
+      {
+        idempotencyKey,
+        rateLimit: this.rateLimit(identity),
+      },
     );
-    const summary = summarize(reactions);
-    if (!duplicate) {
-      await this.chat.announce.changed(
-        room,
-        encodeServerFrame({ kind: 'reaction', room, id, reactions: summary }),
-      );
-    }
-    return summary;
+    if (outcome.duplicate) return;
+    const { count, added } = outcome;
+    await this.chat.announce.changed(
+      room,
+      encodeServerFrame({ kind: 'reaction', room, id, emoji, user: identity.userId, count, added }),
+    );
   }
 }

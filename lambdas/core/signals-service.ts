@@ -1,10 +1,11 @@
 import {
   type BroadcastAnswer,
-  type ChatMessage,
   compareIds,
+  DEFAULT_RECEIPTS_LIMIT,
   EPHEMERAL_INTERVAL_MS,
   MAX_BROADCAST_ROOMS,
   MAX_CLIENT_ID_LENGTH,
+  MAX_RECEIPTS_LIMIT,
   type PresenceAnswer,
   type ReceiptsAnswer,
   type UserDisconnected,
@@ -17,7 +18,15 @@ import { BadRequestError, NestingTooDeepError, PayloadTooLargeError } from './er
 import { logger } from './logger.js';
 import { type Identity, nestsDeeperThan, parseJson, parseRoom } from './protocol.js';
 import { forEachLimited } from './retry.js';
-import type { ChatStore, Departure } from './store/chat-store.js';
+import { type ChatStore, type Departure, READ_MARKS_CURSOR } from './store/chat-store.js';
+
+/** Which page of read receipts to answer. */
+export interface ReceiptsQuery {
+  /** Read marks in the page at most. @default DEFAULT_RECEIPTS_LIMIT */
+  limit?: number;
+  /** The `next` of the previous page; absent for the first. */
+  after?: string;
+}
 
 /** What `ephemeral` did with a frame of an ephemeral type. */
 export interface EphemeralOutcome {
@@ -126,21 +135,37 @@ export class SignalsService {
     };
   }
 
-  /** `GET /talk/receipts/{room}/`: each member's read mark, the most recent reader first. */
-  async receipts(room: string, identity: Identity): Promise<ReceiptsAnswer> {
+  /**
+   * `GET /talk/receipts/{room}/[?limit=N][&after=<next>]`: one page of the members' read marks
+   * (at most `limit`, {@link DEFAULT_RECEIPTS_LIMIT} by default), the most recent reader first
+   * within the page, and `next`, the `after` of the next page (null on the last). Each page costs
+   * the store the same whatever the room size.
+   *
+   * @throws BadRequestError for a `limit` outside 1 to {@link MAX_RECEIPTS_LIMIT} or an `after` no page gave
+   */
+  async receipts(room: string, identity: Identity, page: ReceiptsQuery = {}): Promise<ReceiptsAnswer> {
+    const { limit = DEFAULT_RECEIPTS_LIMIT, after } = page;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RECEIPTS_LIMIT) {
+      throw new BadRequestError(`limit must be an integer from 1 to ${MAX_RECEIPTS_LIMIT}`);
+    }
+    if (after !== undefined && !READ_MARKS_CURSOR.test(after)) {
+      throw new BadRequestError('after must be the "next" of a previous receipts answer');
+    }
     await this.chat.assertAllowed(room, identity.userId);
-    const marks = await this.store.readMarks(room);
+    const { marks, next } = await this.store.readMarks(room, { limit, after });
     marks.sort((a, b) => compareIds(b.lastRead, a.lastRead));
     const receipts = marks.map((mark) => ({
       user: this.chat.announce.profileOf(mark.userId, mark.profile),
       lastRead: mark.lastRead,
     }));
-    return { room, receipts: fitting(receipts) };
+    const kept = fitting(receipts);
+    // Profiles too large for one answer: the rest of this page is dropped, never the next pages.
+    return { room, receipts: kept, next };
   }
 
   /**
    * `POST /talk/broadcast/?type=T` (service key) with `{"rooms":[…],"body":…}`: one message per
-   * room (each named once), as the backend. An `idempotencyKey` counts in each room, so a retried
+   * room (each named once), as the backend; answers where each went (room and id, no body). An `idempotencyKey` counts in each room, so a retried
    * call stores nothing twice. When a room fails the call fails after every room was tried, and
    * a retry with the same key completes it.
    */
@@ -159,17 +184,18 @@ export class SignalsService {
     }
     const rooms = [...new Set(data.rooms.map((room) => parseRoom(typeof room === 'string' ? room : '')))];
     const body = JSON.stringify(data.body);
-    const stored = new Map<string, ChatMessage>();
+    const stored = new Map<string, string>();
     const failures: unknown[] = [];
     await forEachLimited(rooms, BROADCAST_CONCURRENCY, async (room) => {
       try {
-        stored.set(room, await this.chat.inject(room, null, type, body, idempotencyKey));
+        stored.set(room, (await this.chat.inject(room, null, type, body, idempotencyKey)).id);
       } catch (error) {
         failures.push(error);
       }
     });
     if (failures.length > 0) throw failures[0];
-    return { messages: rooms.map((room) => stored.get(room)!) };
+    // Ids only: a hundred copies of a large body would not fit one answer.
+    return { messages: rooms.map((room) => ({ room, id: stored.get(room)! })) };
   }
 
   /**

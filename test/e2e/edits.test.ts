@@ -7,7 +7,7 @@ import {
 import { httpApi } from '../support/http-api.js';
 import { uniqueRoom } from '../support/rooms.js';
 import { openSocket, type TestSocket } from '../support/socket.js';
-import { pause } from '../support/wait.js';
+import { eventually, pause } from '../support/wait.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: frames and bodies are checked field by field below
 type Json = Record<string, any>;
@@ -80,7 +80,7 @@ describe.each(systems)('edits, deletes and reactions on %s', (_name, services: R
       const changes = watcher.frames.filter((f) => CHANGE_TYPES.has(f.type as string));
       expect(changes).toEqual([
         { type: 'edit', room, id, body: 'hello', edited: { at: expect.any(Number), by: 'alice' } },
-        { type: 'reaction', room, id, reactions: { '👍': { count: 1, users: ['carol'] } } },
+        { type: 'reaction', room, id, emoji: '👍', user: 'carol', count: 1, added: true },
         { type: 'delete', room, id },
       ]);
       // An old client sees the message and nothing of what happened to it.
@@ -97,13 +97,13 @@ describe.each(systems)('edits, deletes and reactions on %s', (_name, services: R
     const edited = await say(alice, 'typo', 'a');
     const gone = await say(alice, 'regret', 'b');
     alice.send({ type: 'edit', id: edited, body: 'fixed', clientId: 'e' });
-    alice.send({ type: 'react', id: edited, emoji: 'tada', clientId: 'r' });
+    alice.send({ type: 'react', id: edited, emoji: '🎉', clientId: 'r' });
     alice.send({ type: 'delete', id: gone, clientId: 'd' });
     await alice.next((f) => f.type === 'ack' && f.clientId === 'd');
     const { body } = await get(`/talk/old/${room}/`, 'bob');
     const [first, second] = body.oldy as Json[];
     expect(first).toMatchObject({ id: edited, body: 'fixed', edited: { by: 'alice' } });
-    expect(first!.reactions).toEqual({ tada: { count: 1, users: ['alice'] } });
+    expect(first!.reactions).toEqual({ '🎉': { count: 1, users: ['alice'] } });
     expect(second).toMatchObject({ id: gone, deleted: true });
     expect(second).not.toHaveProperty('body');
     expect(JSON.stringify(body)).not.toContain('regret');
@@ -147,6 +147,61 @@ describe.each(systems)('edits, deletes and reactions on %s', (_name, services: R
     });
     expect(unauthorized.status).toBe(403);
   });
+
+  it.each([
+    ['a lone zero-width joiner', '\u200d'],
+    ['a right-to-left override', '\u202e'],
+    ['tag characters', '\u{E0041}\u{E0042}'],
+    ['a lone surrogate', '\ud83d'],
+    ['__proto__', '__proto__'],
+    ['constructor', 'constructor'],
+    ['a name the server does not offer', 'thumbsup'],
+  ])('refuses %s as a reaction with an error frame, and the next reaction still works', async (_, emoji) => {
+    const room = uniqueRoom();
+    const alice = await connect(room, 'alice');
+    const id = await say(alice, 'react to me', 'm');
+    alice.send({ type: 'react', id, emoji, clientId: 'bad' });
+    expect(await alice.next((f) => f.clientId === 'bad')).toEqual({
+      ERROR: expect.stringContaining('emoji must be one emoji'),
+      clientId: 'bad',
+    });
+    alice.send({ type: 'react', id, emoji: '👍', clientId: 'good' });
+    expect(await alice.next((f) => f.clientId === 'good')).toMatchObject({ type: 'ack', id });
+    const { body } = await get(`/talk/old/${room}/`, 'bob');
+    expect(body.oldy[0].reactions).toEqual({ '👍': { count: 1, users: ['alice'] } });
+  });
+
+  it('keeps 150 users × 20 emoji to a bounded summary, announcing each toggle in a small frame', async () => {
+    const room = uniqueRoom();
+    const emoji = ['👍', '❤️', '😂', '🎉', '😮', '😢', '🔥', '👏', '🙏', '💯'];
+    const more = ['🚀', '👀', '✅', '❌', '🤔', '😍', '🥳', '😎', '🤝', '💡'];
+    const all = [...emoji, ...more];
+    const watcher = await connect(room, 'watcher', { signals: true });
+    const author = await connect(room, 'author');
+    const id = await say(author, 'react to me', 'm');
+    const users = await Promise.all(Array.from({ length: 150 }, (_, n) => connect(room, `user-${n}`)));
+    await Promise.all(
+      users.map(async (socket) => {
+        for (const [n, one] of all.entries())
+          socket.send({ type: 'react', id, emoji: one, clientId: `r${n}` });
+        await Promise.all(all.map((_, n) => socket.next((f) => f.type === 'ack' && f.clientId === `r${n}`)));
+      }),
+    );
+    const { body } = await get(`/talk/old/${room}/`, 'bob');
+    const reactions = body.oldy[0].reactions as Json;
+    expect(Object.keys(reactions).sort()).toEqual([...all].sort());
+    for (const one of all) {
+      expect(reactions[one]).toMatchObject({ count: 150, clipped: true });
+      expect(reactions[one].users).toHaveLength(20);
+    }
+    // What every user of the room took before: 189 KB in one summary, and a 25.8 KB frame per toggle.
+    expect(Buffer.byteLength(JSON.stringify(reactions), 'utf8')).toBeLessThan(6000);
+    const reactionFrames = () => watcher.frames.filter((f) => f.type === 'reaction');
+    await eventually(() => reactionFrames().length >= 150 * 20, 'every reaction frame', 40_000);
+    const frames = reactionFrames();
+    expect(frames).toHaveLength(150 * 20);
+    expect(Math.max(...frames.map((f) => Buffer.byteLength(JSON.stringify(f), 'utf8')))).toBeLessThan(200);
+  }, 60_000);
 
   it('answers occupancy with who is online', async () => {
     const room = uniqueRoom();

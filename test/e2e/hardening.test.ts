@@ -203,6 +203,90 @@ describe.each(systems)('hardening on %s', (_name, services: Record<string, strin
     });
   });
 
+  describe('limits across rooms', () => {
+    local(
+      'limits a user to 120 injections a minute across rooms by default: 429 with Retry-After, nothing stored',
+      async () => {
+        const user = `injector-${uniqueRoom('u')}`;
+        const rooms = Array.from({ length: 25 }, () => uniqueRoom('inject'));
+        // 25 rooms × 5 (each room's own limit here) = 125: the rooms alone would let 125 through.
+        for (let n = 0; n < 120; n += 1) {
+          const answer = await post(`/talk/item/${rooms[n % 25]}/?type=message`, `{"n":${n}}`, asUser(user));
+          expect(answer.status).toBe(201);
+        }
+
+        const refused = await post(`/talk/item/${rooms[0]}/?type=message`, '{"n":"over"}', asUser(user));
+
+        expect(refused.status).toBe(429);
+        expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        expect(refused.body).toEqual({
+          error: 'rate limit exceeded: 120 injections per minute across rooms',
+          retryAfter: expect.any(Number),
+        });
+        expect((await get(`/talk/old/${rooms[0]}/`, 'reader')).body.oldy).toHaveLength(5);
+        // The backend keeps its own limit.
+        expect(
+          (await post(`/talk/item/${rooms[0]}/?type=message`, '{"backend":true}', asBackend)).status,
+        ).toBe(201);
+      },
+    );
+
+    it('answers a broadcast of the largest message into 100 rooms with ids only, far under the 5 MB budget', async () => {
+      const rooms = Array.from({ length: 100 }, () => uniqueRoom('wide'));
+      const body = 'x'.repeat(16_000);
+
+      const answer = await post('/talk/broadcast/?type=message', { rooms, body }, asBackend);
+
+      expect(answer.status).toBe(201);
+      expect(answer.body.messages).toHaveLength(100);
+      expect(answer.body.messages[0]).toEqual({ room: rooms[0], id: expect.stringMatching(/^\d+-\d+$/) });
+      expect(JSON.stringify(answer.body)).not.toContain('xxxx');
+      expect(JSON.stringify(answer.body).length).toBeLessThan(100 * 100);
+      expect((await get(`/talk/old/${rooms[99]}/`, 'reader')).body.oldy[0].body).toBe(body);
+    });
+  });
+
+  describe('read receipts of a large room', () => {
+    it('pages GET /talk/receipts with limit and after: pages of at most the limit, every member once', async () => {
+      const room = uniqueRoom('receipts');
+      const members = Array.from({ length: 2000 }, (_, n) => `reader-${n}`);
+      for (let n = 0; n < members.length; n += 1000) {
+        const added = await post(
+          `/talk/new-chat-room/${room}/`,
+          { members: members.slice(n, n + 1000) },
+          asBackend,
+        );
+        expect(added.status).toBe(200);
+      }
+      expect((await post(`/talk/item/${room}/?type=message`, '{"n":1}', asBackend)).status).toBe(201);
+      // Every member reads the room (a first page of /talk/old marks it read).
+      for (let n = 0; n < members.length; n += 50) {
+        await Promise.all(
+          members.slice(n, n + 50).map((member) => get(`/talk/old/${room}/?limit=1`, member)),
+        );
+      }
+
+      const seen: string[] = [];
+      const sizes: number[] = [];
+      let after = '';
+      for (let pages = 0; pages < 200; pages += 1) {
+        const { status, body } = await get(`/talk/receipts/${room}/?limit=200${after}`, 'reader-0');
+        expect(status).toBe(200);
+        sizes.push(body.receipts.length);
+        seen.push(...body.receipts.map((receipt: Json) => receipt.user.id as string));
+        if (body.next === null) break;
+        after = `&after=${encodeURIComponent(body.next)}`;
+      }
+
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(200);
+      expect(sizes.length).toBeGreaterThanOrEqual(10);
+      expect(seen).toHaveLength(members.length);
+      expect(new Set(seen)).toEqual(new Set(members));
+      expect((await get(`/talk/receipts/${room}/?limit=0`, 'reader-0')).status).toBe(400);
+      expect((await get(`/talk/receipts/${room}/?after=nope`, 'reader-0')).status).toBe(400);
+    }, 60_000);
+  });
+
   describe('retries', () => {
     local(
       'pushes and delivers a message retried with one Idempotency-Key once, signed with its id',

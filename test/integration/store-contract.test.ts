@@ -317,6 +317,14 @@ describe.each([
       expect((await store.countUserMessage(user, 1)).count).toBe(1);
     });
 
+    it('counts injections across rooms apart from messages', async () => {
+      const user = `user-${room}`;
+      await store.countUserMessage(user, 60);
+      expect((await store.countUserMessage(user, 60, 'injection')).count).toBe(1);
+      expect((await store.countUserMessage(user, 60, 'injection')).count).toBe(2);
+      expect((await store.countUserMessage(user, 60)).count).toBe(2);
+    });
+
     it('keeps the user count apart from the per-room rate limit', async () => {
       const rateLimit = { limit: 1, windowSeconds: 60 };
       const user = `user-${room}`;
@@ -448,13 +456,59 @@ describe.each([
       const { message: first } = await store.append(message(room, 'one', 'ann'));
       const { message: second } = await store.append(message(room, 'two', 'bob'));
       await store.addMembers(room, ['bob', 'cat']);
-      const marks = await store.readMarks(room);
+      const { marks, next } = await store.readMarks(room, { limit: 10 });
+      expect(next).toBeNull();
       expect(marks.sort((a, b) => a.userId.localeCompare(b.userId))).toEqual([
         { userId: 'ann', lastRead: first.id, profile: { id: 'ann', name: 'Ann' } },
         { userId: 'bob', lastRead: second.id, profile: null },
       ]);
       await store.removeMembers(room, ['bob']);
-      expect((await store.readMarks(room)).map((mark) => mark.userId)).toEqual(['ann']);
+      expect((await store.readMarks(room, { limit: 10 })).marks.map((mark) => mark.userId)).toEqual(['ann']);
+    });
+
+    it('pages the read marks of a small room too, each page at most the limit', async () => {
+      const everyone = Array.from({ length: 30 }, (_, n) => `u${n}`);
+      await store.addMembers(room, everyone);
+      await store.append(message(room, 'hi', 'u0'));
+      for (const user of everyone) await store.page(room, user, { limit: 1, markRead: true });
+      const first = await store.readMarks(room, { limit: 10 });
+      const second = await store.readMarks(room, { limit: 10, after: first.next! });
+      const third = await store.readMarks(room, { limit: 10, after: second.next! });
+      const pages = [first, second, third];
+      expect(pages.map((page) => page.marks.length)).toEqual([10, 10, 10]);
+      const rest =
+        third.next === null ? [] : (await store.readMarks(room, { limit: 10, after: third.next })).marks;
+      expect(rest).toEqual([]);
+      expect(new Set(pages.flatMap((page) => page.marks.map((mark) => mark.userId)))).toEqual(
+        new Set(everyone),
+      );
+    });
+
+    it('pages the read marks of a room of thousands: each page at most the limit, every member once', async () => {
+      const everyone = Array.from({ length: 3000 }, (_, n) => `u${n}`);
+      await store.addMembers(room, everyone);
+      const { message: hi } = await store.append(message(room, 'hi', 'u0'));
+      // Each member reads: `page` with markRead moves their mark, as GET /talk/old does.
+      for (let n = 0; n < everyone.length; n += 500) {
+        await Promise.all(
+          everyone.slice(n, n + 500).map((user) => store.page(room, user, { limit: 1, markRead: true })),
+        );
+      }
+      const seen: string[] = [];
+      const sizes: number[] = [];
+      let after: string | undefined;
+      for (let pages = 0; pages < 1000; pages += 1) {
+        const { marks, next } = await store.readMarks(room, { limit: 100, after });
+        sizes.push(marks.length);
+        seen.push(...marks.map((mark) => mark.userId));
+        expect(marks.every((mark) => mark.lastRead === hi.id)).toBe(true);
+        if (next === null) break;
+        after = next;
+      }
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(100);
+      expect(sizes.length).toBeGreaterThanOrEqual(30);
+      expect(seen).toHaveLength(everyone.length);
+      expect(new Set(seen)).toEqual(new Set(everyone));
     });
   });
 
@@ -547,18 +601,30 @@ describe.each([
       ).rejects.toBeInstanceOf(RateLimitedError);
     });
 
-    it('toggles reactions in order of arrival, and a tombstone drops them', async () => {
+    it('toggles reactions in order of arrival with exact counts, and a tombstone drops them', async () => {
       const first = await stored();
-      await store.changes.react(room, first.id, 'bob', '👍', 20);
-      const { reactions } = await store.changes.react(room, first.id, 'ann', '👍', 20);
-      expect(reactions).toEqual({ '👍': ['bob', 'ann'] });
+      expect(await store.changes.react(room, first.id, 'bob', '👍', 20)).toEqual({
+        duplicate: false,
+        added: true,
+        count: 1,
+      });
+      expect(await store.changes.react(room, first.id, 'ann', '👍', 20)).toEqual({
+        duplicate: false,
+        added: true,
+        count: 2,
+      });
       expect((await store.latest(room, 'bob', 1)).messages[0]!.reactions).toEqual({
         '👍': { count: 2, users: ['bob', 'ann'] },
       });
-      expect((await store.changes.react(room, first.id, 'bob', '👍', 20)).reactions).toEqual({
-        '👍': ['ann'],
+      expect(await store.changes.react(room, first.id, 'bob', '👍', 20)).toMatchObject({
+        added: false,
+        count: 1,
       });
-      expect((await store.changes.react(room, first.id, 'ann', '👍', 20)).reactions).toEqual({});
+      expect(await store.changes.react(room, first.id, 'ann', '👍', 20)).toMatchObject({
+        added: false,
+        count: 0,
+      });
+      expect((await store.latest(room, 'bob', 1)).messages[0]!.reactions).toBeUndefined();
       await store.changes.react(room, first.id, 'ann', 'tada', 20);
       const tombstone = { deleted: true, type: 'message', room, token: room, timestamp: 1, author: null };
       await store.changes.replace(room, first.id, first.text, tombstone as never, 'ann');
@@ -567,6 +633,39 @@ describe.each([
       await expect(store.changes.react(room, first.id, 'ann', 'tada', 20)).rejects.toMatchObject({
         statusCode: 404,
       });
+    });
+
+    it('lists at most 20 users per emoji and counts the rest (clipped), whose own toggles still work', async () => {
+      const first = await stored();
+      const users = Array.from({ length: 25 }, (_, n) => `user-${String(n).padStart(2, '0')}`);
+      for (const user of users) await store.changes.react(room, first.id, user, '🎉', 20);
+      const summary = (await store.latest(room, 'bob', 1)).messages[0]!.reactions!['🎉']!;
+      expect(summary).toEqual({ count: 25, users: users.slice(0, 20), clipped: true });
+      // user-24 is not listed: taking it back still counts exactly, and so does adding it again.
+      expect(await store.changes.react(room, first.id, 'user-24', '🎉', 20)).toMatchObject({
+        added: false,
+        count: 24,
+      });
+      expect(await store.changes.react(room, first.id, 'user-24', '🎉', 20)).toMatchObject({
+        added: true,
+        count: 25,
+      });
+      // A listed user leaving makes room for one who was not listed.
+      await store.changes.react(room, first.id, 'user-00', '🎉', 20);
+      const after = (await store.latest(room, 'bob', 1)).messages[0]!.reactions!['🎉']!;
+      expect(after.count).toBe(24);
+      expect(after.users).toHaveLength(20);
+      expect(after.users).not.toContain('user-00');
+      expect(after.clipped).toBe(true);
+    });
+
+    it('keeps an emoji named like an Object.prototype property as any other key', async () => {
+      const first = await stored();
+      await store.changes.react(room, first.id, 'bob', '__proto__', 20);
+      await store.changes.react(room, first.id, 'bob', 'constructor', 20);
+      const reactions = (await store.latest(room, 'bob', 1)).messages[0]!.reactions!;
+      expect(Object.keys(reactions).sort()).toEqual(['__proto__', 'constructor']);
+      expect(reactions.constructor).toEqual({ count: 1, users: ['bob'] });
     });
 
     it('refuses a reaction past the distinct limit, and one to an unknown message', async () => {
@@ -587,7 +686,10 @@ describe.each([
       const again = await store.changes.react(room, first.id, 'bob', 'ok', 20, {
         idempotencyKey: 'x:bob:r1',
       });
-      expect(again).toEqual({ reactions: { ok: ['bob'] }, duplicate: true });
+      expect(again).toEqual({ duplicate: true });
+      expect((await store.latest(room, 'bob', 1)).messages[0]!.reactions).toEqual({
+        ok: { count: 1, users: ['bob'] },
+      });
     });
 
     it('counts live connections and members', async () => {
@@ -614,6 +716,9 @@ describe('RedisStore', () => {
       keys.signals,
       keys.tabs,
       keys.profiles,
+      keys.edits,
+      keys.reactions,
+      keys.reactors,
     ].map((key) => key(room));
     for (const key of tags) expect(key).toContain('{lobby}');
     expect(keys.ephemeral(room, 'ann')).toContain('{lobby}');
@@ -622,6 +727,76 @@ describe('RedisStore', () => {
     expect(keys.idempotency(room, 'x')).toContain('{lobby}');
     expect(keys.rate(room, 'ann')).toContain('{lobby}');
     expect(keys.fanoutFailures(room, '1-0')).toContain('{lobby}');
+  });
+
+  it('keeps a message reacted to by 150 users with 20 emoji each to a small summary, with exact counts', async () => {
+    const store = new RedisStore({ url: REDIS_URL });
+    const room = uniqueRoom('reactions');
+    try {
+      const { message: target } = await store.append(message(room, 'react to me', 'ann'));
+      const emoji = [
+        '👍',
+        '❤️',
+        '😂',
+        '🎉',
+        '😮',
+        '😢',
+        '🔥',
+        '👏',
+        '🙏',
+        '💯',
+        '🚀',
+        '👀',
+        '✅',
+        '❌',
+        '🤔',
+        '😍',
+        '🥳',
+        '😎',
+        '🤝',
+        '💡',
+      ];
+      const users = Array.from({ length: 150 }, (_, n) => `user-${n}`);
+      for (const one of emoji) {
+        await Promise.all(users.map((user) => store.changes.react(room, target.id, user, one, 20)));
+      }
+      const summary = await store.client.hget(keys.reactions(room), target.id);
+      // 20 emoji × (20 listed ids of ~9 bytes + the count): a few KB, where every user took 189 KB.
+      expect(Buffer.byteLength(summary!, 'utf8')).toBeLessThan(6000);
+      const [shown] = (await store.latest(room, 'ann', 1)).messages;
+      for (const one of emoji) {
+        expect(shown!.reactions![one]).toMatchObject({ count: 150, clipped: true });
+        expect(shown!.reactions![one]!.users).toHaveLength(20);
+      }
+      expect(await store.client.zcard(keys.reactors(room))).toBe(150 * 20);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads a reactions summary stored before users were capped, and keeps its counts exact', async () => {
+    const store = new RedisStore({ url: REDIS_URL });
+    const room = uniqueRoom('legacy-reactions');
+    try {
+      const { message: target } = await store.append(message(room, 'old', 'ann'));
+      await store.client.hset(keys.reactions(room), target.id, JSON.stringify({ '👍': ['ua', 'ub'] }));
+      expect((await store.latest(room, 'ann', 1)).messages[0]!.reactions).toEqual({
+        '👍': { count: 2, users: ['ua', 'ub'] },
+      });
+      expect(await store.changes.react(room, target.id, 'uc', '👍', 20)).toMatchObject({
+        added: true,
+        count: 3,
+      });
+      expect(await store.changes.react(room, target.id, 'ua', '👍', 20)).toMatchObject({
+        added: false,
+        count: 2,
+      });
+      expect((await store.latest(room, 'ann', 1)).messages[0]!.reactions).toEqual({
+        '👍': { count: 2, users: ['ub', 'uc'] },
+      });
+    } finally {
+      await store.close();
+    }
   });
 
   it('reports a body too deep to encode as an error of ours (RangeError), never as store unavailable', async () => {

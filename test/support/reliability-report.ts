@@ -142,6 +142,36 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
     'warned at start-up: the endpoints accept the default secret beyond loopback; set `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` or listen on 127.0.0.1',
     '`test/unit/local-startup.test.ts`',
   ],
+  [
+    'One user posts 1,800 `/talk/item` injections into 15 rooms in 5 s, each room under its own per-room limit',
+    "refused: `HIPOCHAT_USER_INJECTION_LIMIT_PER_MINUTE` (on by default, 120) counts a user's injections across rooms before anything is stored; over it is a 429 with `Retry-After` and nothing stored or published; the backend (service key) keeps its own limit",
+    '`test/e2e/hardening.test.ts`, `test/unit/injection-limit.test.ts`',
+  ],
+  [
+    '150 users × 20 emoji on one message (189 KB in one hash field) and a 25.8 KB frame republished for every 67-byte toggle',
+    'refused: a summary lists at most 20 users per emoji (`count` exact, `clipped: true` beyond; under 6 KB for 150 × 20), who reacted lives in a per-room sorted set a toggle touches in O(log n), and a toggle announces a delta frame (emoji, user, count, added) under 200 bytes',
+    '`test/e2e/edits.test.ts`, `test/integration/store-contract.test.ts`, `test/unit/edits.test.ts`',
+  ],
+  [
+    '`GET /talk/receipts/<room>/` over 50,000 members: 80 ms of Redis per request, unpaged',
+    'refused: receipts are paged (`limit` 1 to 1000, default 100; `after` = the previous `next`), each page at most a few HSCAN calls of `limit` whatever the room size; paging visits every member once',
+    '`test/e2e/hardening.test.ts`, `test/integration/store-contract.test.ts`, `test/unit/signals.test.ts`',
+  ],
+  [
+    "A broadcast of the largest allowed message into 100 rooms answered 6.5 MB, over Lambda's 6 MB, after storing and publishing everything",
+    'refused: a broadcast answers where each message went (`{"room","id"}` per room), never the bodies: under 10 KB for 100 rooms at any message size',
+    '`test/e2e/hardening.test.ts`, `test/e2e/signals.test.ts`, `test/unit/signals.test.ts`',
+  ],
+  [
+    'Reacting with `__proto__` or `constructor`: a 500 in memory mode, an invisible reaction that takes a slot in Redis',
+    'refused: an error frame `emoji must be one emoji…` in both modes, nothing stored; reactions live in Maps and null-prototype objects, so such a key (should a store hold one) is a key like any other',
+    '`test/e2e/edits.test.ts`, `test/unit/edits.test.ts`, `test/integration/store-contract.test.ts`',
+  ],
+  [
+    'Any string as an emoji: a lone ZWJ, U+202E (right-to-left override), tag characters, a lone surrogate',
+    'refused: an emoji is one RGI emoji sequence (`/^\\p{RGI_Emoji}$/v`) or an entry of `HIPOCHAT_REACTIONS`, whose entries are checked at start-up; anything else is an error frame naming the rule',
+    '`test/e2e/edits.test.ts`, `test/unit/edits.test.ts`',
+  ],
 ];
 
 /** The Markdown of docs/reliability.md. */

@@ -193,7 +193,7 @@ describe('edit and delete over the socket', () => {
   it('counts changes against the user rate limit across rooms', async () => {
     rt = runtimeWith({ HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE: '2' });
     const message = await say(ann, 'v1');
-    await rt.edits.frame('lobby', ann, frame({ type: 'react', id: message.id, emoji: 'ok' }));
+    await rt.edits.frame('lobby', ann, frame({ type: 'react', id: message.id, emoji: '👌' }));
     await expect(
       rt.edits.frame('lobby', ann, frame({ type: 'edit', id: message.id, body: 'v2' })),
     ).rejects.toMatchObject({ statusCode: 429 });
@@ -219,68 +219,168 @@ describe('edit and delete over the socket', () => {
   });
 });
 
+/** Twenty distinct emoji. */
+const TWENTY = [
+  '👍',
+  '❤️',
+  '😂',
+  '🎉',
+  '😮',
+  '😢',
+  '🔥',
+  '👏',
+  '🙏',
+  '💯',
+  '🚀',
+  '👀',
+  '✅',
+  '❌',
+  '🤔',
+  '😍',
+  '🥳',
+  '😎',
+  '🤝',
+  '💡',
+];
+
+/** Reacts as `identity` with `emoji` to message `id` in the lobby. */
+const react = (identity: Identity, id: string, emoji: unknown) =>
+  rt.edits.frame('lobby', identity, frame({ type: 'react', id, emoji }));
+
 describe('reactions', () => {
   it('toggles a reaction: a second identical frame takes it back', async () => {
     const message = await say(ann, 'hi');
-    await rt.edits.frame('lobby', bob, frame({ type: 'react', id: message.id, emoji: '👍' }));
-    await rt.edits.frame('lobby', ann, frame({ type: 'react', id: message.id, emoji: '👍' }));
+    await react(bob, message.id, '👍');
+    await react(ann, message.id, '👍');
     expect((await history())[0]!.reactions).toEqual({ '👍': { count: 2, users: ['bob', 'ann'] } });
-    await rt.edits.frame('lobby', bob, frame({ type: 'react', id: message.id, emoji: '👍' }));
+    await react(bob, message.id, '👍');
     expect((await history())[0]!.reactions).toEqual({ '👍': { count: 1, users: ['ann'] } });
-    await rt.edits.frame('lobby', ann, frame({ type: 'react', id: message.id, emoji: '👍' }));
+    await react(ann, message.id, '👍');
     expect((await history())[0]).not.toHaveProperty('reactions');
-    expect(frames().at(-1)).toEqual({ type: 'reaction', room: 'lobby', id: message.id, reactions: {} });
+  });
+
+  it('announces each toggle as a small change frame, not the whole summary', async () => {
+    rt = runtimeWith({ HIPOCHAT_RATE_LIMIT_PER_MINUTE: '100000' });
+    const message = await say(ann, 'hi');
+    for (let n = 0; n < 150; n += 1) await react(who(`user-${n}`), message.id, '🎉');
+    await react(ann, message.id, '🎉');
+    await react(ann, message.id, '🎉');
+    const [added, removed] = frames().slice(-2);
+    expect(added).toEqual({
+      type: 'reaction',
+      room: 'lobby',
+      id: message.id,
+      emoji: '🎉',
+      user: 'ann',
+      count: 151,
+      added: true,
+    });
+    expect(removed).toMatchObject({ user: 'ann', count: 150, added: false });
+    // The same size with 150 reactors as with one: the input, the count and the message id.
+    expect(Buffer.byteLength(JSON.stringify(added), 'utf8')).toBeLessThan(130);
   });
 
   it(`allows at most ${MAX_REACTIONS_PER_MESSAGE} distinct reactions per message`, async () => {
     rt = runtimeWith({ HIPOCHAT_RATE_LIMIT_PER_MINUTE: '1000' });
     const message = await say(ann, 'hi');
-    for (let i = 0; i < MAX_REACTIONS_PER_MESSAGE; i += 1) {
-      await rt.edits.frame('lobby', bob, frame({ type: 'react', id: message.id, emoji: `e${i}` }));
-    }
-    await expect(
-      rt.edits.frame('lobby', bob, frame({ type: 'react', id: message.id, emoji: 'one_more' })),
-    ).rejects.toMatchObject({
-      statusCode: 409,
-    });
+    for (const emoji of TWENTY) await react(bob, message.id, emoji);
+    await expect(react(bob, message.id, '🦄')).rejects.toMatchObject({ statusCode: 409 });
     // An existing reaction still takes another user.
-    await rt.edits.frame('lobby', ann, frame({ type: 'react', id: message.id, emoji: 'e0' }));
-    expect((await history())[0]!.reactions!.e0!.count).toBe(2);
+    await react(ann, message.id, '👍');
+    expect((await history())[0]!.reactions!['👍']!.count).toBe(2);
   });
 
-  it('lists at most 20 users per emoji and counts them all', async () => {
+  it('lists at most 20 users per emoji, counts them all and says clipped; an unlisted user still toggles', async () => {
     rt = runtimeWith({ HIPOCHAT_RATE_LIMIT_PER_MINUTE: '1000' });
     const message = await say(ann, 'hi');
-    for (let i = 0; i < 25; i += 1) {
-      await rt.edits.frame('lobby', who(`u${i}`), frame({ type: 'react', id: message.id, emoji: 'tada' }));
+    for (let i = 0; i < 25; i += 1) await react(who(`u${i}`), message.id, '🎉');
+    expect((await history())[0]!.reactions!['🎉']).toMatchObject({ count: 25, clipped: true });
+    expect((await history())[0]!.reactions!['🎉']!.users).toHaveLength(20);
+    await react(who('u24'), message.id, '🎉');
+    expect(frames().at(-1)).toMatchObject({ user: 'u24', count: 24, added: false });
+    expect((await history())[0]!.reactions!['🎉']!.count).toBe(24);
+  });
+
+  it('keeps 150 users × 20 emoji to a bounded summary in history', async () => {
+    rt = runtimeWith({ HIPOCHAT_RATE_LIMIT_PER_MINUTE: '100000' });
+    const message = await say(ann, 'hi');
+    for (const emoji of TWENTY) {
+      for (let n = 0; n < 150; n += 1) await react(who(`user-${n}`), message.id, emoji);
     }
-    const { tada } = (await history())[0]!.reactions!;
-    expect(tada!.count).toBe(25);
-    expect(tada!.users).toHaveLength(20);
+    const { reactions } = (await history())[0]!;
+    expect(Object.values(reactions!).map((summary) => summary.count)).toEqual(TWENTY.map(() => 150));
+    // 20 listed ids per emoji: about 5 KB, where every user took 189 KB.
+    expect(Buffer.byteLength(JSON.stringify(reactions), 'utf8')).toBeLessThan(6000);
+  });
+
+  it.each([
+    ['a lone zero-width joiner', '\u200d'],
+    ['a right-to-left override', '\u202e'],
+    ['tag characters', '\u{E0041}\u{E0042}'],
+    ['a lone surrogate', '\ud83d'],
+    ['__proto__', '__proto__'],
+    ['constructor', 'constructor'],
+    ['a name no HIPOCHAT_REACTIONS offers', 'thumbsup'],
+    ['two emoji', '👍👍'],
+    ['a number', 42],
+  ])('refuses %s with a clear error, storing nothing', async (_, emoji) => {
+    const message = await say(ann, 'hi');
+    await expect(react(bob, message.id, emoji)).rejects.toMatchObject({
+      statusCode: 400,
+      message: expect.stringContaining('emoji must be one emoji'),
+    });
+    expect((await history())[0]).not.toHaveProperty('reactions');
+    expect(frames()).toEqual([]);
+  });
+
+  it('accepts the names HIPOCHAT_REACTIONS offers besides every emoji, and names them when refusing', async () => {
+    rt = runtimeWith({ HIPOCHAT_REACTIONS: 'thumbsup, party_popper' });
+    const message = await say(ann, 'hi');
+    await react(bob, message.id, 'thumbsup');
+    await react(bob, message.id, '👍');
+    expect(Object.keys((await history())[0]!.reactions!)).toEqual(['thumbsup', '👍']);
+    await expect(react(bob, message.id, 'heart')).rejects.toThrow('or one of: thumbsup party_popper');
+  });
+
+  it('refuses to start with HIPOCHAT_REACTIONS naming an Object.prototype property or no reaction', () => {
+    for (const list of ['__proto__', 'thumbsup,constructor', 'two words', '\u200d']) {
+      expect(() => runtimeWith({ HIPOCHAT_REACTIONS: list })).toThrow('HIPOCHAT_REACTIONS must list');
+    }
   });
 
   it('refuses a reaction to a deleted or unknown message', async () => {
     const message = await say(ann, 'hi');
     await rt.edits.frame('lobby', ann, frame({ type: 'delete', id: message.id }));
-    await expect(
-      rt.edits.frame('lobby', bob, frame({ type: 'react', id: message.id, emoji: '👍' })),
-    ).rejects.toMatchObject({
-      statusCode: 404,
-    });
+    await expect(react(bob, message.id, '👍')).rejects.toMatchObject({ statusCode: 404 });
   });
 });
 
 describe('isValidEmoji', () => {
-  it.each(['👍', '👍🏽', '🇫🇷', '❤️', 'thumbsup', '+1', 'party_popper', 'a'])('accepts %s', (emoji) => {
+  it.each(['👍', '👍🏽', '🇫🇷', '❤️', '👩‍👩‍👧', '🏴󠁧󠁢󠁳󠁣󠁴󠁿', '1️⃣'])('accepts %s', (emoji) => {
     expect(isValidEmoji(emoji)).toBe(true);
   });
 
-  it.each(['', '👍👍', 'Thumbs', 'two words', 'x'.repeat(33), '👩‍👩‍👧', '\n', 42, null])(
-    'refuses %p',
-    (emoji) => {
-      expect(isValidEmoji(emoji)).toBe(false);
-    },
-  );
+  it('accepts a name only when the server offers it', () => {
+    expect(isValidEmoji('thumbsup')).toBe(false);
+    expect(isValidEmoji('thumbsup', ['thumbsup'])).toBe(true);
+  });
+
+  it.each([
+    '',
+    '👍👍',
+    'a',
+    'thumbsup',
+    '\u200d',
+    '\u202e',
+    '\u{E0041}',
+    '\ud83d',
+    '__proto__',
+    '\n',
+    42,
+    null,
+  ])('refuses %p', (emoji) => {
+    expect(isValidEmoji(emoji)).toBe(false);
+  });
 });
 
 describe('occupancy', () => {

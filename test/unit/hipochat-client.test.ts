@@ -394,8 +394,17 @@ describe('HipochatClient frames', () => {
       socket.receive(JSON.stringify({ type: 'edit', room: 'r', id: '1-0', body: 'v2', edited: edited(20) }));
       socket.receive(JSON.stringify({ type: 'edit', room: 'r', id: '1-0', body: 'v2', edited: edited(20) }));
       socket.receive(JSON.stringify({ type: 'edit', room: 'r', id: '1-0', body: 'v1', edited: edited(10) }));
-      socket.receive(JSON.stringify({ type: 'reaction', room: 'r', id: '1-0', reactions: thumbs }));
-      socket.receive(JSON.stringify({ type: 'reaction', room: 'r', id: '1-0', reactions: thumbs }));
+      const bobReacts = {
+        type: 'reaction',
+        room: 'r',
+        id: '1-0',
+        emoji: '👍',
+        user: 'bob',
+        count: 1,
+        added: true,
+      };
+      socket.receive(JSON.stringify(bobReacts));
+      socket.receive(JSON.stringify(bobReacts));
       socket.receive(
         JSON.stringify({ type: 'edit', room: 'other', id: '1-0', body: 'x', edited: edited(30) }),
       );
@@ -418,6 +427,60 @@ describe('HipochatClient frames', () => {
         author: null,
         body: undefined,
         deleted: true,
+      });
+      client.close();
+    });
+
+    it('applies a change past 20 listed users as a count, saying clipped, and drops an emoji at 0', async () => {
+      const { client, socket } = await liveClient({ signals: true });
+      const listed = Array.from({ length: 20 }, (_, n) => `u${n}`);
+      socket.receive(
+        JSON.stringify({ ...message('1-0'), reactions: { '🎉': { count: 20, users: listed } } }),
+      );
+      const change = (user: string, count: number, added: boolean) =>
+        socket.receive(
+          JSON.stringify({ type: 'reaction', room: 'r', id: '1-0', emoji: '🎉', user, count, added }),
+        );
+      change('u20', 21, true);
+      expect(client.getMessage('1-0')?.reactions).toEqual({
+        '🎉': { count: 21, users: listed, clipped: true },
+      });
+      change('u0', 20, false);
+      expect(client.getMessage('1-0')?.reactions?.['🎉']).toMatchObject({ count: 20, clipped: true });
+      expect(client.getMessage('1-0')?.reactions?.['🎉']?.users).not.toContain('u0');
+      change('u1', 0, false);
+      expect(client.getMessage('1-0')).not.toHaveProperty('reactions');
+      client.close();
+    });
+
+    it('lists its own reaction past a full list in the last place, so a page can show it as yours', async () => {
+      const { client, socket } = await liveClient({ signals: true });
+      const listed = Array.from({ length: 20 }, (_, n) => `u${n}`);
+      socket.receive(
+        JSON.stringify({
+          ...message('1-0'),
+          reactions: { '🎉': { count: 30, users: listed, clipped: true } },
+        }),
+      );
+      const toggled = client.react('1-0', '🎉', { clientId: 'mine' });
+      socket.receive('{"type":"ack","id":"1-0","clientId":"mine"}');
+      await toggled;
+      socket.receive(
+        JSON.stringify({
+          type: 'reaction',
+          room: 'r',
+          id: '1-0',
+          emoji: '🎉',
+          user: 'me',
+          count: 31,
+          added: true,
+        }),
+      );
+      expect(client.userId).toBe('me');
+      expect(client.getMessage('1-0')?.reactions?.['🎉']).toEqual({
+        count: 31,
+        users: [...listed.slice(0, 19), 'me'],
+        clipped: true,
       });
       client.close();
     });
@@ -500,7 +563,17 @@ describe('HipochatClient frames', () => {
 
       // Act
       const caught = client.catchUp();
-      socket.receive(JSON.stringify({ type: 'reaction', room: 'r', id: '1-0', reactions: thumbs }));
+      socket.receive(
+        JSON.stringify({
+          type: 'reaction',
+          room: 'r',
+          id: '1-0',
+          emoji: '👍',
+          user: 'bob',
+          count: 1,
+          added: true,
+        }),
+      );
       release();
       await caught;
 
@@ -519,7 +592,10 @@ describe('HipochatClient frames', () => {
           type: 'reaction',
           room: 'r',
           id: '1-0',
-          reactions: { '🎉': { count: 1, users: ['bob'] } },
+          emoji: '🎉',
+          user: 'bob',
+          count: 1,
+          added: true,
         }),
       );
       const toggled = client.react('1-0', '🎉', { clientId: 'r1' });
@@ -530,9 +606,13 @@ describe('HipochatClient frames', () => {
           type: 'reaction',
           room: 'r',
           id: '1-0',
-          reactions: { '🎉': { count: 2, users: ['bob', 'ann'] } },
+          emoji: '🎉',
+          user: 'ann',
+          count: 2,
+          added: true,
         }),
       );
+      expect(client.getMessage('1-0')?.reactions).toEqual({ '🎉': { count: 2, users: ['bob', 'ann'] } });
       expect(selves).toEqual(['ann']);
       expect(client.userId).toBe('ann');
       client.close();

@@ -28,6 +28,7 @@ import {
   KEEP_ALIVE_FRAME,
   KEEP_ALIVE_INTERVAL_MS,
   MAX_BROADCAST_ROOMS,
+  MAX_LISTED_REACTORS,
   type MembersAdded,
   type MembersRemoved,
   type MessageDeletedFrame,
@@ -212,11 +213,16 @@ export interface DeleteEvent {
   message?: ChatMessage;
 }
 
-/** The `reaction` event: a message's reactions changed; `reactions` is the whole summary now. */
+/**
+ * The `reaction` event: a message's reactions changed; `reactions` is the whole summary as this
+ * client has it now (the server's change applied to the summary it had).
+ */
 export interface ReactionEvent {
   room: string;
   id: string;
   reactions: Reactions;
+  /** The live change that caused it (absent when a history answer brought the new summary). */
+  change?: { emoji: string; user: string; count: number; added: boolean };
   /** The message as it is now, when this client has it. */
   message?: ChatMessage;
 }
@@ -483,9 +489,16 @@ export class HipochatHttp {
     return this.request('GET', `/talk/presence/${roomPath(room)}/`);
   }
 
-  /** Every member's read mark in `room`: the newest message id each has read. */
-  async receipts(room: string): Promise<ReceiptsAnswer> {
-    return this.request('GET', `/talk/receipts/${roomPath(room)}/`);
+  /**
+   * One page of the members' read marks in `room` (the newest message id each has read); pass an
+   * answer's `next` as `after` for the next page, until it is null.
+   */
+  async receipts(room: string, page: { limit?: number; after?: string } = {}): Promise<ReceiptsAnswer> {
+    const query = new URLSearchParams();
+    if (page.limit !== undefined) query.set('limit', String(page.limit));
+    if (page.after !== undefined) query.set('after', page.after);
+    const search = query.size > 0 ? `?${query}` : '';
+    return this.request('GET', `/talk/receipts/${roomPath(room)}/${search}`);
   }
 
   /**
@@ -1294,13 +1307,16 @@ export class HipochatClient {
       }
       case 'reaction': {
         this.learnSelfFromReaction(frame);
-        if (known && sameJson(known.reactions ?? {}, frame.reactions)) return;
-        const message = known && withReactions(known, frame.reactions);
+        const { emoji, user, count, added } = frame;
+        const reactions = toggled(known?.reactions ?? {}, frame, this.selfId);
+        if (known && sameJson(known.reactions ?? {}, reactions)) return;
+        const message = known && withReactions(known, reactions);
         if (message) this.known.set(frame.id, message);
         this.emit('reaction', {
           room: frame.room,
           id: frame.id,
-          reactions: frame.reactions,
+          reactions,
+          change: { emoji, user, count, added },
           ...(message ? { message } : {}),
         });
         return;
@@ -1314,11 +1330,18 @@ export class HipochatClient {
     const probe = this.reactProbes.get(frame.id);
     if (!probe) return;
     this.reactProbes.delete(frame.id);
-    if (this.selfId !== undefined) return;
-    const now = new Set(frame.reactions[probe.emoji]?.users ?? []);
-    const changed = [...now].filter((u) => !probe.users.has(u));
-    const gone = [...probe.users].filter((u) => !now.has(u));
-    if (changed.length + gone.length === 1) this.setSelfId((changed[0] ?? gone[0])!);
+    if (this.selfId !== undefined || frame.emoji !== probe.emoji) return;
+    // Adding while listed, or taking back while not, is someone else's toggle.
+    if (frame.added !== probe.users.has(frame.user)) this.setSelfId(frame.user);
+  }
+
+  /** Takes a message's reactions summary from a history answer, emitting when it differs. */
+  private refreshReactions(id: string, reactions: Reactions): void {
+    const known = this.known.get(id);
+    if (!known || sameJson(known.reactions ?? {}, reactions)) return;
+    const message = withReactions(known, reactions);
+    this.known.set(id, message);
+    this.emit('reaction', { room: this.room, id, reactions, message });
   }
 
   /** Compares a message seen before with its version in a history answer and emits what changed. */
@@ -1338,12 +1361,7 @@ export class HipochatClient {
         edited: current.edited,
       });
     }
-    this.applyChange({
-      kind: 'reaction',
-      room: this.room,
-      id: current.id,
-      reactions: current.reactions ?? {},
-    });
+    this.refreshReactions(current.id, current.reactions ?? {});
   }
 
   private accept(message: ChatMessage, source: 'history' | 'live', unread: boolean): void {
@@ -1492,6 +1510,27 @@ type ChangeFrame = MessageEditedFrame | MessageDeletedFrame | ReactionFrame;
 function tombstone(message: ChatMessage): ChatMessage {
   const { body: _body, edited: _edited, reactions: _reactions, ...rest } = message;
   return { ...rest, body: undefined, deleted: true };
+}
+
+/**
+ * A summary with one live toggle applied: the emoji's count is the server's, its listed users gain
+ * or lose the user (at most {@link MAX_LISTED_REACTORS}; this client's own user takes the last
+ * place when the list is full, so the page can show your reaction), and `clipped` says more
+ * reacted than listed.
+ */
+function toggled(reactions: Reactions, change: ReactionFrame, self: string | undefined): Reactions {
+  const next: Reactions = Object.create(null) as Reactions;
+  for (const [emoji, summary] of Object.entries(reactions)) next[emoji] = summary;
+  const { emoji, user, count, added } = change;
+  if (count <= 0) {
+    delete next[emoji];
+    return next;
+  }
+  const listed = (next[emoji]?.users ?? []).filter((other) => other !== user);
+  if (added && listed.length >= MAX_LISTED_REACTORS && user === self) listed.pop();
+  if (added && listed.length < MAX_LISTED_REACTORS) listed.push(user);
+  next[emoji] = count > listed.length ? { count, users: listed, clipped: true } : { count, users: listed };
+  return next;
 }
 
 function withReactions(message: ChatMessage, reactions: Reactions): ChatMessage {

@@ -4,17 +4,18 @@
  * rewritten in place): an overlay of current versions by message id, and the reactions by message
  * id, applied whenever the log is read.
  */
-import type { ChatMessage, Reactions } from '../../../protocol/index.js';
+import {
+  type ChatMessage,
+  MAX_LISTED_REACTORS,
+  type ReactionSummary,
+  type Reactions,
+} from '../../../protocol/index.js';
 import type { NewMessage } from '../protocol.js';
 
 /** A message's current version without its id (the log's own or the overlay's), or a tombstone. */
 export type StoredVersion = NewMessage & { deleted?: true };
 
-/** Users who reacted, by emoji (every user, in the order they reacted). */
-export type ReactionUsers = Record<string, string[]>;
-
-/** At most this many users are listed per emoji in a summary (`count` counts them all). */
-export const MAX_LISTED_REACTORS = 20;
+export { MAX_LISTED_REACTORS };
 
 /** What `current` found. */
 export interface CurrentVersion {
@@ -37,12 +38,8 @@ export interface ChangeOptions {
 /** What `replace` did. */
 export type ReplaceOutcome = 'replaced' | 'missing' | 'conflict';
 
-/** What `react` did. */
-export interface ReactOutcome {
-  /** The message's reactions after the toggle (or, for a duplicate, as they are). */
-  reactions: ReactionUsers;
-  duplicate: boolean;
-}
+/** What `react` did: a retry changed nothing; else whether the user's reaction is there now, and the emoji's count. */
+export type ReactOutcome = { duplicate: true } | { duplicate: false; added: boolean; count: number };
 
 /** Live connections and members of a room. */
 export interface Occupancy {
@@ -70,8 +67,11 @@ export interface ChangeStore {
   ): Promise<ReplaceOutcome>;
   /**
    * Toggles `userId`'s `emoji` on message `id` in one step: removes it when there, else adds it
-   * unless the message already has `maxDistinct` other emoji (`ConflictError`). `NotFoundError`
-   * for a message not in the log or deleted; `RateLimitedError` over the sender's rate limit.
+   * unless the message already has `maxDistinct` other emoji (`ConflictError`). Every reacting
+   * user counts, while the summary history shows lists at most {@link MAX_LISTED_REACTORS} per
+   * emoji (`clipped` beyond), so a message's summary stays small whatever the room size.
+   * `NotFoundError` for a message not in the log or deleted; `RateLimitedError` over the sender's
+   * rate limit.
    */
   react(
     room: string,
@@ -85,20 +85,38 @@ export interface ChangeStore {
   occupancy(room: string): Promise<Occupancy>;
 }
 
-/** The reactions summary of the wire: counts, and at most {@link MAX_LISTED_REACTORS} users per emoji. */
-export function summarize(users: ReactionUsers): Reactions {
-  const summary: Reactions = {};
-  for (const [emoji, list] of Object.entries(users)) {
-    if (list.length > 0) summary[emoji] = { count: list.length, users: list.slice(0, MAX_LISTED_REACTORS) };
+/**
+ * The summary of one emoji from every user who reacted with it, in the order they did: the count,
+ * the first {@link MAX_LISTED_REACTORS} users, and `clipped` when more reacted.
+ */
+export function summaryOf(users: Iterable<string>): ReactionSummary {
+  const listed: string[] = [];
+  let count = 0;
+  for (const user of users) {
+    if (listed.length < MAX_LISTED_REACTORS) listed.push(user);
+    count += 1;
+  }
+  return count > listed.length ? { count, users: listed, clipped: true } : { count, users: listed };
+}
+
+/**
+ * A summary as a store kept it: a summary stored before users were capped (`{"👍":["ua","ub"]}`)
+ * reads as its summary. Null-prototype, since an emoji is a user's key.
+ */
+export function readSummary(stored: unknown): Reactions {
+  const summary = Object.create(null) as Reactions;
+  if (stored === null || typeof stored !== 'object') return summary;
+  for (const [emoji, entry] of Object.entries(stored)) {
+    if (Array.isArray(entry)) summary[emoji] = summaryOf(entry as string[]);
+    else if (entry !== null && typeof entry === 'object') summary[emoji] = entry as ReactionSummary;
   }
   return summary;
 }
 
 /** A message as history shows it: the current version, with its reactions summary when any. */
-export function showMessage(id: string, version: StoredVersion, users?: ReactionUsers): ChatMessage {
+export function showMessage(id: string, version: StoredVersion, reactions?: Reactions): ChatMessage {
   const message: ChatMessage = { id, ...version };
-  const reactions = users ? summarize(users) : {};
-  if (Object.keys(reactions).length > 0) message.reactions = reactions;
+  if (reactions && Object.keys(reactions).length > 0) message.reactions = reactions;
   else delete message.reactions;
   return message;
 }

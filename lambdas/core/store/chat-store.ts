@@ -57,6 +57,24 @@ export interface ReadMark {
   lastRead: string;
 }
 
+/** Which page of a room's read marks `readMarks` reads. */
+export interface ReadMarksQuery {
+  /** At most this many marks (at least 1). */
+  limit: number;
+  /** Where the page starts: the `next` of the page before; absent for the first page. */
+  after?: string;
+}
+
+/** One page of a room's read marks, in no particular order. */
+export interface ReadMarksPage {
+  marks: ReadMark[];
+  /** Where the next page starts (an opaque cursor for `after`); null on the last page. */
+  next: string | null;
+}
+
+/** The form of every `ReadMarksPage.next`: `<scan cursor>.<skip>`. */
+export const READ_MARKS_CURSOR = /^\d{1,20}\.\d{1,7}$/;
+
 /** Whether an ephemeral frame may go out, and to how many listeners. */
 export interface EphemeralClaim {
   /** False while the user's previous ephemeral frame in the room is younger than the interval. */
@@ -184,8 +202,13 @@ export interface ChatStore {
   connections(room: string, departed?: Departure[]): Promise<ConnectionRecord[]>;
   /** Users online in the room, each once; prunes expired connections like `connections`. */
   presence(room: string, departed?: Departure[]): Promise<OnlineUser[]>;
-  /** The read marks of the room's members (users with none yet are left out). */
-  readMarks(room: string): Promise<ReadMark[]>;
+  /**
+   * One page of the read marks of the room's members (users with none yet are left out): at most
+   * `limit`, with bounded work per page whatever the room size. Paging from no `after` through
+   * each `next` to null visits every member who had a mark throughout once (a member whose mark
+   * appeared or went meanwhile may be missed, as with Redis SCAN).
+   */
+  readMarks(room: string, query: ReadMarksQuery): Promise<ReadMarksPage>;
   /**
    * Claims the user's ephemeral slot in the room for `intervalMs` (SET NX PX): a second claim
    * inside the interval fails. Separate from the message rate limit.
@@ -235,10 +258,15 @@ export interface ChatStore {
   /** The cached identity of a token hash, while it lives. */
   cachedIdentity(tokenHash: string): Promise<Identity | null>;
   /**
-   * Counts a message of a user across rooms in a fixed window that starts with the first one
-   * (the per-room limit is part of `append`); returns the count so far and the window's rest.
+   * Counts a message (or, with `kind` `injection`, a `POST /talk/item` injection, in a counter of
+   * its own) of a user across rooms in a fixed window that starts with the first one (the per-room
+   * limit is part of `append`); returns the count so far and the window's rest.
    */
-  countUserMessage(userId: string, windowSeconds: number): Promise<WindowCount>;
+  countUserMessage(
+    userId: string,
+    windowSeconds: number,
+    kind?: 'message' | 'injection',
+  ): Promise<WindowCount>;
   /**
    * Counts a failed fan-out of a message and returns the failures so far; the count is kept
    * `ttlSeconds` after the latest failure, long enough for every redelivery.

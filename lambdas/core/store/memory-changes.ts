@@ -1,24 +1,35 @@
-import type { ChatMessage } from '../../../protocol/index.js';
+import type { ChatMessage, Reactions } from '../../../protocol/index.js';
 import { ConflictError, NotFoundError, RateLimitedError } from '../errors.js';
 import {
   type ChangeOptions,
   type ChangeStore,
   type CurrentVersion,
   type Occupancy,
-  type ReactionUsers,
   type ReactOutcome,
   type ReplaceOutcome,
   type StoredVersion,
   showMessage,
+  summaryOf,
 } from './change-store.js';
 import { IDEMPOTENCY_TTL_SECONDS } from './chat-store.js';
 import { count, secondsLeft } from './memory-expiring.js';
 import type { RoomState } from './memory-store.js';
 
-/** A room's changes: current versions and reactions by message id, like the Redis hashes. */
+/** Who reacted to one message: users by emoji, in the order they reacted. */
+type Reactors = Map<string, Set<string>>;
+
+/** A room's changes: current versions and reactors by message id, like the Redis hashes. */
 interface RoomChanges {
   edits: Map<string, StoredVersion>;
-  reactions: Map<string, ReactionUsers>;
+  reactions: Map<string, Reactors>;
+}
+
+/** The summary history shows of a message's reactors (null-prototype: an emoji is a user's key). */
+function summarize(reactors: Reactors | undefined): Reactions | undefined {
+  if (!reactors) return undefined;
+  const summary = Object.create(null) as Reactions;
+  for (const [emoji, users] of reactors) summary[emoji] = summaryOf(users);
+  return summary;
 }
 
 /** The in-memory twin of the Redis store's edits, deletes, reactions and occupancy. */
@@ -44,7 +55,7 @@ export class MemoryChanges implements ChangeStore {
     return messages.map((message) => {
       const { id, ...logged } = message;
       const version = changes.edits.get(id) ?? logged;
-      return structuredClone(showMessage(id, version, changes.reactions.get(id)));
+      return structuredClone(showMessage(id, version, summarize(changes.reactions.get(id))));
     });
   }
 
@@ -119,27 +130,25 @@ export class MemoryChanges implements ChangeStore {
   ): Promise<ReactOutcome> {
     const state = this.roomOf(room);
     const changes = this.changesOf(room);
-    const now = changes.reactions.get(id) ?? {};
-    if (this.used(state, options.idempotencyKey)) return { reactions: structuredClone(now), duplicate: true };
+    if (this.used(state, options.idempotencyKey)) return { duplicate: true };
     if (!this.logged(room, id) || changes.edits.get(id)?.deleted)
       throw new NotFoundError('message not found');
-    const next = structuredClone(now);
-    const users = next[emoji];
-    if (users) {
-      const kept = users.filter((user) => user !== userId);
-      next[emoji] = kept.length === users.length ? [...users, userId] : kept;
-      if (next[emoji].length === 0) delete next[emoji];
-    } else {
-      if (Object.keys(next).length >= maxDistinct) {
-        throw new ConflictError(`a message has at most ${maxDistinct} distinct reactions`);
-      }
-      next[emoji] = [userId];
+    const reactors: Reactors = changes.reactions.get(id) ?? new Map();
+    const users = reactors.get(emoji);
+    const added = !users?.has(userId);
+    if (!users && reactors.size >= maxDistinct) {
+      throw new ConflictError(`a message has at most ${maxDistinct} distinct reactions`);
     }
     this.countChange(state, userId, options);
-    if (Object.keys(next).length === 0) changes.reactions.delete(id);
-    else changes.reactions.set(id, next);
+    const next = users ?? new Set<string>();
+    if (added) next.add(userId);
+    else next.delete(userId);
+    if (next.size > 0) reactors.set(emoji, next);
+    else reactors.delete(emoji);
+    if (reactors.size > 0) changes.reactions.set(id, reactors);
+    else changes.reactions.delete(id);
     this.remember(state, options.idempotencyKey, id);
-    return { reactions: structuredClone(next), duplicate: false };
+    return { duplicate: false, added, count: next.size };
   }
 
   async occupancy(room: string): Promise<Occupancy> {

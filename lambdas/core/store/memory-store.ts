@@ -15,6 +15,8 @@ import type {
   PageQuery,
   PageResult,
   ReadMark,
+  ReadMarksPage,
+  ReadMarksQuery,
   ReadResult,
   RoomSummary,
   TicketGrant,
@@ -59,6 +61,7 @@ export class MemoryStore implements ChatStore {
   private readonly tickets = new Map<string, Expiring<TicketGrant>>();
   private readonly identities = new Map<string, Expiring<Identity>>();
   private readonly userRates = new Map<string, Expiring<number>>();
+  private readonly userInjections = new Map<string, Expiring<number>>();
   private readonly homes = new Map<string, ConnectionHome & { expiresAt: number }>();
   /** userId -> connectionId -> the connection's room and expiry: the user's index across rooms. */
   private readonly userConns = new Map<string, Map<string, { room: string; expiresAt: number }>>();
@@ -225,13 +228,20 @@ export class MemoryStore implements ChatStore {
     return [...state.tabs.keys()].map((userId) => ({ userId, profile: this.profileOf(state, userId) }));
   }
 
-  async readMarks(room: string): Promise<ReadMark[]> {
+  async readMarks(room: string, query: ReadMarksQuery): Promise<ReadMarksPage> {
     const state = this.room(room);
+    // The cursor is a position in `seen`, whose entries keep their insertion order.
+    const start = Number((query.after ?? '0.0').split('.')[0]);
+    const users = [...state.seen.keys()];
     const marks: ReadMark[] = [];
-    for (const [userId, lastRead] of state.seen) {
-      if (state.members.has(userId)) marks.push({ userId, lastRead, profile: this.profileOf(state, userId) });
+    let at = start;
+    for (; at < users.length && marks.length < Math.max(1, query.limit); at += 1) {
+      const userId = users[at]!;
+      if (state.members.has(userId)) {
+        marks.push({ userId, lastRead: state.seen.get(userId)!, profile: this.profileOf(state, userId) });
+      }
     }
-    return marks;
+    return { marks, next: at < users.length ? `${at}.0` : null };
   }
 
   async claimEphemeral(room: string, userId: string, intervalMs: number): Promise<EphemeralClaim> {
@@ -406,9 +416,10 @@ export class MemoryStore implements ChatStore {
     return identity ? structuredClone(identity) : null;
   }
 
-  async countUserMessage(userId: string, windowSeconds: number): Promise<WindowCount> {
-    const counted = count(this.userRates, userId, windowSeconds, false);
-    return { count: counted, ttlSeconds: secondsLeft(this.userRates, userId) };
+  async countUserMessage(userId: string, windowSeconds: number, kind = 'message'): Promise<WindowCount> {
+    const counters = kind === 'injection' ? this.userInjections : this.userRates;
+    const counted = count(counters, userId, windowSeconds, false);
+    return { count: counted, ttlSeconds: secondsLeft(counters, userId) };
   }
 
   async countFanoutFailure(room: string, messageId: string, ttlSeconds: number): Promise<number> {

@@ -3,16 +3,16 @@ import {
   type ChangeOptions,
   type ChangeStore,
   type CurrentVersion,
+  MAX_LISTED_REACTORS,
   type Occupancy,
-  type ReactionUsers,
   type ReactOutcome,
   type ReplaceOutcome,
   type StoredVersion,
   TOMBSTONE_PREFIX,
 } from './change-store.js';
 import { IDEMPOTENCY_TTL_SECONDS } from './chat-store.js';
-import type { ScriptClient } from './redis-client.js';
-import { keys } from './redis-keys.js';
+import { runScript, type ScriptClient } from './redis-client.js';
+import { keys, roomKeys } from './redis-keys.js';
 
 /** Runs one request of the store (with its reconnect-once and 503 mapping). */
 export type StoreRun = <T>(work: () => Promise<T>) => Promise<T>;
@@ -22,12 +22,23 @@ function rateKey(room: string, actor: string | null): string {
   return actor ? keys.rate(room, actor) : keys.backendRate(room);
 }
 
-/** Reactions as the store keeps them; an empty Lua table encodes as `{}`, never `[]`. */
-function usersOf(text: string): ReactionUsers {
-  const parsed = JSON.parse(text) as unknown;
-  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
-    ? (parsed as ReactionUsers)
-    : {};
+/**
+ * A message's entries in `reactors` start with this: its id padded to 16 + 16 digits (so byte order
+ * is id order, and trimmed messages go with one range) and a NUL, which no id or emoji holds.
+ */
+function reactorPrefix(id: string): string {
+  const [ms = '', seq = ''] = id.split('-');
+  return `${ms.padStart(16, '0')}-${seq.padStart(16, '0')}\0`;
+}
+
+/** The rate limit's arguments of a change script. */
+function limitArgs(options: ChangeOptions) {
+  return { limit: options.rateLimit?.limit ?? 0, window: options.rateLimit?.windowSeconds ?? 60 };
+}
+
+/** The idempotency arguments of a change script. */
+function idempotencyArgs(options: ChangeOptions) {
+  return { useIdem: options.idempotencyKey ? '1' : '0', idemTtl: IDEMPOTENCY_TTL_SECONDS };
 }
 
 /** Edits, deletes, reactions and occupancy on Redis: one script (or one pipeline) per call. */
@@ -39,12 +50,11 @@ export class RedisChanges implements ChangeStore {
 
   current(room: string, id: string, idempotencyKey?: string): Promise<CurrentVersion> {
     return this.run(async () => {
-      const [duplicate, text] = (await this.redis.hcCurrent(
-        keys.log(room),
-        keys.edits(room),
-        keys.idempotency(room, idempotencyKey ?? ''),
-        id,
-        idempotencyKey ? '1' : '0',
+      const [duplicate, text] = (await runScript(
+        this.redis,
+        'hcCurrent',
+        { ...roomKeys(room, 'log', 'edits'), idempotency: keys.idempotency(room, idempotencyKey ?? '') },
+        { id, useIdem: idempotencyKey ? '1' : '0' },
       )) as [number, string | null];
       return {
         version: text ? (JSON.parse(text) as StoredVersion) : null,
@@ -52,6 +62,15 @@ export class RedisChanges implements ChangeStore {
         duplicate: duplicate === 1,
       };
     });
+  }
+
+  /** The keys of a change to message `id` of `room` by `actor`. */
+  private changeKeys(room: string, actor: string | null, options: ChangeOptions) {
+    return {
+      ...roomKeys(room, 'log', 'edits', 'reactions', 'reactors'),
+      idempotency: keys.idempotency(room, options.idempotencyKey ?? ''),
+      rate: rateKey(room, actor),
+    };
   }
 
   replace(
@@ -62,24 +81,17 @@ export class RedisChanges implements ChangeStore {
     actor: string | null,
     options: ChangeOptions = {},
   ): Promise<ReplaceOutcome> {
-    const { idempotencyKey, rateLimit } = options;
     const nextText = JSON.stringify(next);
     return this.run(async () => {
-      const [status, ttl] = (await this.redis.hcReplace(
-        keys.log(room),
-        keys.edits(room),
-        keys.reactions(room),
-        keys.idempotency(room, idempotencyKey ?? ''),
-        rateKey(room, actor),
+      const [status, ttl] = (await runScript(this.redis, 'hcReplace', this.changeKeys(room, actor, options), {
         id,
         expectedText,
         nextText,
-        next.deleted ? '1' : '0',
-        idempotencyKey ? '1' : '0',
-        IDEMPOTENCY_TTL_SECONDS,
-        rateLimit?.limit ?? 0,
-        rateLimit?.windowSeconds ?? 60,
-      )) as [number, number?];
+        deleted: next.deleted ? '1' : '0',
+        ...idempotencyArgs(options),
+        ...limitArgs(options),
+        prefix: reactorPrefix(id),
+      })) as [number, number?];
       if (status === 3) throw new RateLimitedError(undefined, { retryAfter: Math.max(1, ttl ?? 1) });
       return status === 0 ? 'replaced' : status === 1 ? 'missing' : 'conflict';
     });
@@ -93,30 +105,30 @@ export class RedisChanges implements ChangeStore {
     maxDistinct: number,
     options: ChangeOptions = {},
   ): Promise<ReactOutcome> {
-    const { idempotencyKey, rateLimit } = options;
     return this.run(async () => {
-      const [status, answer] = (await this.redis.hcReact(
-        keys.log(room),
-        keys.edits(room),
-        keys.reactions(room),
-        keys.idempotency(room, idempotencyKey ?? ''),
-        keys.rate(room, userId),
-        id,
-        userId,
-        emoji,
-        maxDistinct,
-        idempotencyKey ? '1' : '0',
-        IDEMPOTENCY_TTL_SECONDS,
-        rateLimit?.limit ?? 0,
-        rateLimit?.windowSeconds ?? 60,
-        TOMBSTONE_PREFIX,
-      )) as [number, string | number | undefined];
+      const [status, count, added] = (await runScript(
+        this.redis,
+        'hcReact',
+        this.changeKeys(room, userId, options),
+        {
+          id,
+          prefix: reactorPrefix(id),
+          user: userId,
+          emoji,
+          maxDistinct,
+          listed: MAX_LISTED_REACTORS,
+          ...idempotencyArgs(options),
+          ...limitArgs(options),
+          tombstonePrefix: TOMBSTONE_PREFIX,
+        },
+      )) as [number, number?, number?];
+      if (status === 1) return { duplicate: true };
       if (status === 2) throw new NotFoundError('message not found');
       if (status === 3) throw new ConflictError(`a message has at most ${maxDistinct} distinct reactions`);
       if (status === 4) {
-        throw new RateLimitedError(undefined, { retryAfter: Math.max(1, Number(answer ?? 1)) });
+        throw new RateLimitedError(undefined, { retryAfter: Math.max(1, Number(count ?? 1)) });
       }
-      return { reactions: usersOf(String(answer)), duplicate: status === 1 };
+      return { duplicate: false, count: Number(count), added: added === 1 };
     });
   }
 

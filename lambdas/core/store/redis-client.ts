@@ -1,4 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { type ArgsOf, type KeysOf, scriptArguments } from './redis-script-spec.js';
 import { type ScriptName, scripts } from './redis-scripts.js';
 
 /** A standalone or cluster-mode client. */
@@ -7,6 +8,23 @@ export type RedisClient = Redis | Cluster;
 /** A client with the store's scripts defined as commands. */
 export type ScriptClient = RedisClient &
   Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+
+type Spec<N extends ScriptName> = (typeof scripts)[N];
+
+/**
+ * Runs script `name` with its keys and arguments by name (`rest`: the arguments a variadic script
+ * takes after the named ones); the answer is the script's, untyped.
+ */
+export function runScript<N extends ScriptName>(
+  client: ScriptClient,
+  name: N,
+  keys: KeysOf<Spec<N>>,
+  args: ArgsOf<Spec<N>>,
+  rest: readonly (string | number)[] = [],
+): Promise<unknown> {
+  const command = client[name] as (...list: (string | number)[]) => Promise<unknown>;
+  return command.apply(client, scriptArguments(scripts[name], keys, args, rest));
+}
 
 /** Where and how the store connects. */
 export interface RedisClientOptions {
@@ -52,7 +70,7 @@ export function createRedisClient(options: RedisClientOptions): ScriptClient {
   // Errors surface on the request that hits them; without a listener ioredis logs each one.
   client.on('error', () => {});
   for (const [name, script] of Object.entries(scripts)) {
-    client.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    client.defineCommand(name, { numberOfKeys: script.keys.length, lua: script.lua });
   }
   return client as ScriptClient;
 }

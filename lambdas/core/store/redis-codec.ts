@@ -4,7 +4,7 @@
  */
 import type { ChatMessage, Profile } from '../../../protocol/index.js';
 import type { NewMessage } from '../protocol.js';
-import { type ReactionUsers, type StoredVersion, showMessage } from './change-store.js';
+import { readSummary, type StoredVersion, showMessage } from './change-store.js';
 import type { ConnectionRecord, Departure, OnlineUser, ReadMark } from './chat-store.js';
 
 /** A log entry as XRANGE answers it: the id and the field list. */
@@ -92,7 +92,7 @@ export function decodeMessage(id: string, data: string): ChatMessage {
 export function decodeEntries(entries: Entry[]): ChatMessage[] {
   return entries.map(([id, fields]) =>
     fields[2] === 'r'
-      ? showMessage(id, JSON.parse(fields[1]!) as StoredVersion, JSON.parse(fields[3]!) as ReactionUsers)
+      ? showMessage(id, JSON.parse(fields[1]!) as StoredVersion, readSummary(JSON.parse(fields[3]!)))
       : decodeMessage(id, fields[1]!),
   );
 }

@@ -24,8 +24,10 @@ export const keys = {
   seen: (room: string) => `hc:{${room}}:seen`,
   /** messageId -> the current version (JSON) of an edited message, or its tombstone. */
   edits: (room: string) => `hc:{${room}}:edits`,
-  /** messageId -> `{"<emoji>":["<userId>",…]}`, the users who reacted, in order. */
+  /** messageId -> `{"<emoji>":{"count":N,"users":[…at most 20],"clipped"?:true}}`, the summary. */
   reactions: (room: string) => `hc:{${room}}:reactions`,
+  /** Sorted set (score 0, byte order) of `<padded message id>\0<emoji>\0<userId>`: who reacted with what. */
+  reactors: (room: string) => `hc:{${room}}:reactors`,
   idempotency: (room: string, key: string) => `hc:{${room}}:idem:${key}`,
   rate: (room: string, userId: string) => `hc:{${room}}:rate:${userId}`,
   /** The backend's (service key) injections in the room's current rate window. */
@@ -38,6 +40,8 @@ export const keys = {
   userConnections: (userId: string) => `hc:user:${userId}:conns`,
   /** Per-user message counter across rooms (its own slot: one more round trip when enabled). */
   userRate: (userId: string) => `hc:rate:${userId}`,
+  /** Per-user `POST /talk/item` injection counter across rooms (its own slot). */
+  userInjections: (userId: string) => `hc:inject:${userId}`,
   /** How often the fan-out failed a message (it is requeued until the delivery limit). */
   fanoutFailures: (room: string, id: string) => `hc:{${room}}:fanout-failures:${id}`,
   /** A cached identity, by the SHA-256 of its token. */
@@ -45,3 +49,19 @@ export const keys = {
   /** A single-use connect ticket, by the SHA-256 of the ticket. */
   ticket: (ticketHash: string) => `hc:ticket:${ticketHash}`,
 } as const;
+
+/** The names of the keys that belong to one room and take nothing but the room. */
+export type RoomKeyName = Exclude<
+  {
+    [K in keyof typeof keys]: (typeof keys)[K] extends (room: string) => string ? K : never;
+  }[keyof typeof keys],
+  // Keys of one argument that is no room: a connection, a user, a hash.
+  'connection' | 'userConnections' | 'userRate' | 'userInjections' | 'identity' | 'ticket'
+>;
+
+/** The named keys of `room`, by name, for a script call. */
+export function roomKeys<const N extends RoomKeyName>(room: string, ...names: N[]): Record<N, string> {
+  const named = {} as Record<N, string>;
+  for (const name of names) named[name] = (keys[name] as (room: string) => string)(room);
+  return named;
+}

@@ -1,4 +1,5 @@
 import { changeScripts, OVERLAY } from './redis-change-scripts.js';
+import { defineScript } from './redis-script-spec.js';
 
 /**
  * The store's Lua scripts, defined as client commands. Each script touches the keys of one room
@@ -21,7 +22,7 @@ local function depart(tabs, user)
 end
 `;
 
-// Forgets the room's expired connections. KEYS 1-6: conns expiry batched signals tabs profiles.
+// Forgets the room's expired connections; its script's keys start with PRUNE_KEYS.
 // Answers the users who so went offline, flat: {user, profile JSON or '', ...}.
 const PRUNE = `${DEPART}
 local function prune(now)
@@ -43,13 +44,15 @@ local function prune(now)
 end
 `;
 
+/** The keys every script that prunes expired connections starts with, in this order. */
+export const PRUNE_KEYS = ['conns', 'expiry', 'batched', 'signals', 'tabs', 'profiles'] as const;
+
 export const scripts = {
   ...changeScripts,
-  hcConnect: {
-    numberOfKeys: 9,
-    // KEYS: conns expiry members mark seq batched signals tabs profiles
-    // ARGV: connectionId userId expiresAtMs batched signals profileJson
+  hcConnect: defineScript({
     // Answers {joined (1: the user's first live connection in the room), signals connections}.
+    keys: ['conns', 'expiry', 'members', 'mark', 'seq', 'batched', 'signals', 'tabs', 'profiles'],
+    args: ['connectionId', 'userId', 'expiresAtMs', 'batched', 'signals', 'profile'],
     lua: `
 local fresh = redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[4] == '1' then redis.call('SADD', KEYS[6], ARGV[1]) end
@@ -61,23 +64,24 @@ redis.call('HSET', KEYS[9], ARGV[2], ARGV[6])
 local joined = 0
 if fresh == 1 and redis.call('HINCRBY', KEYS[8], ARGV[2], 1) == 1 then joined = 1 end
 return {joined, redis.call('SCARD', KEYS[7])}`,
-  },
-  hcUserConnection: {
-    numberOfKeys: 1,
-    // KEYS: the user's index across rooms; ARGV: member ('<connectionId> <room>') expiresAtMs nowMs
+  }),
+  hcUserConnection: defineScript({
+    // `member` is '<connectionId> <room>'.
     // The index lives as long as its latest connection record.
+    keys: ['userConnections'],
+    args: ['member', 'expiresAtMs', 'nowMs'],
     lua: `
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', KEYS[1], latest[2])
 return 1`,
-  },
-  hcDisconnect: {
-    numberOfKeys: 10,
-    // KEYS: conns expiry log seen mark seq batched signals tabs profiles; ARGV: connectionId markRead leftAtMs
+  }),
+  hcDisconnect: defineScript({
     // Answers false when the connection was not there, else {user, left (1: their last connection),
     // profile JSON or '', the new read mark or '' when it did not move, signals connections left}.
+    keys: ['conns', 'expiry', 'log', 'seen', 'mark', 'seq', 'batched', 'signals', 'tabs', 'profiles'],
+    args: ['connectionId', 'markRead', 'leftAtMs'],
     lua: `${DEPART}
 local function newer(a, b)
   local am, aseq = string.match(a, '(%d+)-(%d+)')
@@ -108,20 +112,20 @@ if ARGV[2] == '1' then
   redis.call('HSET', KEYS[5], user, math.max(mark, seq - #after))
 end
 return {user, left, redis.call('HGET', KEYS[10], user) or '', moved, redis.call('SCARD', KEYS[8])}`,
-  },
-  hcConnections: {
-    numberOfKeys: 6,
-    // KEYS: conns expiry batched signals tabs profiles; ARGV: nowMs
+  }),
+  hcConnections: defineScript({
     // Answers {conns flat, batched ids, signals ids, users whose last connection expired (flat)}.
+    keys: PRUNE_KEYS,
+    args: ['nowMs'],
     lua: `${PRUNE}
 local departed = prune(ARGV[1])
 return {redis.call('HGETALL', KEYS[1]), redis.call('SMEMBERS', KEYS[3]), redis.call('SMEMBERS', KEYS[4]), departed}`,
-  },
-  hcPresence: {
-    numberOfKeys: 6,
-    // KEYS: conns expiry batched signals tabs profiles; ARGV: nowMs
+  }),
+  hcPresence: defineScript({
     // Answers {users whose last connection expired (flat), online users with their profiles (flat),
     // signals connections}.
+    keys: PRUNE_KEYS,
+    args: ['nowMs'],
     lua: `${PRUNE}
 local departed = prune(ARGV[1])
 local online = {}
@@ -130,34 +134,50 @@ for _, user in ipairs(redis.call('HKEYS', KEYS[5])) do
   table.insert(online, redis.call('HGET', KEYS[6], user) or '')
 end
 return {departed, online, redis.call('SCARD', KEYS[4])}`,
-  },
-  hcReadMarks: {
-    numberOfKeys: 3,
-    // KEYS: seen members profiles. Answers the members' marks flat: {user, id, profile JSON or '', ...}.
+  }),
+  hcReadMarks: defineScript({
+    // One page of the members' read marks: HSCAN of `seen` from `cursor`, skipping the first `skip`
+    // pairs of its batch (a page that filled inside a batch resumes there), at most `limit` marks
+    // and `rounds` HSCAN calls of COUNT `limit`, so a page costs the same whatever the room size.
+    // Answers {marks flat (user, id, profile JSON or ''), next cursor ('0': done), next skip}.
+    keys: ['seen', 'members', 'profiles'],
+    args: ['cursor', 'skip', 'limit', 'rounds'],
     lua: `
-local seen = redis.call('HGETALL', KEYS[1])
+local cursor, skip, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local marks = {}
-for i = 1, #seen, 2 do
-  if redis.call('SISMEMBER', KEYS[2], seen[i]) == 1 then
-    table.insert(marks, seen[i])
-    table.insert(marks, seen[i + 1])
-    table.insert(marks, redis.call('HGET', KEYS[3], seen[i]) or '')
+local taken = 0
+for _ = 1, tonumber(ARGV[4]) do
+  local answer = redis.call('HSCAN', KEYS[1], cursor, 'COUNT', limit)
+  local flat = answer[2]
+  local i = skip
+  while i < #flat / 2 and taken < limit do
+    local user = flat[2 * i + 1]
+    if redis.call('SISMEMBER', KEYS[2], user) == 1 then
+      table.insert(marks, user)
+      table.insert(marks, flat[2 * i + 2])
+      table.insert(marks, redis.call('HGET', KEYS[3], user) or '')
+      taken = taken + 1
+    end
+    i = i + 1
   end
+  if i < #flat / 2 then return {marks, cursor, i} end
+  cursor, skip = answer[1], 0
+  if cursor == '0' or taken >= limit then break end
 end
-return marks`,
-  },
-  hcEphemeral: {
-    numberOfKeys: 2,
-    // KEYS: the user's ephemeral slot, signals; ARGV: intervalMs. Answers {claimed 1/0, signals connections}.
+return {marks, cursor, 0}`,
+  }),
+  hcEphemeral: defineScript({
+    keys: ['ephemeral', 'signals'],
+    args: ['intervalMs'],
     lua: `
 local claimed = redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1])
 return {claimed and 1 or 0, redis.call('SCARD', KEYS[2])}`,
-  },
-  hcAppend: {
-    numberOfKeys: 6,
-    // KEYS: log seq seen mark idempotency rate; ARGV: data sender maxlen idemTtl useIdem limit window
+  }),
+  hcAppend: defineScript({
     // Answers {id, data, 0} stored, {id, data, 1} a duplicate, {false, false, 2, ttl} over the limit.
     // Unread counts are derived (room seq - reader's mark), so a message costs O(1) whatever the room size.
+    keys: ['log', 'seq', 'seen', 'mark', 'idempotency', 'rate'],
+    args: ['data', 'sender', 'maxlen', 'idemTtl', 'useIdem', 'limit', 'window'],
     lua: `
 if ARGV[5] == '1' then
   local existing = redis.call('GET', KEYS[5])
@@ -179,19 +199,19 @@ if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[3], ARGV[2], id)
 end
 return {id, ARGV[1], 0}`,
-  },
-  hcRetract: {
-    numberOfKeys: 3,
-    // KEYS: log seq idempotency; ARGV: id
+  }),
+  hcRetract: defineScript({
+    keys: ['log', 'seq', 'idempotency'],
+    args: ['id'],
     lua: `
 if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('DEL', KEYS[3])
 if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
 return 1`,
-  },
-  hcRead: {
-    numberOfKeys: 6,
-    // KEYS: log seen mark seq edits reactions; ARGV: userId start
+  }),
+  hcRead: defineScript({
+    keys: ['log', 'seen', 'mark', 'seq', 'edits', 'reactions'],
+    args: ['userId', 'start'],
     lua: `${OVERLAY}
 local seen = redis.call('HGET', KEYS[2], ARGV[1])
 local entries = overlay(redis.call('XRANGE', KEYS[1], ARGV[2], '+'), KEYS[5], KEYS[6])
@@ -199,12 +219,13 @@ local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #last > 0 then redis.call('HSET', KEYS[2], ARGV[1], last[1][1]) end
 redis.call('HSET', KEYS[3], ARGV[1], redis.call('GET', KEYS[4]) or 0)
 return {seen or false, entries}`,
-  },
-  hcPage: {
-    numberOfKeys: 7,
-    // KEYS: log seen mark seq signals edits reactions; ARGV: userId end start count markRead ('1' marks the room read)
+  }),
+  hcPage: defineScript({
+    // `markRead` '1' marks the room read.
     // One more than asked tells whether more match without a second call. Answers {seen, entries,
     // more, the new read mark when markRead moved it, signals connections}.
+    keys: ['log', 'seen', 'mark', 'seq', 'signals', 'edits', 'reactions'],
+    args: ['userId', 'end', 'start', 'count', 'markRead'],
     lua: `${OVERLAY}
 local seen = redis.call('HGET', KEYS[2], ARGV[1])
 local entries = redis.call('XREVRANGE', KEYS[1], ARGV[2], ARGV[3], 'COUNT', tonumber(ARGV[4]) + 1)
@@ -224,10 +245,10 @@ if ARGV[5] == '1' then
   redis.call('HSET', KEYS[3], ARGV[1], redis.call('GET', KEYS[4]) or 0)
 end
 return {seen or false, entries, more, moved, redis.call('SCARD', KEYS[5])}`,
-  },
-  hcLatest: {
-    numberOfKeys: 6,
-    // KEYS: log members mark seq edits reactions; ARGV: userId limit
+  }),
+  hcLatest: defineScript({
+    keys: ['log', 'members', 'mark', 'seq', 'edits', 'reactions'],
+    args: ['userId', 'limit'],
     lua: `${OVERLAY}
 local entries = {}
 if tonumber(ARGV[2]) > 0 then
@@ -238,19 +259,21 @@ if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
   unread = math.max(0, tonumber(redis.call('GET', KEYS[4]) or '0') - tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0'))
 end
 return {unread, entries}`,
-  },
-  hcCount: {
-    numberOfKeys: 1,
-    // KEYS: counter; ARGV: ttlSeconds slide ('1': the TTL restarts with every count, else with the first)
+  }),
+  hcCount: defineScript({
+    // `slide` '1': the TTL restarts with every count, else with the first.
     // Answers {count, seconds left}.
+    keys: ['counter'],
+    args: ['ttlSeconds', 'slide'],
     lua: `
 local count = redis.call('INCR', KEYS[1])
 if count == 1 or ARGV[2] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return {count, redis.call('TTL', KEYS[1])}`,
-  },
-  hcAddMembers: {
-    numberOfKeys: 3,
-    // KEYS: members mark seq; ARGV: userIds... (new members start with nothing unread)
+  }),
+  hcAddMembers: defineScript({
+    // ARGV: the user ids (new members start with nothing unread).
+    keys: ['members', 'mark', 'seq'],
+    variadic: true,
     lua: `
 local seq = redis.call('GET', KEYS[3]) or 0
 for i = 1, #ARGV do
@@ -258,12 +281,12 @@ for i = 1, #ARGV do
   redis.call('HSETNX', KEYS[2], ARGV[i], seq)
 end
 return #ARGV`,
-  },
-  hcRemoveMembers: {
-    numberOfKeys: 7,
-    // KEYS: members conns expiry batched signals tabs profiles; ARGV: userIds...
-    // Answers {removed connections flat (id, user), users who so went offline flat (user, profile),
-    // signals connections left}.
+  }),
+  hcRemoveMembers: defineScript({
+    // ARGV: the user ids. Answers {removed connections flat (id, user), users who so went offline
+    // flat (user, profile), signals connections left}.
+    keys: ['members', 'conns', 'expiry', 'batched', 'signals', 'tabs', 'profiles'],
+    variadic: true,
     lua: `${DEPART}
 local removed = {}
 local departed = {}
@@ -288,7 +311,7 @@ for i = 1, #conns, 2 do
   end
 end
 return {removed, departed, redis.call('SCARD', KEYS[5])}`,
-  },
+  }),
 } as const;
 
 /** Name of a script command. */

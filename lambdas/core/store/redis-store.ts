@@ -1,37 +1,40 @@
-import { type ChatMessage, compareIds } from '../../../protocol/index.js';
-import { HttpError, RateLimitedError, ServiceUnavailableError } from '../errors.js';
+import type { ChatMessage } from '../../../protocol/index.js';
+import { HttpError, ServiceUnavailableError } from '../errors.js';
 import type { Identity, NewMessage } from '../protocol.js';
 import { sleep } from '../retry.js';
-import {
-  type AppendOptions,
-  type AppendResult,
-  type Arrival,
-  type ChatStore,
-  type ConnectionHome,
-  type ConnectionRecord,
-  type ConnectOptions,
-  type Departure,
-  type EphemeralClaim,
-  IDEMPOTENCY_TTL_SECONDS,
-  type OnlineUser,
-  type PageQuery,
-  type PageResult,
-  type ReadMark,
-  type ReadResult,
-  type RoomSummary,
-  type TicketGrant,
-  type UserConnection,
-  type WindowCount,
+import type {
+  AppendOptions,
+  AppendResult,
+  Arrival,
+  ChatStore,
+  ConnectionHome,
+  ConnectionRecord,
+  ConnectOptions,
+  Departure,
+  EphemeralClaim,
+  OnlineUser,
+  PageQuery,
+  PageResult,
+  ReadMarksPage,
+  ReadMarksQuery,
+  ReadResult,
+  RoomSummary,
+  TicketGrant,
+  UserConnection,
+  WindowCount,
 } from './chat-store.js';
 import { RedisChanges } from './redis-changes.js';
-import { createRedisClient, type RedisClient, type ScriptClient, unsent, whenReady } from './redis-client.js';
+import {
+  createRedisClient,
+  type RedisClient,
+  runScript,
+  type ScriptClient,
+  unsent,
+  whenReady,
+} from './redis-client.js';
 import {
   type DisconnectAnswer,
-  decodeEntries,
-  decodeMessage,
   departureOf,
-  type Entry,
-  encodeMessage,
   markFlag,
   onlineUsers,
   pairs,
@@ -39,7 +42,9 @@ import {
   readMarks,
   userConnection,
 } from './redis-codec.js';
-import { keys } from './redis-keys.js';
+import { keys, roomKeys } from './redis-keys.js';
+import { RedisLog } from './redis-log.js';
+import { PRUNE_KEYS } from './redis-scripts.js';
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -54,6 +59,8 @@ export interface RedisStoreOptions {
 }
 
 const RESEND_DELAY_MS = 25;
+// HSCAN calls one page of read marks makes at most (members who left are skipped on the way).
+const READ_MARK_ROUNDS = 4;
 
 /**
  * Whether `error` is one JavaScript raises for code or data (`RangeError` on a value nested too
@@ -73,12 +80,11 @@ export class RedisStore implements ChatStore {
   readonly kind = 'redis' as const;
   readonly client: RedisClient;
   private readonly redis: ScriptClient;
-  private readonly historyLimit: number;
   private readonly connectTimeoutMs: number;
   readonly changes: RedisChanges;
+  private readonly log: RedisLog;
 
   constructor(options: RedisStoreOptions) {
-    this.historyLimit = options.historyLimit ?? 1000;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
     this.redis = createRedisClient({
       url: options.url,
@@ -87,6 +93,7 @@ export class RedisStore implements ChatStore {
     });
     this.client = this.redis;
     this.changes = new RedisChanges(this.redis, (work) => this.run(work));
+    this.log = new RedisLog(this.redis, (work) => this.run(work), options.historyLimit ?? 1000);
   }
 
   /**
@@ -124,30 +131,37 @@ export class RedisStore implements ChatStore {
     const home: ConnectionHome = { room, identity };
     return this.run(async () => {
       const [[joined, listeners]] = await Promise.all([
-        this.redis.hcConnect(
-          keys.conns(room),
-          keys.expiry(room),
-          keys.members(room),
-          keys.mark(room),
-          keys.seq(room),
-          keys.batched(room),
-          keys.signals(room),
-          keys.tabs(room),
-          keys.profiles(room),
-          connectionId,
-          identity.userId,
-          expiresAt,
-          options.batched ? '1' : '0',
-          options.signals ? '1' : '0',
-          JSON.stringify(identity.profile),
+        runScript(
+          this.redis,
+          'hcConnect',
+          roomKeys(
+            room,
+            'conns',
+            'expiry',
+            'members',
+            'mark',
+            'seq',
+            'batched',
+            'signals',
+            'tabs',
+            'profiles',
+          ),
+          {
+            connectionId,
+            userId: identity.userId,
+            expiresAtMs: expiresAt,
+            batched: options.batched ? '1' : '0',
+            signals: options.signals ? '1' : '0',
+            profile: JSON.stringify(identity.profile),
+          },
         ) as Promise<[number, number]>,
         this.client.set(keys.connection(connectionId), JSON.stringify(home), 'EX', ttlSeconds),
         // The user's index across rooms has its own slot: a second command, sent together.
-        this.redis.hcUserConnection(
-          keys.userConnections(identity.userId),
-          userConnection(connectionId, room),
-          expiresAt,
-          now,
+        runScript(
+          this.redis,
+          'hcUserConnection',
+          { userConnections: keys.userConnections(identity.userId) },
+          { member: userConnection(connectionId, room), expiresAtMs: expiresAt, nowMs: now },
         ),
       ]);
       return { joined: joined === 1, listeners: Number(listeners) };
@@ -157,20 +171,23 @@ export class RedisStore implements ChatStore {
   private leave(room: string, connectionId: string, leftAtMs: number | undefined): Promise<Departure | null> {
     return this.run(async () => {
       const [result] = await Promise.all([
-        this.redis.hcDisconnect(
-          keys.conns(room),
-          keys.expiry(room),
-          keys.log(room),
-          keys.seen(room),
-          keys.mark(room),
-          keys.seq(room),
-          keys.batched(room),
-          keys.signals(room),
-          keys.tabs(room),
-          keys.profiles(room),
-          connectionId,
-          leftAtMs === undefined ? '0' : '1',
-          leftAtMs ?? 0,
+        runScript(
+          this.redis,
+          'hcDisconnect',
+          roomKeys(
+            room,
+            'conns',
+            'expiry',
+            'log',
+            'seen',
+            'mark',
+            'seq',
+            'batched',
+            'signals',
+            'tabs',
+            'profiles',
+          ),
+          { connectionId, markRead: leftAtMs === undefined ? '0' : '1', leftAtMs: leftAtMs ?? 0 },
         ) as Promise<DisconnectAnswer | null>,
         this.client.del(keys.connection(connectionId)),
       ]);
@@ -197,22 +214,19 @@ export class RedisStore implements ChatStore {
   }
 
   /** The keys of the scripts that prune a room's expired connections. */
-  private pruneKeys(room: string): string[] {
-    return [
-      keys.conns(room),
-      keys.expiry(room),
-      keys.batched(room),
-      keys.signals(room),
-      keys.tabs(room),
-      keys.profiles(room),
-    ];
+  private pruneKeys(room: string) {
+    return roomKeys(room, ...PRUNE_KEYS);
   }
 
   connections(room: string, departed?: Departure[]): Promise<ConnectionRecord[]> {
     return this.run(async () => {
-      const [flat, batched, signals, gone] = (await this.redis.hcConnections(
-        ...this.pruneKeys(room),
-        Date.now(),
+      const [flat, batched, signals, gone] = (await runScript(
+        this.redis,
+        'hcConnections',
+        this.pruneKeys(room),
+        {
+          nowMs: Date.now(),
+        },
       )) as [string[], string[], string[], string[]];
       pushDepartures(gone, signals.length, departed);
       return markFlag(markFlag(pairs(flat), batched, 'batched'), signals, 'signals');
@@ -221,28 +235,40 @@ export class RedisStore implements ChatStore {
 
   presence(room: string, departed?: Departure[]): Promise<OnlineUser[]> {
     return this.run(async () => {
-      const [gone, online, listeners] = (await this.redis.hcPresence(
-        ...this.pruneKeys(room),
-        Date.now(),
-      )) as [string[], string[], number];
+      const [gone, online, listeners] = (await runScript(this.redis, 'hcPresence', this.pruneKeys(room), {
+        nowMs: Date.now(),
+      })) as [string[], string[], number];
       pushDepartures(gone, Number(listeners), departed);
       return onlineUsers(online);
     });
   }
 
-  readMarks(room: string): Promise<ReadMark[]> {
+  readMarks(room: string, query: ReadMarksQuery): Promise<ReadMarksPage> {
+    const [cursor, skip] = (query.after ?? '0.0').split('.');
     return this.run(async () => {
-      const flat = await this.redis.hcReadMarks(keys.seen(room), keys.members(room), keys.profiles(room));
-      return readMarks(flat as string[]);
+      const [flat, next, nextSkip] = (await runScript(
+        this.redis,
+        'hcReadMarks',
+        roomKeys(room, 'seen', 'members', 'profiles'),
+        {
+          cursor: cursor ?? '0',
+          skip: skip ?? '0',
+          limit: Math.max(1, query.limit),
+          rounds: READ_MARK_ROUNDS,
+        },
+      )) as [string[], string, number];
+      const done = next === '0' && Number(nextSkip) === 0;
+      return { marks: readMarks(flat), next: done ? null : `${next}.${nextSkip}` };
     });
   }
 
   claimEphemeral(room: string, userId: string, intervalMs: number): Promise<EphemeralClaim> {
     return this.run(async () => {
-      const [claimed, listeners] = (await this.redis.hcEphemeral(
-        keys.ephemeral(room, userId),
-        keys.signals(room),
-        intervalMs,
+      const [claimed, listeners] = (await runScript(
+        this.redis,
+        'hcEphemeral',
+        { ephemeral: keys.ephemeral(room, userId), signals: keys.signals(room) },
+        { intervalMs },
       )) as [number, number];
       return { claimed: claimed === 1, listeners: Number(listeners) };
     });
@@ -258,103 +284,24 @@ export class RedisStore implements ChatStore {
     });
   }
 
-  async append(message: NewMessage, options: AppendOptions = {}): Promise<AppendResult> {
-    const room = message.room;
-    const sender = message.senderId ?? '';
-    const { idempotencyKey, rateLimit } = options;
-    // Encoded before the store is asked, so a message that cannot be encoded is no store failure.
-    const data = encodeMessage(message);
-    return this.run(async () => {
-      const [id, stored, status, ttl] = (await this.redis.hcAppend(
-        keys.log(room),
-        keys.seq(room),
-        keys.seen(room),
-        keys.mark(room),
-        keys.idempotency(room, idempotencyKey ?? ''),
-        sender ? keys.rate(room, sender) : keys.backendRate(room),
-        data,
-        sender,
-        this.historyLimit,
-        IDEMPOTENCY_TTL_SECONDS,
-        idempotencyKey ? '1' : '0',
-        rateLimit ? rateLimit.limit : 0,
-        rateLimit?.windowSeconds ?? 60,
-      )) as [string, string, number, number?];
-      if (status === 2) throw new RateLimitedError(undefined, { retryAfter: Math.max(1, ttl ?? 1) });
-      return { message: decodeMessage(id, stored), duplicate: status === 1 };
-    });
+  append(message: NewMessage, options?: AppendOptions): Promise<AppendResult> {
+    return this.log.append(message, options);
   }
 
-  async retract(message: ChatMessage, idempotencyKey?: string): Promise<void> {
-    const room = message.room;
-    await this.run(() =>
-      this.redis.hcRetract(
-        keys.log(room),
-        keys.seq(room),
-        keys.idempotency(room, idempotencyKey ?? ''),
-        message.id,
-      ),
-    );
+  retract(message: ChatMessage, idempotencyKey?: string): Promise<void> {
+    return this.log.retract(message, idempotencyKey);
   }
 
   read(room: string, userId: string, sinceId?: string): Promise<ReadResult> {
-    return this.run(async () => {
-      const [seen, entries] = (await this.redis.hcRead(
-        keys.log(room),
-        keys.seen(room),
-        keys.mark(room),
-        keys.seq(room),
-        keys.edits(room),
-        keys.reactions(room),
-        userId,
-        sinceId ? `(${sinceId}` : '-',
-      )) as [string | null, Entry[]];
-      return { messages: decodeEntries(entries), lastSeenId: seen ?? null };
-    });
+    return this.log.read(room, userId, sinceId);
   }
 
   page(room: string, userId: string, query: PageQuery): Promise<PageResult> {
-    const { before, after } = query;
-    // `(0-0` is no valid exclusive end for Redis; `0-0` is, and no entry has that id.
-    const nothingOlder = before !== undefined && compareIds(before, '0-0') <= 0;
-    return this.run(async () => {
-      const [seen, entries, more, moved, listeners] = (await this.redis.hcPage(
-        keys.log(room),
-        keys.seen(room),
-        keys.mark(room),
-        keys.seq(room),
-        keys.signals(room),
-        keys.edits(room),
-        keys.reactions(room),
-        userId,
-        nothingOlder ? '0-0' : before !== undefined ? `(${before}` : '+',
-        after !== undefined ? `(${after}` : '-',
-        Math.max(1, query.limit),
-        query.markRead ? '1' : '0',
-      )) as [string | null, Entry[], number, string | null, number];
-      return {
-        messages: decodeEntries(entries).reverse(),
-        lastSeenId: seen ?? null,
-        more: more === 1,
-        ...(moved ? { readMark: { id: moved, listeners: Number(listeners) } } : {}),
-      };
-    });
+    return this.log.page(room, userId, query);
   }
 
   latest(room: string, userId: string, limit: number): Promise<RoomSummary> {
-    return this.run(async () => {
-      const [unread, entries] = (await this.redis.hcLatest(
-        keys.log(room),
-        keys.members(room),
-        keys.mark(room),
-        keys.seq(room),
-        keys.edits(room),
-        keys.reactions(room),
-        userId,
-        limit,
-      )) as [number, Entry[]];
-      return { messages: decodeEntries(entries).reverse(), unread };
-    });
+    return this.log.latest(room, userId, limit);
   }
 
   async unread(room: string, userId: string): Promise<number> {
@@ -372,7 +319,7 @@ export class RedisStore implements ChatStore {
   async addMembers(room: string, userIds: readonly string[]): Promise<void> {
     if (userIds.length === 0) return;
     await this.run(() =>
-      this.redis.hcAddMembers(keys.members(room), keys.mark(room), keys.seq(room), ...userIds),
+      runScript(this.redis, 'hcAddMembers', roomKeys(room, 'members', 'mark', 'seq'), {}, userIds),
     );
   }
 
@@ -383,10 +330,12 @@ export class RedisStore implements ChatStore {
   ): Promise<ConnectionRecord[]> {
     if (userIds.length === 0) return Promise.resolve([]);
     return this.run(async () => {
-      const [removed, gone, listeners] = (await this.redis.hcRemoveMembers(
-        keys.members(room),
-        ...this.pruneKeys(room),
-        ...userIds,
+      const [removed, gone, listeners] = (await runScript(
+        this.redis,
+        'hcRemoveMembers',
+        { ...this.pruneKeys(room), members: keys.members(room) },
+        {},
+        userIds,
       )) as [string[], string[], number];
       const records = pairs(removed);
       await Promise.all(
@@ -423,8 +372,9 @@ export class RedisStore implements ChatStore {
     });
   }
 
-  countUserMessage(userId: string, windowSeconds: number): Promise<WindowCount> {
-    return this.count(keys.userRate(userId), windowSeconds, false);
+  countUserMessage(userId: string, windowSeconds: number, kind = 'message'): Promise<WindowCount> {
+    const key = kind === 'injection' ? keys.userInjections(userId) : keys.userRate(userId);
+    return this.count(key, windowSeconds, false);
   }
 
   async countFanoutFailure(room: string, messageId: string, ttlSeconds: number): Promise<number> {
@@ -434,7 +384,12 @@ export class RedisStore implements ChatStore {
   /** INCR with a TTL set by the first count, or by every count when `slide`; and the TTL left. */
   private count(key: string, ttlSeconds: number, slide: boolean): Promise<WindowCount> {
     return this.run(async () => {
-      const [count, ttl] = (await this.redis.hcCount(key, ttlSeconds, slide ? '1' : '0')) as [number, number];
+      const [count, ttl] = (await runScript(
+        this.redis,
+        'hcCount',
+        { counter: key },
+        { ttlSeconds, slide: slide ? '1' : '0' },
+      )) as [number, number];
       return { count: Number(count), ttlSeconds: Math.max(1, Number(ttl)) };
     });
   }
