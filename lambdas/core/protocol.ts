@@ -6,6 +6,7 @@
 import {
   type ChatMessage,
   type ClientFrame,
+  type ClientFrameRules,
   clientIdOf,
   isValidRoom,
   type Profile,
@@ -25,10 +26,7 @@ export interface Identity {
 export type NewMessage = Omit<ChatMessage, 'id'>;
 
 /** The settings a client frame is read under. */
-export type FrameRules = Pick<
-  ChatConfig,
-  'maxMessageBytes' | 'maxBodyDepth' | 'messageTypes' | 'ephemeralTypes'
->;
+export type FrameRules = ClientFrameRules & Pick<ChatConfig, 'maxMessageBytes' | 'maxBodyDepth'>;
 
 /**
  * A client frame as the server received it: the typed frame, or the error that refuses it; either

@@ -141,6 +141,32 @@ describe('edit and delete over the socket', () => {
     );
   });
 
+  it("keeps a user whose id is `backend` apart from the backend's Idempotency-Key", async () => {
+    // Prepare: that user reacts with clientId X first.
+    const message = await say(ann, 'SPAM');
+    await change(who('backend'), { type: 'react', id: message.id, emoji: 'ok', clientId: 'X' });
+
+    // Act: the backend deletes with Idempotency-Key X.
+    const answer = await rt.edits.backendDelete('lobby', frame({ id: message.id }), 'X');
+
+    // Assess: it did delete.
+    expect(answer).toMatchObject({ id: message.id, deleted: true });
+    const [shown] = await history();
+    expect(shown).toMatchObject({ id: message.id, deleted: true });
+    expect(JSON.stringify(shown)).not.toContain('SPAM');
+  });
+
+  it('names the real depth limit when a backend edit body nests past it', async () => {
+    const message = await say(ann, 'v1');
+    const deep = (levels: number) => JSON.parse(`${'['.repeat(levels)}${']'.repeat(levels)}`) as unknown;
+    await expect(rt.edits.backendEdit('lobby', frame({ id: message.id, body: deep(33) }))).rejects.toThrow(
+      'message too deeply nested: the limit is 32 levels',
+    );
+    await expect(
+      rt.edits.backendEdit('lobby', frame({ id: message.id, body: deep(32) })),
+    ).resolves.toMatchObject({ id: message.id });
+  });
+
   it('answers 404 for an id the room does not hold', async () => {
     await expect(rt.edits.backendEdit('lobby', frame({ id: '1-0', body: 'x' }))).rejects.toMatchObject({
       statusCode: 404,
