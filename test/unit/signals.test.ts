@@ -265,6 +265,11 @@ describe('POST /talk/broadcast (SignalsService)', () => {
     ['a bad room name', '{"rooms":["a b"],"body":1}', 'invalid room name'],
     ['no body', '{"rooms":["a"]}', 'body must be'],
     ['an unknown type', '{"rooms":["a"],"body":1}', 'type must be one of'],
+    [
+      'a body past the depth limit',
+      `{"rooms":["a"],"body":${'['.repeat(33)}${']'.repeat(33)}}`,
+      'message too deeply nested: the limit is 32 levels',
+    ],
   ])('refuses %s', async (what, body, error) => {
     await expect(
       rt.signals.broadcast(what === 'an unknown type' ? 'typing' : undefined, body),
