@@ -111,7 +111,7 @@ export interface ClientFrameRules {
 }
 
 /** Why a client frame was refused. */
-export type RefusalReason =
+export type FrameRefusalReason =
   | 'not-json'
   | 'not-object'
   | 'bad-type'
@@ -124,7 +124,7 @@ export type RefusalReason =
 /** A client frame the server does not take, and why, in words fit for an error frame. */
 export interface RefusedFrame {
   kind: 'refused';
-  reason: RefusalReason;
+  reason: FrameRefusalReason;
   message: string;
   /** The frame's `clientId` when it had a usable one, so the error frame names it. */
   clientId?: string;
@@ -138,7 +138,7 @@ interface Head {
   clientId: string | undefined;
 }
 
-const refused = (reason: RefusalReason, message: string, clientId?: string): RefusedFrame =>
+const refused = (reason: FrameRefusalReason, message: string, clientId?: string): RefusedFrame =>
   clientId === undefined
     ? { kind: 'refused', reason, message }
     : { kind: 'refused', reason, message, clientId };

@@ -135,7 +135,7 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
   [
     "A user whose id is `backend` reacts with `clientId` X, and the backend's later delete with `Idempotency-Key: X` answers 200 and changes nothing",
     "refused: change and idempotency keys are scoped by the kind of caller (`u:<user id>` for users, `backend` for the service key), so no user id shares the backend's keys",
-    '`test/e2e/server-fields.test.ts`, `test/unit/edits.test.ts`',
+    '`test/e2e/server-fields.test.ts`, `test/unit/edits.test.ts`, `test/unit/caller-keys.test.ts`',
   ],
   [
     'A chat frame with an `ERROR` field read by the client library as an error frame (`authentication error` even stopped its reconnects)',
@@ -150,7 +150,7 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
   [
     'Drop-in regression: with `HIPOCHAT_PROFILE_ID_FIELD` at its default, a Hipochat profile `{"user_id": 1001, "name": …}` gave an `author` without `user_id`, which old clients use to find their own messages',
     'fixed: the default public fields hold both `id` and `user_id`, and the public profile always keeps the field the user id was read from',
-    '`test/e2e/hipochat-compat.test.ts`, `test/unit/credentials.test.ts`, `test/unit/protocol.test.ts`',
+    '`test/e2e/hipochat-compat.test.ts`, `test/unit/auth-tickets.test.ts`, `test/unit/credentials.test.ts`, `test/unit/protocol.test.ts`',
   ],
 ];
 
