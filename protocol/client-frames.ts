@@ -108,6 +108,8 @@ export interface ClientFrameRules {
   messageTypes: readonly string[];
   /** The types delivered live and never stored (`HIPOCHAT_EPHEMERAL_TYPES`). */
   ephemeralTypes: readonly string[];
+  /** The type of a message frame without one (`HIPOCHAT_REGULAR_MESSAGE_TYPE`). @default {@link CHAT_MESSAGE_TYPE} */
+  regularType?: string;
 }
 
 /** Why a client frame was refused. */
@@ -173,7 +175,7 @@ const CLIENT_READERS: {
     // Hipochat clients sent `{"message": ...}`: it is the body.
     const body = wire.body !== undefined ? wire.body : wire.message;
     if (!hasBody(body)) return refused('missing-body', 'missing body', clientId);
-    const kind = type ?? CHAT_MESSAGE_TYPE;
+    const kind = type ?? rules.regularType ?? CHAT_MESSAGE_TYPE;
     if (!rules.messageTypes.includes(kind)) {
       return refused('unknown-type', `unknown message type: ${kind}`, clientId);
     }
@@ -216,7 +218,7 @@ function kindOf(type: string | undefined, rules: ClientFrameRules): ClientFrameK
 
 /**
  * Reads a decoded client frame: the typed frame, or why it is refused. Never throws. A frame
- * without `type` is a message (Hipochat clients never sent one).
+ * without `type` is a message of the regular type (Hipochat clients never sent one).
  */
 export function readClientFrame(wire: unknown, rules: ClientFrameRules): ClientFrame | RefusedFrame {
   if (wire === null || typeof wire !== 'object' || Array.isArray(wire)) {

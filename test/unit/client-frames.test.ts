@@ -363,3 +363,11 @@ describe('HIPOCHAT_MESSAGE_TYPES', () => {
     ]);
   });
 });
+
+describe('HIPOCHAT_REGULAR_MESSAGE_TYPE', () => {
+  it('types a message frame that has no type', () => {
+    const config = loadConfig({ HIPOCHAT_REGULAR_MESSAGE_TYPE: 'notification' });
+    expect(readFrame('{"body":"hi"}', config)).toMatchObject({ kind: 'send', type: 'notification' });
+    expect(readFrame('{"type":"message","body":"hi"}', config)).toMatchObject({ type: 'message' });
+  });
+});
