@@ -9,11 +9,12 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../lambdas/core/config.js';
 import { type ConnectionSender, ManagementApiSender } from '../lambdas/core/connections.js';
 import { requestRuns, sliceConnections } from '../lambdas/core/fanout-slices.js';
+import { readFrame } from '../lambdas/core/protocol.js';
 import { createRuntime, setRuntime } from '../lambdas/core/runtime.js';
 import type { ChatStore } from '../lambdas/core/store/chat-store.js';
 import { RedisStore } from '../lambdas/core/store/redis-store.js';
 import { rabbitMqEvent } from '../local/mq-events.js';
-import type { ChatMessage } from '../protocol/index.js';
+import type { ChatMessage, SendFrame } from '../protocol/index.js';
 import { parseCommandStats } from './services.js';
 
 process.env.AWS_REGION ??= 'us-east-1';
@@ -228,7 +229,12 @@ async function write(args: WriteProbe): Promise<WriteReportLine> {
     Array.from({ length: args.members }, (_, i) => `member-${i}`),
   );
   const identity = { userId: 'member-0', profile: { id: 'member-0' } };
-  const frame = (i: number) => JSON.stringify({ type: 'message', body: { probe: i }, clientId: `w-${i}` });
+  // Read as `$default` reads a frame, so the parse counts in the write path as it does live.
+  const frame = (i: number) =>
+    readFrame(
+      JSON.stringify({ type: 'message', body: { probe: i }, clientId: `w-${i}` }),
+      rt.config,
+    ) as SendFrame;
   await rt.chat.send(args.room, identity, frame(-1)); // warm-up: connections, scripts, topology
   let publishes = 0;
   const link = await (

@@ -2,7 +2,8 @@
  * Keeping a socket alive and getting it back: API Gateway closes a socket idle for 10 minutes,
  * and browsers cannot send protocol-level pings, so clients send a ping frame the server answers.
  */
-import { encodeClientFrame, encodeServerFrame } from './frames.js';
+import { encodeClientFrame } from './client-frames.js';
+import { encodeServerFrame } from './frames.js';
 
 /** The keep-alive frame a client sends: `{"type":"ping"}` (answered, never stored). */
 export const KEEP_ALIVE_FRAME: string = encodeClientFrame({ kind: 'ping' });

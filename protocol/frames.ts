@@ -1,82 +1,15 @@
 /**
- * Websocket frames, both ways. Each direction is one union discriminated by `kind`; the
- * encoders and the parser map it to and from the wire JSON, whose shapes are historical (a
- * message travels as itself, an error as Hipochat's `{"ERROR": ...}`) and so cannot be
- * discriminated by one field.
+ * Frames the server sends: one union discriminated by `kind` (the client's own are in
+ * `client-frames.ts`); the encoder and the parser map it to and from the wire JSON, whose shapes
+ * are historical (a message travels as itself, an error as Hipochat's `{"ERROR": ...}`) and so
+ * cannot be discriminated by one field.
  *
  * Adding a server frame (presence, typing, ...): add its interface to {@link ServerFrame} and a
- * builder; the compiler then asks for its reader in `READERS` and for a case in every exhaustive
- * `switch` of a client. It travels as `{"type": <kind>, ...fields}`.
+ * builder; the compiler then asks for its reader in `READERS`, its fields in `SERVER_FRAME_FIELDS`
+ * (server-fields.ts) and a case in every exhaustive `switch` of a client. It travels as
+ * `{"type": <kind>, ...fields}`.
  */
-import {
-  CHAT_MESSAGE_TYPE,
-  type ChatMessage,
-  type EditMark,
-  isChatMessage,
-  type Profile,
-  type Reactions,
-} from './messages.js';
-
-/** A chat line or injection from a client: `{"type":"message","body":...,"clientId"?:...}`. */
-export interface SendFrame {
-  kind: 'send';
-  /** The message type. @default {@link CHAT_MESSAGE_TYPE} */
-  type?: string;
-  body: unknown;
-  /** Echoed in the ack, the error frame and the delivered message, so a sender can match them. */
-  clientId?: string;
-}
-
-/** The keep-alive frame: `{"type":"ping"}`. */
-export interface PingFrame {
-  kind: 'ping';
-}
-
-/**
- * "I am typing" in the room: `{"type":"typing","clientId"?:...}`. Ephemeral: delivered live to the
- * room's signals connections, never stored, counted or pushed. The server delivers at most one per
- * user and room per {@link EPHEMERAL_INTERVAL_MS}; a `clientId` gets an ack without an id.
- */
-export interface TypingNoticeFrame {
-  kind: 'typing';
-  clientId?: string;
-}
-
-/**
- * Changes the body of one of the sender's messages: `{"type":"edit","id":...,"body":...,"clientId"?:...}`.
- * Acked like a send (`id` is the edited message's).
- */
-export interface EditFrame {
-  kind: 'edit';
-  /** The message to edit. */
-  id: string;
-  body: unknown;
-  clientId?: string;
-}
-
-/** Deletes one of the sender's messages: `{"type":"delete","id":...,"clientId"?:...}`. */
-export interface DeleteFrame {
-  kind: 'delete';
-  /** The message to delete. */
-  id: string;
-  clientId?: string;
-}
-
-/**
- * Toggles the sender's reaction on a message: `{"type":"react","id":...,"emoji":"👍","clientId"?:...}`;
- * the same frame again takes it back.
- */
-export interface ReactFrame {
-  kind: 'react';
-  /** The message reacted to. */
-  id: string;
-  /** One emoji (an RGI emoji sequence), or a name the server offers (`HIPOCHAT_REACTIONS`). */
-  emoji: string;
-  clientId?: string;
-}
-
-/** A frame a client sends. */
-export type ClientFrame = SendFrame | PingFrame | TypingNoticeFrame | EditFrame | DeleteFrame | ReactFrame;
+import { type ChatMessage, type EditMark, isChatMessage, type Profile, type Reactions } from './messages.js';
 
 /** The `type` of the typing frame both ways, and the default of `HIPOCHAT_EPHEMERAL_TYPES`. */
 export const TYPING_TYPE = 'typing';
@@ -383,29 +316,13 @@ export function encodeServerFrame(frame: ServerFrame): string {
   }
 }
 
-/** The JSON text of a client frame. */
-export function encodeClientFrame(frame: ClientFrame): string {
-  if (frame.kind === 'ping') return JSON.stringify({ type: 'ping' });
-  if (frame.kind === 'typing') return JSON.stringify({ type: TYPING_TYPE, clientId: frame.clientId });
-  if (frame.kind === 'edit') {
-    return JSON.stringify({ type: 'edit', id: frame.id, body: frame.body, clientId: frame.clientId });
-  }
-  if (frame.kind === 'delete')
-    return JSON.stringify({ type: 'delete', id: frame.id, clientId: frame.clientId });
-  if (frame.kind === 'react') {
-    return JSON.stringify({ type: 'react', id: frame.id, emoji: frame.emoji, clientId: frame.clientId });
-  }
-  return JSON.stringify({
-    type: frame.type ?? CHAT_MESSAGE_TYPE,
-    body: frame.body,
-    clientId: frame.clientId,
-  });
-}
-
 /**
- * Reads a frame from the server. Never throws: a client must survive any frame. An error frame
- * wins over everything else; a frame whose `type` names a control frame but whose fields do not
- * fit is read as a message when it is one.
+ * Reads a frame from the server by the server's encoding, never by what a sender put in a message.
+ * Never throws: a client must survive any frame. A frame whose `type` names a control frame is
+ * that frame when its fields fit (no message type may name one: the server refuses such a type at
+ * start-up); else a frame with a string `id` and `type` is a message, whatever other fields it
+ * carries (an `ERROR` field in a message, as stored before the server dropped such fields, keeps it
+ * a message); else `{"ERROR": ...}` is an error.
  */
 export function parseServerFrame(text: string): ServerFrame | UnreadableFrame {
   let wire: unknown;
@@ -418,11 +335,6 @@ export function parseServerFrame(text: string): ServerFrame | UnreadableFrame {
     return { kind: 'unreadable', reason: 'unknown' };
   }
   const fields = wire as WireFields;
-  if (typeof fields.ERROR === 'string') {
-    return typeof fields.clientId === 'string'
-      ? { kind: 'error', message: fields.ERROR, clientId: fields.clientId }
-      : { kind: 'error', message: fields.ERROR };
-  }
   const type = fields.type;
   // hasOwnProperty, not `in`: `toString` is no frame type (and Object.hasOwn is too new for Safari 15).
   if (typeof type === 'string' && Object.hasOwn(READERS, type)) {
@@ -430,5 +342,10 @@ export function parseServerFrame(text: string): ServerFrame | UnreadableFrame {
     if (frame) return frame;
   }
   if (isChatMessage(wire)) return messageFrame(wire);
+  if (typeof fields.ERROR === 'string') {
+    return typeof fields.clientId === 'string'
+      ? { kind: 'error', message: fields.ERROR, clientId: fields.clientId }
+      : { kind: 'error', message: fields.ERROR };
+  }
   return { kind: 'unreadable', reason: 'unknown' };
 }

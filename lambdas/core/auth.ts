@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Profile } from '../../protocol/index.js';
 import { BadRequestError, ServiceUnavailableError, UnauthorizedError } from './errors.js';
 import { logger } from './logger.js';
-import { defaultPublicFields, type Identity, publicProfile } from './protocol.js';
+import { defaultPublicFields, type Identity, profileIdFields, publicProfile } from './protocol.js';
 import type { ChatStore } from './store/chat-store.js';
 
 /** SHA-256 hex of a secret, so raw tokens never become keys or log fields. */
@@ -20,7 +20,10 @@ export interface AuthenticatorOptions {
   cacheSeconds: number;
   /** Milliseconds before the profile endpoint counts as down. @default 5000 */
   timeoutMs?: number;
-  /** Top-level profile fields that leave the server. @default the id field, `username`, names, avatars */
+  /**
+   * Top-level profile fields that leave the server, besides the one the user id was read from.
+   * @default the id fields (`idField`, `id`, `user_id`), `username`, names, avatars
+   */
   publicFields?: readonly string[];
 }
 
@@ -30,17 +33,35 @@ const TICKET_TTL_SECONDS = 30;
 /** Turns a token into an identity through the customer's profile endpoint, with a short cache. */
 export class Authenticator {
   private readonly publicFields: readonly string[];
+  private readonly idFields: readonly string[];
 
   constructor(
     private readonly store: ChatStore,
     private readonly options: AuthenticatorOptions,
   ) {
+    this.idFields = profileIdFields(options.idField);
     this.publicFields = options.publicFields ?? defaultPublicFields(options.idField);
   }
 
-  /** The identity with only the public part of its profile (cached and ticket identities included). */
+  /** The profile field the user id was read from, if any (none for an id hashed from the token). */
+  private idFieldOf(profile: Profile, userId: string): string | undefined {
+    return this.idFields.find((field) => {
+      const value = profile[field];
+      return (typeof value === 'string' || typeof value === 'number') && String(value) === userId;
+    });
+  }
+
+  /**
+   * The identity with only the public part of its profile (cached and ticket identities included),
+   * which always keeps the field the user id was read from: old clients find their own messages by it.
+   */
   private published(identity: Identity): Identity {
-    return { userId: identity.userId, profile: publicProfile(identity.profile, this.publicFields) };
+    const idField = this.idFieldOf(identity.profile, identity.userId);
+    const fields =
+      idField === undefined || this.publicFields.includes(idField)
+        ? this.publicFields
+        : [idField, ...this.publicFields];
+    return { userId: identity.userId, profile: publicProfile(identity.profile, fields) };
   }
 
   /**
@@ -64,7 +85,7 @@ export class Authenticator {
   }
 
   private userIdOf(profile: Profile, token: string): string {
-    for (const field of [this.options.idField, 'id', 'user_id']) {
+    for (const field of this.idFields) {
       const value = profile[field];
       if ((typeof value === 'string' && value.length > 0) || typeof value === 'number') return String(value);
     }

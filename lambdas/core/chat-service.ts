@@ -4,6 +4,8 @@ import {
   MESSAGE_ID_PATTERN,
   type OldMessages,
   type RoomHistory,
+  type SendFrame,
+  withoutServerFields,
 } from '../../protocol/index.js';
 import {
   AnswerBudget,
@@ -14,13 +16,14 @@ import {
 } from './answer-budget.js';
 import type { Authenticator } from './auth.js';
 import type { ChatBus } from './bus/chat-bus.js';
+import { callerKey, checkIdempotencyKey } from './caller-keys.js';
 import type { ChatConfig } from './config.js';
 import type { ConnectionSender } from './connections.js';
 import { BadRequestError, ForbiddenError, RateLimitedError } from './errors.js';
 import { countUserInjection } from './injection-limit.js';
 import { logger } from './logger.js';
 import { metrics } from './metrics.js';
-import { type Identity, type NewMessage, parseClientFrame, parseJson } from './protocol.js';
+import { type Identity, type NewMessage, parseJson } from './protocol.js';
 import { SignalPublisher } from './signals.js';
 import { showMessage } from './store/change-store.js';
 import type { AppendOptions, ChatStore, ConnectOptions, Departure } from './store/chat-store.js';
@@ -41,18 +44,6 @@ export interface MemberList {
   tokens?: string[];
 }
 
-// Fields a client may not set: the server owns them.
-const SERVER_FIELDS = new Set([
-  'id',
-  'room',
-  'token',
-  'timestamp',
-  'author',
-  'senderId',
-  'type',
-  'body',
-  'message',
-]);
 const MAX_ROOMS_PER_HISTORY = 50;
 // Bytes kept for an answer's keys and `page` (and per room of a history answer): far more than they take.
 const ANSWER_ENVELOPE_BYTES = 1024;
@@ -60,11 +51,6 @@ const ANSWER_ENVELOPE_BYTES = 1024;
 const FIRST_READ_OLD = 250;
 const FIRST_READ_HISTORY = 20;
 const MAX_MEMBERS_PER_CALL = 1000;
-
-/** A user id as part of an idempotency record's key: `%` and `:` escaped, so no two users share keys. */
-function scopeOf(userId: string): string {
-  return userId.replaceAll('%', '%25').replaceAll(':', '%3A');
-}
 
 /**
  * The chat: rooms, messages, read state and membership. Handlers call it; it never sees an API
@@ -129,25 +115,16 @@ export class ChatService {
   }
 
   /**
-   * A websocket frame from a member. Returns the stored message; it reaches every connection of
-   * the room, the sender's included, through the fan-out.
+   * A message frame from a member, as the wire's parser typed it. Returns the stored message; it
+   * reaches every connection of the room, the sender's included, through the fan-out. The message
+   * is the frame's own fields, none of them the server's, plus the server's.
    */
-  async send(room: string, identity: Identity, frameText: string | undefined): Promise<ChatMessage> {
-    const frame = parseClientFrame(
-      frameText,
-      this.config.maxMessageBytes,
-      this.config.messageTypes,
-      this.config.maxBodyDepth,
-    );
+  async send(room: string, identity: Identity, frame: SendFrame): Promise<ChatMessage> {
     // A socket keeps the identity it connected with; a member removed while closing their socket
     // failed must not post on. One SISMEMBER, for closed rooms only.
     await this.assertAllowed(room, identity.userId);
-    const extra: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(frame)) {
-      if (!SERVER_FIELDS.has(key)) extra[key] = value;
-    }
     const message: NewMessage = {
-      ...extra,
+      ...withoutServerFields(frame.fields),
       type: frame.type ?? this.config.regularType,
       room,
       token: room,
@@ -155,10 +132,11 @@ export class ChatService {
       body: frame.body,
       author: identity.profile,
       senderId: identity.userId,
+      ...(frame.clientId === undefined ? {} : { clientId: frame.clientId }),
     };
     await this.countAcrossRooms(identity.userId);
     return this.accept(message, {
-      idempotencyKey: frame.clientId ? `c:${scopeOf(identity.userId)}:${frame.clientId}` : undefined,
+      idempotencyKey: frame.clientId ? callerKey('c', identity.userId, frame.clientId) : undefined,
       rateLimit: { limit: this.config.rateLimitPerMinute, windowSeconds: 60 },
     });
   }
@@ -198,9 +176,7 @@ export class ChatService {
     if (!this.config.messageTypes.includes(kind)) {
       throw new BadRequestError(`type must be one of: ${this.config.messageTypes.join(', ')}`);
     }
-    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,128}$/.test(idempotencyKey)) {
-      throw new BadRequestError('Idempotency-Key must be 1-128 printable characters');
-    }
+    checkIdempotencyKey(idempotencyKey);
     if (identity) await this.assertAllowed(room, identity.userId);
     const body = parseJson(bodyText, this.config.maxMessageBytes, 'body', this.config.maxBodyDepth);
     const message: NewMessage = {
@@ -212,12 +188,11 @@ export class ChatService {
       author: identity?.profile ?? null,
       ...(identity ? { senderId: identity.userId } : {}),
     };
-    const caller = identity ? `u:${scopeOf(identity.userId)}` : 'backend';
     const backendLimit = this.config.backendRateLimitPerMinute;
     if (identity) await this.countAcrossRooms(identity.userId);
     if (identity) await countUserInjection(this.store, this.config, identity.userId);
     return this.accept(message, {
-      idempotencyKey: idempotencyKey ? `i:${caller}:${idempotencyKey}` : undefined,
+      idempotencyKey: idempotencyKey ? callerKey('i', identity?.userId ?? null, idempotencyKey) : undefined,
       rateLimit: identity
         ? { limit: this.config.rateLimitPerMinute, windowSeconds: 60 }
         : backendLimit > 0

@@ -1,5 +1,6 @@
 // zod/mini keeps every handler bundle ~430 KB smaller than classic zod (cold starts).
 import * as z from 'zod/mini';
+import { RESERVED_MESSAGE_TYPES } from '../../protocol/client-frames.js';
 import { CONTROL_FRAME_TYPES, TYPING_TYPE } from '../../protocol/frames.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, isOfferableReaction, MAX_FRAME_BYTES } from '../../protocol/limits.js';
 import { ConfigError } from './errors.js';
@@ -268,9 +269,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   ) as ChatConfig;
   config.redisUrl = redisUrlFrom(env, config.redisUrl);
   config.amqpUrl = amqpUrlFrom(env, config.amqpUrl);
-  // Unset, the default `typing` yields to a deployment that already stores typing as messages.
-  if (source.HIPOCHAT_EPHEMERAL_TYPES === undefined) {
-    config.ephemeralTypes = config.ephemeralTypes.filter((type) => !config.messageTypes.includes(type));
+  const reserved = config.messageTypes.find((type) => RESERVED_MESSAGE_TYPES.includes(type));
+  if (reserved !== undefined) {
+    throw new ConfigError(
+      `invalid configuration: HIPOCHAT_MESSAGE_TYPES must not name a server or control frame type (${RESERVED_MESSAGE_TYPES.join(', ')}), got ${JSON.stringify(reserved)}`,
+    );
   }
   const clash = config.ephemeralTypes.find(
     (type) =>

@@ -5,13 +5,16 @@
  */
 import {
   type ChatMessage,
+  type DeleteFrame,
+  type EditFrame,
   type EditMark,
   encodeServerFrame,
   isValidEmoji,
-  MAX_CLIENT_ID_LENGTH,
   MAX_REACTIONS_PER_MESSAGE,
   MESSAGE_ID_PATTERN,
+  type ReactFrame,
 } from '../../protocol/index.js';
+import { callerKey, checkIdempotencyKey, isRecord } from './caller-keys.js';
 import type { ChatService } from './chat-service.js';
 import type { ChatConfig } from './config.js';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from './errors.js';
@@ -19,8 +22,8 @@ import { type Identity, parseJson } from './protocol.js';
 import { type ChangeOptions, type StoredVersion, showMessage, tombstoneOf } from './store/change-store.js';
 import type { ChatStore } from './store/chat-store.js';
 
-/** The client frame types this service answers. */
-export const CHANGE_FRAME_TYPES = ['edit', 'delete', 'react'] as const;
+/** A client frame that changes a stored message. */
+export type ChangeFrame = EditFrame | DeleteFrame | ReactFrame;
 
 /** What a change frame did, for its ack. */
 export interface ChangeOutcome {
@@ -46,10 +49,6 @@ const MAX_ATTEMPTS = 5;
 // Bytes a backend edit body may take besides the new message body (`{"id":…}`).
 const ENVELOPE_BYTES = 256;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** @throws BadRequestError unless `id` is a message id */
 function messageId(id: unknown): string {
   if (typeof id !== 'string' || !MESSAGE_ID_PATTERN.test(id)) {
@@ -66,16 +65,8 @@ function newBody(body: unknown): unknown {
 
 /** The store key of a backend's `Idempotency-Key` (checked like `/talk/item`'s). */
 function backendKey(idempotencyKey: string | undefined): string | undefined {
-  if (idempotencyKey === undefined) return undefined;
-  if (!/^[\x21-\x7e]{1,128}$/.test(idempotencyKey)) {
-    throw new BadRequestError('Idempotency-Key must be 1-128 printable characters');
-  }
-  return `x:backend:${idempotencyKey}`;
-}
-
-/** A user id as part of an idempotency record's key, as `ChatService` scopes them. */
-function scopeOf(userId: string): string {
-  return userId.replaceAll('%', '%25').replaceAll(':', '%3A');
+  const key = checkIdempotencyKey(idempotencyKey);
+  return key === undefined ? undefined : callerKey('x', null, key);
 }
 
 /** Edits, deletes and reactions on both the socket and the backend routes. */
@@ -87,51 +78,26 @@ export class EditsService {
   ) {}
 
   /**
-   * A websocket frame `{"type":"edit"|"delete"|"react",…}`: applied and announced; any other
-   * frame answers undefined (it is a message or a signal). A frame with a `clientId` seen before
-   * is acked and changes nothing.
+   * An edit, delete or reaction frame from a member, as the wire's parser typed it: applied and
+   * announced. A frame with a `clientId` seen before is acked and changes nothing.
    *
-   * @throws BadRequestError, PayloadTooLargeError, NestingTooDeepError, ForbiddenError (not the
-   *   author, or past `HIPOCHAT_EDIT_WINDOW_SECONDS`), NotFoundError, ConflictError, RateLimitedError
+   * @throws BadRequestError, ForbiddenError (not the author, or past `HIPOCHAT_EDIT_WINDOW_SECONDS`),
+   *   NotFoundError, ConflictError, RateLimitedError
    */
-  async frame(
-    room: string,
-    identity: Identity,
-    text: string | undefined,
-  ): Promise<ChangeOutcome | undefined> {
-    // Nearly every frame is a message: a substring test spares it a second JSON parse.
-    if (!text || !CHANGE_FRAME_TYPES.some((type) => text.includes(`"${type}"`))) return undefined;
-    let peek: unknown;
-    try {
-      peek = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-    const type = isRecord(peek) ? peek.type : undefined;
-    if (type !== 'edit' && type !== 'delete' && type !== 'react') return undefined;
-    const { maxMessageBytes, maxBodyDepth } = this.config;
-    // The same limits as a message frame: bytes of the frame, depth of the body.
-    const frame = parseJson(text, maxMessageBytes, 'frame', maxBodyDepth + 1) as Record<string, unknown>;
-    const { clientId } = frame;
-    if (
-      clientId !== undefined &&
-      (typeof clientId !== 'string' || clientId.length < 1 || clientId.length > MAX_CLIENT_ID_LENGTH)
-    ) {
-      throw new BadRequestError(`clientId must be a string of 1 to ${MAX_CLIENT_ID_LENGTH} characters`);
-    }
-    const id = messageId(frame.id);
+  async frame(room: string, identity: Identity, frame: ChangeFrame): Promise<ChangeOutcome> {
+    const { id, clientId } = frame;
     await this.chat.assertAllowed(room, identity.userId);
     await this.chat.countAcrossRooms(identity.userId);
-    const idempotencyKey = clientId === undefined ? undefined : `x:${scopeOf(identity.userId)}:${clientId}`;
-    if (type === 'react') {
+    const idempotencyKey = clientId === undefined ? undefined : callerKey('x', identity.userId, clientId);
+    if (frame.kind === 'react') {
       await this.react(room, identity, id, frame.emoji, idempotencyKey);
     } else {
       await this.apply({
         room,
         id,
         actor: identity,
-        deleting: type === 'delete',
-        ...(type === 'edit' ? { body: newBody(frame.body) } : {}),
+        deleting: frame.kind === 'delete',
+        ...(frame.kind === 'edit' ? { body: frame.body } : {}),
         idempotencyKey,
       });
     }
@@ -151,7 +117,7 @@ export class EditsService {
   ): Promise<ChatMessage> {
     const { maxMessageBytes, maxBodyDepth } = this.config;
     const key = backendKey(idempotencyKey);
-    const data = parseJson(bodyText, maxMessageBytes + ENVELOPE_BYTES, 'body', maxBodyDepth + 1);
+    const data = parseJson(bodyText, maxMessageBytes + ENVELOPE_BYTES, 'body', maxBodyDepth, 1);
     if (!isRecord(data) || !('body' in data))
       throw new BadRequestError('body must be {"id":"…","body":<JSON>}');
     const id = messageId(data.id);

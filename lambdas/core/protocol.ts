@@ -1,18 +1,20 @@
 /**
- * The server's side of the wire: strict reading of what clients send (zod), room names from URLs,
- * identities and public profiles. The shared shapes and constants live in `protocol/`.
+ * The server's side of the wire: the size and depth limits and configured types every client frame
+ * is read under, room names from URLs, identities and public profiles. The frames themselves, and
+ * their one parser, live in `protocol/`.
  */
-import * as z from 'zod/mini';
 import {
-  CHAT_MESSAGE_TYPE,
   type ChatMessage,
+  type ClientFrame,
+  type ClientFrameRules,
+  clientIdOf,
   isValidRoom,
-  MAX_CLIENT_ID_LENGTH,
-  MAX_MESSAGE_TYPE_LENGTH,
   type Profile,
   ROOM_NAME_RULE,
+  readClientFrame,
 } from '../../protocol/index.js';
-import { BadRequestError, NestingTooDeepError, PayloadTooLargeError } from './errors.js';
+import type { ChatConfig } from './config.js';
+import { BadRequestError, type HttpError, NestingTooDeepError, PayloadTooLargeError } from './errors.js';
 
 /** Who is talking: a stable id and the public profile. */
 export interface Identity {
@@ -23,16 +25,19 @@ export interface Identity {
 /** A message before the store gives it an id. */
 export type NewMessage = Omit<ChatMessage, 'id'>;
 
-// `{"type":"message","body":...}` plus optional client fields; loose, so extra fields survive.
-const receivedFrameSchema = z.looseObject({
-  type: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_MESSAGE_TYPE_LENGTH))),
-  body: z.optional(z.unknown()),
-  message: z.optional(z.unknown()),
-  clientId: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_CLIENT_ID_LENGTH))),
-});
+/** The settings a client frame is read under. */
+export type FrameRules = ClientFrameRules & Pick<ChatConfig, 'maxMessageBytes' | 'maxBodyDepth'>;
 
-/** A client frame as the server received and checked it (the wire's `SendFrame`, leniently read). */
-export type ReceivedFrame = z.infer<typeof receivedFrameSchema>;
+/**
+ * A client frame as the server received it: the typed frame, or the error that refuses it; either
+ * way the frame's `clientId` when it had a usable one, for the ack or the error frame.
+ */
+export type ReceivedFrame =
+  | { frame: ClientFrame; clientId?: string }
+  | { error: HttpError; clientId?: string };
+
+// An over-size frame is still read this far for its clientId, so the error frame can name it.
+const MAX_CLIENT_ID_SCAN = 262_144;
 
 /**
  * Validates a room name taken from a URL (Hipochat accepts exactly one trailing slash).
@@ -73,7 +78,8 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
 
 /**
  * Parses JSON text that must be at most `limit` bytes and, when `maxDepth` is given, nest at most
- * `maxDepth` levels.
+ * `maxDepth` levels below `envelope` levels of its own (a body inside `{"id":…,"body":…}` has one).
+ * The depth error names `maxDepth`, the limit the caller's body is held to.
  *
  * @throws BadRequestError, PayloadTooLargeError or NestingTooDeepError
  */
@@ -82,6 +88,7 @@ export function parseJson(
   limit: number,
   what = 'body',
   maxDepth?: number,
+  envelope = 0,
 ): unknown {
   if (text === undefined || text.length === 0) throw new BadRequestError(`missing ${what}`);
   if (Buffer.byteLength(text, 'utf8') > limit) throw new PayloadTooLargeError(limit);
@@ -92,46 +99,61 @@ export function parseJson(
   } catch (error) {
     throw new BadRequestError(`${what} is not valid JSON`, { cause: error });
   }
-  if (maxDepth !== undefined && nestsDeeperThan(value, maxDepth)) throw new NestingTooDeepError(maxDepth);
+  if (maxDepth !== undefined && nestsDeeperThan(value, maxDepth + envelope)) {
+    throw new NestingTooDeepError(maxDepth);
+  }
   return value;
 }
 
-/** Whether a frame is `{"type":"ping"}` (answered with `{"type":"pong"}`, never stored). */
-export function isKeepAlive(text: string | undefined): boolean {
-  if (!text || text.length > 64 || !text.includes('ping')) return false;
+/** The clientId of an over-size frame, read only when the frame is not huge. */
+function oversizeClientId(text: string): string | undefined {
+  if (text.length > MAX_CLIENT_ID_SCAN) return undefined;
   try {
-    const frame = JSON.parse(text) as { type?: unknown } | null;
-    return frame !== null && typeof frame === 'object' && frame.type === 'ping';
+    return clientIdOf(JSON.parse(text));
   } catch {
-    return false;
+    return undefined;
   }
 }
 
 /**
- * Parses and validates a websocket frame from a client. The body and every other client field may
- * nest at most `maxDepth` levels (the frame object itself is one more).
+ * Reads a websocket frame from a client, once: at most `HIPOCHAT_MAX_MESSAGE_BYTES`, its body and
+ * every other field nested at most `HIPOCHAT_MAX_BODY_DEPTH` levels (the frame object itself is
+ * one more), then typed by the wire's parser under the configured message and ephemeral types.
+ * Never throws: a refusal is answered with an error frame.
+ */
+export function receiveFrame(text: string | undefined, rules: FrameRules): ReceivedFrame {
+  const { maxMessageBytes, maxBodyDepth } = rules;
+  if (text === undefined || text.length === 0) return { error: new BadRequestError('missing frame') };
+  if (Buffer.byteLength(text, 'utf8') > maxMessageBytes) {
+    const clientId = oversizeClientId(text);
+    const error = new PayloadTooLargeError(maxMessageBytes);
+    return clientId === undefined ? { error } : { error, clientId };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    return { error: new BadRequestError('frame is not valid JSON', { cause }) };
+  }
+  const clientId = clientIdOf(value);
+  const seen = clientId === undefined ? {} : { clientId };
+  if (nestsDeeperThan(value, maxBodyDepth + 1))
+    return { error: new NestingTooDeepError(maxBodyDepth), ...seen };
+  const frame = readClientFrame(value, rules);
+  if (frame.kind === 'refused') return { error: new BadRequestError(frame.message), ...seen };
+  return { frame, ...seen };
+}
+
+/**
+ * {@link receiveFrame} for callers that want the frame or an exception.
  *
  * @throws BadRequestError, PayloadTooLargeError or NestingTooDeepError with a message fit for an
  *   error frame
  */
-export function parseClientFrame(
-  text: string | undefined,
-  limit: number,
-  types: readonly string[],
-  maxDepth = Number.POSITIVE_INFINITY,
-): ReceivedFrame {
-  const data = parseJson(text, limit, 'frame');
-  if (nestsDeeperThan(data, maxDepth + 1)) throw new NestingTooDeepError(maxDepth);
-  const parsed = receivedFrameSchema.safeParse(data);
-  if (!parsed.success) throw new BadRequestError('frame must be a JSON object with a body');
-  const frame = parsed.data;
-  // Hipochat clients sent `{"message": ...}`; treat it as the body.
-  if (frame.body === undefined && frame.message !== undefined) frame.body = frame.message;
-  if (frame.body === undefined || frame.body === null || frame.body === '')
-    throw new BadRequestError('missing body');
-  const type = frame.type ?? CHAT_MESSAGE_TYPE;
-  if (!types.includes(type)) throw new BadRequestError(`unknown message type: ${type}`);
-  return { ...frame, type };
+export function readFrame(text: string | undefined, rules: FrameRules): ClientFrame {
+  const received = receiveFrame(text, rules);
+  if ('error' in received) throw received.error;
+  return received.frame;
 }
 
 /** Profile fields that leave the server when `HIPOCHAT_PROFILE_PUBLIC_FIELDS` is unset, after the id field. */
@@ -146,9 +168,20 @@ export const DEFAULT_PUBLIC_PROFILE_FIELDS = [
   'picture',
 ] as const;
 
-/** `HIPOCHAT_PROFILE_PUBLIC_FIELDS`' default: the id field, then {@link DEFAULT_PUBLIC_PROFILE_FIELDS}. */
+/**
+ * The profile fields a user id is read from, in order: `HIPOCHAT_PROFILE_ID_FIELD`, then `id` and
+ * `user_id` (Hipochat's profiles used either).
+ */
+export function profileIdFields(idField: string): string[] {
+  return [...new Set([idField, 'id', 'user_id'])];
+}
+
+/**
+ * `HIPOCHAT_PROFILE_PUBLIC_FIELDS`' default: the id fields ({@link profileIdFields}), then
+ * {@link DEFAULT_PUBLIC_PROFILE_FIELDS}.
+ */
 export function defaultPublicFields(idField: string): string[] {
-  return [...new Set([idField, ...DEFAULT_PUBLIC_PROFILE_FIELDS])];
+  return [...new Set([...profileIdFields(idField), ...DEFAULT_PUBLIC_PROFILE_FIELDS])];
 }
 
 /**

@@ -4,19 +4,21 @@ import {
   DEFAULT_RECEIPTS_LIMIT,
   EPHEMERAL_INTERVAL_MS,
   MAX_BROADCAST_ROOMS,
-  MAX_CLIENT_ID_LENGTH,
   MAX_RECEIPTS_LIMIT,
   type PresenceAnswer,
   type ReceiptsAnswer,
+  TYPING_TYPE,
+  type TypingNoticeFrame,
   type UserDisconnected,
 } from '../../protocol/index.js';
 import { AnswerBudget, answerBytes } from './answer-budget.js';
+import { isRecord } from './caller-keys.js';
 import type { ChatService } from './chat-service.js';
 import type { ChatConfig } from './config.js';
 import type { ConnectionSender } from './connections.js';
-import { BadRequestError, NestingTooDeepError, PayloadTooLargeError } from './errors.js';
+import { BadRequestError } from './errors.js';
 import { logger } from './logger.js';
-import { type Identity, nestsDeeperThan, parseJson, parseRoom } from './protocol.js';
+import { type Identity, parseJson, parseRoom } from './protocol.js';
 import { forEachLimited } from './retry.js';
 import { type ChatStore, type Departure, READ_MARKS_CURSOR } from './store/chat-store.js';
 
@@ -40,10 +42,6 @@ const BROADCAST_CONCURRENCY = 10;
 const ROOM_LIST_BYTES = MAX_BROADCAST_ROOMS * 160;
 // Bytes kept for an answer's keys.
 const ANSWER_ENVELOPE_BYTES = 1024;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /** The first `items` whose JSON fits one HTTP answer (a room of 50,000 online users would not). */
 function fitting<T>(items: readonly T[]): T[] {
@@ -70,39 +68,15 @@ export class SignalsService {
   ) {}
 
   /**
-   * A websocket frame of a type in `HIPOCHAT_EPHEMERAL_TYPES` (`{"type":"typing","body"?:…}`):
-   * delivered live to the room's signals connections with `author` and `senderId`, at most one
-   * per user and room per {@link EPHEMERAL_INTERVAL_MS}. An extra one is dropped silently but still
-   * acked, since the ack says the server took the frame, not that anyone saw it. Never stored,
-   * counted unread, pushed or held against the message rate limit. Any other frame answers
-   * undefined: it is a message for `ChatService.send`, which reports what is wrong with it.
+   * A frame of a type in `HIPOCHAT_EPHEMERAL_TYPES` (`{"type":"typing","body"?:…}`), as the wire's
+   * parser typed it: delivered live to the room's signals connections with `author` and
+   * `senderId`, at most one per user and room per {@link EPHEMERAL_INTERVAL_MS}. An extra one is
+   * dropped silently but still acked, since the ack says the server took the frame, not that
+   * anyone saw it. Never stored, counted unread, pushed or held against the message rate limit.
    */
-  async ephemeral(
-    room: string,
-    identity: Identity,
-    text: string | undefined,
-  ): Promise<EphemeralOutcome | undefined> {
-    const types = this.config.ephemeralTypes;
-    // Nearly every frame is a message: a substring test spares it a second JSON parse.
-    if (!text || !types.some((type) => text.includes(type))) return undefined;
-    let frame: unknown;
-    try {
-      frame = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-    if (!isRecord(frame) || typeof frame.type !== 'string' || !types.includes(frame.type)) return undefined;
-    const { maxMessageBytes, maxBodyDepth } = this.config;
-    if (Buffer.byteLength(text, 'utf8') > maxMessageBytes) throw new PayloadTooLargeError(maxMessageBytes);
-    // The frame object is one level more than its body, as for messages.
-    if (nestsDeeperThan(frame, maxBodyDepth + 1)) throw new NestingTooDeepError(maxBodyDepth);
+  async ephemeral(room: string, identity: Identity, frame: TypingNoticeFrame): Promise<EphemeralOutcome> {
     const { clientId, body } = frame;
-    if (
-      clientId !== undefined &&
-      (typeof clientId !== 'string' || clientId.length < 1 || clientId.length > MAX_CLIENT_ID_LENGTH)
-    ) {
-      throw new BadRequestError(`clientId must be a string of 1 to ${MAX_CLIENT_ID_LENGTH} characters`);
-    }
+    const type = frame.type ?? TYPING_TYPE;
     await this.chat.assertAllowed(room, identity.userId);
     const { claimed, listeners } = await this.store.claimEphemeral(
       room,
@@ -110,7 +84,7 @@ export class SignalsService {
       EPHEMERAL_INTERVAL_MS,
     );
     if (claimed && listeners > 0) {
-      await this.chat.announce.ephemeral(room, { type: frame.type, identity, clientId, body });
+      await this.chat.announce.ephemeral(room, { type, identity, clientId, body });
     }
     return clientId === undefined ? {} : { clientId };
   }
@@ -175,7 +149,7 @@ export class SignalsService {
     idempotencyKey?: string,
   ): Promise<BroadcastAnswer> {
     const { maxMessageBytes, maxBodyDepth } = this.config;
-    const data = parseJson(bodyText, maxMessageBytes + ROOM_LIST_BYTES, 'body', maxBodyDepth + 1);
+    const data = parseJson(bodyText, maxMessageBytes + ROOM_LIST_BYTES, 'body', maxBodyDepth, 1);
     if (!isRecord(data) || !Array.isArray(data.rooms) || !('body' in data)) {
       throw new BadRequestError('body must be {"rooms":["room",…],"body":<JSON>}');
     }

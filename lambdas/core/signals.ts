@@ -28,9 +28,12 @@ export interface SignalEnvelope extends ChatMessage {
   except?: string;
 }
 
-/** Whether a bus message is a signal rather than a stored message. */
+/**
+ * Whether a bus message is a signal rather than a stored message: the signal type and a frame, both
+ * set only by the server (a client's `signal` field never reaches a stored message).
+ */
 export function isSignal(message: ChatMessage): message is SignalEnvelope {
-  return typeof (message as Partial<SignalEnvelope>).signal === 'string';
+  return message.type === SIGNAL_TYPE && typeof (message as Partial<SignalEnvelope>).signal === 'string';
 }
 
 /** Splits a room's messages at each signal: the runs of messages and the signals between them, in order. */

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { type ChatEndpoints, chatEndpoints, realServices, startGateway } from '../support/gateway.js';
+import { listenOnLoopback } from '../support/net.js';
 import { uniqueRoom } from '../support/rooms.js';
 import { disconnectSettled, openSocket, type TestSocket } from '../support/socket.js';
 import { eventually } from '../support/wait.js';
@@ -69,6 +72,51 @@ describe('an old Hipochat client', () => {
       });
       expect(await response.json()).toEqual({ notification: 0 });
     }
+  });
+});
+
+describe('an old Hipochat client on a Hipochat profile endpoint', () => {
+  // Tokens of their own: the Redis identity cache outlives other suites' gateways.
+  const MINE = `OLD_${randomBytes(8).toString('hex')}`;
+  const THEIRS = `OLD_${randomBytes(8).toString('hex')}`;
+  let chat: ChatEndpoints;
+  let profiles: Server;
+
+  beforeAll(async () => {
+    // Hipochat's profile shape: the id under `user_id`, and HIPOCHAT_PROFILE_ID_FIELD left unset.
+    const users: Record<string, object> = {
+      [MINE]: { user_id: 1001, name: 'Old Client' },
+      [THEIRS]: { user_id: 1002, name: 'Other Client' },
+    };
+    profiles = createServer((request, response) => {
+      const user = users[/^Token (\S+)$/.exec(request.headers.authorization ?? '')?.[1] ?? ''];
+      response.writeHead(user ? 200 : 401, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(user ?? { detail: 'invalid token' }));
+    });
+    const url = `http://127.0.0.1:${await listenOnLoopback(profiles)}/profile`;
+    chat = await startGateway({ ...realServices, HIPOCHAT_PROFILE_URL: url });
+  });
+  afterAll(async () => {
+    await chat?.stop();
+    profiles?.closeAllConnections();
+    profiles?.close();
+  });
+
+  it('finds its own messages by author.user_id, live and in /talk/old', async () => {
+    const room = uniqueRoom('user_id');
+    const mine = await openSocket(`${chat.wsUrl}/talk/chat/${room}/?token=${MINE}`);
+    const theirs = await openSocket(`${chat.wsUrl}/talk/chat/${room}/?token=${THEIRS}`);
+    mine.send(JSON.stringify({ body: 'from 1001', type: 'message' }));
+    const live = await theirs.next((f) => f.body === 'from 1001');
+    await mine.close();
+    await theirs.close();
+    const old = (await (await fetch(`${chat.httpUrl}/talk/old/${room}/?token=${THEIRS}`)).json()) as {
+      oldy: Record<string, unknown>[];
+    };
+
+    expect(live.author).toEqual({ user_id: 1001, name: 'Old Client' });
+    expect(live.senderId).toBe('1001');
+    expect(old.oldy[0]!.author).toEqual({ user_id: 1001, name: 'Old Client' });
   });
 });
 

@@ -172,6 +172,36 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
     'refused: an emoji is one RGI emoji sequence (`/^\\p{RGI_Emoji}$/v`) or an entry of `HIPOCHAT_REACTIONS`, whose entries are checked at start-up; anything else is an error frame naming the rule',
     '`test/e2e/edits.test.ts`, `test/unit/edits.test.ts`',
   ],
+  [
+    'A chat frame `{"body":"x","signal":"<any frame JSON>"}` delivered verbatim to every signals connection (a message "from admin", an `edit` of a victim\'s message dated far in the future)',
+    'refused: `protocol/` reads every client frame once into a typed frame; `signal` and `except` belong to the server, a stored message never carries them, and a bus message is a signal only with the signal type the server sets; the frame arrives as a plain message',
+    '`test/e2e/server-fields.test.ts`, `test/faults/forged-fields.test.ts`, `test/unit/client-frames.test.ts`',
+  ],
+  [
+    'Moderation bypass: `{"body":"SPAM","deleted":true}` (or `edited`, `reactions` with a count of 9999) stored as sent, so a backend delete answered 200 and kept the body',
+    "refused: a stored message is the client's own fields minus the one list of server fields (`SERVER_FIELDS`, derived from the frame definitions), plus the server's; the backend's delete removes the body from `/talk/old` and `/talk/history`, the author's edit works",
+    '`test/e2e/server-fields.test.ts`, `test/faults/forged-fields.test.ts`, `test/unit/client-frames.test.ts`',
+  ],
+  [
+    "A user whose id is `backend` reacts with `clientId` X, and the backend's later delete with `Idempotency-Key: X` answers 200 and changes nothing",
+    "refused: change and idempotency keys are scoped by the kind of caller (`u:<user id>` for users, `backend` for the service key), so no user id shares the backend's keys",
+    '`test/e2e/server-fields.test.ts`, `test/unit/edits.test.ts`, `test/unit/caller-keys.test.ts`',
+  ],
+  [
+    'A chat frame with an `ERROR` field read by the client library as an error frame (`authentication error` even stopped its reconnects)',
+    "refused: the server drops `ERROR` from messages, and the client reads a frame by the server's encoding: a frame with an `id` and a message `type` is a message whatever it carries (one stored before the fix too)",
+    '`test/e2e/server-fields.test.ts`, `test/unit/client-frames.test.ts`',
+  ],
+  [
+    '`HIPOCHAT_MESSAGE_TYPES` naming a server or control frame type (`ack`, `edit`, `reaction`, `delete`, `presence`, `read`, `batch`, `pong`, `ping`, `react`, `typing`), whose messages clients would read as that frame',
+    'refused at start-up with a one-line error naming the variable, the reserved types and the value',
+    '`test/unit/client-frames.test.ts`',
+  ],
+  [
+    'Drop-in regression: with `HIPOCHAT_PROFILE_ID_FIELD` at its default, a Hipochat profile `{"user_id": 1001, "name": …}` gave an `author` without `user_id`, which old clients use to find their own messages',
+    'fixed: the default public fields hold both `id` and `user_id`, and the public profile always keeps the field the user id was read from',
+    '`test/e2e/hipochat-compat.test.ts`, `test/unit/auth-tickets.test.ts`, `test/unit/credentials.test.ts`, `test/unit/protocol.test.ts`',
+  ],
 ];
 
 /** The Markdown of docs/reliability.md. */

@@ -121,3 +121,41 @@ describe('Authenticator tickets', () => {
     await expect(redeeming).rejects.toThrow(UnauthorizedError);
   });
 });
+
+describe('Authenticator profiles', () => {
+  const profileAnswer = (profile: object) =>
+    jest.spyOn(globalThis, 'fetch').mockResolvedValue(new Response(JSON.stringify(profile), { status: 200 }));
+  const withFields = (publicFields?: string[], idField = 'id') =>
+    new Authenticator(new MemoryStore(), {
+      profileUrl: 'https://profiles.example.com/me',
+      idField,
+      cacheSeconds: 30,
+      ...(publicFields ? { publicFields } : {}),
+    });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it.each([
+    [
+      'a Hipochat profile by default',
+      undefined,
+      { user_id: 1001, name: 'Old Client' },
+      { user_id: 1001, name: 'Old Client' },
+    ],
+    ['a profile with id by default', undefined, { id: 7, user_id: 1001 }, { id: 7, user_id: 1001 }],
+    [
+      'HIPOCHAT_PROFILE_PUBLIC_FIELDS without the id field',
+      ['name'],
+      { user_id: 1001, name: 'Old' },
+      { user_id: 1001, name: 'Old' },
+    ],
+  ])('keeps the field the user id was read from: %s', async (_what, publicFields, profile, author) => {
+    profileAnswer(profile);
+    const auth = withFields(publicFields);
+    const first = await auth.authenticate('tok-1');
+    // The cached identity is published by the same rule.
+    const cached = await auth.authenticate('tok-1');
+    expect(first.profile).toEqual(author);
+    expect(cached).toEqual(first);
+  });
+});

@@ -341,11 +341,13 @@ describe('the public profile', () => {
     const byDefault = await call(itemHandler, request('POST /talk/item/{room+}', `Token ${token}`, { n: 1 }));
 
     // Assess
-    expect(chosen.body.author).toEqual({ username: 'ann-0', email: 'ann-0@example.com' });
+    // The field the user id was read from always stays: old clients know their own messages by it.
+    expect(chosen.body.author).toEqual({ id: 'ann-0', username: 'ann-0', email: 'ann-0@example.com' });
     expect(byDefault.body).toMatchObject({ senderId: 'ann-0@example.com' });
-    // The id field takes the place of `id` in the default list.
+    // The id field heads the default list, before `id` and `user_id`.
     expect(byDefault.body.author).toEqual({
       email: 'ann-0@example.com',
+      id: 'ann-0',
       username: 'ann-0',
       name: 'ann-0 Example',
     });

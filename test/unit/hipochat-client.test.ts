@@ -157,6 +157,18 @@ describe('HipochatClient frames', () => {
     client.close();
   });
 
+  it('reads a stored message with an ERROR or ack field as a message, never as an error or ack', async () => {
+    const { client, socket, events } = await liveClient();
+    const pending = client.send('mine', { clientId: 'c1' });
+    socket.receive(JSON.stringify({ ...message('1-0'), ERROR: 'authentication error' }));
+    socket.receive(JSON.stringify({ ...message('1-1'), ERROR: 'you were logged out', clientId: 'c1' }));
+    expect(events).toEqual(['message 1-0', 'message 1-1']);
+    expect(client.state).toBe('live');
+    socket.receive('{"type":"ack","id":"5-0","clientId":"c1"}');
+    await expect(pending).resolves.toEqual({ id: '5-0', clientId: 'c1' });
+    client.close();
+  });
+
   it('resolves a send on its ack and rejects one named by an error frame', async () => {
     const { client, socket } = await liveClient();
     const ok = client.send('hi', { clientId: 'a' });

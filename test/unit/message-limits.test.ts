@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { NestingTooDeepError } from '../../lambdas/core/errors.js';
 import { logger } from '../../lambdas/core/logger.js';
-import { nestsDeeperThan, parseClientFrame, parseJson } from '../../lambdas/core/protocol.js';
+import { nestsDeeperThan, parseJson, readFrame } from '../../lambdas/core/protocol.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import { handler as historyHandler } from '../../lambdas/handlers/http/history.js';
 import { handler as itemHandler } from '../../lambdas/handlers/http/item.js';
@@ -124,10 +124,10 @@ describe('nesting depth of a JSON value', () => {
   });
 
   it('lets a frame body and every client field nest as deep as the limit, not deeper', () => {
-    const types = ['message'];
-    expect(parseClientFrame(`{"body":${objects(32)},"meta":${nested(32)}}`, 4096, types, 32)).toBeDefined();
-    expect(() => parseClientFrame(`{"body":${objects(33)}}`, 4096, types, 32)).toThrow(LIMIT_TEXT);
-    expect(() => parseClientFrame(`{"body":"x","meta":${nested(33)}}`, 4096, types, 32)).toThrow(LIMIT_TEXT);
+    const rules = { maxMessageBytes: 4096, maxBodyDepth: 32, messageTypes: ['message'], ephemeralTypes: [] };
+    expect(readFrame(`{"body":${objects(32)},"meta":${nested(32)}}`, rules)).toBeDefined();
+    expect(() => readFrame(`{"body":${objects(33)}}`, rules)).toThrow(LIMIT_TEXT);
+    expect(() => readFrame(`{"body":"x","meta":${nested(33)}}`, rules)).toThrow(LIMIT_TEXT);
   });
 });
 

@@ -3,9 +3,9 @@ import { BadRequestError, PayloadTooLargeError } from '../../lambdas/core/errors
 import {
   DEFAULT_PUBLIC_PROFILE_FIELDS,
   defaultPublicFields,
-  parseClientFrame,
   parseRoom,
   publicProfile,
+  readFrame,
 } from '../../lambdas/core/protocol.js';
 import {
   ackFrame,
@@ -25,7 +25,12 @@ import {
   utf8Length,
 } from '../../protocol/index.js';
 
-const TYPES = ['message', 'notification'];
+const RULES = {
+  maxMessageBytes: 1024,
+  maxBodyDepth: 32,
+  messageTypes: ['message', 'notification'],
+  ephemeralTypes: ['typing'],
+};
 
 describe('room names', () => {
   it.each(['lobby', 'a-b.c:d,e_f', 'x'.repeat(128), 'room/'])('accepts %s', (room) => {
@@ -39,7 +44,8 @@ describe('room names', () => {
 
 describe('client frames', () => {
   it('reads {"type":"message","body":...}', () => {
-    expect(parseClientFrame('{"type":"message","body":"hi","clientId":"c1"}', 1024, TYPES)).toMatchObject({
+    expect(readFrame('{"type":"message","body":"hi","clientId":"c1"}', RULES)).toMatchObject({
+      kind: 'send',
       type: 'message',
       body: 'hi',
       clientId: 'c1',
@@ -47,7 +53,7 @@ describe('client frames', () => {
   });
 
   it('defaults the type to message and takes Hipochat\'s "message" field as the body', () => {
-    expect(parseClientFrame('{"message":"hi"}', 1024, TYPES)).toMatchObject({ type: 'message', body: 'hi' });
+    expect(readFrame('{"message":"hi"}', RULES)).toMatchObject({ kind: 'send', type: 'message', body: 'hi' });
   });
 
   it.each([
@@ -57,13 +63,11 @@ describe('client frames', () => {
     ['{"type":"nope","body":1}', 'unknown message type: nope'],
     ['', 'missing frame'],
   ])('refuses %j: %s', (frame, message) => {
-    expect(() => parseClientFrame(frame, 1024, TYPES)).toThrow(message);
+    expect(() => readFrame(frame, RULES)).toThrow(message);
   });
 
   it('refuses a frame over the size limit with a 413', () => {
-    expect(() => parseClientFrame(JSON.stringify({ body: 'x'.repeat(2000) }), 1024, TYPES)).toThrow(
-      PayloadTooLargeError,
-    );
+    expect(() => readFrame(JSON.stringify({ body: 'x'.repeat(2000) }), RULES)).toThrow(PayloadTooLargeError);
   });
 });
 
@@ -98,9 +102,16 @@ describe('public profile', () => {
     },
   );
 
-  it('puts the configured id field first in the default list, once', () => {
-    expect(defaultPublicFields('uid')).toEqual(['uid', ...DEFAULT_PUBLIC_PROFILE_FIELDS]);
-    expect(defaultPublicFields('username')).toEqual([...DEFAULT_PUBLIC_PROFILE_FIELDS]);
+  it('puts the configured id field first in the default list, then id and user_id, once', () => {
+    expect(defaultPublicFields('uid')).toEqual(['uid', 'id', 'user_id', ...DEFAULT_PUBLIC_PROFILE_FIELDS]);
+    expect(defaultPublicFields('id')).toEqual(['id', 'user_id', ...DEFAULT_PUBLIC_PROFILE_FIELDS]);
+    expect(defaultPublicFields('username')).toEqual([
+      'username',
+      'id',
+      'user_id',
+      'name',
+      ...DEFAULT_PUBLIC_PROFILE_FIELDS.slice(2),
+    ]);
     expect(DEFAULT_PUBLIC_PROFILE_FIELDS).toEqual(expect.arrayContaining(['username', 'name', 'avatar_url']));
   });
 

@@ -1,12 +1,12 @@
 import { loadConfig } from '../../lambdas/core/config.js';
 import { FanoutService } from '../../lambdas/core/fanout.js';
 import { deliverInSlices, type SliceInvoker } from '../../lambdas/core/fanout-slices.js';
-import type { Identity } from '../../lambdas/core/protocol.js';
+import { type Identity, readFrame } from '../../lambdas/core/protocol.js';
 import { PushNotifier } from '../../lambdas/core/push.js';
 import { createRuntime, type Runtime } from '../../lambdas/core/runtime.js';
 import { isSignal, type SignalEnvelope, signalEnvelope } from '../../lambdas/core/signals.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
-import type { ChatMessage } from '../../protocol/index.js';
+import type { ChatMessage, SendFrame, TypingNoticeFrame } from '../../protocol/index.js';
 import { chatMessage } from '../support/messages.js';
 import { RecordingBus } from '../support/recording-bus.js';
 import { RecordingSender } from '../support/recording-sender.js';
@@ -23,6 +23,16 @@ const signals = () =>
   bus.published.filter(isSignal).map((envelope) => JSON.parse(envelope.signal) as Record<string, unknown>);
 /** The stored messages published so far. */
 const messages = () => bus.published.filter((message) => !isSignal(message));
+
+/** A typing frame from `identity`, read as `$default` reads it. */
+async function typing(room: string, identity: Identity, text: string) {
+  return rt.signals.ephemeral(room, identity, readFrame(text, rt.config) as TypingNoticeFrame);
+}
+
+/** A message frame from `identity`, read as `$default` reads it. */
+async function say(room: string, identity: Identity, text: string) {
+  return rt.chat.send(room, identity, readFrame(text, rt.config) as SendFrame);
+}
 
 beforeEach(() => {
   store = new MemoryStore();
@@ -115,7 +125,7 @@ describe('read frames', () => {
 
   it('sends no read frame for sending: the message itself says its sender read up to it', async () => {
     await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
-    await rt.chat.send('lobby', who('ann'), '{"body":"hi"}');
+    await say('lobby', who('ann'), '{"body":"hi"}');
     expect(bus.published.filter(isSignal)).toEqual([]);
   });
 });
@@ -127,7 +137,7 @@ describe('ephemeral frames (typing)', () => {
 
   it('delivers typing with author and senderId, stores nothing and counts no unread', async () => {
     await rt.chat.join('lobby', who('cat'), 'cat-1');
-    expect(await rt.signals.ephemeral('lobby', who('ann'), '{"type":"typing","clientId":"t-1"}')).toEqual({
+    expect(await typing('lobby', who('ann'), '{"type":"typing","clientId":"t-1"}')).toEqual({
       clientId: 't-1',
     });
     expect(signals().filter((frame) => frame.type === 'typing')).toEqual([
@@ -146,22 +156,22 @@ describe('ephemeral frames (typing)', () => {
   });
 
   it('carries an optional body', async () => {
-    await rt.signals.ephemeral('lobby', who('ann'), '{"type":"typing","body":{"draft":true}}');
+    await typing('lobby', who('ann'), '{"type":"typing","body":{"draft":true}}');
     expect(signals()[0]).toMatchObject({ type: 'typing', body: { draft: true } });
   });
 
   it('drops a second ephemeral frame of a user within 2 s silently, yet acks it', async () => {
-    await rt.signals.ephemeral('lobby', who('ann'), '{"type":"typing"}');
-    expect(await rt.signals.ephemeral('lobby', who('ann'), '{"type":"typing","clientId":"t-2"}')).toEqual({
+    await typing('lobby', who('ann'), '{"type":"typing"}');
+    expect(await typing('lobby', who('ann'), '{"type":"typing","clientId":"t-2"}')).toEqual({
       clientId: 't-2',
     });
-    await rt.signals.ephemeral('lobby', who('cat'), '{"type":"typing"}');
+    await typing('lobby', who('cat'), '{"type":"typing"}');
     expect(signals().map((frame) => frame.senderId)).toEqual(['ann', 'cat']);
   });
 
   it('does not consume the message rate limit', async () => {
-    await rt.signals.ephemeral('lobby', who('ann'), '{"type":"typing"}');
-    await expect(rt.chat.send('lobby', who('ann'), '{"body":"one a minute"}')).resolves.toMatchObject({
+    await typing('lobby', who('ann'), '{"type":"typing"}');
+    await expect(say('lobby', who('ann'), '{"body":"one a minute"}')).resolves.toMatchObject({
       body: 'one a minute',
     });
   });
@@ -169,20 +179,19 @@ describe('ephemeral frames (typing)', () => {
   it.each([
     ['a message', '{"type":"message","body":"hi"}'],
     ['a message about typing', '{"body":"I was typing"}'],
-    ['no JSON', 'typing...'],
-  ])('leaves %s to the message path', async (_what, frame) => {
-    expect(await rt.signals.ephemeral('lobby', who('ann'), frame)).toBeUndefined();
+  ])('leaves %s to the message path', (_what, frame) => {
+    expect(readFrame(frame, rt.config).kind).toBe('send');
   });
 
   it.each([
     ['a clientId that is no string', '{"type":"typing","clientId":7}', 'clientId must be'],
     ['a body nested too deep', `{"type":"typing","body":${'['.repeat(40)}${']'.repeat(40)}}`, 'nest'],
   ])('refuses %s', async (_what, frame, error) => {
-    await expect(rt.signals.ephemeral('lobby', who('ann'), frame)).rejects.toThrow(error);
+    await expect(typing('lobby', who('ann'), frame)).rejects.toThrow(error);
   });
 
   it('refuses a non-member in a closed room', async () => {
-    await expect(rt.signals.ephemeral('vip-lounge', who('ann'), '{"type":"typing"}')).rejects.toThrow(
+    await expect(typing('vip-lounge', who('ann'), '{"type":"typing"}')).rejects.toThrow(
       'closed to non-members',
     );
   });
@@ -210,7 +219,7 @@ describe('GET /talk/presence and /talk/receipts (SignalsService)', () => {
 
   it("lists members' read marks, the most recent first, a profile the room never saw as its id", async () => {
     await rt.chat.join('lobby', who('ann'), 'ann-1');
-    const first = await rt.chat.send('lobby', who('ann'), '{"body":"one"}');
+    const first = await say('lobby', who('ann'), '{"body":"one"}');
     await store.addMembers('lobby', ['dan']);
     await store.page('lobby', 'dan', { limit: 1, markRead: true });
     expect(await rt.signals.receipts('lobby', who('ann'))).toEqual({
@@ -226,7 +235,7 @@ describe('GET /talk/presence and /talk/receipts (SignalsService)', () => {
   it('pages read receipts with limit and after, each member once', async () => {
     const members = Array.from({ length: 25 }, (_, n) => `m${n}`);
     await store.addMembers('lobby', members);
-    await rt.chat.send('lobby', who('m0'), '{"body":"one"}');
+    await say('lobby', who('m0'), '{"body":"one"}');
     for (const member of members) await store.page('lobby', member, { limit: 1, markRead: true });
     const seen: string[] = [];
     let after: string | undefined;
@@ -282,6 +291,11 @@ describe('POST /talk/broadcast (SignalsService)', () => {
     ['a bad room name', '{"rooms":["a b"],"body":1}', 'invalid room name'],
     ['no body', '{"rooms":["a"]}', 'body must be'],
     ['an unknown type', '{"rooms":["a"],"body":1}', 'type must be one of'],
+    [
+      'a body past the depth limit',
+      `{"rooms":["a"],"body":${'['.repeat(33)}${']'.repeat(33)}}`,
+      'message too deeply nested: the limit is 32 levels',
+    ],
   ])('refuses %s', async (what, body, error) => {
     await expect(
       rt.signals.broadcast(what === 'an unknown type' ? 'typing' : undefined, body),
@@ -390,10 +404,6 @@ describe('fan-out of signals', () => {
 describe('HIPOCHAT_EPHEMERAL_TYPES', () => {
   it('defaults to typing', () => {
     expect(loadConfig({}).ephemeralTypes).toEqual(['typing']);
-  });
-
-  it('leaves typing a message type where a deployment already stores it as one, unless told otherwise', () => {
-    expect(loadConfig({ HIPOCHAT_MESSAGE_TYPES: 'message,typing' }).ephemeralTypes).toEqual([]);
   });
 
   it('turns ephemeral frames off when set empty', () => {

@@ -1,3 +1,4 @@
+import type { APIGatewayProxyResultV2 } from 'aws-lambda';
 import {
   ackFrame,
   encodeServerFrame,
@@ -5,52 +6,64 @@ import {
   errorFrame,
   KEEP_ALIVE_REPLY,
 } from '../../../protocol/index.js';
-import { isKeepAlive } from '../../core/protocol.js';
-import { connectionOf, wsRoute } from '../shared/websocket.js';
+import { receiveFrame } from '../../core/protocol.js';
+import { connectionOf, type WebSocketEvent, wsRoute } from '../shared/websocket.js';
 
-/** The `clientId` of a frame, when it has a usable one, so an error frame names what it refuses. */
-function clientIdOf(body: string | undefined, base64: boolean): string | undefined {
-  if (!body || body.length > 262_144) return undefined;
-  try {
-    const frame = JSON.parse(base64 ? Buffer.from(body, 'base64').toString('utf8') : body) as unknown;
-    const clientId = (frame as { clientId?: unknown } | null)?.clientId;
-    return typeof clientId === 'string' && clientId.length > 0 && clientId.length <= 128
-      ? clientId
-      : undefined;
-  } catch {
-    return undefined;
-  }
+// The clientId of the frame an event carried, so its error frame names the frame it refuses.
+const clientIds = new WeakMap<WebSocketEvent, string>();
+
+/** The route answer to a frame the server took: an ack when it carried a `clientId`. */
+function acked(clientId: string | undefined, id?: string): APIGatewayProxyResultV2 {
+  if (clientId === undefined) return { statusCode: 200 };
+  const ack = id === undefined ? ephemeralAckFrame(clientId) : ackFrame(id, clientId);
+  return { statusCode: 200, body: encodeServerFrame(ack) };
 }
 
 /**
- * `$default`: a frame from a client. The message itself reaches the sender through the fan-out;
- * the route response carries an `ack` when the client sent a `clientId`, or an error frame
- * `{"ERROR": "...", "clientId"?: ...}` (the connection stays open; a sender can tell which
- * message failed and retry it with the same `clientId`).
+ * `$default`: a frame from a client, read once into its typed frame and dispatched by kind. A
+ * message reaches the sender through the fan-out; the route response carries an `ack` when the
+ * client sent a `clientId`, or an error frame `{"ERROR": "...", "clientId"?: ...}` (the connection
+ * stays open; a sender can tell which frame failed and retry it with the same `clientId`).
  */
 export const handler = wsRoute(
   async (event, rt) => {
     const text =
       event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-    if (isKeepAlive(text)) return { statusCode: 200, body: KEEP_ALIVE_REPLY };
-    const { room, identity } = await connectionOf(event, rt);
-    // An edit, delete or reaction changes a stored message: acked with that message's id.
-    const change = await rt.edits.frame(room, identity, text);
-    if (change?.clientId)
-      return { statusCode: 200, body: encodeServerFrame(ackFrame(change.id, change.clientId)) };
-    if (change) return { statusCode: 200 };
-    // An ephemeral type (typing) is delivered live, never stored: its ack has no id.
-    const ephemeral = await rt.signals.ephemeral(room, identity, text);
-    if (ephemeral?.clientId)
-      return { statusCode: 200, body: encodeServerFrame(ephemeralAckFrame(ephemeral.clientId)) };
-    if (ephemeral) return { statusCode: 200 };
-    const message = await rt.chat.send(room, identity, text);
-    if (!message.clientId) return { statusCode: 200 };
-    return { statusCode: 200, body: encodeServerFrame(ackFrame(message.id, message.clientId)) };
+    const received = receiveFrame(text, rt.config);
+    if (received.clientId !== undefined) clientIds.set(event, received.clientId);
+    if ('error' in received) throw received.error;
+    const { frame } = received;
+    switch (frame.kind) {
+      case 'ping':
+        return { statusCode: 200, body: KEEP_ALIVE_REPLY };
+      case 'send': {
+        const { room, identity } = await connectionOf(event, rt);
+        const message = await rt.chat.send(room, identity, frame);
+        return acked(frame.clientId, message.id);
+      }
+      case 'typing': {
+        // Ephemeral (typing): delivered live, never stored, so its ack has no id.
+        const { room, identity } = await connectionOf(event, rt);
+        await rt.signals.ephemeral(room, identity, frame);
+        return acked(frame.clientId);
+      }
+      case 'edit':
+      case 'delete':
+      case 'react': {
+        // A change to a stored message: acked with that message's id.
+        const { room, identity } = await connectionOf(event, rt);
+        const change = await rt.edits.frame(room, identity, frame);
+        return acked(frame.clientId, change.id);
+      }
+      default: {
+        const unknown: never = frame;
+        throw new Error(`unhandled client frame ${JSON.stringify(unknown)}`);
+      }
+    }
   },
   (failure, event) => ({
     statusCode: failure.statusCode,
-    body: encodeServerFrame(errorFrame(failure.message, clientIdOf(event.body, event.isBase64Encoded))),
+    body: encodeServerFrame(errorFrame(failure.message, clientIds.get(event))),
   }),
   { carriesMessage: true },
 );

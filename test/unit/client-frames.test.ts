@@ -1,0 +1,373 @@
+import { loadConfig } from '../../lambdas/core/config.js';
+import { readFrame, receiveFrame } from '../../lambdas/core/protocol.js';
+import { createRuntime } from '../../lambdas/core/runtime.js';
+import { SignalPublisher, signalEnvelope } from '../../lambdas/core/signals.js';
+import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
+import {
+  type ChatMessage,
+  type ClientFrameRules,
+  encodeClientFrame,
+  encodeServerFrame,
+  isServerField,
+  parseClientFrame,
+  parseServerFrame,
+  RESERVED_MESSAGE_TYPES,
+  readClientFrame,
+  SERVER_FIELDS,
+  type SendFrame,
+  type ServerFrameKind,
+  type ServerFrameOf,
+} from '../../protocol/index.js';
+import { RecordingBus } from '../support/recording-bus.js';
+import { RecordingSender } from '../support/recording-sender.js';
+
+const RULES: ClientFrameRules = {
+  messageTypes: ['message', 'notification'],
+  ephemeralTypes: ['typing', 'stop-typing'],
+};
+const ID = '1700000000000-0';
+
+const parse = (wire: unknown) => readClientFrame(wire, RULES);
+
+describe('client frames (protocol/)', () => {
+  describe('a message', () => {
+    it('reads {"type":"message","body","clientId"} and keeps the custom fields that are not the server\'s', () => {
+      expect(parse({ type: 'notification', body: 'hi', clientId: 'c1', mood: 'glad' })).toEqual({
+        kind: 'send',
+        type: 'notification',
+        body: 'hi',
+        clientId: 'c1',
+        fields: { mood: 'glad' },
+      });
+    });
+
+    it('reads a frame without a type as a message, as Hipochat clients sent it', () => {
+      expect(parse({ body: 'hi' })).toEqual({ kind: 'send', type: 'message', body: 'hi', fields: {} });
+    });
+
+    it('takes Hipochat\'s {"message": ...} as the body, and not as a custom field', () => {
+      expect(parse({ message: 'hi', user: 'x' })).toEqual({
+        kind: 'send',
+        type: 'message',
+        body: 'hi',
+        fields: {},
+      });
+    });
+
+    it('drops every field the server owns, and __proto__, from the custom fields', () => {
+      const wire = JSON.parse(
+        '{"body":"x","__proto__":{"p":1},"color":"red",' +
+          SERVER_FIELDS.filter((name) => name !== 'body' && name !== 'type' && name !== 'clientId')
+            .map((name) => `"${name}":"forged"`)
+            .join(',') +
+          '}',
+      ) as unknown;
+      expect(parse(wire)).toEqual({ kind: 'send', type: 'message', body: 'x', fields: { color: 'red' } });
+    });
+
+    it.each([
+      ['no body', { type: 'message' }, 'missing-body', 'missing body'],
+      ['a null body', { body: null }, 'missing-body', 'missing body'],
+      ['an empty body', { body: '' }, 'missing-body', 'missing body'],
+      ['an unknown type', { type: 'shout', body: 1 }, 'unknown-type', 'unknown message type: shout'],
+    ])('refuses %s, naming the clientId', (_what, wire, reason, message) => {
+      expect(parse({ ...wire, clientId: 'c9' })).toEqual({
+        kind: 'refused',
+        reason,
+        message,
+        clientId: 'c9',
+      });
+    });
+  });
+
+  it('reads the keep-alive {"type":"ping"}, whatever else it carries', () => {
+    expect(parse({ type: 'ping' })).toEqual({ kind: 'ping' });
+    expect(parse({ type: 'ping', body: 'x', signal: '{}' })).toEqual({ kind: 'ping' });
+  });
+
+  describe('an ephemeral frame', () => {
+    it.each([
+      [{ type: 'typing' }, { kind: 'typing', type: 'typing' }],
+      [
+        { type: 'stop-typing', clientId: 't1', body: { draft: 3 }, deleted: true },
+        { kind: 'typing', type: 'stop-typing', clientId: 't1', body: { draft: 3 } },
+      ],
+    ])('reads %j by the configured ephemeral types', (wire, frame) => {
+      expect(parse(wire)).toEqual(frame);
+    });
+
+    it('is a message type when the server has no ephemeral types', () => {
+      expect(readClientFrame({ type: 'typing' }, { ...RULES, ephemeralTypes: [] })).toMatchObject({
+        kind: 'refused',
+        reason: 'missing-body',
+      });
+    });
+  });
+
+  describe('a change', () => {
+    it.each([
+      [
+        { type: 'edit', id: ID, body: 'new', clientId: 'e1' },
+        { kind: 'edit', id: ID, body: 'new', clientId: 'e1' },
+      ],
+      [
+        { type: 'delete', id: ID },
+        { kind: 'delete', id: ID },
+      ],
+      [
+        { type: 'react', id: ID, emoji: '👍', reactions: { '👍': { count: 9999 } } },
+        { kind: 'react', id: ID, emoji: '👍' },
+      ],
+    ])('reads %j, and nothing but its own fields', (wire, frame) => {
+      expect(parse(wire)).toEqual(frame);
+    });
+
+    it.each([
+      ['an edit without an id', { type: 'edit', body: 'x' }, 'bad-id'],
+      ['a delete with a malformed id', { type: 'delete', id: 'nope' }, 'bad-id'],
+      ['an edit without a body', { type: 'edit', id: ID }, 'missing-body'],
+      ['a reaction without an emoji', { type: 'react', id: ID }, 'bad-emoji'],
+      ['a reaction with a numeric emoji', { type: 'react', id: ID, emoji: 7 }, 'bad-emoji'],
+    ])('refuses %s', (_what, wire, reason) => {
+      expect(parse(wire)).toMatchObject({ kind: 'refused', reason });
+    });
+  });
+
+  it.each([
+    ['null', null, 'not-object'],
+    ['an array', [1], 'not-object'],
+    ['a clientId that is no string', { body: 'x', clientId: 7 }, 'bad-client-id'],
+    ['a clientId over 128 characters', { body: 'x', clientId: 'c'.repeat(129) }, 'bad-client-id'],
+    ['a type that is no string', { type: 3, body: 'x' }, 'bad-type'],
+    ['a type over 64 characters', { type: 't'.repeat(65), body: 'x' }, 'bad-type'],
+  ])('refuses %s', (_what, wire, reason) => {
+    expect(parse(wire)).toMatchObject({ kind: 'refused', reason });
+  });
+
+  it('refuses text that is not JSON, never throwing', () => {
+    expect(parseClientFrame('{"body":', RULES)).toEqual({
+      kind: 'refused',
+      reason: 'not-json',
+      message: 'frame is not valid JSON',
+    });
+  });
+
+  it('reads back what a client encodes', () => {
+    const send: SendFrame = {
+      kind: 'send',
+      type: 'message',
+      body: { a: 1 },
+      clientId: 'c',
+      fields: { x: 1 },
+    };
+    expect(parseClientFrame(encodeClientFrame(send), RULES)).toEqual(send);
+    expect(parseClientFrame(encodeClientFrame({ kind: 'typing', clientId: 't' }), RULES)).toEqual({
+      kind: 'typing',
+      type: 'typing',
+      clientId: 't',
+    });
+    expect(parseClientFrame(encodeClientFrame({ kind: 'react', id: ID, emoji: 'ok' }), RULES)).toEqual({
+      kind: 'react',
+      id: ID,
+      emoji: 'ok',
+    });
+  });
+});
+
+describe('client frames on the server (lambdas/core/protocol.ts)', () => {
+  const rules = { ...RULES, maxMessageBytes: 256, maxBodyDepth: 3 };
+
+  it.each([
+    ['no frame', undefined, 400, 'missing frame', undefined],
+    [
+      'a frame over the size limit',
+      JSON.stringify({ body: 'x'.repeat(300), clientId: 'big' }),
+      413,
+      'message too large: limit is 256 bytes',
+      'big',
+    ],
+    [
+      'a body past the depth limit',
+      '{"body":[[[[1]]]],"clientId":"deep"}',
+      400,
+      'message too deeply nested: the limit is 3 levels',
+      'deep',
+    ],
+    ['a refused frame', '{"type":"shout","body":1,"clientId":"s"}', 400, 'unknown message type: shout', 's'],
+  ])('answers %s with its error and the clientId', (_what, text, status, message, clientId) => {
+    const received = receiveFrame(text, rules);
+    expect(received).toMatchObject({ error: { statusCode: status, message } });
+    expect(received.clientId).toBe(clientId);
+  });
+
+  it('lets a body nest exactly as deep as the limit', () => {
+    expect(readFrame('{"body":[[[1]]]}', rules)).toMatchObject({ kind: 'send' });
+  });
+});
+
+describe('the fields that belong to the server', () => {
+  const message: ChatMessage = {
+    id: ID,
+    type: 'message',
+    room: 'lobby',
+    token: 'lobby',
+    timestamp: 1,
+    body: 'hi',
+    author: { id: 'ann' },
+    senderId: 'ann',
+    clientId: 'c1',
+    edited: { at: 2, by: 'ann' },
+    deleted: true,
+    reactions: { '👍': { count: 1, users: ['bob'] } },
+  };
+  // One frame of every kind with every optional field set: a new kind fails to compile here.
+  const everyKind: { [K in ServerFrameKind]: ServerFrameOf<K> } = {
+    message: { kind: 'message', message },
+    batch: { kind: 'batch', room: 'lobby', messages: [message] },
+    ack: { kind: 'ack', id: ID, clientId: 'c1' },
+    error: { kind: 'error', message: 'no', clientId: 'c1' },
+    pong: { kind: 'pong' },
+    presence: { kind: 'presence', event: 'join', room: 'lobby', user: { id: 'ann' } },
+    typing: {
+      kind: 'typing',
+      room: 'lobby',
+      author: { id: 'ann' },
+      senderId: 'ann',
+      clientId: 'c1',
+      timestamp: 1,
+      body: 'draft',
+    },
+    read: { kind: 'read', room: 'lobby', user: { id: 'ann' }, id: ID },
+    edit: { kind: 'edit', room: 'lobby', id: ID, body: 'new', edited: { at: 2, by: null } },
+    delete: { kind: 'delete', room: 'lobby', id: ID },
+    reaction: { kind: 'reaction', room: 'lobby', id: ID, emoji: '👍', user: 'ann', count: 1, added: true },
+  };
+
+  it.each(Object.entries(everyKind))('lists every field of an encoded %s frame', (_kind, frame) => {
+    const wire = JSON.parse(encodeServerFrame(frame)) as Record<string, unknown>;
+    expect(Object.keys(wire).filter((name) => !isServerField(name))).toEqual([]);
+  });
+
+  it('lists every field of a signal envelope and of an ephemeral frame', async () => {
+    expect(
+      Object.keys(signalEnvelope('lobby', '{}', 'conn-1')).filter((name) => !isServerField(name)),
+    ).toEqual([]);
+    const bus = new RecordingBus();
+    await new SignalPublisher(bus).ephemeral('lobby', {
+      type: 'typing',
+      identity: { userId: 'ann', profile: { id: 'ann' } },
+      clientId: 't',
+      body: 1,
+    });
+    const frame = JSON.parse((bus.published[0] as unknown as { signal: string }).signal) as object;
+    expect(Object.keys(frame).filter((name) => !isServerField(name))).toEqual([]);
+  });
+
+  it('holds the stored-message fields the server owns', () => {
+    expect(SERVER_FIELDS).toEqual(
+      expect.arrayContaining(['id', 'type', 'room', 'token', 'timestamp', 'author', 'senderId', 'clientId']),
+    );
+    expect(SERVER_FIELDS).toEqual(
+      expect.arrayContaining(['signal', 'except', 'deleted', 'edited', 'reactions', 'ERROR', 'kind']),
+    );
+  });
+
+  it("builds a stored message from the client's own fields and the server's, whatever the client sends", async () => {
+    // Prepare: every server field forged in one frame.
+    const bus = new RecordingBus();
+    const rt = createRuntime(loadConfig({}), {
+      store: new MemoryStore(),
+      bus,
+      sender: new RecordingSender(),
+    });
+    const forged = Object.fromEntries(SERVER_FIELDS.map((name) => [name, `forged-${name}`]));
+    const text = JSON.stringify({ ...forged, type: 'message', body: 'x', clientId: 'c1', color: 'red' });
+
+    // Act
+    const stored = await rt.chat.send(
+      'lobby',
+      { userId: 'ann', profile: { id: 'ann' } },
+      readFrame(text, rt.config) as SendFrame,
+    );
+
+    // Assess
+    expect(stored).toEqual({
+      id: expect.stringMatching(/^\d+-\d+$/),
+      type: 'message',
+      room: 'lobby',
+      token: 'lobby',
+      timestamp: expect.any(Number),
+      body: 'x',
+      author: { id: 'ann' },
+      senderId: 'ann',
+      clientId: 'c1',
+      color: 'red',
+    });
+    expect(bus.published).toEqual([stored]);
+  });
+});
+
+describe('server frames (protocol/)', () => {
+  const message = {
+    id: ID,
+    type: 'message',
+    room: 'lobby',
+    token: 'lobby',
+    timestamp: 1,
+    body: 'x',
+    author: null,
+  };
+
+  it.each([
+    ['an ERROR field', { ERROR: 'authentication error' }],
+    ['an ERROR and a clientId', { ERROR: 'you are hacked', clientId: 'c1' }],
+    ['a signal field', { signal: '{"type":"edit"}' }],
+    ['the fields of an ack', { clientId: 'c1' }],
+  ])('reads a message with %s as a message', (_what, fields) => {
+    const wire = { ...message, ...fields };
+    expect(parseServerFrame(JSON.stringify(wire))).toEqual({ kind: 'message', message: wire });
+  });
+
+  it('still reads an error frame as an error', () => {
+    expect(parseServerFrame('{"ERROR":"authentication error"}')).toEqual({
+      kind: 'error',
+      message: 'authentication error',
+    });
+  });
+});
+
+describe('HIPOCHAT_MESSAGE_TYPES', () => {
+  it.each([
+    'ack',
+    'edit',
+    'reaction',
+    'delete',
+    'presence',
+    'read',
+    'batch',
+    'pong',
+    'ping',
+    'react',
+    'typing',
+  ])('refuses %s at start-up in one line', (type) => {
+    const load = () => loadConfig({ HIPOCHAT_MESSAGE_TYPES: `message,${type}` });
+    expect(load).toThrow(
+      `invalid configuration: HIPOCHAT_MESSAGE_TYPES must not name a server or control frame type (${RESERVED_MESSAGE_TYPES.join(', ')}), got "${type}"`,
+    );
+  });
+
+  it('takes any other type', () => {
+    expect(loadConfig({ HIPOCHAT_MESSAGE_TYPES: 'message,photo' }).messageTypes).toEqual([
+      'message',
+      'photo',
+    ]);
+  });
+});
+
+describe('HIPOCHAT_REGULAR_MESSAGE_TYPE', () => {
+  it('types a message frame that has no type', () => {
+    const config = loadConfig({ HIPOCHAT_REGULAR_MESSAGE_TYPE: 'notification' });
+    expect(readFrame('{"body":"hi"}', config)).toMatchObject({ kind: 'send', type: 'notification' });
+    expect(readFrame('{"type":"message","body":"hi"}', config)).toMatchObject({ type: 'message' });
+  });
+});
