@@ -8,11 +8,13 @@ function toRecord({ body, messageId, redelivered, headers }: Delivery): RabbitMq
     basicProperties: {
       contentType: 'application/json',
       // Amazon MQ hands a string header over as its UTF-8 bytes.
-      headers: headers
-        ? Object.fromEntries(
-            Object.entries(headers).map(([name, value]) => [name, { bytes: [...Buffer.from(value)] }]),
-          )
-        : null,
+      ...(headers
+        ? {
+            headers: Object.fromEntries(
+              Object.entries(headers).map(([name, value]) => [name, { bytes: [...Buffer.from(value)] }]),
+            ),
+          }
+        : {}),
       deliveryMode: 2,
       messageId: messageId ?? null,
       bodySize: body.length,
