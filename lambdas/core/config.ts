@@ -98,6 +98,13 @@ const optionalUrl = rule(
 );
 
 /**
+ * Delivery function invocations in flight across all shards when nothing reserves them: the
+ * account's unreserved pool is shared with every other function (1,000 on most accounts, as low as
+ * 10 on a fresh one; Lambda keeps 100 of it unreserved).
+ */
+export const DEFAULT_DELIVERY_CONCURRENCY = 100;
+
+/**
  * Every setting: its config key, the environment variable it comes from, and the rule. A new
  * variable is one line here; `ChatConfig` and the env schema follow.
  */
@@ -162,7 +169,7 @@ const settings = {
    * Delivery function invocations (fan-out slices) in flight across all shards: each shard runs at
    * most this divided by `HIPOCHAT_FANOUT_SHARDS`. The stack sets it to the reserved concurrency.
    */
-  deliveryConcurrency: ['HIPOCHAT_DELIVERY_CONCURRENCY', int(100, 1, 10_000)],
+  deliveryConcurrency: ['HIPOCHAT_DELIVERY_CONCURRENCY', int(DEFAULT_DELIVERY_CONCURRENCY, 1, 10_000)],
   /** Local gateway only: milliseconds `@connections` waits before answering, like API Gateway on AWS. */
   localPostLatencyMs: ['HIPOCHAT_LOCAL_POST_LATENCY_MS', int(0, 0, 10_000)],
   /** Local gateway only: posts per second `@connections` admits (token bucket, burst half the rate), else 429; 0 no limit. */
