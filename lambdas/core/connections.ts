@@ -59,19 +59,31 @@ export interface ManagementApiOptions {
 }
 
 /**
- * Milliseconds to wait before the next attempt of a post, or `undefined` to give up: its attempts
- * (429s count against the larger throttle budget) are spent, or the wait would end past `deadline`.
+ * The retry budget of one post: 429s and failures (5xx, network errors) count apart, so a throttle
+ * waited out does not spend the failures' few attempts.
  */
-function retryPause(
-  options: ManagementApiOptions,
-  attempt: number,
-  throttled: boolean,
-  deadline: number | undefined,
-): number | undefined {
-  const attempts = throttled ? (options.throttledAttempts ?? 16) : (options.attempts ?? 5);
-  if (attempt + 1 >= attempts) return undefined;
-  const pause = backoffDelay(attempt, 25, options.maxBackoffMs ?? 1000);
-  return deadline !== undefined && Date.now() + pause >= deadline ? undefined : pause;
+class PostRetries {
+  private attempt = 0;
+  private throttles = 0;
+  private failures = 0;
+
+  constructor(
+    private readonly options: ManagementApiOptions,
+    private readonly deadline: number | undefined,
+  ) {}
+
+  /**
+   * Milliseconds to wait before the next attempt, or `undefined` to give up: that kind's attempts
+   * are spent, or the wait would end past the deadline.
+   */
+  pause(throttled: boolean): number | undefined {
+    const { options } = this;
+    const spent = throttled ? ++this.throttles : ++this.failures;
+    const budget = throttled ? (options.throttledAttempts ?? 16) : (options.attempts ?? 5);
+    if (spent >= budget) return undefined;
+    const pause = backoffDelay(this.attempt++, 25, options.maxBackoffMs ?? 1000);
+    return this.deadline !== undefined && Date.now() + pause >= this.deadline ? undefined : pause;
+  }
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -110,7 +122,8 @@ export class ManagementApiSender implements ConnectionSender {
     feedback?: PostFeedback,
     deadline?: number,
   ): Promise<PostOutcome> {
-    for (let attempt = 0; ; attempt += 1) {
+    const retries = new PostRetries(this.options, deadline);
+    for (;;) {
       try {
         await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
         return 'sent';
@@ -118,7 +131,7 @@ export class ManagementApiSender implements ConnectionSender {
         if (error instanceof GoneException || statusOf(error) === 410) return 'gone';
         const throttled = statusOf(error) === 429;
         if (throttled) feedback?.throttled();
-        const pause = retryable(error) ? retryPause(this.options, attempt, throttled, deadline) : undefined;
+        const pause = retryable(error) ? retries.pause(throttled) : undefined;
         if (pause === undefined) throw error;
         await sleep(pause);
       }
@@ -233,13 +246,14 @@ export class SignedPostSender implements ConnectionSender {
     const path = this.prefix + segment;
     // The path as signed: the SDK escapes every segment once more.
     const canonical = this.canonicalPrefix + escapeUri(segment);
-    for (let attempt = 0; ; attempt += 1) {
+    const retries = new PostRetries(this.options, deadline);
+    for (;;) {
       let answer: SignedAnswer;
       try {
         answer = await this.endpoint.post(path, data, canonical);
       } catch (error) {
         // Network error: the request may not have arrived.
-        const pause = retryPause(this.options, attempt, false, deadline);
+        const pause = retries.pause(false);
         if (pause === undefined) throw error;
         await sleep(pause);
         continue;
@@ -249,8 +263,7 @@ export class SignedPostSender implements ConnectionSender {
       if (status === 410) return 'gone';
       const throttled = status === 429;
       if (throttled) feedback?.throttled();
-      const pause =
-        throttled || status >= 500 ? retryPause(this.options, attempt, throttled, deadline) : undefined;
+      const pause = throttled || status >= 500 ? retries.pause(throttled) : undefined;
       if (pause === undefined) throw serviceError(status, answer.type, answer.body);
       await sleep(pause);
     }

@@ -206,6 +206,12 @@ describe('connections', () => {
       expect(endpoint.requests).toHaveLength(6);
     });
 
+    it('keeps the attempts of a failure for failures: a 500 after a throttle is still retried', async () => {
+      endpoint.script = [429, 429, 429, 429, 429, 429, 500, 500];
+      await expect(make(url).post('busy-id', Buffer.from('x'))).resolves.toBe('sent');
+      expect(endpoint.requests).toHaveLength(9);
+    });
+
     it('gives up on a 429 rather than retry past its deadline', async () => {
       endpoint.script = [429, 429, 429, 429, 429];
       const failure = await make(url)
