@@ -5,6 +5,7 @@
  * against the real code with the local gateway's latency and CPU.
  */
 import { loadConfig } from '../lambdas/core/config.js';
+import { SLICE_BUDGET_MS } from '../lambdas/core/fanout-slices.js';
 import { functionSize, routes } from '../lambdas/routes.js';
 
 /** What the model assumes about AWS. */
@@ -23,6 +24,12 @@ export interface AwsModelAssumptions {
   invokeOverheadMs: number;
   /** API Gateway's account-level throttle, shared by every PostToConnection, requests/s. */
   throttleRps: number;
+  /** Its burst: requests let through at once before the rate applies. */
+  throttleBurst: number;
+  /** Milliseconds a slice posts before its deadline; what is left then is requeued. */
+  sliceBudgetMs: number;
+  /** Backoff cap of a throttled post, ms: the last post waits about half of it past the drain. */
+  maxBackoffMs: number;
   /** Lambda's arm64 CPU time for this machine's: 1 means "as fast as here". */
   cpuFactor: number;
 }
@@ -61,6 +68,9 @@ export const AWS_MODEL_ASSUMPTIONS: AwsModelAssumptions = {
   deliveryVcpu: Math.min(1, sizeOf('invoke') / VCPU_MB),
   invokeOverheadMs: 30,
   throttleRps: 10_000,
+  throttleBurst: 5_000,
+  sliceBudgetMs: SLICE_BUDGET_MS,
+  maxBackoffMs: 1_000,
   cpuFactor: 1,
 };
 
@@ -165,4 +175,78 @@ export function localModelMs(
   const cpuMs = (members * gatewayCpuUsPerDelivery) / 1000;
   const waitMs = (Math.ceil(members / slices) * latencyMs) / inFlight;
   return Math.round(Math.max(cpuMs, waitMs) + latencyMs);
+}
+
+/**
+ * A burst of messages to one big room at API Gateway's account throttle, with the retry path in
+ * use; the shape `bench/results/*.json` carries as `awsModelThrottled`.
+ */
+export interface ThrottledRow {
+  members: number;
+  /** Messages sent to the room at once. */
+  messages: number;
+  /** Posts they need (one per member and message). */
+  posts: number;
+  /** Ms until the throttle has let every post through (burst credit counted). */
+  drainMs: number;
+  /** Ms from the burst to the last delivery, requeue rounds included. */
+  lastDeliveryMs: number;
+  /** Posts left when the slices reached their deadline, requeued for those connections only. */
+  requeuedPosts: number;
+  /** Times the remaining posts went round the queue (each counts against the delivery limit). */
+  requeueRounds: number;
+  /** The first retry's posts had it gone to the whole room (the retry path before): every message with a miss, to everyone. */
+  wholeRoomRetryPosts: number;
+  /** Of those, copies of a message a socket already had. */
+  wholeRoomDuplicates: number;
+}
+
+/** Bursts the throttled rows model: room members × messages at once. */
+export const THROTTLED_BURSTS = [
+  [10_000, 1],
+  [10_000, 10],
+  [100_000, 1],
+  [100_000, 5],
+] as const;
+
+/**
+ * The model of a burst at the account throttle: posts go through at `throttleRps` after the burst
+ * credit; throttled posts are waited out inside the invocations (backoff, fewer in flight), so a
+ * connection's messages keep their order, until the slices' deadline; what is left then is
+ * requeued for the connections that miss it only, and goes through in the next round.
+ */
+export function throttledRow(
+  members: number,
+  messages: number,
+  measured: MeasuredCpu,
+  a: AwsModelAssumptions = AWS_MODEL_ASSUMPTIONS,
+): ThrottledRow {
+  const posts = members * messages;
+  const drainMs = (Math.max(0, posts - a.throttleBurst) / a.throttleRps) * 1000;
+  const perRound = (a.throttleRps * a.sliceBudgetMs) / 1000;
+  const firstRound = Math.min(posts, a.throttleBurst + perRound);
+  const requeuedPosts = posts - firstRound;
+  const requeueRounds = requeuedPosts > 0 ? Math.ceil(requeuedPosts / perRound) : 0;
+  const compute = unthrottled(members, measured, a).ms * messages;
+  const backoff = drainMs > 0 ? a.maxBackoffMs / 2 : 0;
+  const lastDeliveryMs = Math.max(compute, drainMs) + backoff + requeueRounds * a.invokeOverheadMs;
+  // Slices post message after message: at the deadline the first messages reached everyone.
+  const complete = Math.floor(firstRound / members);
+  const wholeRoomRetryPosts = requeuedPosts > 0 ? (messages - complete) * members : 0;
+  return {
+    members,
+    messages,
+    posts,
+    drainMs: Math.round(drainMs),
+    lastDeliveryMs: Math.round(lastDeliveryMs),
+    requeuedPosts,
+    requeueRounds,
+    wholeRoomRetryPosts,
+    wholeRoomDuplicates: wholeRoomRetryPosts - Math.min(wholeRoomRetryPosts, requeuedPosts),
+  };
+}
+
+/** The throttled rows for every burst of {@link THROTTLED_BURSTS}. */
+export function throttledModel(measured: MeasuredCpu): ThrottledRow[] {
+  return THROTTLED_BURSTS.map(([members, messages]) => throttledRow(members, messages, measured));
 }
