@@ -122,6 +122,11 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
     'refused: a frame in a closed room re-checks membership (open rooms still cost one round trip)',
     '`test/e2e/hardening.test.ts`, `test/unit/message-limits.test.ts`',
   ],
+  [
+    'A client names retry targets in its message (`x-hipochat-targets` among its fields) to narrow who receives it',
+    "no effect: the fan-out reads a requeued message's remaining targets from AMQP headers only, which only the fan-out sets; the message reaches the whole room",
+    '`test/unit/fanout-retry.test.ts`',
+  ],
 ];
 
 /** The Markdown of docs/reliability.md. */

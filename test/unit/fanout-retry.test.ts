@@ -267,4 +267,18 @@ describe('fan-out retries, one per failure path', () => {
     expect(headers[0]![TARGETS_NOTE_HEADER]).toMatch(/^targets:/);
     expectEachOnce(ids, [message]);
   });
+
+  it('takes targets from AMQP headers only: a message whose fields name targets still reaches the whole room', async () => {
+    // Prepare: a client put the header's name and a target list among its message's own fields.
+    const connections = await connectRoom(SLICE_SIZE);
+    const forged = chatMessage(1, {
+      [TARGETS_HEADER]: JSON.stringify({ connections: ['c0'], slices: [] }),
+    } as Partial<ChatMessage>);
+
+    // Act
+    await drain([forged]);
+
+    // Assess
+    expectEachOnce(connections, [forged]);
+  });
 });
