@@ -78,6 +78,21 @@ export const SLICE_BUDGET_MS = 20_000;
 export const SLICE_GRACE_MS = 8_000;
 
 /**
+ * Milliseconds an invocation keeps free before its timeout: it starts no post, and gives no slice a
+ * deadline, later than this before its end, so a post in flight and the requeue (or the slice's
+ * note) still fit.
+ */
+export const INVOCATION_MARGIN_MS = SLICE_GRACE_MS + 2_000;
+
+/**
+ * When an invocation with `remainingMs` left stops starting posts and slices: its end less
+ * {@link INVOCATION_MARGIN_MS}, but never sooner than half its time (a short-lived one still works).
+ */
+export function invocationDeadline(remainingMs: number, now = Date.now()): number {
+  return now + Math.max(remainingMs - INVOCATION_MARGIN_MS, remainingMs / 2);
+}
+
+/**
  * Slices one fan-out invocation runs at once, from the delivery function's concurrency shared by
  * the shards (`HIPOCHAT_DELIVERY_CONCURRENCY / HIPOCHAT_FANOUT_SHARDS`, at least one): the shards
  * together never ask Lambda for more.
@@ -142,6 +157,11 @@ export interface SlicedOptions {
   inFlight?: AdaptiveLimit;
   /** Milliseconds each slice may post. @default {@link SLICE_BUDGET_MS} */
   budgetMs?: number;
+  /**
+   * Epoch ms no slice posts past (the fan-out's own end, less its margin); a slice that would get
+   * less than a second is not invoked: its connections miss its messages.
+   */
+  deadline?: number;
 }
 
 /**
@@ -184,8 +204,17 @@ export async function deliverInSlices(
       try {
         for (const run of requestRuns(messages, slice)) {
           const id = randomUUID();
+          const deadline = Math.min(Date.now() + budgetMs, options.deadline ?? Number.POSITIVE_INFINITY);
+          if (deadline - Date.now() < 1000) {
+            merged.failed += slice.length * run.length;
+            for (const message of run) {
+              const known = merged.misses.get(message.id) ?? new Set();
+              for (const connection of slice) known.add(connection.connectionId);
+              merged.misses.set(message.id, known);
+            }
+            continue;
+          }
           try {
-            const deadline = Date.now() + budgetMs;
             const result = await invoker.deliver(
               { room, messages: run, connections: slice, id, deadline },
               inFlight,

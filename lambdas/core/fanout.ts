@@ -56,7 +56,7 @@ interface RoomLane {
   misses: Misses;
   /** A slice's: per message, the connections it served (sent, or gone), for its note. */
   served?: Map<ChatMessage, Set<string>>;
-  /** A slice's: epoch ms after which it starts no post. */
+  /** Epoch ms after which the lane starts no post (a slice's deadline, the fan-out's end). */
   deadline?: number;
   /** Posts in flight, shared by the invocation's lanes; shrinks on 429. */
   window: AdaptiveLimit;
@@ -104,9 +104,13 @@ export class FanoutService {
    * those names back): requeued until they failed `deliveryLimit` times, then dead-lettered. Any
    * other error rejects, and the batch is retried.
    */
-  async process(messages: readonly ChatMessage[], retries: RetryHeaders = new Map()): Promise<FanoutReport> {
+  async process(
+    messages: readonly ChatMessage[],
+    retries: RetryHeaders = new Map(),
+    deadline?: number,
+  ): Promise<FanoutReport> {
     try {
-      return await this.deliver(messages, retries);
+      return await this.deliver(messages, retries, deadline);
     } catch (error) {
       if (!(error instanceof FanoutError) || !this.bus?.requeue || !this.bus.deadLetter) throw error;
       await requeueMisses(this.store, this.bus, this.options.deliveryLimit, error.misses);
@@ -121,9 +125,15 @@ export class FanoutService {
   /**
    * Delivers a batch once; rejects with a {@link FanoutError} naming where messages are missing.
    * A requeued message (its headers in `retries`) goes only to the connections that miss it, before
-   * the room's new messages. Its figures go to the invocation's metrics however it ends.
+   * the room's new messages. No post or slice starts after `deadline` (epoch ms, the invocation's
+   * end less its margin): what is left is a miss, requeued like any other. Its figures go to the
+   * invocation's metrics however it ends.
    */
-  async deliver(messages: readonly ChatMessage[], retries: RetryHeaders = new Map()): Promise<FanoutReport> {
+  async deliver(
+    messages: readonly ChatMessage[],
+    retries: RetryHeaders = new Map(),
+    deadline?: number,
+  ): Promise<FanoutReport> {
     const started = performance.now();
     const report: FanoutReport = { messages: messages.length, sent: 0, gone: 0, failed: 0, pushed: 0 };
     const lags = new Map<ChatMessage, number>();
@@ -151,6 +161,7 @@ export class FanoutService {
               connections: targets,
               pushes: [],
               misses,
+              deadline,
               lags,
               window,
               notify,
@@ -388,7 +399,10 @@ export class FanoutService {
     inFlight: AdaptiveLimit,
   ) {
     const { invoker, size } = slicing;
-    const outcome = await deliverInSlices(invoker, lane.room, messages, lane.connections, size, { inFlight });
+    const outcome = await deliverInSlices(invoker, lane.room, messages, lane.connections, size, {
+      inFlight,
+      deadline: lane.deadline,
+    });
     report.sent += outcome.sent;
     report.gone += outcome.gone;
     report.failed += outcome.failed;

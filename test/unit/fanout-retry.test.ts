@@ -1,8 +1,15 @@
 import { LimitExceededException } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { Context } from 'aws-lambda';
 import { MemoryBus } from '../../lambdas/core/bus/memory-bus.js';
 import { loadConfig } from '../../lambdas/core/config.js';
 import type { ConnectionSender } from '../../lambdas/core/connections.js';
-import type { SliceInvoker, SliceRequest, SliceResult } from '../../lambdas/core/fanout-slices.js';
+import {
+  INVOCATION_MARGIN_MS,
+  invocationDeadline,
+  type SliceInvoker,
+  type SliceRequest,
+  type SliceResult,
+} from '../../lambdas/core/fanout-slices.js';
 import { TARGETS_HEADER, TARGETS_NOTE_HEADER } from '../../lambdas/core/fanout-targets.js';
 import { InvokeError } from '../../lambdas/core/lambda-invoker.js';
 import { createRuntime, type Runtime, setRuntime } from '../../lambdas/core/runtime.js';
@@ -120,8 +127,11 @@ describe('fan-out retries, one per failure path', () => {
     return ids;
   };
 
-  /** Runs batches as the shard queue would: the first, then whatever was requeued, until none is. */
-  const drain = async (messages: ChatMessage[]) => {
+  /**
+   * Runs batches as the shard queue would: the first, then whatever was requeued, until none is;
+   * `context` is the first invocation's Lambda context.
+   */
+  const drain = async (messages: ChatMessage[], context?: Context) => {
     let batch: Queued[] = messages.map((message) => ({ message }));
     for (let round = 0; batch.length > 0 && round < 10; round += 1) {
       await fanout(
@@ -134,6 +144,7 @@ describe('fan-out retries, one per failure path', () => {
             headers,
           })),
         ),
+        round === 0 ? context : undefined,
       );
       batch = bus.requeued;
       bus.requeued = [];
@@ -280,5 +291,37 @@ describe('fan-out retries, one per failure path', () => {
 
     // Assess
     expectEachOnce(connections, [forged]);
+  });
+
+  it.each([
+    ['posts itself', SLICE_SIZE],
+    ['runs slices', 3 * SLICE_SIZE],
+  ])(
+    "stops short of the function's timeout when it %s, and requeues the rest for where it is missing",
+    async (_how, size) => {
+      // Prepare: the first invocation is at its timeout already.
+      const connections = await connectRoom(size);
+      const messages = [chatMessage(1), chatMessage(2)];
+      const requeues = recordRequeues();
+      const ending = { getRemainingTimeInMillis: () => 0 } as Context;
+
+      // Act
+      await drain(messages, ending);
+
+      // Assess: nothing went out in time, nothing was invoked; the next round delivered all once.
+      expect(requeues.map((r) => r.targets.connections.sort())).toEqual([
+        [...connections].sort(),
+        [...connections].sort(),
+      ]);
+      expectEachOnce(connections, messages);
+    },
+  );
+
+  it.each([
+    [60_000, 60_000 - INVOCATION_MARGIN_MS],
+    [10_000, 5_000],
+    [0, 0],
+  ])('gives an invocation with %i ms left until %i ms from now to start posts and slices', (left, until) => {
+    expect(invocationDeadline(left, 1_000)).toBe(1_000 + until);
   });
 });

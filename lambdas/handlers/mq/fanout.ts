@@ -1,4 +1,5 @@
 import { type ChatMessage, MESSAGE_ID_PATTERN, ROOM_PATTERN } from '../../../protocol/index.js';
+import { invocationDeadline } from '../../core/fanout-slices.js';
 import { logger } from '../../core/logger.js';
 import { queueRoute } from '../shared/queue.js';
 import type { RabbitMqRecord } from './rabbitmq-event.js';
@@ -39,7 +40,7 @@ function decode(data: string): ChatMessage | undefined {
  * miss them (`FanoutService.process`); any other error makes the event source mapping retry the
  * whole batch.
  */
-export const handler = queueRoute(async (event, { fanout }) => {
+export const handler = queueRoute(async (event, { fanout }, context) => {
   const messages: ChatMessage[] = [];
   const retries = new Map<ChatMessage, Record<string, string>>();
   for (const [queue, records] of Object.entries(event.rmqMessagesByQueue)) {
@@ -56,7 +57,9 @@ export const handler = queueRoute(async (event, { fanout }) => {
       if (headers) retries.set(message, headers);
     }
   }
-  const report = await fanout.process(messages, retries);
+  // Posts and slices stop short of the function's timeout: what is left is requeued, never the batch.
+  const deadline = context ? invocationDeadline(context.getRemainingTimeInMillis()) : undefined;
+  const report = await fanout.process(messages, retries, deadline);
   logger.debug('fan-out batch done', { ...report });
   return report;
 });
