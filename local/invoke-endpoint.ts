@@ -29,6 +29,7 @@ function functionNameOf(raw: string): string {
 export class InvokeConcurrency {
   private running = 0;
 
+  /** @param limit invocations at once; 0 is no limit */
   constructor(private readonly limit = 0) {}
 
   /** Takes a slot; false when all are busy (the invocation is throttled). */
@@ -38,6 +39,7 @@ export class InvokeConcurrency {
     return true;
   }
 
+  /** Gives back the slot of an invocation that ended. */
   release(): void {
     this.running -= 1;
   }

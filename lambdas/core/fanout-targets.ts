@@ -63,19 +63,12 @@ export class Misses {
     this.of(message).slices.push(slice);
   }
 
-  /** Takes over the misses of `other`. */
-  merge(other: Misses): void {
-    for (const [message, targets] of other.entries()) {
-      this.add(message, targets.connections);
-      for (const slice of targets.slices) this.addSlice(message, slice);
-    }
-  }
-
   /** Messages some connection missed. */
   get size(): number {
     return this.byMessage.size;
   }
 
+  /** Each message with where it is missing. */
   entries(): [ChatMessage, RetryTargets][] {
     return [...this.byMessage].map(([message, { connections, slices }]) => [
       message,
