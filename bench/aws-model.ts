@@ -5,7 +5,7 @@
  * against the real code with the local gateway's latency and CPU.
  */
 import { loadConfig } from '../lambdas/core/config.js';
-import { SLICE_BUDGET_MS } from '../lambdas/core/fanout-slices.js';
+import { SLICE_BUDGET_MS, slicesInFlight } from '../lambdas/core/fanout-slices.js';
 import { functionSize, routes } from '../lambdas/routes.js';
 
 /** What the model assumes about AWS. */
@@ -20,6 +20,8 @@ export interface AwsModelAssumptions {
   fanoutVcpu: number;
   /** vCPU share of the delivery function. */
   deliveryVcpu: number;
+  /** Slices one fan-out runs at once (`HIPOCHAT_DELIVERY_CONCURRENCY / HIPOCHAT_FANOUT_SHARDS`). */
+  slicesInFlight: number;
   /** A warm synchronous Invoke, from the request to the slice's first post, ms. */
   invokeOverheadMs: number;
   /** API Gateway's account-level throttle, shared by every PostToConnection, requests/s. */
@@ -66,6 +68,7 @@ export const AWS_MODEL_ASSUMPTIONS: AwsModelAssumptions = {
   sliceSize: defaults.fanoutSliceSize,
   fanoutVcpu: Math.min(1, sizeOf('queue') / VCPU_MB),
   deliveryVcpu: Math.min(1, sizeOf('invoke') / VCPU_MB),
+  slicesInFlight: slicesInFlight(defaults.deliveryConcurrency, defaults.fanoutShards),
   invokeOverheadMs: 30,
   throttleRps: 10_000,
   throttleBurst: 5_000,
@@ -101,7 +104,8 @@ export function slicesFor(members: number, sliceSize: number): number {
 /**
  * The last delivery of one message to a room of `members` (one connection each), in ms from the
  * fan-out starting, were there no account throttle: the fan-out posts itself, or reads the room,
- * invokes the slices and waits for the slowest, each slice on its own vCPU.
+ * invokes the slices (`slicesInFlight` at a time) and waits for the slowest, each slice on its
+ * own vCPU.
  */
 export function unthrottledMs(
   members: number,
@@ -121,10 +125,13 @@ function unthrottled(
   const slices = slicesFor(members, a.sliceSize);
   if (slices === 1)
     return { slices, ms: executionMs(members, cpuUs, a.fanoutVcpu, a.postLatencyMs, a.postsInFlight) };
+  // Slices beyond those in flight wait for a free one: rounds of them, one after the other.
+  const rounds = Math.ceil(slices / Math.max(1, a.slicesInFlight));
   const ms =
     (members * measured.sliceSetupUsPerConnection * a.cpuFactor) / a.fanoutVcpu / 1000 +
-    a.invokeOverheadMs +
-    executionMs(Math.ceil(members / slices), cpuUs, a.deliveryVcpu, a.postLatencyMs, a.postsInFlight);
+    rounds *
+      (a.invokeOverheadMs +
+        executionMs(Math.ceil(members / slices), cpuUs, a.deliveryVcpu, a.postLatencyMs, a.postsInFlight));
   return { slices, ms };
 }
 

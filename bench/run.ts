@@ -549,7 +549,7 @@ function awsModelMarkdown(
         `| ${r.members.toLocaleString('en-US')} | ${r.slices} | ${r.cpuUsPerDelivery.toFixed(1)} | ${fmtMs(r.lastDeliveryMs)} | ${fmtMs(at(10, r.members) ?? Number.NaN)} | ${fmtMs(at(40, r.members) ?? Number.NaN)} | ${fmtMs(Math.round(unthrottledMs(r.members, measured)))} | ${fmtMs(Math.round((r.members / r.throttleRps) * 1000))} |`,
     ),
     '',
-    `AWS model (computed, not measured on AWS): ${a.postsInFlight} posts in flight per execution, slices of ${a.sliceSize}, fan-out ${a.fanoutVcpu.toFixed(2)} vCPU, delivery function ${a.deliveryVcpu.toFixed(2)} vCPU, ${a.invokeOverheadMs} ms per warm Invoke, ${a.throttleRps.toLocaleString('en-US')} PostToConnection/s account throttle (no burst credit), Lambda CPU = this machine's × ${a.cpuFactor}; slice set-up ${measured.sliceSetupUsPerConnection.toFixed(2)} µs CPU per connection (measured).`,
+    `AWS model (computed, not measured on AWS): ${a.postsInFlight} posts in flight per execution, slices of ${a.sliceSize}, ${a.slicesInFlight} slices in flight per fan-out, fan-out ${a.fanoutVcpu.toFixed(2)} vCPU, delivery function ${a.deliveryVcpu.toFixed(2)} vCPU, ${a.invokeOverheadMs} ms per warm Invoke, ${a.throttleRps.toLocaleString('en-US')} PostToConnection/s account throttle (no burst credit), Lambda CPU = this machine's × ${a.cpuFactor}; slice set-up ${measured.sliceSetupUsPerConnection.toFixed(2)} µs CPU per connection (measured).`,
   ];
 }
 
