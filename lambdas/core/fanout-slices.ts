@@ -57,6 +57,8 @@ export interface SlicedDelivery {
   uncertain: Map<string, UncertainSlice[]>;
   goneConnections: Set<string>;
   departed: Departure[];
+  /** Ids of the slices that answered: their notes are no longer needed. */
+  answered: string[];
 }
 
 /**
@@ -186,6 +188,7 @@ export async function deliverInSlices(
     uncertain: new Map(),
     goneConnections: new Set(),
     departed: [],
+    answered: [],
   };
   const slices = sliceConnections(
     connections.map(({ connectionId, batched, signals }) => ({
@@ -230,6 +233,7 @@ export async function deliverInSlices(
             }
             for (const gone of result.goneConnections) merged.goneConnections.add(gone);
             merged.departed.push(...(result.departed ?? []));
+            merged.answered.push(id);
           } catch (error) {
             merged.failed += slice.length * run.length;
             const uncertain = { id, connections: slice.map((c) => c.connectionId) };

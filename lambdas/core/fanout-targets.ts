@@ -16,8 +16,15 @@ export const TARGETS_HEADER = 'x-hipochat-targets';
 export const TARGETS_NOTE_HEADER = 'x-hipochat-targets-note';
 /** Targets longer than this (bytes of JSON) go to a note; Amazon MQ hands headers over as byte lists. */
 const MAX_HEADER_TARGETS_BYTES = 2048;
-/** How long notes (targets, what a slice served) and failure counts are kept: every retry happens within. */
+/** How long a requeued message's targets and failure count are kept: every retry happens within. */
 export const FANOUT_NOTE_SECONDS = 24 * 3600;
+
+/**
+ * How long a slice's note is kept. The fan-out drops the notes of slices that answered; one of a
+ * slice that did not is read when its messages come round again, seconds later unless the queue
+ * is an hour behind (then the retry goes to all of the slice's connections).
+ */
+export const SLICE_NOTE_SECONDS = 3600;
 
 /** A slice whose invocation failed or timed out: it may have served some of its connections. */
 export interface UncertainSlice {
@@ -36,6 +43,23 @@ export interface RetryTargets {
 
 /** The note name of what slice `id` served. */
 export const sliceNoteName = (id: string) => `slice:${id}`;
+
+/**
+ * Writes slice `id`'s note: per message of `request`, the connections it did not serve (`served`
+ * holds those it posted to, or found gone).
+ */
+export async function saveSliceNote(
+  store: ChatStore,
+  request: { room: string; connections: readonly { connectionId: string }[] },
+  id: string,
+  served: ReadonlyMap<ChatMessage, ReadonlySet<string>>,
+): Promise<void> {
+  const missed: Record<string, string[]> = {};
+  for (const [message, got] of served) {
+    missed[message.id] = request.connections.map((c) => c.connectionId).filter((c) => !got.has(c));
+  }
+  await store.saveFanoutNote(request.room, sliceNoteName(id), JSON.stringify(missed), SLICE_NOTE_SECONDS);
+}
 
 /** Per message, the connections that still miss it (a batch's misses, then the requeue's targets). */
 export class Misses {

@@ -5,13 +5,7 @@ import type { ConnectionSender } from './connections.js';
 import { type FanoutReport, noteLags, recordBatch } from './fanout-figures.js';
 import { batchFrames } from './fanout-frames.js';
 import { deliverInSlices, type SliceInvoker, type SliceRequest, type SliceResult } from './fanout-slices.js';
-import {
-  FANOUT_NOTE_SECONDS,
-  Misses,
-  requeueMisses,
-  resolveTargets,
-  sliceNoteName,
-} from './fanout-targets.js';
+import { Misses, requeueMisses, resolveTargets, saveSliceNote, sliceNoteName } from './fanout-targets.js';
 import { logger } from './logger.js';
 import type { PushNotifier } from './push.js';
 import { forEachLimited } from './retry.js';
@@ -238,7 +232,7 @@ export class FanoutService {
     } finally {
       // However the slice ends, its note says what it did not serve: a retry after an invocation
       // that failed or timed out posts there only.
-      if (request.id) await this.saveSliceNote(request, lane.served!);
+      if (request.id) await saveSliceNote(this.store, request, request.id, lane.served!);
     }
     const live = new Set(lane.connections.map((c) => c.connectionId));
     const misses: Record<string, string[]> = {};
@@ -251,15 +245,6 @@ export class FanoutService {
       goneConnections: request.connections.map((c) => c.connectionId).filter((id) => !live.has(id)),
       departed: lane.departed,
     };
-  }
-
-  private async saveSliceNote(request: SliceRequest, served: Map<ChatMessage, Set<string>>): Promise<void> {
-    const missed: Record<string, string[]> = {};
-    for (const [message, got] of served) {
-      missed[message.id] = request.connections.map((c) => c.connectionId).filter((id) => !got.has(id));
-    }
-    const note = JSON.stringify(missed);
-    await this.store.saveFanoutNote(request.room, sliceNoteName(request.id!), note, FANOUT_NOTE_SECONDS);
   }
 
   /**
@@ -407,6 +392,12 @@ export class FanoutService {
     report.gone += outcome.gone;
     report.failed += outcome.failed;
     if (outcome.sent > 0) noteLags(lane.lags, messages, Date.now());
+    // Best effort: an answered slice's note only takes room until it expires.
+    await this.store
+      .dropFanoutNotes(lane.room, outcome.answered.map(sliceNoteName))
+      .catch((error: unknown) => {
+        logger.warn('fan-out notes of answered slices left to expire', { room: lane.room, error });
+      });
     for (const message of messages) {
       lane.misses.add(message, outcome.misses.get(message.id) ?? []);
       for (const slice of outcome.uncertain.get(message.id) ?? []) lane.misses.addSlice(message, slice);

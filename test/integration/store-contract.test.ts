@@ -348,6 +348,8 @@ describe.each([
       expect(await store.fanoutNotes(`${room}-other`, ['slice:a'])).toEqual([null]);
       await sleep(1200);
       expect(await store.fanoutNotes(room, ['slice:a', 'retry:1-0:1'])).toEqual([null, '["c1"]']);
+      await store.dropFanoutNotes(room, ['retry:1-0:1', 'nothing']);
+      expect(await store.fanoutNotes(room, ['retry:1-0:1'])).toEqual([null]);
     });
   });
 

@@ -10,7 +10,7 @@ import {
   type SliceRequest,
   type SliceResult,
 } from '../../lambdas/core/fanout-slices.js';
-import { TARGETS_HEADER, TARGETS_NOTE_HEADER } from '../../lambdas/core/fanout-targets.js';
+import { sliceNoteName, TARGETS_HEADER, TARGETS_NOTE_HEADER } from '../../lambdas/core/fanout-targets.js';
 import { InvokeError } from '../../lambdas/core/lambda-invoker.js';
 import { createRuntime, type Runtime, setRuntime } from '../../lambdas/core/runtime.js';
 import { TimeoutError } from '../../lambdas/core/signed-endpoint.js';
@@ -206,6 +206,12 @@ describe('fan-out retries, one per failure path', () => {
       [['c0', 'c1', 'c2', 'c3']],
     ]);
     expectEachOnce(connections, messages);
+    // Only the note of the slice that did not answer is kept (until it expires).
+    const notes = await store.fanoutNotes(
+      'lobby',
+      slices.requests.map((request) => sliceNoteName(request.id!)),
+    );
+    expect(notes.map((note) => note !== null)).toEqual([true, false, false]);
   });
 
   it('posts only what a timed-out slice did not serve before its deadline', async () => {

@@ -251,6 +251,8 @@ export interface ChatStore {
   saveFanoutNote(room: string, name: string, value: string, ttlSeconds: number): Promise<void>;
   /** The fan-out notes of a room by name, in order; `null` for one that is absent or expired. */
   fanoutNotes(room: string, names: readonly string[]): Promise<(string | null)[]>;
+  /** Drops fan-out notes of a room that are no longer needed (absent ones are no error). */
+  dropFanoutNotes(room: string, names: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 

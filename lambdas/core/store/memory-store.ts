@@ -427,5 +427,9 @@ export class MemoryStore implements ChatStore {
     return names.map((name) => live(notes, name) ?? null);
   }
 
+  async dropFanoutNotes(room: string, names: readonly string[]): Promise<void> {
+    for (const name of names) this.room(room).fanoutNotes.delete(name);
+  }
+
   async close(): Promise<void> {}
 }

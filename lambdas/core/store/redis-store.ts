@@ -441,6 +441,11 @@ export class RedisStore implements ChatStore {
     return this.run(() => this.client.mget(...names.map((name) => keys.fanoutNote(room, name))));
   }
 
+  async dropFanoutNotes(room: string, names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    await this.run(() => this.client.del(...names.map((name) => keys.fanoutNote(room, name))));
+  }
+
   /** INCR with a TTL set by the first count, or by every count when `slide`; and the TTL left. */
   private count(key: string, ttlSeconds: number, slide: boolean): Promise<WindowCount> {
     return this.run(async () => {
