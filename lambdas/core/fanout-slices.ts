@@ -150,6 +150,13 @@ export function requestRuns(
   return runs;
 }
 
+/** Notes that `connections` missed message `id`. */
+function addMisses(merged: SlicedDelivery, id: string, connections: readonly string[]): void {
+  const known = merged.misses.get(id) ?? new Set();
+  for (const connection of connections) known.add(connection);
+  merged.misses.set(id, known);
+}
+
 /** Options of {@link deliverInSlices}. */
 export interface SlicedOptions {
   /**
@@ -209,12 +216,10 @@ export async function deliverInSlices(
           const id = randomUUID();
           const deadline = Math.min(Date.now() + budgetMs, options.deadline ?? Number.POSITIVE_INFINITY);
           if (deadline - Date.now() < 1000) {
+            // Too late to start a slice: none of its connections gets the run now.
             merged.failed += slice.length * run.length;
-            for (const message of run) {
-              const known = merged.misses.get(message.id) ?? new Set();
-              for (const connection of slice) known.add(connection.connectionId);
-              merged.misses.set(message.id, known);
-            }
+            const ids = slice.map((c) => c.connectionId);
+            for (const message of run) addMisses(merged, message.id, ids);
             continue;
           }
           try {
@@ -226,11 +231,7 @@ export async function deliverInSlices(
             merged.sent += result.sent;
             merged.gone += result.gone;
             merged.failed += result.failed;
-            for (const [message, missed] of Object.entries(result.misses)) {
-              const known = merged.misses.get(message) ?? new Set();
-              for (const connection of missed) known.add(connection);
-              merged.misses.set(message, known);
-            }
+            for (const [message, missed] of Object.entries(result.misses)) addMisses(merged, message, missed);
             for (const gone of result.goneConnections) merged.goneConnections.add(gone);
             merged.departed.push(...(result.departed ?? []));
             merged.answered.push(id);
