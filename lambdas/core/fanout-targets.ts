@@ -41,6 +41,11 @@ export interface RetryTargets {
   slices: UncertainSlice[];
 }
 
+/** Whether `headers` are those of a requeued message (they name its targets). */
+export function isRetry(headers: Readonly<Record<string, string>> | undefined): boolean {
+  return headers?.[TARGETS_HEADER] !== undefined || headers?.[TARGETS_NOTE_HEADER] !== undefined;
+}
+
 /** The note name of what slice `id` served. */
 export const sliceNoteName = (id: string) => `slice:${id}`;
 

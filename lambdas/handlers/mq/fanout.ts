@@ -1,5 +1,6 @@
 import { type ChatMessage, MESSAGE_ID_PATTERN, ROOM_PATTERN } from '../../../protocol/index.js';
 import { invocationDeadline } from '../../core/fanout-slices.js';
+import { isRetry } from '../../core/fanout-targets.js';
 import { logger } from '../../core/logger.js';
 import { queueRoute } from '../shared/queue.js';
 import type { RabbitMqRecord } from './rabbitmq-event.js';
@@ -54,7 +55,7 @@ export const handler = queueRoute(async (event, { fanout }, context) => {
       messages.push(message);
       // A requeued message names where it is still missing.
       const headers = headersOf(record);
-      if (headers) retries.set(message, headers);
+      if (headers && isRetry(headers)) retries.set(message, headers);
     }
   }
   // Posts and slices stop short of the function's timeout: what is left is requeued, never the batch.
