@@ -2,7 +2,9 @@
  * The bench's local check of the AWS model: a big room on the local gateway with
  * `HIPOCHAT_LOCAL_POST_LATENCY_MS` (API Gateway's latency), without and with fan-out slices, timed
  * from the send to the last socket's delivery, next to what the model's formula predicts for the
- * local setup. Loopback only; every wait is bounded.
+ * local setup; then again under AWS's limits (`HIPOCHAT_LOCAL_POST_RPS` below the room's size a
+ * second, `HIPOCHAT_LOCAL_POST_FAIL_RATE`), counting every frame a socket got twice. Loopback only;
+ * every wait is bounded.
  */
 import { performance } from 'node:perf_hooks';
 import { localModelMs, slicesFor } from './aws-model.js';
@@ -21,6 +23,12 @@ export interface LocalCheckRun {
   perMessageMs: number[];
   /** Deliveries still missing when a message's wait ran out (should be 0). */
   missing: number;
+  /** Frames a socket got again after it had the message (must be 0). */
+  duplicates: number;
+  /** `HIPOCHAT_LOCAL_POST_RPS` of the run; 0: no throttle. */
+  postRps: number;
+  /** `HIPOCHAT_LOCAL_POST_FAIL_RATE` of the run. */
+  postFailRate: number;
   /** Gateway process CPU per delivery (fan-out, slices, `@connections`, sockets, all of it). */
   gatewayCpuUsPerDelivery: number;
   /** What the model's formula predicts for this run (one shared core). */
@@ -45,6 +53,11 @@ export interface LocalCheckOptions {
   postsInFlight: readonly number[];
   sliceSizes: readonly number[];
   messages: number;
+  /**
+   * The runs under AWS's limits: posts a second (below the room's size, so the throttle and the
+   * retry path are in use) and the share of posts that fail, at these slice sizes.
+   */
+  limits?: { postRps: number; postFailRate: number; sliceSizes: readonly number[] };
   /** Environment of the gateway (quiet logs, no Redis or RabbitMQ...). */
   env: Record<string, string>;
   log(line: string): void;
@@ -58,6 +71,7 @@ async function runOnce(
   options: LocalCheckOptions,
   sliceSize: number,
   postsInFlight: number,
+  limits = { postRps: 0, postFailRate: 0 },
 ): Promise<LocalCheckRun> {
   const { members, postLatencyMs } = options;
   const gateway = await startProcess(tsxCommand('local/main.ts'), {
@@ -65,14 +79,26 @@ async function runOnce(
     HIPOCHAT_FANOUT_SLICE_SIZE: String(sliceSize),
     HIPOCHAT_FANOUT_CONCURRENCY: String(postsInFlight),
     HIPOCHAT_LOCAL_POST_LATENCY_MS: String(postLatencyMs),
+    HIPOCHAT_LOCAL_POST_RPS: String(limits.postRps),
+    HIPOCHAT_LOCAL_POST_FAIL_RATE: String(limits.postFailRate),
   });
   const sockets: ClientSocket[] = [];
   try {
     const client = projectClient(gateway.url.replace('http', 'ws'));
-    const room = `big-${process.pid}-${sliceSize}-${postsInFlight}`;
+    const room = `big-${process.pid}-${sliceSize}-${postsInFlight}-${limits.postRps}`;
+    // Per message, the frames each socket got: the first counts as delivered, any other is a duplicate.
+    const copies = new Map<number, Uint16Array>();
     const got = new Map<number, number>();
+    let duplicates = 0;
     let lastAt = 0;
-    const onDelivery = (_room: string, _key: number, seq: number) => {
+    const onDelivery = (socket: number) => (_room: string, _key: number, seq: number) => {
+      const counts = copies.get(seq) ?? new Uint16Array(members);
+      copies.set(seq, counts);
+      counts[socket] = (counts[socket] ?? 0) + 1;
+      if ((counts[socket] ?? 0) > 1) {
+        duplicates += 1;
+        return;
+      }
       got.set(seq, (got.get(seq) ?? 0) + 1);
       lastAt = performance.now();
     };
@@ -80,8 +106,9 @@ async function runOnce(
     await Promise.all(
       Array.from({ length: 100 }, async () => {
         while (next < members) {
+          const socket = next;
           next += 1;
-          sockets.push(await client.connect(room, `member-${next}`, onDelivery));
+          sockets.push(await client.connect(room, `member-${next}`, onDelivery(socket)));
         }
       }),
     );
@@ -101,6 +128,8 @@ async function runOnce(
       }
       await sleep(200);
     }
+    // A retry that went where the message already was would come late: give it time to.
+    if (limits.postRps > 0 || limits.postFailRate > 0) await sleep(2000);
     const cpu = cpuSeconds(gateway.pid) - cpu0;
     const gatewayCpuUsPerDelivery = (cpu * 1e6) / (members * options.messages);
     const slices = slicesFor(members, sliceSize);
@@ -111,11 +140,18 @@ async function runOnce(
       lastDeliveryMs: Math.round(median(perMessageMs)),
       perMessageMs: perMessageMs.map((ms) => Math.round(ms)),
       missing,
+      duplicates,
+      ...limits,
       gatewayCpuUsPerDelivery: Math.round(gatewayCpuUsPerDelivery),
-      modelMs: localModelMs(members, slices, gatewayCpuUsPerDelivery, postLatencyMs, postsInFlight),
+      modelMs: Math.max(
+        localModelMs(members, slices, gatewayCpuUsPerDelivery, postLatencyMs, postsInFlight),
+        throttleFloorMs(members, limits.postRps),
+      ),
     };
+    const limited =
+      limits.postRps > 0 ? `, ${limits.postRps} posts/s, ${limits.postFailRate * 100}% failed posts` : '';
     options.log(
-      `  ${members}-member room, ${postLatencyMs} ms post latency, ${postsInFlight} in flight, ${slices} slice(s): last delivery ${run.lastDeliveryMs} ms (model ${run.modelMs} ms), missing ${missing}`,
+      `  ${members}-member room, ${postLatencyMs} ms post latency${limited}, ${postsInFlight} in flight, ${slices} slice(s): last delivery ${run.lastDeliveryMs} ms (model ${run.modelMs} ms), missing ${missing}, duplicates ${duplicates}`,
     );
     return run;
   } finally {
@@ -124,11 +160,29 @@ async function runOnce(
   }
 }
 
-/** Runs the check once per slice size (a fresh gateway each), in-memory store and bus. */
+/**
+ * A throttle of `rps` a second with a burst of half that (API Gateway's shape) lets `posts` through
+ * no sooner than this; 0 for no throttle.
+ */
+export function throttleFloorMs(posts: number, rps: number): number {
+  return rps > 0 ? Math.round((Math.max(0, posts - rps / 2) / rps) * 1000) : 0;
+}
+
+/**
+ * Runs the check once per slice size (a fresh gateway each), in-memory store and bus; then once per
+ * slice size of `limits` under them, at the deployed posts in flight (the last of `postsInFlight`).
+ */
 export async function localBigRoomCheck(options: LocalCheckOptions): Promise<LocalCheck> {
   const runs: LocalCheckRun[] = [];
   for (const inFlight of options.postsInFlight) {
     for (const sliceSize of options.sliceSizes) runs.push(await runOnce(options, sliceSize, inFlight));
+  }
+  const { limits } = options;
+  const inFlight = options.postsInFlight.at(-1);
+  if (limits && inFlight !== undefined) {
+    const { postRps, postFailRate } = limits;
+    for (const sliceSize of limits.sliceSizes)
+      runs.push(await runOnce(options, sliceSize, inFlight, { postRps, postFailRate }));
   }
   return { members: options.members, postLatencyMs: options.postLatencyMs, runs };
 }

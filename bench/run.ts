@@ -15,6 +15,8 @@ import {
   type AwsModelRow,
   awsModel,
   type MeasuredCpu,
+  type ThrottledRow,
+  throttledModel,
   unthrottledMs,
 } from './aws-model.js';
 import { AWS_PRICES, DEPLOYMENT } from './aws-prices.js';
@@ -71,6 +73,8 @@ interface Profile {
     messages: number;
     /** Posts in flight to check with besides the default. */
     postsInFlight: number[];
+    /** The runs under AWS's limits: posts a second below the room's size, a share of failed posts. */
+    limits: { postRps: number; postFailRate: number; sliceSizes: number[] };
   };
 }
 
@@ -95,7 +99,14 @@ const PROFILES: Record<Profile['name'], Profile> = {
     bundleRuns: 1,
     bundles: ['fanout'],
     writeMessages: 30,
-    bigRoom: { members: 200, postLatencyMs: 20, sliceSizes: [0, 100], messages: 1, postsInFlight: [] },
+    bigRoom: {
+      members: 200,
+      postLatencyMs: 20,
+      sliceSizes: [0, 100],
+      messages: 1,
+      postsInFlight: [],
+      limits: { postRps: 100, postFailRate: 0.01, sliceSizes: [100] },
+    },
   },
   default: {
     name: 'default',
@@ -119,6 +130,7 @@ const PROFILES: Record<Profile['name'], Profile> = {
       sliceSizes: [0, 1000, 500],
       messages: 3,
       postsInFlight: [32],
+      limits: { postRps: 1000, postFailRate: 0.01, sliceSizes: [500] },
     },
   },
   full: {
@@ -143,6 +155,7 @@ const PROFILES: Record<Profile['name'], Profile> = {
       sliceSizes: [0, 1000, 500, 250],
       messages: 5,
       postsInFlight: [32],
+      limits: { postRps: 1000, postFailRate: 0.01, sliceSizes: [0, 250] },
     },
   },
 };
@@ -536,18 +549,31 @@ function awsModelMarkdown(
         `| ${r.members.toLocaleString('en-US')} | ${r.slices} | ${r.cpuUsPerDelivery.toFixed(1)} | ${fmtMs(r.lastDeliveryMs)} | ${fmtMs(at(10, r.members) ?? Number.NaN)} | ${fmtMs(at(40, r.members) ?? Number.NaN)} | ${fmtMs(Math.round(unthrottledMs(r.members, measured)))} | ${fmtMs(Math.round((r.members / r.throttleRps) * 1000))} |`,
     ),
     '',
-    `AWS model (computed, not measured on AWS): ${a.postsInFlight} posts in flight per execution, slices of ${a.sliceSize}, fan-out ${a.fanoutVcpu.toFixed(2)} vCPU, delivery function ${a.deliveryVcpu.toFixed(2)} vCPU, ${a.invokeOverheadMs} ms per warm Invoke, ${a.throttleRps.toLocaleString('en-US')} PostToConnection/s account throttle (no burst credit), Lambda CPU = this machine's × ${a.cpuFactor}; slice set-up ${measured.sliceSetupUsPerConnection.toFixed(2)} µs CPU per connection (measured).`,
+    `AWS model (computed, not measured on AWS): ${a.postsInFlight} posts in flight per execution, slices of ${a.sliceSize}, ${a.slicesInFlight} slices in flight per fan-out, fan-out ${a.fanoutVcpu.toFixed(2)} vCPU, delivery function ${a.deliveryVcpu.toFixed(2)} vCPU, ${a.invokeOverheadMs} ms per warm Invoke, ${a.throttleRps.toLocaleString('en-US')} PostToConnection/s account throttle (no burst credit), Lambda CPU = this machine's × ${a.cpuFactor}; slice set-up ${measured.sliceSetupUsPerConnection.toFixed(2)} µs CPU per connection (measured).`,
+  ];
+}
+
+/** The throttled rows of the AWS model: bursts at the account throttle, with the retry path. */
+function throttledMarkdown(rows: readonly ThrottledRow[]): string[] {
+  const n = (value: number) => value.toLocaleString('en-US');
+  return [
+    '| room members | messages at once | posts | throttle drain ms | last delivery ms | requeued posts (to where missing) | requeue rounds | whole-room retry posts (before) | copies a socket had already (before) |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${n(r.members)} | ${r.messages} | ${n(r.posts)} | ${n(r.drainMs)} | ${n(r.lastDeliveryMs)} | ${n(r.requeuedPosts)} | ${r.requeueRounds} | ${n(r.wholeRoomRetryPosts)} | ${n(r.wholeRoomDuplicates)} |`,
+    ),
   ];
 }
 
 /** The local check: measured last delivery without and with slices, next to the model's formula. */
 function localCheckMarkdown(check: LocalCheck): string[] {
   return [
-    `| local ${check.members.toLocaleString('en-US')}-member room, ${check.postLatencyMs} ms post latency | posts in flight | slices | last delivery ms (median) | per message | missing | gateway CPU µs / delivery | model ms (one shared core) |`,
-    '|---|---:|---:|---:|---|---:|---:|---:|',
+    `| local ${check.members.toLocaleString('en-US')}-member room, ${check.postLatencyMs} ms post latency | posts in flight | slices | last delivery ms (median) | per message | missing | duplicates | gateway CPU µs / delivery | model ms (one shared core) |`,
+    '|---|---:|---:|---:|---|---:|---:|---:|---:|',
     ...check.runs.map(
       (r) =>
-        `| ${r.sliceSize === 0 ? 'no slices' : `slices of ${r.sliceSize}`} | ${r.postsInFlight} | ${r.slices} | ${r.lastDeliveryMs} | ${r.perMessageMs.join(', ')} | ${r.missing} | ${r.gatewayCpuUsPerDelivery} | ${r.modelMs} |`,
+        `| ${r.sliceSize === 0 ? 'no slices' : `slices of ${r.sliceSize}`}${r.postRps > 0 ? `, ${r.postRps} posts/s, ${r.postFailRate * 100}% failed posts` : ''} | ${r.postsInFlight} | ${r.slices} | ${r.lastDeliveryMs} | ${r.perMessageMs.join(', ')} | ${r.missing} | ${r.duplicates} | ${r.gatewayCpuUsPerDelivery} | ${r.modelMs} |`,
     ),
   ];
 }
@@ -691,6 +717,7 @@ async function main(): Promise<void> {
   const measured = measuredCpu(fanout);
   const model = measured ? awsModel(measured) : [];
   const sensitivity = measured ? [10, 40].flatMap((latency) => awsModel(measured, latency)) : [];
+  const throttled = measured ? throttledModel(measured) : [];
   const date = new Date().toISOString();
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB, node ${process.version}`;
   const command = `npm run bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -737,6 +764,7 @@ async function main(): Promise<void> {
     );
   }
   if (model.length) extra.push('', ...awsModelMarkdown(model, sensitivity, measured!));
+  if (throttled.length) extra.push('', ...throttledMarkdown(throttled));
   if (localCheck) extra.push('', ...localCheckMarkdown(localCheck));
   const header = `Bench ${profile.name}, ${date}, ${machine}; command: \`${command}\`; ${profile.workload.rooms} rooms × ${profile.workload.clientsPerRoom} sockets, ${profile.workload.sendersPerRoom} senders per room, ${profile.stepSeconds} s steps, median of ${profile.runs} run(s).`;
   const markdown = `${header}\n\n${table}\n${extra.join('\n')}\n`;
@@ -755,6 +783,7 @@ async function main(): Promise<void> {
     cost,
     awsModel: model,
     awsModelSensitivity: sensitivity,
+    awsModelThrottled: throttled,
     awsModelAssumptions: { ...AWS_MODEL_ASSUMPTIONS, measured },
     localCheck,
     prices: AWS_PRICES,

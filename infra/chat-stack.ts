@@ -5,6 +5,7 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
 import { DEAD_LETTER_QUEUE, shardQueue } from '../lambdas/core/bus/topology.js';
+import { DEFAULT_DELIVERY_CONCURRENCY } from '../lambdas/core/config.js';
 import { functionSize, type Route, type RouteSecret, routes as routeTable } from '../lambdas/routes.js';
 import { ChatAlarms } from './constructs/alarms.js';
 import { Broker, BrokerTopology } from './constructs/broker.js';
@@ -210,6 +211,11 @@ export class ChatStack extends Stack {
         new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [invoked.functionArn] }),
       );
       caller.addEnvironment('HIPOCHAT_DELIVERY_FUNCTION', invoked.functionName);
+      // The fan-out keeps its slices in flight within what the delivery function may run.
+      caller.addEnvironment(
+        'HIPOCHAT_DELIVERY_CONCURRENCY',
+        String(config.deliveryConcurrency ?? DEFAULT_DELIVERY_CONCURRENCY),
+      );
     }
 
     const authorizer = routes.find((route) => route.kind === 'authorizer');

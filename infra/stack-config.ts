@@ -102,9 +102,11 @@ export interface StackConfig {
   /** Seconds Lambda gathers records before invoking; `undefined` keeps the 500 ms service default. */
   readonly batchWindowSeconds?: number;
   /**
-   * Reserved concurrency of the delivery function: fan-out slices of big rooms in flight across
-   * all shards (a 100,000-member room takes 100 at the default slice size). It also caps them, and
-   * the account keeps at least 100 unreserved. `undefined` shares the account's unreserved pool.
+   * Reserved concurrency of the delivery function (`-c deliverConcurrency`): fan-out slices of big
+   * rooms in flight across all shards, which the fan-out keeps to (each shard runs this divided by
+   * the shards). Reserving fails on an account whose quota is below this plus the 100 Lambda keeps
+   * unreserved. `undefined` reserves nothing: the slices share the account's unreserved pool, and
+   * the fan-out keeps to `HIPOCHAT_DELIVERY_CONCURRENCY`'s default (100).
    */
   readonly deliveryConcurrency?: number;
   /** Days every log group keeps its events. */
@@ -197,7 +199,6 @@ export const profiles: Record<Profile, StackConfig> = {
     removalPolicy: 'retain',
     batchSize: 100,
     batchWindowSeconds: 0,
-    deliveryConcurrency: 100,
     logRetentionDays: 90,
     webSocketThrottle: { rateLimit: 2000, burstLimit: 5000 },
     httpThrottle: { rateLimit: 2000, burstLimit: 5000 },
@@ -361,7 +362,7 @@ export const contextSchema = z
     queueType: oneOf(['quorum', 'classic']),
     batchSize: integer(1, 10_000),
     batchWindowSeconds: integer(0, 300),
-    deliveryConcurrency: integer(1, 10_000),
+    deliverConcurrency: integer(1, 10_000),
     logRetentionDays: retention,
     removalPolicy: oneOf(['retain', 'destroy']),
     natGateways: integer(1, 3),
@@ -388,6 +389,17 @@ export const contextSchema = z
   .partial()
   .check((context) => {
     const { value } = context;
+    const shards = value.shards ?? profiles[value.profile ?? 'dev'].fanoutShards;
+    const concurrency = value.deliverConcurrency;
+    // An out-of-range value is reported by its own rule.
+    if (concurrency !== undefined && concurrency >= 1 && concurrency < shards) {
+      context.issues.push({
+        code: 'custom',
+        input: concurrency,
+        path: ['deliverConcurrency'],
+        message: `must be at least the shard count (${shards}): each shard runs at least one slice at a time`,
+      });
+    }
     if (value.legacyDomainName !== undefined && value.legacyCertificateArn === undefined) {
       context.issues.push({
         code: 'custom',
@@ -458,7 +470,7 @@ export function stackConfigFromContext(node: Node): StackConfig {
     removalPolicy: context.removalPolicy ?? base.removalPolicy,
     batchSize: context.batchSize ?? base.batchSize,
     batchWindowSeconds: context.batchWindowSeconds ?? base.batchWindowSeconds,
-    deliveryConcurrency: context.deliveryConcurrency ?? base.deliveryConcurrency,
+    deliveryConcurrency: context.deliverConcurrency ?? base.deliveryConcurrency,
     logRetentionDays: context.logRetentionDays ?? base.logRetentionDays,
     corsOrigins: context.corsOrigins ?? base.corsOrigins,
     alarmEmail: context.alarmEmail,

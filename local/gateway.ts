@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { BatchSource } from '../lambdas/core/bus/chat-bus.js';
-import { CONNECTIONS_PATH, handleConnectionsRequest } from './connections-endpoint.js';
+import { CONNECTIONS_PATH, handleConnectionsRequest, PostLimits } from './connections-endpoint.js';
 import { type DevServices, handleDevRequest } from './dev-services.js';
 import { type LocalFunctions, loadFunctions, ROOT } from './handler-loader.js';
 import { HttpApi } from './http-api.js';
 import { sendJson } from './http-io.js';
 import { HttpServer } from './http-server.js';
-import { handleInvokeRequest, INVOKE_PATH } from './invoke-endpoint.js';
+import { handleInvokeRequest, INVOKE_PATH, InvokeConcurrency } from './invoke-endpoint.js';
 import { rabbitMqEvent } from './mq-events.js';
 import type { LocalCredentials } from './sigv4.js';
 import { SocketRegistry } from './socket-registry.js';
@@ -30,6 +30,16 @@ export interface LocalGatewayOptions {
    * @default 0
    */
   postLatencyMs?: number;
+  /**
+   * Posts a second `@connections` admits, else 429 (`HIPOCHAT_LOCAL_POST_RPS`): API Gateway's
+   * account throttle. 0 admits all.
+   * @default 0
+   */
+  postRps?: number;
+  /** Share of posts `@connections` answers 500 (`HIPOCHAT_LOCAL_POST_FAIL_RATE`). @default 0 */
+  postFailRate?: number;
+  /** Delivery invocations the Invoke API runs at once, else 429 (`HIPOCHAT_LOCAL_INVOKE_CONCURRENCY`); 0 no limit. @default 0 */
+  invokeConcurrency?: number;
 }
 
 /** Folder of the built demo page (`npm run build:web`). */
@@ -45,8 +55,13 @@ export class LocalGateway {
   private readonly registry = new SocketRegistry();
   private server?: HttpServer;
   private invocable: LocalFunctions['invocable'] = new Map();
+  private readonly postLimits: PostLimits;
+  private readonly invokeConcurrency: InvokeConcurrency;
 
-  constructor(private readonly options: LocalGatewayOptions) {}
+  constructor(private readonly options: LocalGatewayOptions) {
+    this.postLimits = new PostLimits({ rps: options.postRps, failRate: options.postFailRate });
+    this.invokeConcurrency = new InvokeConcurrency(options.invokeConcurrency);
+  }
 
   /**
    * Loads the handler modules and starts listening. Requests wait until `prepare` (which learns
@@ -93,10 +108,12 @@ export class LocalGateway {
     if (url.pathname.startsWith(CONNECTIONS_PATH)) {
       const latency = this.options.postLatencyMs ?? 0;
       if (latency > 0) await new Promise((done) => setTimeout(done, latency));
-      return handleConnectionsRequest(this.registry, request, response, url, this.options.credentials);
+      const { registry, options, postLimits } = this;
+      return handleConnectionsRequest(registry, request, response, url, options.credentials, postLimits);
     }
     if (url.pathname.startsWith(INVOKE_PATH)) {
-      return handleInvokeRequest(this.invocable, this.options.credentials, request, response, url);
+      const { invocable, options, invokeConcurrency } = this;
+      return handleInvokeRequest(invocable, options.credentials, request, response, url, invokeConcurrency);
     }
     if (await handleDevRequest(this.options.dev, request, response, url)) return;
     if (await httpApi.handle(request, response, url)) return;

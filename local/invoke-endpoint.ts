@@ -23,11 +23,35 @@ function functionNameOf(raw: string): string {
 }
 
 /**
+ * The concurrency of the local Invoke API (`HIPOCHAT_LOCAL_INVOKE_CONCURRENCY`): at most `limit`
+ * invocations run at once, as a function's concurrency allows on Lambda; 0 is no limit.
+ */
+export class InvokeConcurrency {
+  private running = 0;
+
+  /** @param limit invocations at once; 0 is no limit */
+  constructor(private readonly limit = 0) {}
+
+  /** Takes a slot; false when all are busy (the invocation is throttled). */
+  take(): boolean {
+    if (this.limit > 0 && this.running >= this.limit) return false;
+    this.running += 1;
+    return true;
+  }
+
+  /** Gives back the slot of an invocation that ended. */
+  release(): void {
+    this.running -= 1;
+  }
+}
+
+/**
  * Lambda's Invoke API for the functions of the routes table that other functions invoke (the
  * fan-out's delivery slices): `RequestResponse` only, signed like Lambda wants it (SigV4, service
  * `lambda`, with the local runtime's keys). Each request runs the handler with a fresh Lambda
  * context, so slices run concurrently as separate invocations do. A handler that throws is
  * answered as Lambda does: 200 with `X-Amz-Function-Error: Unhandled` and the error as the body.
+ * Beyond `concurrency`, an invocation is answered 429 `TooManyRequestsException` and not run.
  */
 export async function handleInvokeRequest(
   functions: ReadonlyMap<string, LocalFunction<unknown, unknown>>,
@@ -35,6 +59,7 @@ export async function handleInvokeRequest(
   request: IncomingMessage,
   response: ServerResponse,
   url: URL,
+  concurrency: InvokeConcurrency = new InvokeConcurrency(),
 ): Promise<void> {
   const body = await readBody(request, MAX_PAYLOAD_BYTES + 1).catch(() => undefined);
   if (!body || body.length > MAX_PAYLOAD_BYTES) {
@@ -84,6 +109,19 @@ export async function handleInvokeRequest(
     userError(response, 400, 'InvalidRequestContentException', 'Could not parse request body into json');
     return;
   }
+  if (!concurrency.take()) {
+    sendJson(
+      response,
+      429,
+      {
+        Type: 'User',
+        message: 'Rate Exceeded.',
+        Reason: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+      },
+      { 'x-amzn-errortype': 'TooManyRequestsException' },
+    );
+    return;
+  }
   let result: unknown;
   try {
     result = await invoke(event);
@@ -96,6 +134,8 @@ export async function handleInvokeRequest(
       { 'x-amz-function-error': 'Unhandled', 'x-amz-executed-version': '$LATEST' },
     );
     return;
+  } finally {
+    concurrency.release();
   }
   const text = result === undefined ? 'null' : JSON.stringify(result);
   response.writeHead(200, {

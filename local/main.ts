@@ -49,6 +49,9 @@ async function main(): Promise<void> {
     dev,
     credentials,
     postLatencyMs: config.localPostLatencyMs,
+    postRps: config.localPostRps,
+    postFailRate: config.localPostFailRate,
+    invokeConcurrency: config.localInvokeConcurrency,
   });
   const delivery = routes.find((route) => route.kind === 'invoke');
 
@@ -77,7 +80,7 @@ async function main(): Promise<void> {
     `hipochat local gateway listening on http://${base}`,
     `  store:   ${config.redisUrl ? `redis ${redact(config.redisUrl)}` : 'in-memory (state is lost on restart; set HIPOCHAT_REDIS_URL for Redis)'}`,
     `  bus:     ${config.amqpUrl ? `rabbitmq ${redact(config.amqpUrl)}, ${config.fanoutShards} shard queues` : 'in-memory (set HIPOCHAT_AMQP_URL for RabbitMQ)'}`,
-    `  fan-out: ${config.fanoutSliceSize > 0 ? `rooms over ${config.fanoutSliceSize} connections in parallel slices (local Lambda Invoke API)` : 'no slices (HIPOCHAT_FANOUT_SLICE_SIZE=0)'}${config.localPostLatencyMs > 0 ? `; @connections answers after ${config.localPostLatencyMs} ms` : ''}`,
+    `  fan-out: ${config.fanoutSliceSize > 0 ? `rooms over ${config.fanoutSliceSize} connections in parallel slices (local Lambda Invoke API)` : 'no slices (HIPOCHAT_FANOUT_SLICE_SIZE=0)'}${config.localPostLatencyMs > 0 ? `; @connections answers after ${config.localPostLatencyMs} ms` : ''}${config.localPostRps > 0 ? `; ${config.localPostRps} posts/s` : ''}${config.localPostFailRate > 0 ? `; ${config.localPostFailRate * 100}% of posts fail` : ''}${config.localInvokeConcurrency > 0 ? `; ${config.localInvokeConcurrency} invocations at once` : ''}`,
     `  ws:      ws://${base}/?room=<room>&token=<token>   (Hipochat: ws://${base}/talk/chat/<room>/?token=<token>)`,
     `  http:    http://${base}/talk/old/<room>/ and the other /talk/... routes`,
     `  page:    http://${base}/`,

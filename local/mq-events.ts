@@ -3,10 +3,18 @@ import type { RabbitMqEvent, RabbitMqRecord } from '../lambdas/handlers/mq/rabbi
 import { LOCAL_ACCOUNT } from './events.js';
 
 /** The `aws:rmq` record of one delivery, with the properties the publisher sets. */
-function toRecord({ body, messageId, redelivered }: Delivery): RabbitMqRecord {
+function toRecord({ body, messageId, redelivered, headers }: Delivery): RabbitMqRecord {
   return {
     basicProperties: {
       contentType: 'application/json',
+      // Amazon MQ hands a string header over as its UTF-8 bytes.
+      ...(headers
+        ? {
+            headers: Object.fromEntries(
+              Object.entries(headers).map(([name, value]) => [name, { bytes: [...Buffer.from(value)] }]),
+            ),
+          }
+        : {}),
       deliveryMode: 2,
       messageId: messageId ?? null,
       bodySize: body.length,

@@ -18,6 +18,16 @@ export interface MqPollerOptions {
   batchWindowMs?: number;
 }
 
+/** The string headers of a consumed message (amqplib hands long strings over as text or bytes). */
+function stringHeaders(headers: Record<string, unknown> | undefined): { headers?: Record<string, string> } {
+  const found: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (typeof value === 'string') found[name] = value;
+    else if (Buffer.isBuffer(value)) found[name] = value.toString('utf8');
+  }
+  return Object.keys(found).length > 0 ? { headers: found } : {};
+}
+
 interface ShardState {
   queue: string;
   /** One channel per shard, so a multiple-ack never reaches another shard's deliveries. */
@@ -176,6 +186,7 @@ export class MqPoller implements BatchSource {
           body: m.content,
           messageId: m.properties.messageId as string | undefined,
           redelivered: m.fields.redelivered,
+          ...stringHeaders(m.properties.headers),
         })),
       );
       if (channel === shard.channel) channel.ack(last, true);

@@ -99,6 +99,13 @@ const optionalUrl = rule(
 );
 
 /**
+ * Delivery function invocations in flight across all shards when nothing reserves them: the
+ * account's unreserved pool is shared with every other function (1,000 on most accounts, as low as
+ * 10 on a fresh one; Lambda keeps 100 of it unreserved).
+ */
+export const DEFAULT_DELIVERY_CONCURRENCY = 100;
+
+/**
  * Every setting: its config key, the environment variable it comes from, and the rule. A new
  * variable is one line here; `ChatConfig` and the env schema follow.
  */
@@ -164,8 +171,19 @@ const settings = {
   deliveryFunction: ['HIPOCHAT_DELIVERY_FUNCTION', optionalText],
   /** Lambda API endpoint for the slices (the local gateway's); unset: `https://lambda.<region>.amazonaws.com`. */
   lambdaEndpoint: ['HIPOCHAT_LAMBDA_ENDPOINT', optionalUrl],
+  /**
+   * Delivery function invocations (fan-out slices) in flight across all shards: each shard runs at
+   * most this divided by `HIPOCHAT_FANOUT_SHARDS`. The stack sets it to the reserved concurrency.
+   */
+  deliveryConcurrency: ['HIPOCHAT_DELIVERY_CONCURRENCY', int(DEFAULT_DELIVERY_CONCURRENCY, 1, 10_000)],
   /** Local gateway only: milliseconds `@connections` waits before answering, like API Gateway on AWS. */
   localPostLatencyMs: ['HIPOCHAT_LOCAL_POST_LATENCY_MS', int(0, 0, 10_000)],
+  /** Local gateway only: posts per second `@connections` admits (token bucket, burst half the rate), else 429; 0 no limit. */
+  localPostRps: ['HIPOCHAT_LOCAL_POST_RPS', int(0, 0, 1_000_000)],
+  /** Local gateway only: the share of posts `@connections` answers 500, at random. */
+  localPostFailRate: ['HIPOCHAT_LOCAL_POST_FAIL_RATE', fraction(0)],
+  /** Local gateway only: delivery invocations the local Invoke API runs at once, else 429; 0 no limit. */
+  localInvokeConcurrency: ['HIPOCHAT_LOCAL_INVOKE_CONCURRENCY', int(0, 0, 10_000)],
   deliveryLimit: ['HIPOCHAT_DELIVERY_LIMIT', int(5, 1, 100)],
   connectionTtlSeconds: ['HIPOCHAT_CONNECTION_TTL_SECONDS', int(3 * 3600, 7200, 86_400)],
   rateLimitPerMinute: ['HIPOCHAT_RATE_LIMIT_PER_MINUTE', int(120, 1, 100_000)],

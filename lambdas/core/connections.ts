@@ -27,9 +27,15 @@ export interface PostFeedback {
 export interface ConnectionSender {
   /**
    * Posts one frame. Resolves `gone` on 410 (the connection no longer exists); retries 429 and
-   * 5xx with capped backoff (telling `feedback` of each 429) and rejects once the retries are spent.
+   * 5xx with capped backoff (telling `feedback` of each 429) and rejects once the retries are spent,
+   * or when the next attempt would start after `deadline` (epoch ms).
    */
-  post(connectionId: string, data: Uint8Array, feedback?: PostFeedback): Promise<PostOutcome>;
+  post(
+    connectionId: string,
+    data: Uint8Array,
+    feedback?: PostFeedback,
+    deadline?: number,
+  ): Promise<PostOutcome>;
   /** Closes a connection; an already gone connection is not an error. */
   disconnect(connectionId: string): Promise<void>;
 }
@@ -40,10 +46,44 @@ export interface ManagementApiOptions {
   endpoint: string;
   /** Sockets kept open to the endpoint. @default 64 */
   maxSockets?: number;
-  /** Attempts per post for 429/5xx. @default 5 */
+  /** Attempts per post for 5xx and network errors. @default 5 */
   attempts?: number;
+  /**
+   * Attempts per post while API Gateway throttles it (429): waiting out the account's throttle here
+   * keeps each connection's order, where a requeue would deliver the message behind newer ones.
+   * @default 16
+   */
+  throttledAttempts?: number;
   /** Backoff cap in milliseconds. @default 1000 */
   maxBackoffMs?: number;
+}
+
+/**
+ * The retry budget of one post: 429s and failures (5xx, network errors) count apart, so a throttle
+ * waited out does not spend the failures' few attempts.
+ */
+class PostRetries {
+  private attempt = 0;
+  private throttles = 0;
+  private failures = 0;
+
+  constructor(
+    private readonly options: ManagementApiOptions,
+    private readonly deadline: number | undefined,
+  ) {}
+
+  /**
+   * Milliseconds to wait before the next attempt, or `undefined` to give up: that kind's attempts
+   * are spent, or the wait would end past the deadline.
+   */
+  pause(throttled: boolean): number | undefined {
+    const { options } = this;
+    const spent = throttled ? ++this.throttles : ++this.failures;
+    const budget = throttled ? (options.throttledAttempts ?? 16) : (options.attempts ?? 5);
+    if (spent >= budget) return undefined;
+    const pause = backoffDelay(this.attempt++, 25, options.maxBackoffMs ?? 1000);
+    return this.deadline !== undefined && Date.now() + pause >= this.deadline ? undefined : pause;
+  }
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -59,13 +99,9 @@ function retryable(error: unknown): boolean {
 /** The real `ApiGatewayManagementApiClient` with keep-alive sockets and its own retry policy. */
 export class ManagementApiSender implements ConnectionSender {
   readonly client: ApiGatewayManagementApiClient;
-  private readonly attempts: number;
-  private readonly maxBackoffMs: number;
 
-  constructor(options: ManagementApiOptions) {
+  constructor(private readonly options: ManagementApiOptions) {
     const maxSockets = options.maxSockets ?? 64;
-    this.attempts = options.attempts ?? 5;
-    this.maxBackoffMs = options.maxBackoffMs ?? 1000;
     this.client = new ApiGatewayManagementApiClient({
       endpoint: options.endpoint,
       // Our loop owns retries so 410 is never retried and 429 backs off with a cap.
@@ -80,16 +116,24 @@ export class ManagementApiSender implements ConnectionSender {
     });
   }
 
-  async post(connectionId: string, data: Uint8Array, feedback?: PostFeedback): Promise<PostOutcome> {
-    for (let attempt = 0; ; attempt += 1) {
+  async post(
+    connectionId: string,
+    data: Uint8Array,
+    feedback?: PostFeedback,
+    deadline?: number,
+  ): Promise<PostOutcome> {
+    const retries = new PostRetries(this.options, deadline);
+    for (;;) {
       try {
         await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
         return 'sent';
       } catch (error) {
         if (error instanceof GoneException || statusOf(error) === 410) return 'gone';
-        if (statusOf(error) === 429) feedback?.throttled();
-        if (!retryable(error) || attempt + 1 >= this.attempts) throw error;
-        await sleep(backoffDelay(attempt, 25, this.maxBackoffMs));
+        const throttled = statusOf(error) === 429;
+        if (throttled) feedback?.throttled();
+        const pause = retryable(error) ? retries.pause(throttled) : undefined;
+        if (pause === undefined) throw error;
+        await sleep(pause);
       }
     }
   }
@@ -165,13 +209,12 @@ export class SignedPostSender implements ConnectionSender {
   private readonly endpoint: SignedEndpoint;
   private readonly prefix: string;
   private readonly canonicalPrefix: string;
-  private readonly attempts: number;
-  private readonly maxBackoffMs: number;
 
-  constructor(options: SignedPostOptions, sdk: ManagementApiSender = new ManagementApiSender(options)) {
+  constructor(
+    private readonly options: SignedPostOptions,
+    sdk: ManagementApiSender = new ManagementApiSender(options),
+  ) {
     this.sdk = sdk;
-    this.attempts = options.attempts ?? 5;
-    this.maxBackoffMs = options.maxBackoffMs ?? 1000;
     const now = options.now;
     const config = sdk.client.config;
     this.endpoint = new SignedEndpoint({
@@ -193,29 +236,36 @@ export class SignedPostSender implements ConnectionSender {
     return this.sdk.client;
   }
 
-  async post(connectionId: string, data: Uint8Array, feedback?: PostFeedback): Promise<PostOutcome> {
+  async post(
+    connectionId: string,
+    data: Uint8Array,
+    feedback?: PostFeedback,
+    deadline?: number,
+  ): Promise<PostOutcome> {
     const segment = escapeUri(connectionId);
     const path = this.prefix + segment;
     // The path as signed: the SDK escapes every segment once more.
     const canonical = this.canonicalPrefix + escapeUri(segment);
-    for (let attempt = 0; ; attempt += 1) {
+    const retries = new PostRetries(this.options, deadline);
+    for (;;) {
       let answer: SignedAnswer;
       try {
         answer = await this.endpoint.post(path, data, canonical);
       } catch (error) {
         // Network error: the request may not have arrived.
-        if (attempt + 1 >= this.attempts) throw error;
-        await sleep(backoffDelay(attempt, 25, this.maxBackoffMs));
+        const pause = retries.pause(false);
+        if (pause === undefined) throw error;
+        await sleep(pause);
         continue;
       }
       const { status } = answer;
       if (status >= 200 && status < 300) return 'sent';
       if (status === 410) return 'gone';
-      if (status === 429) feedback?.throttled();
-      if ((status !== 429 && status < 500) || attempt + 1 >= this.attempts) {
-        throw serviceError(status, answer.type, answer.body);
-      }
-      await sleep(backoffDelay(attempt, 25, this.maxBackoffMs));
+      const throttled = status === 429;
+      if (throttled) feedback?.throttled();
+      const pause = throttled || status >= 500 ? retries.pause(throttled) : undefined;
+      if (pause === undefined) throw serviceError(status, answer.type, answer.body);
+      await sleep(pause);
     }
   }
 

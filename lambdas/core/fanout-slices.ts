@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { type ChatMessage, MESSAGE_ID_PATTERN, ROOM_PATTERN } from '../../protocol/index.js';
+import { AdaptiveLimit } from './adaptive-limit.js';
+import type { PostFeedback } from './connections.js';
+import type { UncertainSlice } from './fanout-targets.js';
 import { logger } from './logger.js';
-import { forEachLimited } from './retry.js';
 import type { ConnectionRecord, Departure } from './store/chat-store.js';
 
 /** What a slice needs of a connection: where to post, in which frame shape, and whether it takes signals. */
@@ -12,6 +15,13 @@ export interface SliceRequest {
   /** In room order. */
   messages: ChatMessage[];
   connections: SliceConnection[];
+  /**
+   * Names the slice's note: what it did not serve, written however it ends, so a retry after a
+   * failed or timed-out invocation goes only where the message is missing.
+   */
+  id?: string;
+  /** Epoch milliseconds after which the slice starts no post: it answers before its invoker gives up. */
+  deadline?: number;
 }
 
 /** What one delivery invocation did. */
@@ -19,8 +29,8 @@ export interface SliceResult {
   sent: number;
   gone: number;
   failed: number;
-  /** Ids of the messages some connection of the slice did not get (to be requeued). */
-  missed: string[];
+  /** Per message id, the connections of the slice that did not get it (to be requeued for them). */
+  misses: Record<string, string[]>;
   /** Connections that answered 410; the slice already dropped them from the room. */
   goneConnections: string[];
   /** Users whose last connection so went, for the parent to announce (a slice never publishes). */
@@ -29,18 +39,26 @@ export interface SliceResult {
 
 /** Runs one slice: a synchronous invocation of the delivery function (or, in tests, a stand-in). */
 export interface SliceInvoker {
-  /** Resolves with the slice's result; rejects when the invocation failed as a whole. */
-  deliver(request: SliceRequest): Promise<SliceResult>;
+  /**
+   * Resolves with the slice's result; rejects when the invocation failed as a whole. Tells
+   * `feedback` of each throttled invocation.
+   */
+  deliver(request: SliceRequest, feedback?: PostFeedback): Promise<SliceResult>;
 }
 
-/** A room's slices merged: the counts, the messages to requeue and the connections gone. */
+/** A room's slices merged: the counts, where messages are missing and the connections gone. */
 export interface SlicedDelivery {
   sent: number;
   gone: number;
   failed: number;
-  missed: Set<string>;
+  /** Per message id, the connections known to miss it. */
+  misses: Map<string, Set<string>>;
+  /** Per message id, the slices of unknown outcome (failed or timed out) that held it. */
+  uncertain: Map<string, UncertainSlice[]>;
   goneConnections: Set<string>;
   departed: Departure[];
+  /** Ids of the slices that answered: their notes are no longer needed. */
+  answered: string[];
 }
 
 /**
@@ -50,11 +68,40 @@ export interface SlicedDelivery {
 export const MAX_SLICE_REQUEST_BYTES = 5 * 2 ** 20;
 
 /**
- * Slices one fan-out invocation runs at once: a 100,000-member room at the default slice size.
- * More wait for a free one instead of meeting the delivery function's reserved concurrency as a
- * wall of 429s.
+ * Milliseconds a slice may post: it starts no post after its deadline (this long after the
+ * invocation), so it ends well within the delivery function's 30 s timeout.
  */
-export const SLICES_IN_FLIGHT = 100;
+export const SLICE_BUDGET_MS = 20_000;
+
+/**
+ * Milliseconds the invoker waits beyond a slice's deadline before giving up on it: a post in
+ * flight at the deadline (5 s request timeout) and the slice's note. A slice answers first.
+ */
+export const SLICE_GRACE_MS = 8_000;
+
+/**
+ * Milliseconds an invocation keeps free before its timeout: it starts no post, and gives no slice a
+ * deadline, later than this before its end, so a post in flight and the requeue (or the slice's
+ * note) still fit.
+ */
+export const INVOCATION_MARGIN_MS = SLICE_GRACE_MS + 2_000;
+
+/**
+ * When an invocation with `remainingMs` left stops starting posts and slices: its end less
+ * {@link INVOCATION_MARGIN_MS}, but never sooner than half its time (a short-lived one still works).
+ */
+export function invocationDeadline(remainingMs: number, now = Date.now()): number {
+  return now + Math.max(remainingMs - INVOCATION_MARGIN_MS, remainingMs / 2);
+}
+
+/**
+ * Slices one fan-out invocation runs at once, from the delivery function's concurrency shared by
+ * the shards (`HIPOCHAT_DELIVERY_CONCURRENCY / HIPOCHAT_FANOUT_SHARDS`, at least one): the shards
+ * together never ask Lambda for more.
+ */
+export function slicesInFlight(deliveryConcurrency: number, shards: number): number {
+  return Math.max(1, Math.floor(deliveryConcurrency / Math.max(1, shards)));
+}
 
 /**
  * Splits `connections` into the fewest slices of at most `size`, as even as possible, keeping
@@ -103,11 +150,34 @@ export function requestRuns(
   return runs;
 }
 
+/** Notes that `connections` missed message `id`. */
+function addMisses(merged: SlicedDelivery, id: string, connections: readonly string[]): void {
+  const known = merged.misses.get(id) ?? new Set();
+  for (const connection of connections) known.add(connection);
+  merged.misses.set(id, known);
+}
+
+/** Options of {@link deliverInSlices}. */
+export interface SlicedOptions {
+  /**
+   * Slots of slices in flight, shared by the rooms of an invocation; an invocation Lambda throttled
+   * halves it. @default 16 slots for this call alone
+   */
+  inFlight?: AdaptiveLimit;
+  /** Milliseconds each slice may post. @default {@link SLICE_BUDGET_MS} */
+  budgetMs?: number;
+  /**
+   * Epoch ms no slice posts past (the fan-out's own end, less its margin); a slice that would get
+   * less than a second is not invoked: its connections miss its messages.
+   */
+  deadline?: number;
+}
+
 /**
  * Delivers a room's messages to `connections` in parallel slices of at most `size` and waits for
- * all of them. A slice that failed as a whole (the invocation errored, timed out, was throttled
- * past its retries) counts every one of its messages as missed, so they are requeued like any
- * other miss.
+ * all of them. A slice reports, per message, the connections it missed; a slice that failed as a
+ * whole (the invocation errored, timed out, was throttled past its retries) is uncertain: its note
+ * tells a retry what it served, so no connection gets a message twice.
  */
 export async function deliverInSlices(
   invoker: SliceInvoker,
@@ -115,14 +185,17 @@ export async function deliverInSlices(
   messages: readonly ChatMessage[],
   connections: readonly SliceConnection[],
   size: number,
+  options: SlicedOptions = {},
 ): Promise<SlicedDelivery> {
   const merged: SlicedDelivery = {
     sent: 0,
     gone: 0,
     failed: 0,
-    missed: new Set(),
+    misses: new Map(),
+    uncertain: new Map(),
     goneConnections: new Set(),
     departed: [],
+    answered: [],
   };
   const slices = sliceConnections(
     connections.map(({ connectionId, batched, signals }) => ({
@@ -132,26 +205,49 @@ export async function deliverInSlices(
     })),
     size,
   );
-  await forEachLimited(
-    slices.map((slice, index) => ({ slice, index })),
-    SLICES_IN_FLIGHT,
-    async ({ slice, index }) => {
-      for (const run of requestRuns(messages, slice)) {
-        try {
-          const result = await invoker.deliver({ room, messages: run, connections: slice });
-          merged.sent += result.sent;
-          merged.gone += result.gone;
-          merged.failed += result.failed;
-          for (const id of result.missed) merged.missed.add(id);
-          for (const id of result.goneConnections) merged.goneConnections.add(id);
-          merged.departed.push(...(result.departed ?? []));
-        } catch (error) {
-          merged.failed += slice.length * run.length;
-          for (const message of run) merged.missed.add(message.id);
-          logger.warn('fan-out slice failed', { room, slice: index, connections: slice.length, error });
+  const inFlight = options.inFlight ?? new AdaptiveLimit({ max: 16 });
+  const budgetMs = options.budgetMs ?? SLICE_BUDGET_MS;
+  await Promise.all(
+    slices.map(async (slice, index) => {
+      const slot = inFlight.acquire();
+      if (slot) await slot;
+      try {
+        for (const run of requestRuns(messages, slice)) {
+          const id = randomUUID();
+          const deadline = Math.min(Date.now() + budgetMs, options.deadline ?? Number.POSITIVE_INFINITY);
+          if (deadline - Date.now() < 1000) {
+            // Too late to start a slice: none of its connections gets the run now.
+            merged.failed += slice.length * run.length;
+            const ids = slice.map((c) => c.connectionId);
+            for (const message of run) addMisses(merged, message.id, ids);
+            continue;
+          }
+          try {
+            const result = await invoker.deliver(
+              { room, messages: run, connections: slice, id, deadline },
+              inFlight,
+            );
+            inFlight.succeeded();
+            merged.sent += result.sent;
+            merged.gone += result.gone;
+            merged.failed += result.failed;
+            for (const [message, missed] of Object.entries(result.misses)) addMisses(merged, message, missed);
+            for (const gone of result.goneConnections) merged.goneConnections.add(gone);
+            merged.departed.push(...(result.departed ?? []));
+            merged.answered.push(id);
+          } catch (error) {
+            merged.failed += slice.length * run.length;
+            const uncertain = { id, connections: slice.map((c) => c.connectionId) };
+            for (const message of run) {
+              merged.uncertain.set(message.id, [...(merged.uncertain.get(message.id) ?? []), uncertain]);
+            }
+            logger.warn('fan-out slice failed', { room, slice: index, connections: slice.length, error });
+          }
         }
+      } finally {
+        inFlight.release();
       }
-    },
+    }),
   );
   return merged;
 }
@@ -185,6 +281,14 @@ export function parseSliceRequest(event: unknown): SliceRequest {
     if (typeof connection?.connectionId !== 'string' || connection.connectionId.length === 0) {
       throw new SliceRequestError('every connection of a delivery event has a connectionId');
     }
+  }
+  if (
+    (request.id !== undefined && (typeof request.id !== 'string' || !/^[\w-]{1,64}$/.test(request.id))) ||
+    (request.deadline !== undefined && !Number.isFinite(request.deadline))
+  ) {
+    throw new SliceRequestError(
+      'a delivery event id is 1-64 word characters, its deadline epoch milliseconds',
+    );
   }
   return request as SliceRequest;
 }

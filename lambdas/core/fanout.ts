@@ -1,29 +1,19 @@
-import {
-  BATCH_FRAME_BYTES,
-  batchFrame,
-  type ChatMessage,
-  encodeServerFrame,
-  messageFrame,
-} from '../../protocol/index.js';
+import { type ChatMessage, compareIds } from '../../protocol/index.js';
 import { AdaptiveLimit } from './adaptive-limit.js';
 import type { ChatBus } from './bus/chat-bus.js';
 import type { ConnectionSender } from './connections.js';
+import { type FanoutReport, noteLags, recordBatch } from './fanout-figures.js';
+import { batchFrames } from './fanout-frames.js';
 import { deliverInSlices, type SliceInvoker, type SliceRequest, type SliceResult } from './fanout-slices.js';
+import { Misses, requeueMisses, resolveTargets, saveSliceNote, sliceNoteName } from './fanout-targets.js';
 import { logger } from './logger.js';
-import { metrics } from './metrics.js';
 import type { PushNotifier } from './push.js';
 import { forEachLimited } from './retry.js';
 import { isSignal, type SignalEnvelope, SignalPublisher, signalRuns } from './signals.js';
 import type { ChatStore, ConnectionRecord, Departure } from './store/chat-store.js';
 
-/** Counts of one fan-out batch. */
-export interface FanoutReport {
-  messages: number;
-  sent: number;
-  gone: number;
-  failed: number;
-  pushed: number;
-}
+export type { FanoutReport } from './fanout-figures.js';
+export { batchFrames } from './fanout-frames.js';
 
 /** Options of the fan-out. */
 export interface FanoutOptions {
@@ -38,47 +28,16 @@ export interface FanoutOptions {
    * parallel slices, each run by `invoker` (an invocation of the delivery function).
    * @default - no slices: one execution posts every delivery
    */
-  slicing?: { size: number; invoker: SliceInvoker };
+  slicing?: {
+    size: number;
+    invoker: SliceInvoker;
+    /** Slices one invocation runs at once (`slicesInFlight`). @default 16 */
+    inFlight?: number;
+  };
 }
 
-/**
- * Groups a room's messages into frames of at most {@link BATCH_FRAME_BYTES}, in order: a lone
- * message is sent as itself, several as `{"type":"batch","room":…,"messages":[…]}`.
- */
-export function batchFrames(
-  room: string,
-  messages: readonly ChatMessage[],
-): { messages: ChatMessage[]; data: Buffer }[] {
-  const frames: { messages: ChatMessage[]; data: Buffer }[] = [];
-  const envelope = Buffer.byteLength(encodeServerFrame(batchFrame(room, [])));
-  let current: { messages: ChatMessage[]; lone: string; bytes: number } = {
-    messages: [],
-    lone: '',
-    bytes: envelope,
-  };
-  const flush = () => {
-    if (current.messages.length === 0) return;
-    const data = Buffer.from(
-      current.messages.length === 1 ? current.lone : encodeServerFrame(batchFrame(room, current.messages)),
-    );
-    frames.push({ messages: current.messages, data });
-    current = { messages: [], lone: '', bytes: envelope };
-  };
-  for (const message of messages) {
-    const part = encodeServerFrame(messageFrame(message));
-    // The message plus its comma in the batch's array.
-    const bytes = Buffer.byteLength(part) + 1;
-    if (current.messages.length > 0 && current.bytes + bytes > BATCH_FRAME_BYTES) flush();
-    if (current.messages.length === 0) current.lone = part;
-    current.messages.push(message);
-    current.bytes += bytes;
-  }
-  flush();
-  return frames;
-}
-
-/** How long the failure count of a message is remembered. */
-const FAILURE_MEMORY_SECONDS = 24 * 3600;
+/** AMQP headers of the batch's requeued messages, which name where each is still missing. */
+export type RetryHeaders = ReadonlyMap<ChatMessage, Readonly<Record<string, string>>>;
 
 /** Per-room state of one batch. */
 interface RoomLane {
@@ -87,8 +46,12 @@ interface RoomLane {
   connections: ConnectionRecord[];
   members?: Promise<string[]>;
   pushes: Promise<void>[];
-  /** Messages some connection of the room did not get. */
-  failed: ChatMessage[];
+  /** Per message, the connections that did not get it. */
+  misses: Misses;
+  /** A slice's: per message, the connections it served (sent, or gone), for its note. */
+  served?: Map<ChatMessage, Set<string>>;
+  /** Epoch ms after which the lane starts no post (a slice's deadline, the fan-out's end). */
+  deadline?: number;
   /** Posts in flight, shared by the invocation's lanes; shrinks on 429. */
   window: AdaptiveLimit;
   /** Whether this lane sends the push webhook: a slice never does, its parent does once. */
@@ -100,36 +63,13 @@ interface RoomLane {
 }
 
 /**
- * Notes the lag of `messages` delivered at `at` (epoch ms) since their acceptance (`timestamp`,
- * seconds), keeping each message's largest.
- */
-function noteLags(lags: Map<ChatMessage, number>, messages: readonly ChatMessage[], at: number): void {
-  for (const message of messages) {
-    if (typeof message.timestamp !== 'number') continue;
-    // Clocks of two machines: never below zero.
-    const lag = Math.max(0, Math.round(at - message.timestamp * 1000));
-    if (!((lags.get(message) ?? -1) >= lag)) lags.set(message, lag);
-  }
-}
-
-/** Publishes a batch's figures: totals once, lags once per message, never a call per delivery. */
-function recordBatch(report: FanoutReport, lags: Map<ChatMessage, number>, durationMs: number): void {
-  metrics.count('Deliveries', report.sent);
-  metrics.count('DeliveriesGone', report.gone);
-  metrics.count('DeliveriesFailed', report.failed);
-  metrics.observe('FanoutBatchSize', report.messages);
-  metrics.observe('FanoutDurationMs', Math.round(durationMs * 100) / 100);
-  for (const lag of lags.values()) metrics.observe('DeliveryLagMs', lag);
-}
-
-/**
- * Error raised when some posts failed after retries. `failed` names the messages that did not
- * reach every connection; the handler requeues just those (or the whole batch is redelivered).
+ * Error raised when some posts failed after retries. `misses` names, per message, the connections
+ * it did not reach; the handler requeues it for just those (or the whole batch is redelivered).
  */
 export class FanoutError extends Error {
   constructor(
     readonly report: FanoutReport,
-    readonly failed: readonly ChatMessage[] = [],
+    readonly misses = new Misses(),
   ) {
     super(`fan-out failed for ${report.failed} deliveries`);
     this.name = 'FanoutError';
@@ -154,51 +94,46 @@ export class FanoutService {
    * Delivers a batch. The event source mapping retries a failed batch as a whole, and every retry
    * counts against the delivery limit of every message in it, so one poison message would drag
    * its batch-mates into the dead-letter queue. Instead only the messages that missed a
-   * connection go back, one by one: republished (clients dedupe by id) until they failed
-   * `deliveryLimit` times, then dead-lettered. Any other error rejects, and the batch is retried.
+   * connection go back, one by one, each naming the connections that miss it (`retries` brings
+   * those names back): requeued until they failed `deliveryLimit` times, then dead-lettered. Any
+   * other error rejects, and the batch is retried.
    */
-  async process(messages: readonly ChatMessage[]): Promise<FanoutReport> {
+  async process(
+    messages: readonly ChatMessage[],
+    retries: RetryHeaders = new Map(),
+    deadline?: number,
+  ): Promise<FanoutReport> {
     try {
-      return await this.deliver(messages);
+      return await this.deliver(messages, retries, deadline);
     } catch (error) {
-      if (!(error instanceof FanoutError) || !this.bus?.deadLetter) throw error;
-      await this.requeue(error.failed);
+      if (!(error instanceof FanoutError) || !this.bus?.requeue || !this.bus.deadLetter) throw error;
+      await requeueMisses(this.store, this.bus, this.options.deliveryLimit, error.misses);
       logger.warn('fan-out batch done with requeued messages', {
         ...error.report,
-        requeued: error.failed.length,
+        requeued: error.misses.size,
       });
       return error.report;
     }
   }
 
-  private async requeue(failed: readonly ChatMessage[]): Promise<void> {
-    const bus = this.bus!;
-    for (const message of failed) {
-      const failures = await this.store.countFanoutFailure(message.room, message.id, FAILURE_MEMORY_SECONDS);
-      if (failures >= this.options.deliveryLimit) {
-        await bus.deadLetter!(message);
-        metrics.count('DeadLettered');
-        logger.error('message dead-lettered after the delivery limit', {
-          room: message.room,
-          id: message.id,
-          failures,
-        });
-      } else {
-        await bus.publish(message);
-      }
-    }
-  }
-
   /**
-   * Delivers a batch once; rejects with a {@link FanoutError} naming the messages some connection
-   * missed. Its figures go to the invocation's metrics however it ends.
+   * Delivers a batch once; rejects with a {@link FanoutError} naming where messages are missing.
+   * A requeued message (its headers in `retries`) goes only to the connections that miss it, before
+   * the room's new messages. No post or slice starts after `deadline` (epoch ms, the invocation's
+   * end less its margin): what is left is a miss, requeued like any other. Its figures go to the
+   * invocation's metrics however it ends.
    */
-  async deliver(messages: readonly ChatMessage[]): Promise<FanoutReport> {
+  async deliver(
+    messages: readonly ChatMessage[],
+    retries: RetryHeaders = new Map(),
+    deadline?: number,
+  ): Promise<FanoutReport> {
     const started = performance.now();
     const report: FanoutReport = { messages: messages.length, sent: 0, gone: 0, failed: 0, pushed: 0 };
     const lags = new Map<ChatMessage, number>();
     const window = new AdaptiveLimit({ max: this.options.concurrency });
-    const { slicing } = this.options;
+    // Slices in flight, shared by the rooms of this invocation.
+    const slices = new AdaptiveLimit({ max: this.options.slicing?.inFlight ?? 16 });
     try {
       const byRoom = new Map<string, ChatMessage[]>();
       for (const message of messages) {
@@ -208,37 +143,65 @@ export class FanoutService {
       }
       // One lane per room keeps per-room order; each lane shares the post budget.
       const perRoom = Math.max(1, Math.floor(this.options.concurrency / Math.max(1, byRoom.size)));
-      const failed: ChatMessage[] = [];
+      const misses = new Misses();
       await Promise.all(
         [...byRoom].map(async ([room, roomMessages]) => {
           const departed: Departure[] = [];
-          const lane: RoomLane = {
-            room,
-            connections: await this.store.connections(room, departed),
-            pushes: [],
-            failed: [],
-            lags,
-            window,
-            notify: true,
-            departed,
+          const connections = await this.store.connections(room, departed);
+          const lanes: RoomLane[] = [];
+          const run = async (targets: ConnectionRecord[], run: ChatMessage[], notify: boolean) => {
+            const lane: RoomLane = {
+              room,
+              connections: targets,
+              pushes: [],
+              misses,
+              deadline,
+              lags,
+              window,
+              notify,
+              departed,
+            };
+            lanes.push(lane);
+            await this.deliverRun(lane, run, perRoom, report, slices);
           };
-          if (slicing && slicing.size > 0 && lane.connections.length > slicing.size) {
-            await this.deliverSliced(lane, roomMessages, slicing, report);
-          } else {
-            for (const message of roomMessages) await this.deliverOne(lane, message, perRoom, report);
-            await this.deliverBatched(lane, roomMessages, perRoom, report);
+          // Requeued messages are older than the room's new ones: oldest first, each only where missing.
+          const retried = roomMessages.filter((m) => retries.has(m)).sort((a, b) => compareIds(a.id, b.id));
+          for (const message of retried) {
+            const targets = await resolveTargets(this.store, message, retries.get(message));
+            await run(
+              targets ? connections.filter((c) => targets.has(c.connectionId)) : connections,
+              [message],
+              false,
+            );
           }
+          const fresh = roomMessages.filter((m) => !retries.has(m));
+          if (fresh.length > 0) await run(connections, fresh, true);
           // Webhook calls overlap the room's next deliveries; the batch is acked after all of them.
-          await Promise.all(lane.pushes);
-          failed.push(...lane.failed);
-          if (lane.departed.length > 0) await new SignalPublisher(this.bus).departed(room, lane.departed);
+          for (const lane of lanes) await Promise.all(lane.pushes);
+          if (departed.length > 0) await new SignalPublisher(this.bus).departed(room, departed);
         }),
       );
-      if (report.failed > 0) throw new FanoutError(report, failed);
+      if (misses.size > 0) throw new FanoutError(report, misses);
       return report;
     } finally {
       recordBatch(report, lags, performance.now() - started);
     }
+  }
+
+  /** A room's messages to the lane's connections: in slices when they are many, else from here. */
+  private async deliverRun(
+    lane: RoomLane,
+    messages: readonly ChatMessage[],
+    concurrency: number,
+    report: FanoutReport,
+    slices: AdaptiveLimit,
+  ): Promise<void> {
+    const { slicing } = this.options;
+    if (slicing && slicing.size > 0 && lane.connections.length > slicing.size) {
+      return this.deliverSliced(lane, messages, slicing, report, slices);
+    }
+    for (const message of messages) await this.deliverOne(lane, message, concurrency, report);
+    await this.deliverBatched(lane, messages, concurrency, report);
   }
 
   /**
@@ -254,21 +217,31 @@ export class FanoutService {
       // The slice never pushes, so it needs no user ids.
       connections: request.connections.map((c) => ({ userId: '', ...c })),
       pushes: [],
-      failed: [],
+      misses: new Misses(),
+      served: new Map(messages.map((message) => [message, new Set<string>()])),
+      deadline: request.deadline,
       lags: new Map(),
       window: new AdaptiveLimit({ max: this.options.concurrency }),
       notify: false,
       departed: [],
     };
     const { concurrency } = this.options;
-    for (const message of messages) await this.deliverOne(lane, message, concurrency, report);
-    await this.deliverBatched(lane, messages, concurrency, report);
+    try {
+      for (const message of messages) await this.deliverOne(lane, message, concurrency, report);
+      await this.deliverBatched(lane, messages, concurrency, report);
+    } finally {
+      // However the slice ends, its note says what it did not serve: a retry after an invocation
+      // that failed or timed out posts there only.
+      if (request.id) await saveSliceNote(this.store, request, request.id, lane.served!);
+    }
     const live = new Set(lane.connections.map((c) => c.connectionId));
+    const misses: Record<string, string[]> = {};
+    for (const [message, targets] of lane.misses.entries()) misses[message.id] = targets.connections;
     return {
       sent: report.sent,
       gone: report.gone,
       failed: report.failed,
-      missed: [...new Set(lane.failed.map((message) => message.id))],
+      misses,
       goneConnections: request.connections.map((c) => c.connectionId).filter((id) => !live.has(id)),
       departed: lane.departed,
     };
@@ -276,7 +249,7 @@ export class FanoutService {
 
   /**
    * Posts one frame to `targets`; connections that answered 410 are dropped from the room and the
-   * lane. Returns whether some target missed the frame after retries.
+   * lane. Returns the targets that missed the frame after retries, or past the lane's deadline.
    */
   private async postFrame(
     lane: RoomLane,
@@ -285,18 +258,27 @@ export class FanoutService {
     messages: readonly ChatMessage[],
     concurrency: number,
     report: FanoutReport,
-  ): Promise<boolean> {
-    const { room } = lane;
+  ): Promise<string[]> {
+    const { room, deadline } = lane;
     const gone = new Set<string>();
-    let missed = false;
+    const missed: string[] = [];
+    const serve = (connectionId: string) => {
+      if (lane.served) for (const message of messages) lane.served.get(message)?.add(connectionId);
+    };
     // When the last post that delivered the frame returned: its messages' lag.
     let deliveredAt = 0;
     const { window } = lane;
     await forEachLimited(targets, concurrency, async ({ connectionId }) => {
+      if (deadline !== undefined && Date.now() >= deadline) {
+        report.failed += 1;
+        missed.push(connectionId);
+        return;
+      }
       const slot = window.acquire();
       if (slot) await slot;
       try {
-        const outcome = await this.sender.post(connectionId, data, window);
+        const outcome = await this.sender.post(connectionId, data, window, deadline);
+        serve(connectionId);
         if (outcome === 'sent') {
           window.succeeded();
           report.sent += 1;
@@ -309,7 +291,7 @@ export class FanoutService {
         if (departure?.left) lane.departed.push(departure);
       } catch (error) {
         report.failed += 1;
-        missed = true;
+        missed.push(connectionId);
         logger.warn('delivery failed after retries', { room, connectionId, error });
       } finally {
         window.release();
@@ -323,11 +305,8 @@ export class FanoutService {
   private async deliverOne(lane: RoomLane, message: ChatMessage, concurrency: number, report: FanoutReport) {
     if (isSignal(message)) return this.postTo(lane, (c) => !c.batched, message, concurrency, report);
     const plain = lane.connections.filter((c) => !c.batched);
-    if (
-      await this.postFrame(lane, plain, Buffer.from(JSON.stringify(message)), [message], concurrency, report)
-    ) {
-      lane.failed.push(message);
-    }
+    const data = Buffer.from(JSON.stringify(message));
+    lane.misses.add(message, await this.postFrame(lane, plain, data, [message], concurrency, report));
     this.queuePush(lane, message, report);
   }
 
@@ -382,19 +361,19 @@ export class FanoutService {
       const signal = part as SignalEnvelope;
       const targets = lane.connections.filter((c) => who(c) && c.signals && c.connectionId !== signal.except);
       const data = Buffer.from(signal.signal);
-      if (await this.postFrame(lane, targets, data, [signal], concurrency, report)) lane.failed.push(signal);
+      lane.misses.add(signal, await this.postFrame(lane, targets, data, [signal], concurrency, report));
       return;
     }
     for (const chunk of batchFrames(lane.room, part)) {
       const targets = lane.connections.filter(who);
-      if (await this.postFrame(lane, targets, chunk.data, chunk.messages, concurrency, report))
-        lane.failed.push(...chunk.messages);
+      const missed = await this.postFrame(lane, targets, chunk.data, chunk.messages, concurrency, report);
+      for (const message of chunk.messages) lane.misses.add(message, missed);
     }
   }
 
   /**
    * A big room: its connections go to parallel slices (each one execution of the delivery
-   * function) while this invocation waits. Slices report what they missed and which connections
+   * function) while this invocation waits. Slices report where they missed and which connections
    * answered 410; the push webhook is sent from here, once per message.
    */
   private async deliverSliced(
@@ -402,19 +381,27 @@ export class FanoutService {
     messages: readonly ChatMessage[],
     slicing: NonNullable<FanoutOptions['slicing']>,
     report: FanoutReport,
+    inFlight: AdaptiveLimit,
   ) {
-    const outcome = await deliverInSlices(
-      slicing.invoker,
-      lane.room,
-      messages,
-      lane.connections,
-      slicing.size,
-    );
+    const { invoker, size } = slicing;
+    const outcome = await deliverInSlices(invoker, lane.room, messages, lane.connections, size, {
+      inFlight,
+      deadline: lane.deadline,
+    });
     report.sent += outcome.sent;
     report.gone += outcome.gone;
     report.failed += outcome.failed;
     if (outcome.sent > 0) noteLags(lane.lags, messages, Date.now());
-    lane.failed.push(...messages.filter((message) => outcome.missed.has(message.id)));
+    // Best effort: an answered slice's note only takes room until it expires.
+    await this.store
+      .dropFanoutNotes(lane.room, outcome.answered.map(sliceNoteName))
+      .catch((error: unknown) => {
+        logger.warn('fan-out notes of answered slices left to expire', { room: lane.room, error });
+      });
+    for (const message of messages) {
+      lane.misses.add(message, outcome.misses.get(message.id) ?? []);
+      for (const slice of outcome.uncertain.get(message.id) ?? []) lane.misses.addSlice(message, slice);
+    }
     const gone = outcome.goneConnections;
     if (gone.size > 0) lane.connections = lane.connections.filter((c) => !gone.has(c.connectionId));
     lane.departed.push(...outcome.departed);

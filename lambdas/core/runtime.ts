@@ -7,7 +7,7 @@ import { awsIdentity, type ConnectionSender, SignedPostSender } from './connecti
 import { EditsService } from './edits-service.js';
 import { ConfigError } from './errors.js';
 import { FanoutService } from './fanout.js';
-import type { SliceInvoker } from './fanout-slices.js';
+import { type SliceInvoker, slicesInFlight } from './fanout-slices.js';
 import { LambdaInvoker } from './lambda-invoker.js';
 import { PushNotifier } from './push.js';
 import { withSecrets } from './secrets.js';
@@ -92,7 +92,13 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
         concurrency: config.fanoutConcurrency,
         notifiableTypes: config.notifiableTypes,
         deliveryLimit: config.deliveryLimit,
-        slicing: slices ? { size: config.fanoutSliceSize, invoker: slices } : undefined,
+        slicing: slices
+          ? {
+              size: config.fanoutSliceSize,
+              invoker: slices,
+              inFlight: slicesInFlight(config.deliveryConcurrency, config.fanoutShards),
+            }
+          : undefined,
       },
       bus,
     ),

@@ -14,7 +14,10 @@ interface BenchJson {
   fanout: { failed: number; cpuUsPerDelivery: number }[];
   bundles: { bytes: number }[];
   awsModel: { members: number; slices: number; cpuUsPerDelivery: number; lastDeliveryMs: number }[];
-  localCheck: { runs: { slices: number; missing: number; lastDeliveryMs: number }[] };
+  awsModelThrottled: { members: number; messages: number; requeuedPosts: number }[];
+  localCheck: {
+    runs: { slices: number; missing: number; duplicates: number; postRps: number; lastDeliveryMs: number }[];
+  };
 }
 
 function runBench(out: string): Promise<{ code: number | null; output: string }> {
@@ -92,7 +95,7 @@ describe('npm run bench -- --smoke', () => {
     expect(json.bundles[0]!.bytes).toBeGreaterThan(0);
   });
 
-  it('models big rooms on AWS from the CPU it measured, and checks the slices locally with every delivery made', () => {
+  it('models big rooms on AWS from the CPU it measured, at the account throttle too, and checks the slices locally with every delivery made once', () => {
     expect(json.awsModel.map((row) => [row.members, row.slices])).toEqual([
       [20, 1],
       [1000, 1],
@@ -100,10 +103,22 @@ describe('npm run bench -- --smoke', () => {
       [100_000, 100],
     ]);
     for (const row of json.awsModel) expect(row.cpuUsPerDelivery).toBe(json.fanout[0]!.cpuUsPerDelivery);
-    expect(json.localCheck.runs.map((run) => run.slices)).toEqual([1, 2]);
+    // Without slices, in slices, and in slices under a post throttle below the room's size a second.
+    expect(json.localCheck.runs.map((run) => [run.slices, run.postRps])).toEqual([
+      [1, 0],
+      [2, 0],
+      [2, 100],
+    ]);
     for (const run of json.localCheck.runs) {
       expect(run.missing).toBe(0);
+      expect(run.duplicates).toBe(0);
       expect(run.lastDeliveryMs).toBeGreaterThan(0);
     }
+    expect(json.awsModelThrottled.map((row) => [row.members, row.messages])).toEqual([
+      [10_000, 1],
+      [10_000, 10],
+      [100_000, 1],
+      [100_000, 5],
+    ]);
   });
 });

@@ -66,7 +66,7 @@ describe('fan-out redelivery', () => {
   };
 
   describe('a batch that fails half-way', () => {
-    it('delivers what failed again, and each recipient ends with each message once', async () => {
+    it('delivers what failed again to the connection that missed it only: each recipient gets each message once', async () => {
       const room = uniqueRoom('halfway');
       const members = await join(room, ['ann', 'ben', 'cid', 'dee']);
       const traffic = new TrafficCounter('hw');
@@ -87,27 +87,28 @@ describe('fan-out redelivery', () => {
       await traffic.waitUntilDelivered(members, () => chat.output());
       await pause(500);
       const tally = traffic.tally(members);
-      const redelivered = proxy.seen.filter((p) => p.body.includes(room) && !p.injected).length;
+      const passed = proxy.seen.filter((p) => p.body.includes(room) && !p.injected).length;
 
       expect(injected).toBe(5);
       expect(tally.lost).toBe(0);
-      // Someone got a copy twice: proof the message really went round again, and dedupe is needed.
-      expect(tally.duplicated).toBeGreaterThan(0);
+      // The message went round again, to one connection: no copy anywhere, every post a delivery.
+      expect(tally.duplicated).toBe(0);
+      expect(passed).toBe(traffic.sent * members.length);
       for (const socket of members) {
         const ids = messageFrames(socket).map((f) => f.id as string);
-        expect(new Set(ids)).toEqual(traffic.ackedIds());
+        expect(ids.sort()).toEqual([...traffic.ackedIds()].sort());
       }
       recordScenario({
         order: 3,
         scenario: 'Fan-out batch fails half-way',
-        injected: `PostToConnection answers 500 five times in a row for one of 4 connections (the sender's retries are spent mid-batch); ${redelivered} posts in all`,
+        injected: `PostToConnection answers 500 five times in a row for one of 4 connections (the sender's retries are spent mid-batch); ${passed} posts went through in all`,
         sent: traffic.sent,
         acknowledged: traffic.acked.size,
         delivered: tally.delivered,
         duplicated: tally.duplicated,
         lost: tally.lost,
         result:
-          'pass: the failed message went round again; every recipient has every message once after dedupe by id',
+          'pass: the failed message went round again to the one connection that missed it (its id in the AMQP headers); no recipient got a copy, no dedupe needed',
       });
     });
   });

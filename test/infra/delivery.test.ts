@@ -1,4 +1,4 @@
-import { profiles } from '../../infra/stack-config.js';
+import { ContextError, parseContext, profiles } from '../../infra/stack-config.js';
 import { routes } from '../../lambdas/routes.js';
 import {
   type Json,
@@ -21,10 +21,12 @@ const invokes = (statement: Json) =>
 
 describe('The delivery function (fan-out slices of big rooms)', () => {
   let dev: Synthesized;
+  let prod: Synthesized;
   let reserved: Synthesized;
   beforeAll(() => {
     dev = synth();
-    reserved = synth({ deliveryConcurrency: '40' });
+    prod = synth({ profile: 'prod' });
+    reserved = synth({ deliverConcurrency: '40' });
   }, SYNTH_TIMEOUT_MS);
 
   it('is a route of the routes table, invoked by the fan-out', () => {
@@ -60,13 +62,34 @@ describe('The delivery function (fan-out slices of big rooms)', () => {
     }
   });
 
-  it('reserves the concurrency -c deliveryConcurrency asks for (prod: 100), dev shares the pool', () => {
-    expect(
-      resources(dev)[functionId(dev, delivery.name)].Properties.ReservedConcurrentExecutions,
-    ).toBeUndefined();
-    expect(
-      resources(reserved)[functionId(reserved, delivery.name)].Properties.ReservedConcurrentExecutions,
-    ).toBe(40);
-    expect(profiles.prod.deliveryConcurrency).toBe(100);
+  const reservation = (deployment: Synthesized) =>
+    resources(deployment)[functionId(deployment, delivery.name)].Properties.ReservedConcurrentExecutions;
+  const fanoutVariables = (deployment: Synthesized) =>
+    resources(deployment)[functionId(deployment, delivery.invokedBy)].Properties.Environment.Variables;
+
+  it('reserves nothing by default, in either profile, so it deploys on an account with a small quota', () => {
+    expect(reservation(dev)).toBeUndefined();
+    expect(reservation(prod)).toBeUndefined();
+    expect(profiles.prod.deliveryConcurrency).toBeUndefined();
+  });
+
+  it('reserves the concurrency -c deliverConcurrency asks for', () => {
+    expect(reservation(reserved)).toBe(40);
+  });
+
+  it('tells the fan-out the concurrency its slices must keep within: the reservation, else 100', () => {
+    expect(fanoutVariables(reserved).HIPOCHAT_DELIVERY_CONCURRENCY).toBe('40');
+    expect(fanoutVariables(prod).HIPOCHAT_DELIVERY_CONCURRENCY).toBe('100');
+  });
+
+  it.each([
+    [{ deliverConcurrency: '0' }, '-c deliverConcurrency must be an integer from 1 to 10000, got 0'],
+    [{ deliverConcurrency: 'lots' }, '-c deliverConcurrency must be an integer from 1 to 10000, got "lots"'],
+    [
+      { deliverConcurrency: '3', shards: '8' },
+      '-c deliverConcurrency must be at least the shard count (8): each shard runs at least one slice at a time',
+    ],
+  ])('refuses -c %j at synth, naming the key', (context, message) => {
+    expect(() => parseContext(context)).toThrow(new ContextError(message));
   });
 });

@@ -121,6 +121,23 @@ describe.each([
     expect(isSignal(seen[1]!.message)).toBe(true);
   });
 
+  it("requeues a message to its room's shard with the headers that name its remaining targets", async () => {
+    harness = await make();
+    const seen: { queue: string; delivery: Delivery }[] = [];
+    await harness.source.start(async (queue, deliveries) => {
+      for (const delivery of deliveries) seen.push({ queue, delivery });
+    });
+    const message = chatMessage(1, { room: 'retry-room' });
+    const targets = JSON.stringify({ connections: ['c1', 'é2'], slices: [] });
+    await harness.bus.publish(message);
+    await harness.bus.requeue!(message, { 'x-hipochat-targets': targets });
+    await eventually(() => seen.length >= 2, 'the message and its requeue', 15_000);
+    expect(seen.map((s) => decode(s.delivery))).toEqual([message, message]);
+    expect(seen.map((s) => s.delivery.headers?.['x-hipochat-targets'])).toEqual([undefined, targets]);
+    expect(seen[1]!.delivery.messageId).toBe(message.id);
+    expect(new Set(seen.map((s) => s.queue)).size).toBe(1);
+  });
+
   it('redelivers a failed batch and dead-letters a poison message after the delivery limit', async () => {
     harness = await make();
     const attempts = new Map<number, number>();
@@ -142,7 +159,7 @@ describe.each([
 });
 
 describe('RabbitMqBus', () => {
-  it('publishes signals apart from messages, so an archive binding *.<room> gets messages only', async () => {
+  it('publishes signals and requeues apart from messages, so an archive binding *.<room> gets each message once', async () => {
     const namespace = testNamespace();
     const bus = new RabbitMqBus({ url: AMQP_URL, shards: SHARDS, deliveryLimit: DELIVERY_LIMIT, namespace });
     const connection = await amqp.connect(AMQP_URL);
@@ -152,6 +169,8 @@ describe('RabbitMqBus', () => {
       const { queue } = await channel.assertQueue('', { exclusive: true });
       await channel.bindQueue(queue, busNames(namespace).exchange, '*.archived');
       await bus.publish(signalEnvelope('archived', '{"type":"typing"}'));
+      // A requeue of a message the archive already had does not reach it twice.
+      await bus.requeue(chatMessage(0, { room: 'archived' }), { 'x-hipochat-targets': '{}' });
       await bus.publish(chatMessage(1, { room: 'archived' }));
       const archived: ChatMessage[] = [];
       await channel.consume(queue, (m) => m && archived.push(JSON.parse(m.content.toString())), {

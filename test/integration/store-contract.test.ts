@@ -344,6 +344,21 @@ describe.each([
       expect(await store.countFanoutFailure(room, '2-0', 2)).toBe(1);
       expect(await store.countFanoutFailure(`${room}-other`, '1-0', 2)).toBe(1);
     });
+
+    it('keeps fan-out notes of a room by name until their TTL, absent ones as null', async () => {
+      await store.saveFanoutNote(room, 'slice:a', '{"1-0":[]}', 1);
+      await store.saveFanoutNote(room, 'retry:1-0:1', '["c1"]', 60);
+      expect(await store.fanoutNotes(room, ['slice:a', 'nothing', 'retry:1-0:1'])).toEqual([
+        '{"1-0":[]}',
+        null,
+        '["c1"]',
+      ]);
+      expect(await store.fanoutNotes(`${room}-other`, ['slice:a'])).toEqual([null]);
+      await sleep(1200);
+      expect(await store.fanoutNotes(room, ['slice:a', 'retry:1-0:1'])).toEqual([null, '["c1"]']);
+      await store.dropFanoutNotes(room, ['retry:1-0:1', 'nothing']);
+      expect(await store.fanoutNotes(room, ['retry:1-0:1'])).toEqual([null]);
+    });
   });
 
   describe('presence (live signals)', () => {

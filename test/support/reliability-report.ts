@@ -202,6 +202,11 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
     'fixed: the default public fields hold both `id` and `user_id`, and the public profile always keeps the field the user id was read from',
     '`test/e2e/hipochat-compat.test.ts`, `test/unit/auth-tickets.test.ts`, `test/unit/credentials.test.ts`, `test/unit/protocol.test.ts`',
   ],
+  [
+    'A client names retry targets in its message (`x-hipochat-targets` among its fields) to narrow who receives it',
+    "no effect: the fan-out reads a requeued message's remaining targets from AMQP headers only, which only the fan-out sets; the message reaches the whole room",
+    '`test/unit/fanout-retry.test.ts`',
+  ],
 ];
 
 /** The Markdown of docs/reliability.md. */

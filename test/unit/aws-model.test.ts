@@ -4,7 +4,10 @@ import {
   awsModelRow,
   executionMs,
   localModelMs,
+  throttledModel,
+  throttledRow,
 } from '../../bench/aws-model.js';
+import { throttleFloorMs } from '../../bench/big-room.js';
 
 const measured = { cpuUsPerDelivery: 45, sliceSetupUsPerConnection: 2 };
 const assumptions = { ...AWS_MODEL_ASSUMPTIONS, postsInFlight: 128, sliceSize: 1000, fanoutVcpu: 0.58 };
@@ -45,5 +48,37 @@ describe('the bench AWS model', () => {
     // 2,000 deliveries at 150 µs of gateway CPU: 300 ms of CPU whatever the slices.
     expect(localModelMs(2000, 1, 150, 20, 32)).toBe(Math.round((2000 * 20) / 32 + 20));
     expect(localModelMs(2000, 8, 150, 20, 32)).toBe(300 + 20);
+  });
+
+  it('drains a burst at the account throttle after its burst credit, within the slices deadline', () => {
+    // 100,000 posts: 5,000 at once, then 10,000 a second; the last post waits half a backoff more.
+    const row = throttledRow(10_000, 10, measured, assumptions);
+    expect(row).toMatchObject({ posts: 100_000, drainMs: 9500, requeuedPosts: 0, requeueRounds: 0 });
+    expect(row.lastDeliveryMs).toBe(10_000);
+  });
+
+  it('requeues what the slices left at their deadline for those connections only, where a whole-room retry copied', () => {
+    // 500,000 posts; 205,000 go through in the first 20 s: two messages reached everyone, the third 5,000.
+    const row = throttledRow(100_000, 5, measured, assumptions);
+    expect(row).toMatchObject({
+      requeuedPosts: 295_000,
+      requeueRounds: 2,
+      wholeRoomRetryPosts: 300_000,
+      wholeRoomDuplicates: 5_000,
+    });
+  });
+
+  it('models the bursts 10,000 × 1 and × 10, 100,000 × 1 and × 5', () => {
+    expect(throttledModel(measured).map((row) => [row.members, row.messages])).toEqual([
+      [10_000, 1],
+      [10_000, 10],
+      [100_000, 1],
+      [100_000, 5],
+    ]);
+  });
+
+  it("floors the local check under a throttle of 1,000 posts a second by the bucket's drain", () => {
+    expect(throttleFloorMs(2000, 1000)).toBe(1500);
+    expect(throttleFloorMs(2000, 0)).toBe(0);
   });
 });

@@ -200,6 +200,27 @@ describe('connections', () => {
       expect(endpoint.requests).toHaveLength(3);
     });
 
+    it('waits out a throttle longer than a failure: 429s have their own, larger budget', async () => {
+      endpoint.script = [429, 429, 429, 429, 429];
+      await expect(make(url).post('busy-id', Buffer.from('x'))).resolves.toBe('sent');
+      expect(endpoint.requests).toHaveLength(6);
+    });
+
+    it('keeps the attempts of a failure for failures: a 500 after a throttle is still retried', async () => {
+      endpoint.script = [429, 429, 429, 429, 429, 429, 500, 500];
+      await expect(make(url).post('busy-id', Buffer.from('x'))).resolves.toBe('sent');
+      expect(endpoint.requests).toHaveLength(9);
+    });
+
+    it('gives up on a 429 rather than retry past its deadline', async () => {
+      endpoint.script = [429, 429, 429, 429, 429];
+      const failure = await make(url)
+        .post('busy-id', Buffer.from('x'), undefined, Date.now())
+        .catch((error: unknown) => error);
+      expect((failure as ApiGatewayManagementApiServiceException).$metadata.httpStatusCode).toBe(429);
+      expect(endpoint.requests).toHaveLength(1);
+    });
+
     it('does not retry a 403', async () => {
       endpoint.script = [403];
       await expect(make(url).post('forbidden-id', Buffer.from('x'))).rejects.toBeInstanceOf(

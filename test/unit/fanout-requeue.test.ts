@@ -22,10 +22,10 @@ class PoisonedSender implements ConnectionSender {
   async disconnect() {}
 }
 
-/** A bus that records what was republished instead of queueing it. */
+/** A bus that records what was requeued instead of queueing it. */
 class RecordingMemoryBus extends MemoryBus {
   republished: ChatMessage[] = [];
-  override async publish(message: ChatMessage) {
+  override async requeue(message: ChatMessage) {
     this.republished.push(message);
   }
 }
@@ -68,7 +68,7 @@ describe('fan-out of a batch with a poison message', () => {
   });
 
   it('fails the whole batch when the failed message cannot be requeued', async () => {
-    jest.spyOn(bus, 'publish').mockRejectedValue(new Error('broker down'));
+    jest.spyOn(bus, 'requeue').mockRejectedValue(new Error('broker down'));
     await expect(fanout(batch([chatMessage(1, { body: 'POISON' })]))).rejects.toThrow('broker down');
   });
 });

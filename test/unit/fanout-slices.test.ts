@@ -117,7 +117,7 @@ describe('fan-out in slices', () => {
     push = recordingPush();
     const republished: ChatMessage[] = [];
     bus = Object.assign(new MemoryBus(1, 3), { republished });
-    jest.spyOn(bus, 'publish').mockImplementation(async (message: ChatMessage) => {
+    jest.spyOn(bus, 'requeue').mockImplementation(async (message: ChatMessage) => {
       republished.push(message);
     });
     await store.addMembers('lobby', ['u0', 'offline-1', 'offline-2']);

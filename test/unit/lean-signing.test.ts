@@ -177,7 +177,7 @@ describe('LambdaInvoker', () => {
   let received: Received[];
   /** Answers to give, in order: status, headers, body; then 200 with a slice result. */
   let script: { status: number; headers?: Record<string, string>; body: string }[];
-  const result = { sent: 2, gone: 0, failed: 0, missed: [], goneConnections: [] };
+  const result = { sent: 2, gone: 0, failed: 0, misses: {}, goneConnections: [] };
   const request = { room: 'lobby', messages: [chatMessage(1)], connections: [{ connectionId: 'c1' }] };
 
   beforeEach(async () => {

@@ -75,4 +75,13 @@ describe('local gateway events', () => {
       },
     });
   });
+
+  it('hands a string header over as its UTF-8 bytes, as Amazon MQ does', () => {
+    const event = rabbitMqEvent('hipochat.fanout.0::/', [
+      { body: Buffer.from('{}'), redelivered: false, headers: { 'x-hipochat-targets': 'é1' } },
+    ]);
+    expect(event.rmqMessagesByQueue['hipochat.fanout.0::/']![0]!.basicProperties.headers).toEqual({
+      'x-hipochat-targets': { bytes: [0xc3, 0xa9, 0x31] },
+    });
+  });
 });

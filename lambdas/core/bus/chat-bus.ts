@@ -10,6 +10,12 @@ export interface ChatBus {
    * confirm guarantee as `publish`. Optional: without it a failing message fails its whole batch.
    */
   deadLetter?(message: ChatMessage): Promise<void>;
+  /**
+   * Puts a message the fan-out could not deliver everywhere back on its room's shard queue, with
+   * `headers` (AMQP headers, which no client can set) naming where it is still missing. Outside
+   * consumers of the room never see it again. Same confirm guarantee as `publish`.
+   */
+  requeue?(message: ChatMessage, headers: Readonly<Record<string, string>>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -22,6 +28,8 @@ export interface Delivery {
   messageId?: string;
   /** Whether the queue delivered it before (a failed batch is delivered again). */
   redelivered: boolean;
+  /** String AMQP headers (a requeued message's remaining targets). */
+  headers?: Record<string, string>;
 }
 
 /** Receives the batches of one shard queue, like an event source mapping: one batch at a time. */

@@ -6,6 +6,7 @@ interface Pending {
   body: Buffer;
   id: string;
   deliveries: number;
+  headers?: Record<string, string>;
 }
 
 /**
@@ -32,6 +33,13 @@ export class MemoryBus implements ChatBus, BatchSource {
   async publish(message: ChatMessage): Promise<void> {
     const shard = shardOf(message.room, this.shards);
     this.queues[shard]!.push({ body: Buffer.from(JSON.stringify(message)), id: message.id, deliveries: 0 });
+    this.drain(shard);
+  }
+
+  async requeue(message: ChatMessage, headers: Readonly<Record<string, string>>): Promise<void> {
+    const shard = shardOf(message.room, this.shards);
+    const body = Buffer.from(JSON.stringify(message));
+    this.queues[shard]!.push({ body, id: message.id, deliveries: 0, headers: { ...headers } });
     this.drain(shard);
   }
 
@@ -63,7 +71,12 @@ export class MemoryBus implements ChatBus, BatchSource {
       try {
         await onBatch(
           `${busNames().shardQueue(shard)}::/`,
-          batch.map((item) => ({ body: item.body, messageId: item.id, redelivered: item.deliveries > 0 })),
+          batch.map((item) => ({
+            body: item.body,
+            messageId: item.id,
+            redelivered: item.deliveries > 0,
+            ...(item.headers ? { headers: item.headers } : {}),
+          })),
         );
       } catch {
         const retry = batch.filter((item) => {

@@ -3,7 +3,14 @@ import type { ChatMessage } from '../../../protocol/index.js';
 import { ServiceUnavailableError } from '../errors.js';
 import { isSignal } from '../signals.js';
 import type { ChatBus } from './chat-bus.js';
-import { busNames, declareTopology, type QueueType, routingKey, signalRoutingKey } from './topology.js';
+import {
+  busNames,
+  declareTopology,
+  type QueueType,
+  retryRoutingKey,
+  routingKey,
+  signalRoutingKey,
+} from './topology.js';
 
 /** Options of the RabbitMQ publisher. */
 export interface RabbitMqBusOptions {
@@ -84,7 +91,16 @@ export class RabbitMqBus implements ChatBus {
     return this.send(this.deadLetterExchange, '', message);
   }
 
-  private async send(exchange: string, key: string, message: ChatMessage): Promise<void> {
+  requeue(message: ChatMessage, headers: Readonly<Record<string, string>>): Promise<void> {
+    return this.send(this.exchange, retryRoutingKey(message.room, this.options.shards), message, headers);
+  }
+
+  private async send(
+    exchange: string,
+    key: string,
+    message: ChatMessage,
+    headers?: Readonly<Record<string, string>>,
+  ): Promise<void> {
     if (this.closed) throw new ServiceUnavailableError('broker unavailable: publisher closed');
     // Encoded before the broker is asked: a message that cannot be encoded is no broker failure.
     const body = Buffer.from(JSON.stringify(message));
@@ -99,7 +115,13 @@ export class RabbitMqBus implements ChatBus {
           exchange,
           key,
           body,
-          { persistent: true, contentType: 'application/json', messageId: message.id, type: message.type },
+          {
+            persistent: true,
+            contentType: 'application/json',
+            messageId: message.id,
+            type: message.type,
+            ...(headers ? { headers } : {}),
+          },
           (error) => {
             clearTimeout(timer);
             if (error) reject(error instanceof Error ? error : new Error(String(error)));

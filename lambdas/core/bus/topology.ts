@@ -54,6 +54,15 @@ export function signalRoutingKey(room: string, shards: number): string {
   return `${routingKey(room, shards)}.~signal`;
 }
 
+/**
+ * Routing key of a message the fan-out requeued for the connections that still miss it:
+ * `<shard>.<room>.~retry`. Its shard queue gets it (`<n>.#`); an outside consumer binding
+ * `*.<room>` already had it once and never sees it again.
+ */
+export function retryRoutingKey(room: string, shards: number): string {
+  return `${routingKey(room, shards)}.~retry`;
+}
+
 /** Shape of the broker topology. */
 export interface TopologyOptions {
   shards: number;

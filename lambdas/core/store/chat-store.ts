@@ -272,6 +272,15 @@ export interface ChatStore {
    * `ttlSeconds` after the latest failure, long enough for every redelivery.
    */
   countFanoutFailure(room: string, messageId: string, ttlSeconds: number): Promise<number>;
+  /**
+   * Keeps a fan-out note of a room (a requeued message's remaining targets, what a slice served)
+   * under `name` for `ttlSeconds`, replacing an older one.
+   */
+  saveFanoutNote(room: string, name: string, value: string, ttlSeconds: number): Promise<void>;
+  /** The fan-out notes of a room by name, in order; `null` for one that is absent or expired. */
+  fanoutNotes(room: string, names: readonly string[]): Promise<(string | null)[]>;
+  /** Drops fan-out notes of a room that are no longer needed (absent ones are no error). */
+  dropFanoutNotes(room: string, names: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 

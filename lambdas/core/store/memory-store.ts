@@ -49,6 +49,8 @@ export interface RoomState {
   backendRate: Map<string, Expiring<number>>;
   /** messageId -> failed fan-outs. */
   fanoutFailures: Map<string, Expiring<number>>;
+  /** name -> fan-out note. */
+  fanoutNotes: Map<string, Expiring<string>>;
 }
 
 /**
@@ -88,6 +90,7 @@ export class MemoryStore implements ChatStore {
         rate: new Map(),
         backendRate: new Map(),
         fanoutFailures: new Map(),
+        fanoutNotes: new Map(),
       };
       this.rooms.set(name, state);
     }
@@ -424,6 +427,19 @@ export class MemoryStore implements ChatStore {
 
   async countFanoutFailure(room: string, messageId: string, ttlSeconds: number): Promise<number> {
     return count(this.room(room).fanoutFailures, messageId, ttlSeconds, true);
+  }
+
+  async saveFanoutNote(room: string, name: string, value: string, ttlSeconds: number): Promise<void> {
+    this.room(room).fanoutNotes.set(name, { value, expiresAt: Date.now() + ttlSeconds * 1000 });
+  }
+
+  async fanoutNotes(room: string, names: readonly string[]): Promise<(string | null)[]> {
+    const notes = this.room(room).fanoutNotes;
+    return names.map((name) => live(notes, name) ?? null);
+  }
+
+  async dropFanoutNotes(room: string, names: readonly string[]): Promise<void> {
+    for (const name of names) this.room(room).fanoutNotes.delete(name);
   }
 
   async close(): Promise<void> {}

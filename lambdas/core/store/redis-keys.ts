@@ -44,6 +44,8 @@ export const keys = {
   userInjections: (userId: string) => `hc:inject:${userId}`,
   /** How often the fan-out failed a message (it is requeued until the delivery limit). */
   fanoutFailures: (room: string, id: string) => `hc:{${room}}:fanout-failures:${id}`,
+  /** A fan-out note: the remaining targets of a requeued message, or what a slice served. */
+  fanoutNote: (room: string, name: string) => `hc:{${room}}:fanout-note:${name}`,
   /** A cached identity, by the SHA-256 of its token. */
   identity: (tokenHash: string) => `hc:auth:${tokenHash}`,
   /** A single-use connect ticket, by the SHA-256 of the ticket. */

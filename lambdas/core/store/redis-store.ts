@@ -381,6 +381,21 @@ export class RedisStore implements ChatStore {
     return (await this.count(keys.fanoutFailures(room, messageId), ttlSeconds, true)).count;
   }
 
+  async saveFanoutNote(room: string, name: string, value: string, ttlSeconds: number): Promise<void> {
+    await this.run(() => this.client.set(keys.fanoutNote(room, name), value, 'EX', ttlSeconds));
+  }
+
+  async fanoutNotes(room: string, names: readonly string[]): Promise<(string | null)[]> {
+    if (names.length === 0) return [];
+    // One slot: every key carries the room's hash tag.
+    return this.run(() => this.client.mget(...names.map((name) => keys.fanoutNote(room, name))));
+  }
+
+  async dropFanoutNotes(room: string, names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    await this.run(() => this.client.del(...names.map((name) => keys.fanoutNote(room, name))));
+  }
+
   /** INCR with a TTL set by the first count, or by every count when `slide`; and the TTL left. */
   private count(key: string, ttlSeconds: number, slide: boolean): Promise<WindowCount> {
     return this.run(async () => {

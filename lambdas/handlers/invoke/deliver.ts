@@ -1,4 +1,4 @@
-import { parseSliceRequest, type SliceRequest } from '../../core/fanout-slices.js';
+import { invocationDeadline, parseSliceRequest, type SliceRequest } from '../../core/fanout-slices.js';
 import { logger } from '../../core/logger.js';
 import { invokeRoute } from '../shared/invoke.js';
 
@@ -7,8 +7,13 @@ import { invokeRoute } from '../shared/invoke.js';
  * per slice and waits; it posts the room's messages to the slice's connections (dropping those
  * that answer 410) and answers what it missed, which the fan-out requeues. Never the push webhook.
  */
-export const handler = invokeRoute(async (event: SliceRequest, { fanout }) => {
+export const handler = invokeRoute(async (event: SliceRequest, { fanout }, context) => {
   const request = parseSliceRequest(event);
+  // Never past the function's own timeout, whatever the request asks: the slice writes its note.
+  if (context) {
+    const end = invocationDeadline(context.getRemainingTimeInMillis());
+    request.deadline = Math.min(request.deadline ?? end, end);
+  }
   const result = await fanout.deliverSlice(request);
   logger.debug('fan-out slice done', {
     connections: request.connections.length,

@@ -13,7 +13,8 @@ export type LambdaHandler<E, R> = (event: E, context?: Context) => Promise<R>;
 export interface HandlerKind<E, R> {
   /** Keys of every line of the invocation, from the event (route, connection id, room...). */
   keys(event: E): LogKeys;
-  run(event: E): Promise<R>;
+  /** The work; `context` is Lambda's (its remaining time), absent in tests and tools. */
+  run(event: E, context?: Context): Promise<R>;
   /**
    * The answer to a failure (`error` as thrown, `failure` as its HTTP status); throw to fail the
    * invocation instead.
@@ -40,7 +41,7 @@ export function lambdaHandler<E, R>(kind: HandlerKind<E, R>): LambdaHandler<E, R
     withInvocationLog(context, kind.keys(event), () =>
       withInvocationMetrics(context?.awsRequestId, async () => {
         try {
-          return await kind.run(event);
+          return await kind.run(event, context);
         } catch (error) {
           const failure = toHttpError(error);
           if (failure.statusCode >= 500) {
