@@ -84,7 +84,12 @@ export class ChatService {
     readonly auth: Authenticator,
     private readonly sender?: ConnectionSender,
   ) {
-    this.announce = new SignalPublisher(bus, config.profileIdField);
+    this.announce = new SignalPublisher(
+      bus,
+      store.signals,
+      { windowMs: config.readDigestMs, maxMembers: config.signalsMaxMembers },
+      config.profileIdField,
+    );
   }
 
   /** Presence and read frames for the room's signals connections. */
@@ -110,7 +115,11 @@ export class ChatService {
     return this.auth.authenticate(credentials.token);
   }
 
-  /** A socket joined: the user becomes a member and their unread count resets; a first one is a join. */
+  /**
+   * A socket joined: the user becomes a member and their unread count resets; a first one is a join.
+   *
+   * @throws RateLimitedError past `HIPOCHAT_CONNECT_LIMIT_PER_MINUTE` connects of the user (429)
+   */
   async join(
     room: string,
     identity: Identity,
@@ -118,6 +127,7 @@ export class ChatService {
     options: ConnectOptions = {},
   ): Promise<void> {
     await this.assertAllowed(room, identity.userId);
+    await this.countConnect(identity.userId);
     const ttl = this.config.connectionTtlSeconds;
     const arrival = await this.store.connect(room, connectionId, identity, ttl, options);
     await this.announce.arrived(room, identity, connectionId, arrival, options.signals === true);
@@ -167,6 +177,18 @@ export class ChatService {
       idempotencyKey: frame.clientId ? `c:${scopeOf(identity.userId)}:${frame.clientId}` : undefined,
       rateLimit: { limit: this.config.rateLimitPerMinute, windowSeconds: 60 },
     });
+  }
+
+  /** Counts a connect against `HIPOCHAT_CONNECT_LIMIT_PER_MINUTE`: a connect and close loop cannot flood presence. */
+  private async countConnect(userId: string): Promise<void> {
+    const limit = this.config.connectLimitPerMinute;
+    if (limit <= 0) return;
+    const { count, ttlSeconds } = await this.store.signals.countConnect(userId, 60);
+    if (count > limit) {
+      throw new RateLimitedError(`connect limit exceeded: ${limit} connects per minute`, {
+        retryAfter: ttlSeconds,
+      });
+    }
   }
 
   /**
@@ -289,7 +311,7 @@ export class ChatService {
       });
       if (first) lastSeenId = result.lastSeenId;
       first = false;
-      await this.announce.read(room, identity.profile, result.readMark);
+      await this.announce.read(room, identity.userId, identity.profile, result.readMark);
       return result;
     };
     const [{ messages, more }] = (await newestThatFit([read], {

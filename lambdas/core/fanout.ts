@@ -4,6 +4,7 @@ import {
   type ChatMessage,
   encodeServerFrame,
   messageFrame,
+  type ReadMarkEntry,
 } from '../../protocol/index.js';
 import { AdaptiveLimit } from './adaptive-limit.js';
 import type { ChatBus } from './bus/chat-bus.js';
@@ -13,7 +14,15 @@ import { logger } from './logger.js';
 import { metrics } from './metrics.js';
 import type { PushNotifier } from './push.js';
 import { forEachLimited } from './retry.js';
-import { isSignal, type SignalEnvelope, SignalPublisher, signalRuns } from './signals.js';
+import {
+  carryReads,
+  expandDigests,
+  isSignal,
+  type SignalEnvelope,
+  type SignalFolding,
+  SignalPublisher,
+  signalRuns,
+} from './signals.js';
 import type { ChatStore, ConnectionRecord, Departure } from './store/chat-store.js';
 
 /** Counts of one fan-out batch. */
@@ -39,6 +48,8 @@ export interface FanoutOptions {
    * @default - no slices: one execution posts every delivery
    */
   slicing?: { size: number; invoker: SliceInvoker };
+  /** How leaves found on the way (410, expiry) are folded. @default DEFAULT_FOLDING */
+  signals?: Partial<SignalFolding>;
 }
 
 /**
@@ -48,6 +59,7 @@ export interface FanoutOptions {
 export function batchFrames(
   room: string,
   messages: readonly ChatMessage[],
+  reads?: ReadMarkEntry[],
 ): { messages: ChatMessage[]; data: Buffer }[] {
   const frames: { messages: ChatMessage[]; data: Buffer }[] = [];
   const envelope = Buffer.byteLength(encodeServerFrame(batchFrame(room, [])));
@@ -74,6 +86,12 @@ export function batchFrames(
     current.bytes += bytes;
   }
   flush();
+  // A read digest rides in the last frame, which becomes a batch frame even for one message.
+  const last = frames.at(-1);
+  if (reads && reads.length > 0 && last) {
+    const frame = { ...batchFrame(room, last.messages), reads };
+    last.data = Buffer.from(encodeServerFrame(frame));
+  }
   return frames;
 }
 
@@ -210,7 +228,9 @@ export class FanoutService {
       const perRoom = Math.max(1, Math.floor(this.options.concurrency / Math.max(1, byRoom.size)));
       const failed: ChatMessage[] = [];
       await Promise.all(
-        [...byRoom].map(async ([room, roomMessages]) => {
+        [...byRoom].map(async ([room, batch]) => {
+          // Digest flushes become the room's folded read and presence frames.
+          const roomMessages = await expandDigests(this.store.signals, room, batch);
           const departed: Departure[] = [];
           const lane: RoomLane = {
             room,
@@ -231,7 +251,10 @@ export class FanoutService {
           // Webhook calls overlap the room's next deliveries; the batch is acked after all of them.
           await Promise.all(lane.pushes);
           failed.push(...lane.failed);
-          if (lane.departed.length > 0) await new SignalPublisher(this.bus).departed(room, lane.departed);
+          if (lane.departed.length > 0) {
+            const publisher = new SignalPublisher(this.bus, this.store.signals, this.options.signals);
+            await publisher.departed(room, lane.departed);
+          }
         }),
       );
       if (report.failed > 0) throw new FanoutError(report, failed);
@@ -364,7 +387,13 @@ export class FanoutService {
     const plain = messages.filter((m) => !isSignal(m));
     await this.postTo(lane, deaf, plain, concurrency, report);
     const listening = (c: ConnectionRecord) => batched(c) && c.signals === true;
-    for (const part of signalRuns(messages)) await this.postTo(lane, listening, part, concurrency, report);
+    // A read digest rides in the last batch frame of the run rather than a frame of its own.
+    const carried = carryReads(messages);
+    const parts = signalRuns(carried.messages);
+    for (const [index, part] of parts.entries()) {
+      const reads = index === parts.findLastIndex(Array.isArray) ? carried.reads : undefined;
+      await this.postTo(lane, listening, part, concurrency, report, reads);
+    }
   }
 
   /**
@@ -377,6 +406,7 @@ export class FanoutService {
     part: readonly ChatMessage[] | SignalEnvelope,
     concurrency: number,
     report: FanoutReport,
+    reads?: ReadMarkEntry[],
   ) {
     if (!Array.isArray(part)) {
       const signal = part as SignalEnvelope;
@@ -385,7 +415,7 @@ export class FanoutService {
       if (await this.postFrame(lane, targets, data, [signal], concurrency, report)) lane.failed.push(signal);
       return;
     }
-    for (const chunk of batchFrames(lane.room, part)) {
+    for (const chunk of batchFrames(lane.room, part, reads)) {
       const targets = lane.connections.filter(who);
       if (await this.postFrame(lane, targets, chunk.data, chunk.messages, concurrency, report))
         lane.failed.push(...chunk.messages);

@@ -93,6 +93,7 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
         notifiableTypes: config.notifiableTypes,
         deliveryLimit: config.deliveryLimit,
         slicing: slices ? { size: config.fanoutSliceSize, invoker: slices } : undefined,
+        signals: { windowMs: config.readDigestMs, maxMembers: config.signalsMaxMembers },
       },
       bus,
     ),

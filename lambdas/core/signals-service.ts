@@ -95,12 +95,13 @@ export class SignalsService {
       throw new BadRequestError(`clientId must be a string of 1 to ${MAX_CLIENT_ID_LENGTH} characters`);
     }
     await this.chat.assertAllowed(room, identity.userId);
-    const { claimed, listeners } = await this.store.claimEphemeral(
+    const { claimed, listeners, members } = await this.store.claimEphemeral(
       room,
       identity.userId,
       EPHEMERAL_INTERVAL_MS,
     );
-    if (claimed && listeners > 0) {
+    // Past the member cap a room gets no live typing, like no read or presence frames.
+    if (claimed && listeners > 0 && members <= this.config.signalsMaxMembers) {
       await this.chat.announce.ephemeral(room, { type: frame.type, identity, clientId, body });
     }
     return clientId === undefined ? {} : { clientId };

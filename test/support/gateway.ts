@@ -56,8 +56,10 @@ export async function deleteNamespace(namespace: string, shards = 4, url = AMQP_
     const names = busNames(namespace);
     for (let shard = 0; shard < shards; shard += 1) await channel.deleteQueue(names.shardQueue(shard));
     await channel.deleteQueue(names.deadLetterQueue);
+    await channel.deleteQueue(names.delayQueue);
     await channel.deleteExchange(names.exchange);
     await channel.deleteExchange(names.deadLetterExchange);
+    await channel.deleteExchange(names.delayExchange);
   } finally {
     await connection.close();
   }

@@ -6,11 +6,18 @@ import type { ChatMessage } from '../../protocol/index.js';
 export class RecordingBus implements ChatBus {
   readonly kind = 'memory' as const;
   published: ChatMessage[] = [];
+  /** What was published for later, and after how long. */
+  delayed: { message: ChatMessage; delayMs: number }[] = [];
   down = false;
 
   async publish(message: ChatMessage) {
     if (this.down) throw new ServiceUnavailableError('broker unavailable');
     this.published.push(message);
+  }
+
+  async publishLater(message: ChatMessage, delayMs: number) {
+    if (this.down) throw new ServiceUnavailableError('broker unavailable');
+    this.delayed.push({ message, delayMs });
   }
 
   async close() {}

@@ -261,6 +261,7 @@ describe('the wire (protocol/)', () => {
       'presence',
       'reaction',
       'read',
+      'reads',
       'typing',
     ]);
   });

@@ -4,7 +4,7 @@ import { deliverInSlices, type SliceInvoker } from '../../lambdas/core/fanout-sl
 import type { Identity } from '../../lambdas/core/protocol.js';
 import { PushNotifier } from '../../lambdas/core/push.js';
 import { createRuntime, type Runtime } from '../../lambdas/core/runtime.js';
-import { isSignal, type SignalEnvelope, signalEnvelope } from '../../lambdas/core/signals.js';
+import { digestFlush, expandDigests, isSignal, signalEnvelope } from '../../lambdas/core/signals.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import type { ChatMessage } from '../../protocol/index.js';
 import { chatMessage } from '../support/messages.js';
@@ -21,6 +21,15 @@ let rt: Runtime;
 /** The signal frames published so far, parsed. */
 const signals = () =>
   bus.published.filter(isSignal).map((envelope) => JSON.parse(envelope.signal) as Record<string, unknown>);
+/**
+ * Lets the digest window pass: each flush published for later reaches the fan-out, which takes its
+ * room's digest and publishes its frames.
+ */
+async function flush() {
+  for (const { message } of bus.delayed.splice(0)) {
+    bus.published.push(...(await expandDigests(store.signals, message.room, [message])));
+  }
+}
 /** The stored messages published so far. */
 const messages = () => bus.published.filter((message) => !isSignal(message));
 
@@ -39,13 +48,28 @@ beforeEach(() => {
 });
 
 describe('presence join and leave', () => {
-  it("publishes a join when a user's first connection opens, to every signals connection but the joiner", async () => {
+  it("publishes a join when a user's first connection opens, one window later", async () => {
     await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
     await rt.chat.join('lobby', who('ann'), 'ann-1', { signals: true });
+    expect(signals()).toEqual([]);
+    expect(bus.delayed.map((d) => d.delayMs)).toEqual([2000]);
+    await flush();
     expect(signals()).toEqual([
       { type: 'presence', event: 'join', room: 'lobby', user: { id: 'ann', username: 'ann' } },
     ]);
-    expect((bus.published[0] as SignalEnvelope).except).toBe('ann-1');
+  });
+
+  it('publishes nothing for a user who joins and leaves within one window', async () => {
+    await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
+    await flush();
+    for (let cycle = 0; cycle < 5; cycle += 1) {
+      await rt.chat.join('lobby', who('ann'), `ann-${cycle}`);
+      await rt.chat.leave('lobby', `ann-${cycle}`);
+    }
+    // One flush scheduled for the whole window, and it finds nothing to say.
+    expect(bus.delayed).toHaveLength(1);
+    await flush();
+    expect(signals()).toEqual([]);
   });
 
   it('publishes nothing in a room where no connection asked for signals (every old client)', async () => {
@@ -60,21 +84,25 @@ describe('presence join and leave', () => {
     await rt.chat.join('lobby', who('ann'), 'ann-1');
     await rt.chat.join('lobby', who('ann'), 'ann-2');
     await rt.chat.leave('lobby', 'ann-1');
+    await flush();
     expect(signals().map((frame) => frame.event)).toEqual(['join']);
     await rt.chat.leave('lobby', 'ann-2');
+    await flush();
     expect(signals().map((frame) => frame.event)).toEqual(['join', 'leave']);
   });
 
-  it('publishes the read mark a leave moved, then the leave', async () => {
+  it('publishes the leave and the read mark it moved in the next digest', async () => {
     await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
     await rt.chat.join('lobby', who('ann'), 'ann-1');
+    await flush();
     const stored = await rt.chat.inject('lobby', null, 'message', '"news"');
     await new Promise((done) => setTimeout(done, 5));
     await rt.chat.leave('lobby', 'ann-1');
+    await flush();
     const user = { id: 'ann', username: 'ann' };
     expect(signals().slice(1)).toEqual([
-      { type: 'read', room: 'lobby', user, id: stored.id },
       { type: 'presence', event: 'leave', room: 'lobby', user },
+      { type: 'reads', room: 'lobby', marks: [{ user, id: stored.id }] },
     ]);
   });
 
@@ -82,7 +110,9 @@ describe('presence join and leave', () => {
     await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
     await rt.chat.join('lobby', who('ann'), 'ann-1');
     await rt.chat.join('lobby', who('ann'), 'ann-2');
+    await flush();
     await rt.chat.removeMembers('lobby', { members: ['ann'] });
+    await flush();
     expect(signals().map((frame) => frame.event)).toEqual(['join', 'leave']);
     expect(sender.closed.sort()).toEqual(['ann-1', 'ann-2']);
   });
@@ -95,15 +125,52 @@ describe('presence join and leave', () => {
   });
 });
 
-describe('read frames', () => {
+describe('read digests', () => {
   it('publishes the read mark /talk/old moved, and nothing when it did not move', async () => {
     await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
     const stored = await rt.chat.inject('lobby', null, 'message', '"news"');
     await rt.chat.old('lobby', who('ann'));
+    await flush();
     await rt.chat.old('lobby', who('ann'));
-    expect(signals().filter((frame) => frame.type === 'read')).toEqual([
-      { type: 'read', room: 'lobby', user: { id: 'ann', username: 'ann' }, id: stored.id },
+    await flush();
+    expect(signals().filter((frame) => frame.type === 'reads')).toEqual([
+      { type: 'reads', room: 'lobby', marks: [{ user: { id: 'ann', username: 'ann' }, id: stored.id }] },
     ]);
+  });
+
+  it('folds the marks of many readers in one window into one frame, the newest per member', async () => {
+    await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
+    const readers = ['ann', 'cat', 'dan', 'eve'];
+    let last = '';
+    for (let round = 0; round < 3; round += 1) {
+      last = (await rt.chat.inject('lobby', null, 'message', `"news ${round}"`)).id;
+      for (const reader of readers) await rt.chat.old('lobby', who(reader));
+    }
+    expect(bus.delayed).toHaveLength(1);
+    await flush();
+    expect(signals()).toEqual([
+      {
+        type: 'reads',
+        room: 'lobby',
+        marks: readers.map((reader) => ({ user: { id: reader, username: reader }, id: last })),
+      },
+    ]);
+  });
+
+  it('loses no mark: one made after the flush took the digest comes in the next window', async () => {
+    await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
+    await rt.chat.inject('lobby', null, 'message', '"one"');
+    await rt.chat.old('lobby', who('ann'));
+    await flush();
+    const second = await rt.chat.inject('lobby', null, 'message', '"two"');
+    await rt.chat.old('lobby', who('ann'));
+    expect(bus.delayed).toHaveLength(1);
+    await flush();
+    expect(signals().at(-1)).toEqual({
+      type: 'reads',
+      room: 'lobby',
+      marks: [{ user: { id: 'ann', username: 'ann' }, id: second.id }],
+    });
   });
 
   it('publishes no read frame for a page of older messages (`before`)', async () => {
@@ -195,6 +262,7 @@ describe('GET /talk/presence and /talk/receipts (SignalsService)', () => {
     await rt.chat.join('lobby', who('ann'), 'ann-2');
     await store.connect('lobby', 'cat-1', who('cat'), 0.05);
     await new Promise((done) => setTimeout(done, 80));
+    await flush();
     expect(await rt.signals.presence('lobby', who('ann'))).toEqual({
       room: 'lobby',
       online: [
@@ -205,6 +273,7 @@ describe('GET /talk/presence and /talk/receipts (SignalsService)', () => {
       connections: 3,
       members: 3,
     });
+    await flush();
     expect(signals().at(-1)).toMatchObject({ type: 'presence', event: 'leave', user: { id: 'cat' } });
   });
 
@@ -270,7 +339,9 @@ describe('POST /talk/disconnect/{user} (SignalsService)', () => {
     await rt.chat.join('lobby', who('ann'), 'ann-1');
     await rt.chat.join('lobby', who('ann'), 'ann-2');
     await rt.chat.join('kitchen', who('ann'), 'ann-3');
+    await flush();
     expect(await rt.signals.disconnectUser('ann')).toEqual({ user: 'ann', disconnected: 3 });
+    await flush();
     expect(sender.closed.sort()).toEqual(['ann-1', 'ann-2', 'ann-3']);
     expect((await store.connections('lobby')).map((c) => c.userId)).toEqual(['bob']);
     expect(await store.connections('kitchen')).toEqual([]);
@@ -327,9 +398,30 @@ describe('fan-out of signals', () => {
     ]);
   });
 
+  it('delivers a digest flush as one reads frame, inside the batch frame a batched connection gets anyway', async () => {
+    const [m1, m2] = [chatMessage(1), chatMessage(2)];
+    const user = { id: 'eve' };
+    await store.signals.fold('lobby', { kind: 'read', userId: 'eve', user, id: m1.id }, 2000, 100);
+    await store.signals.fold('lobby', { kind: 'read', userId: 'eve', user, id: m2.id }, 2000, 100);
+    await fanout.deliver([m1, digestFlush('lobby'), m2]);
+    const reads = { type: 'reads', room: 'lobby', marks: [{ user, id: m2.id }] };
+    expect(sender.framesOf('live')).toEqual([m1, reads, m2]);
+    expect(sender.framesOf('live-batched')).toEqual([
+      { type: 'batch', room: 'lobby', messages: [m1, m2], reads: reads.marks },
+    ]);
+    expect(sender.framesOf('old-batched')).toEqual([{ type: 'batch', room: 'lobby', messages: [m1, m2] }]);
+    expect(sender.framesOf('old')).toEqual([m1, m2]);
+  });
+
+  it('delivers nothing for a flush whose digest is empty', async () => {
+    await fanout.deliver([digestFlush('lobby')]);
+    expect(sender.posts).toEqual([]);
+  });
+
   it('announces the leave of a user whose last connection answered 410', async () => {
     sender.gone.add('live');
     await fanout.deliver([chatMessage(1)]);
+    await flush();
     expect(signals()).toEqual([
       { type: 'presence', event: 'leave', room: 'lobby', user: { id: 'cat', username: 'cat' } },
     ]);
@@ -357,7 +449,66 @@ describe('fan-out of signals', () => {
     await store.connect('lobby', 'watch', who('eve'), 60, { signals: true });
     sender.gone.add('live-batched');
     await sliced.deliver([chatMessage(2)]);
+    await flush();
     expect(signals().map((frame) => (frame.user as { id: string }).id)).toEqual(['dan']);
+  });
+});
+
+describe('HIPOCHAT_SIGNALS_MAX_MEMBERS', () => {
+  beforeEach(async () => {
+    await rt.chat.join('crowd', who('bob'), 'bob-1', { signals: true });
+    await flush();
+    // bob and 100 more: 101 members, one over the default cap.
+    await store.addMembers(
+      'crowd',
+      Array.from({ length: 100 }, (_, n) => `member-${n}`),
+    );
+  });
+
+  it('sends no typing, read or presence frames in a room of 101 members', async () => {
+    await rt.signals.ephemeral('crowd', who('ann'), '{"type":"typing"}');
+    await rt.chat.inject('crowd', null, 'message', '"news"');
+    await rt.chat.old('crowd', who('member-1'));
+    await rt.chat.join('crowd', who('cat'), 'cat-1');
+    await rt.chat.leave('crowd', 'cat-1');
+    await flush();
+    expect(bus.delayed).toEqual([]);
+    expect(signals()).toEqual([]);
+  });
+
+  it('still answers presence with occupancy, and receipts', async () => {
+    await rt.chat.inject('crowd', null, 'message', '"news"');
+    await rt.chat.old('crowd', who('member-1'));
+    expect(await rt.signals.presence('crowd', who('bob'))).toMatchObject({
+      online: [{ id: 'bob' }],
+      connections: 1,
+      members: 101,
+    });
+    expect((await rt.signals.receipts('crowd', who('bob'))).receipts.map((r) => r.user.id)).toContain(
+      'member-1',
+    );
+  });
+});
+
+describe('HIPOCHAT_CONNECT_LIMIT_PER_MINUTE', () => {
+  it('answers 429 to a user past the limit, in any room, with the seconds to wait', async () => {
+    const limited = createRuntime(loadConfig({ HIPOCHAT_CONNECT_LIMIT_PER_MINUTE: '3' }), {
+      store,
+      bus,
+      sender,
+    });
+    for (const room of ['a', 'b', 'c']) await limited.chat.join(room, who('ann'), `ann-${room}`);
+    const refused = limited.chat.join('d', who('ann'), 'ann-d');
+    await expect(refused).rejects.toMatchObject({ statusCode: 429, retryAfter: expect.any(Number) });
+    await expect(refused).rejects.toThrow('connect limit exceeded: 3 connects per minute');
+    expect(await store.connections('d')).toEqual([]);
+    // Other users have their own budget.
+    await expect(limited.chat.join('d', who('bob'), 'bob-d')).resolves.toBeUndefined();
+  });
+
+  it('defaults to 60 a minute, and 0 turns it off', () => {
+    expect(loadConfig({}).connectLimitPerMinute).toBe(60);
+    expect(loadConfig({ HIPOCHAT_CONNECT_LIMIT_PER_MINUTE: '0' }).connectLimitPerMinute).toBe(0);
   });
 });
 

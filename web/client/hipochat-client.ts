@@ -41,6 +41,7 @@ import {
   RECONNECT_MAX_DELAY_MS,
   type ReactionFrame,
   type Reactions,
+  type ReadMarkEntry,
   type ReceiptsAnswer,
   ROOM_NAME_RULE,
   type RoomHistory,
@@ -48,6 +49,7 @@ import {
   type UserDisconnected,
   utf8Length,
 } from '../../protocol/index.js';
+import { pageIsReading, ReadMarker } from './read-marker.js';
 
 // What users of the library need from the wire, so `hipochat-serverless/client` is enough.
 export type {
@@ -73,6 +75,7 @@ export {
   MESSAGE_ID_PATTERN,
   utf8Length,
 } from '../../protocol/index.js';
+export { READ_MARK_INTERVAL_MS } from './read-marker.js';
 
 /** Connection states, in the order a healthy connection goes through them. */
 export type ConnectionState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'closed';
@@ -344,6 +347,17 @@ export interface HipochatClientOptions {
   fetch?: typeof fetch;
   /** Source of randomness for jitter (tests pin it). @default Math.random */
   random?: () => number;
+  /**
+   * Mark the room read as live messages of other users arrive (never for one's own), while
+   * `isReading` says the reader is looking, at most once per {@link READ_MARK_INTERVAL_MS}. Off,
+   * the room is marked read by {@link HipochatClient.markRead} and catch-ups only. @default false
+   */
+  autoMarkRead?: boolean;
+  /**
+   * Whether the reader is looking at the room now; {@link HipochatClient.markRead} does nothing
+   * while it answers false. @default in a browser: the page is visible and has focus; elsewhere: true
+   */
+  isReading?: () => boolean;
 }
 
 /** An error the client raises (invalid options, over-size sends, refused requests). */
@@ -700,6 +714,10 @@ export class HipochatClient {
   private readonly ownClientIds = new Set<string>();
   private selfId: string | undefined;
   private stopped = false;
+  private readonly readMarker = new ReadMarker({
+    mark: () => (this.state === 'live' ? this.catchUp() : Promise.resolve()),
+    isReading: () => (this.options.isReading ?? pageIsReading)(),
+  });
   private generation = 0;
   private lastTypingAt: number | undefined;
   // `unknown` until the server acks a typing frame; `refused` when it answers one with an error
@@ -807,10 +825,20 @@ export class HipochatClient {
     return live;
   }
 
+  /**
+   * Marks the room read up to its newest message (a catch-up) when the reader is looking
+   * (`isReading`), at most once per {@link READ_MARK_INTERVAL_MS}: a call inside the interval is
+   * served once at its end. Does nothing while not live.
+   */
+  markRead(): void {
+    this.readMarker.request();
+  }
+
   /** Closes for good: no more reconnects. */
   close(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.readMarker.cancel();
     clearTimeout(this.retryTimer);
     this.generation++;
     const socket = this.socket;
@@ -1233,6 +1261,9 @@ export class HipochatClient {
       case 'read':
         this.emit('read', { room: frame.room, user: frame.user, id: frame.id, ...userIdField(frame.user) });
         return;
+      case 'reads':
+        this.emitReads(frame.room, frame.marks);
+        return;
       case 'edit':
       case 'delete':
       case 'reaction':
@@ -1242,6 +1273,7 @@ export class HipochatClient {
         return;
       case 'batch':
         for (const message of frame.messages) this.onLive(message);
+        if (frame.reads) this.emitReads(frame.room, frame.reads);
         return;
       case 'message':
         this.onLive(frame.message);
@@ -1251,6 +1283,11 @@ export class HipochatClient {
       default:
         unhandled(frame);
     }
+  }
+
+  /** A read digest: one `read` event per member's newest mark. */
+  private emitReads(room: string, marks: readonly ReadMarkEntry[]): void {
+    for (const { user, id } of marks) this.emit('read', { room, user, id, ...userIdField(user) });
   }
 
   private onLive(message: ChatMessage): void {
@@ -1358,6 +1395,7 @@ export class HipochatClient {
       (message.clientId !== undefined && this.ownClientIds.has(message.clientId)) ||
       (this.selfId !== undefined && message.senderId === this.selfId);
     const meta: MessageMeta = { source, unread, own };
+    if (source === 'live' && !own && this.options.autoMarkRead) this.readMarker.request();
     if (message.type === CHAT_MESSAGE_TYPE) this.emit('message', message, meta);
     else this.emit('injection', message, meta);
   }

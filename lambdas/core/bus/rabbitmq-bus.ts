@@ -40,11 +40,13 @@ export class RabbitMqBus implements ChatBus {
   private closed = false;
   private readonly exchange: string;
   private readonly deadLetterExchange: string;
+  private readonly delayExchange: string;
 
   constructor(private readonly options: RabbitMqBusOptions) {
     const names = busNames(options.namespace);
     this.exchange = names.exchange;
     this.deadLetterExchange = names.deadLetterExchange;
+    this.delayExchange = names.delayExchange;
   }
 
   private open(): Promise<Link> {
@@ -80,11 +82,23 @@ export class RabbitMqBus implements ChatBus {
     return this.send(this.exchange, key(message.room, this.options.shards), message);
   }
 
+  publishLater(message: ChatMessage, delayMs: number): Promise<void> {
+    const key = isSignal(message) ? signalRoutingKey : routingKey;
+    return this.send(this.delayExchange, key(message.room, this.options.shards), message, {
+      expiration: String(Math.max(0, Math.round(delayMs))),
+    });
+  }
+
   deadLetter(message: ChatMessage): Promise<void> {
     return this.send(this.deadLetterExchange, '', message);
   }
 
-  private async send(exchange: string, key: string, message: ChatMessage): Promise<void> {
+  private async send(
+    exchange: string,
+    key: string,
+    message: ChatMessage,
+    extra: { expiration?: string } = {},
+  ): Promise<void> {
     if (this.closed) throw new ServiceUnavailableError('broker unavailable: publisher closed');
     // Encoded before the broker is asked: a message that cannot be encoded is no broker failure.
     const body = Buffer.from(JSON.stringify(message));
@@ -99,7 +113,13 @@ export class RabbitMqBus implements ChatBus {
           exchange,
           key,
           body,
-          { persistent: true, contentType: 'application/json', messageId: message.id, type: message.type },
+          {
+            persistent: true,
+            contentType: 'application/json',
+            messageId: message.id,
+            type: message.type,
+            ...extra,
+          },
           (error) => {
             clearTimeout(timer);
             if (error) reject(error instanceof Error ? error : new Error(String(error)));

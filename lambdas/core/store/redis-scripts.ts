@@ -1,4 +1,5 @@
 import { changeScripts, OVERLAY } from './redis-change-scripts.js';
+import { signalScripts } from './redis-signal-scripts.js';
 
 /**
  * The store's Lua scripts, defined as client commands. Each script touches the keys of one room
@@ -45,6 +46,7 @@ end
 
 export const scripts = {
   ...changeScripts,
+  ...signalScripts,
   hcConnect: {
     numberOfKeys: 9,
     // KEYS: conns expiry members mark seq batched signals tabs profiles
@@ -147,11 +149,12 @@ end
 return marks`,
   },
   hcEphemeral: {
-    numberOfKeys: 2,
-    // KEYS: the user's ephemeral slot, signals; ARGV: intervalMs. Answers {claimed 1/0, signals connections}.
+    numberOfKeys: 3,
+    // KEYS: the user's ephemeral slot, signals, members; ARGV: intervalMs.
+    // Answers {claimed 1/0, signals connections, members}.
     lua: `
 local claimed = redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1])
-return {claimed and 1 or 0, redis.call('SCARD', KEYS[2])}`,
+return {claimed and 1 or 0, redis.call('SCARD', KEYS[2]), redis.call('SCARD', KEYS[3])}`,
   },
   hcAppend: {
     numberOfKeys: 6,

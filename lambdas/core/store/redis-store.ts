@@ -40,6 +40,7 @@ import {
   userConnection,
 } from './redis-codec.js';
 import { keys } from './redis-keys.js';
+import { RedisSignals } from './redis-signals.js';
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -76,6 +77,7 @@ export class RedisStore implements ChatStore {
   private readonly historyLimit: number;
   private readonly connectTimeoutMs: number;
   readonly changes: RedisChanges;
+  readonly signals: RedisSignals;
 
   constructor(options: RedisStoreOptions) {
     this.historyLimit = options.historyLimit ?? 1000;
@@ -87,6 +89,7 @@ export class RedisStore implements ChatStore {
     });
     this.client = this.redis;
     this.changes = new RedisChanges(this.redis, (work) => this.run(work));
+    this.signals = new RedisSignals(this.redis, (work) => this.run(work));
   }
 
   /**
@@ -239,12 +242,13 @@ export class RedisStore implements ChatStore {
 
   claimEphemeral(room: string, userId: string, intervalMs: number): Promise<EphemeralClaim> {
     return this.run(async () => {
-      const [claimed, listeners] = (await this.redis.hcEphemeral(
+      const [claimed, listeners, members] = (await this.redis.hcEphemeral(
         keys.ephemeral(room, userId),
         keys.signals(room),
+        keys.members(room),
         intervalMs,
-      )) as [number, number];
-      return { claimed: claimed === 1, listeners: Number(listeners) };
+      )) as [number, number, number];
+      return { claimed: claimed === 1, listeners: Number(listeners), members: Number(members) };
     });
   }
 

@@ -1,0 +1,27 @@
+/** Scripts of folded signals (see signal-store.ts); each touches the keys of one room. */
+export const signalScripts = {
+  hcFold: {
+    numberOfKeys: 3,
+    // KEYS: members digest gate; ARGV: field value windowMs maxMembers digestTtlMs presence(1/0)
+    // Answers 'capped', 'schedule' (the gate was free: the caller schedules the flush) or 'pending'.
+    lua: `
+if redis.call('SCARD', KEYS[1]) > tonumber(ARGV[4]) then return 'capped' end
+local earlier = ARGV[6] == '1' and redis.call('HGET', KEYS[2], ARGV[1])
+if earlier and string.sub(earlier, 1, 1) ~= string.sub(ARGV[2], 1, 1) then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+else
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3]) then return 'schedule' end
+return 'pending'`,
+  },
+  hcTakeDigest: {
+    numberOfKeys: 2,
+    // KEYS: digest gate. Answers the digest, flat {field, value, ...}, and clears both.
+    lua: `
+local all = redis.call('HGETALL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2])
+return all`,
+  },
+} as const;
