@@ -212,6 +212,8 @@ const gatewayEnv = (extra: Record<string, string>) => ({
   HIPOCHAT_LISTEN_ADDRESS: '127.0.0.1',
   HIPOCHAT_LOG_LEVEL: 'warn',
   HIPOCHAT_RATE_LIMIT_PER_MINUTE: '100000',
+  // The fan-out probes connect thousands of sockets as one user.
+  HIPOCHAT_CONNECT_LIMIT_PER_MINUTE: '0',
   HIPOCHAT_REDIS_URL: '',
   HIPOCHAT_AMQP_URL: '',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -4,7 +4,7 @@ import { MemoryBus } from '../../lambdas/core/bus/memory-bus.js';
 import { RabbitMqBus } from '../../lambdas/core/bus/rabbitmq-bus.js';
 import { busNames, routingKey, shardOf, signalRoutingKey } from '../../lambdas/core/bus/topology.js';
 import { ServiceUnavailableError } from '../../lambdas/core/errors.js';
-import { isSignal, signalEnvelope } from '../../lambdas/core/signals.js';
+import { digestFlush, isSignal, signalEnvelope } from '../../lambdas/core/signals.js';
 import { MqPoller } from '../../local/mq-poller.js';
 import type { ChatMessage } from '../../protocol/index.js';
 import { AMQP_URL, deleteNamespace, testNamespace } from '../support/gateway.js';
@@ -119,6 +119,21 @@ describe.each([
     expect(seen.map((s) => s.message.id)).toEqual([chatMessage(1).id, signal.id, chatMessage(2).id]);
     expect(new Set(seen.map((s) => s.queue)).size).toBe(1);
     expect(isSignal(seen[1]!.message)).toBe(true);
+  });
+
+  it("hands a message published for later to its room's shard once the delay passed, behind what came meanwhile", async () => {
+    harness = await make();
+    const seen: { queue: string; message: ChatMessage }[] = [];
+    await harness.source.start(async (queue, deliveries) => {
+      for (const delivery of deliveries) seen.push({ queue, message: decode(delivery) });
+    });
+    const flush = digestFlush('delay-room');
+    await harness.bus.publishLater(flush, 300);
+    await harness.bus.publish(chatMessage(1, { room: 'delay-room' }));
+    await eventually(() => seen.length >= 2, 'the message and the delayed flush', 15_000);
+    expect(seen.map((s) => s.message.id)).toEqual([chatMessage(1).id, flush.id]);
+    expect(seen[1]!.message).toEqual(flush);
+    expect(new Set(seen.map((s) => s.queue)).size).toBe(1);
   });
 
   it('redelivers a failed batch and dead-letters a poison message after the delivery limit', async () => {
