@@ -358,6 +358,8 @@ export interface HipochatClientOptions {
    * while it answers false. @default in a browser: the page is visible and has focus; elsewhere: true
    */
   isReading?: () => boolean;
+  /** Least milliseconds between two read marks (tests and the bench shorten it). @default {@link READ_MARK_INTERVAL_MS} */
+  readMarkIntervalMs?: number;
 }
 
 /** An error the client raises (invalid options, over-size sends, refused requests). */
@@ -714,10 +716,7 @@ export class HipochatClient {
   private readonly ownClientIds = new Set<string>();
   private selfId: string | undefined;
   private stopped = false;
-  private readonly readMarker = new ReadMarker({
-    mark: () => (this.state === 'live' ? this.catchUp() : Promise.resolve()),
-    isReading: () => (this.options.isReading ?? pageIsReading)(),
-  });
+  private readonly readMarker: ReadMarker;
   private generation = 0;
   private lastTypingAt: number | undefined;
   // `unknown` until the server acks a typing frame; `refused` when it answers one with an error
@@ -729,6 +728,11 @@ export class HipochatClient {
 
   constructor(options: HipochatClientOptions) {
     this.options = options;
+    this.readMarker = new ReadMarker({
+      mark: () => (this.state === 'live' ? this.catchUp() : Promise.resolve()),
+      isReading: options.isReading ?? pageIsReading,
+      intervalMs: options.readMarkIntervalMs,
+    });
     this.wsUrl = parseWsUrl(options.url);
     if (!isValidRoom(options.room)) {
       throw new HipochatError('connection', `invalid room "${options.room}": use ${ROOM_NAME_RULE}`);
