@@ -830,9 +830,10 @@ export class HipochatClient {
   }
 
   /**
-   * Marks the room read up to its newest message (a catch-up) when the reader is looking
-   * (`isReading`), at most once per {@link READ_MARK_INTERVAL_MS}: a call inside the interval is
-   * served once at its end. Does nothing while not live.
+   * Marks the room read up to its newest message (a catch-up) when live messages of other users
+   * arrived since the last mark and the reader is looking (`isReading`), at most once per
+   * {@link READ_MARK_INTERVAL_MS}: a call inside the interval is served once at its end. Does
+   * nothing while not live; one's own messages never call for a mark.
    */
   markRead(): void {
     this.readMarker.request();
@@ -1399,7 +1400,10 @@ export class HipochatClient {
       (message.clientId !== undefined && this.ownClientIds.has(message.clientId)) ||
       (this.selfId !== undefined && message.senderId === this.selfId);
     const meta: MessageMeta = { source, unread, own };
-    if (source === 'live' && !own && this.options.autoMarkRead) this.readMarker.request();
+    if (source === 'live' && !own) {
+      this.readMarker.owe();
+      if (this.options.autoMarkRead) this.readMarker.request();
+    }
     if (message.type === CHAT_MESSAGE_TYPE) this.emit('message', message, meta);
     else this.emit('injection', message, meta);
   }

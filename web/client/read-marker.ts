@@ -29,6 +29,8 @@ export interface ReadMarkerOptions {
 /** Throttles and gates a client's read marks. */
 export class ReadMarker {
   private last = Number.NEGATIVE_INFINITY;
+  /** Something arrived since the last mark. */
+  private owed = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly intervalMs: number;
   private readonly isReading: () => boolean;
@@ -38,12 +40,17 @@ export class ReadMarker {
     this.isReading = options.isReading ?? pageIsReading;
   }
 
+  /** Something arrived that the reader has not marked read yet (a live message of another user). */
+  owe(): void {
+    this.owed = true;
+  }
+
   /**
-   * The room has something to mark read: marks it now, or once when the interval ends. Nothing
-   * while the reader is not looking; the next request after they look again marks it.
+   * Marks what is owed: now, or once when the interval ends. Nothing while nothing is owed or the
+   * reader is not looking; the next request after they look again marks it.
    */
   request(): void {
-    if (this.timer !== undefined || !this.isReading()) return;
+    if (!this.owed || this.timer !== undefined || !this.isReading()) return;
     const wait = this.last + this.intervalMs - Date.now();
     if (wait <= 0) {
       this.fire();
@@ -51,7 +58,7 @@ export class ReadMarker {
     }
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.isReading()) this.fire();
+      if (this.owed && this.isReading()) this.fire();
     }, wait);
   }
 
@@ -63,6 +70,7 @@ export class ReadMarker {
 
   private fire(): void {
     this.last = Date.now();
+    this.owed = false;
     void this.options.mark().catch(() => {
       // A mark that failed is made by the next one; the reader sees nothing of it.
     });
