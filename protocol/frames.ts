@@ -174,7 +174,8 @@ export interface TypingFrame {
 
 /**
  * A member's read mark moved (they read the room up to `id`):
- * `{"type":"read","room":...,"user":{...},"id":"<message id>"}`.
+ * `{"type":"read","room":...,"user":{...},"id":"<message id>"}`. Earlier servers sent one per mark;
+ * this one folds marks into {@link ReadsFrame}, and clients still read this frame.
  */
 export interface ReadFrame {
   kind: 'read';
