@@ -130,7 +130,7 @@ export class ChatService {
     await this.countConnect(identity.userId);
     const ttl = this.config.connectionTtlSeconds;
     const arrival = await this.store.connect(room, connectionId, identity, ttl, options);
-    await this.announce.arrived(room, identity, connectionId, arrival, options.signals === true);
+    await this.announce.arrived(room, identity, arrival, options.signals === true);
   }
 
   /** A socket left at `leftAtMs`: everything before counts as read for its user; a last one is a leave. */

@@ -202,13 +202,7 @@ export class SignalPublisher {
   }
 
   /** A connection opened: `join` when it is the user's first in the room. */
-  async arrived(
-    room: string,
-    identity: Identity,
-    _connectionId: string,
-    arrival: Arrival,
-    ownSignals: boolean,
-  ): Promise<void> {
+  async arrived(room: string, identity: Identity, arrival: Arrival, ownSignals: boolean): Promise<void> {
     if (!arrival.joined || arrival.listeners - (ownSignals ? 1 : 0) <= 0) return;
     await this.fold(room, {
       kind: 'presence',
@@ -249,7 +243,9 @@ export class SignalPublisher {
     if (!this.bus || !this.store) return;
     const { windowMs, maxMembers } = this.folding;
     try {
-      const outcome = await this.store.fold(room, change, windowMs, maxMembers);
+      // The gate outlives the window: a flush that comes a little late still frees it before the
+      // next one is scheduled, so two digests of a room never come closer than a window.
+      const outcome = await this.store.fold(room, change, 2 * windowMs, maxMembers);
       // A flush that cannot be published leaves the gate to expire: the next change schedules one.
       if (outcome === 'schedule') await this.bus.publishLater(digestFlush(room), windowMs);
     } catch (error) {

@@ -1,5 +1,5 @@
 import type { WindowCount } from './chat-store.js';
-import { count, type Expiring, live, secondsLeft } from './memory-expiring.js';
+import { count, type Expiring, secondsLeft } from './memory-expiring.js';
 import type { RoomState } from './memory-store.js';
 import {
   DIGEST_TTL_MS,
@@ -27,7 +27,7 @@ export class MemorySignals implements SignalStore {
   /** @param roomOf the store's state of a room (created on first use) */
   constructor(private readonly roomOf: (room: string) => RoomState) {}
 
-  async fold(room: string, change: FoldedChange, windowMs: number, maxMembers: number): Promise<FoldOutcome> {
+  async fold(room: string, change: FoldedChange, gateMs: number, maxMembers: number): Promise<FoldOutcome> {
     if (this.roomOf(room).members.size > maxMembers) return 'capped';
     const now = Date.now();
     let digest = this.digests.get(room);
@@ -45,7 +45,7 @@ export class MemorySignals implements SignalStore {
     }
     digest.expiresAt = now + DIGEST_TTL_MS;
     if (digest.gateUntil > now) return 'pending';
-    digest.gateUntil = now + windowMs;
+    digest.gateUntil = now + gateMs;
     return 'schedule';
   }
 
@@ -57,7 +57,6 @@ export class MemorySignals implements SignalStore {
   }
 
   async countConnect(userId: string, windowSeconds: number): Promise<WindowCount> {
-    live(this.connects, userId);
     const value = count(this.connects, userId, windowSeconds, false);
     return { count: value, ttlSeconds: secondsLeft(this.connects, userId) };
   }

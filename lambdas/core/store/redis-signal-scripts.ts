@@ -2,7 +2,7 @@
 export const signalScripts = {
   hcFold: {
     numberOfKeys: 3,
-    // KEYS: members digest gate; ARGV: field value windowMs maxMembers digestTtlMs presence(1/0)
+    // KEYS: members digest gate; ARGV: field value gateMs maxMembers digestTtlMs presence(1/0)
     // Answers 'capped', 'schedule' (the gate was free: the caller schedules the flush) or 'pending'.
     lua: `
 if redis.call('SCARD', KEYS[1]) > tonumber(ARGV[4]) then return 'capped' end

@@ -20,7 +20,7 @@ export class RedisSignals implements SignalStore {
     private readonly run: StoreRun,
   ) {}
 
-  fold(room: string, change: FoldedChange, windowMs: number, maxMembers: number): Promise<FoldOutcome> {
+  fold(room: string, change: FoldedChange, gateMs: number, maxMembers: number): Promise<FoldOutcome> {
     return this.run(
       async () =>
         (await this.redis.hcFold(
@@ -29,7 +29,7 @@ export class RedisSignals implements SignalStore {
           keys.digestGate(room),
           digestField(change),
           digestValue(change),
-          windowMs,
+          gateMs,
           maxMembers,
           DIGEST_TTL_MS,
           change.kind === 'presence' ? '1' : '0',

@@ -32,10 +32,10 @@ export interface SignalStore {
   /**
    * Adds a change to the room's digest in one step: a read mark replaces the user's earlier one; a
    * presence change cancels the user's opposite pending one (a join and a leave in one window make
-   * nothing). Takes the room's gate for `windowMs` when it is free (SET NX PX), which tells the
+   * nothing). Takes the room's gate for `gateMs` when it is free (SET NX PX), which tells the
    * caller to schedule the flush. Rooms of more than `maxMembers` members keep nothing.
    */
-  fold(room: string, change: FoldedChange, windowMs: number, maxMembers: number): Promise<FoldOutcome>;
+  fold(room: string, change: FoldedChange, gateMs: number, maxMembers: number): Promise<FoldOutcome>;
   /** Takes and clears the room's digest and frees its gate, in one step (the flush). */
   take(room: string): Promise<FoldedSignals>;
   /** Counts a connect of the user across rooms in a fixed window that starts with the first one. */
