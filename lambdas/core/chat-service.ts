@@ -33,6 +33,11 @@ export interface OldQuery {
   before?: string;
   /** At most this many messages, 1 to `HIPOCHAT_HISTORY_LIMIT`; without it, as many as fit. */
   limit?: number;
+  /**
+   * Whether a page without `before` marks the room read (`?mark=0`: no, for a client whose reader
+   * is not looking). @default true
+   */
+  markRead?: boolean;
 }
 
 /** Who manages membership: a list of user ids, or Hipochat's list of user tokens. */
@@ -284,11 +289,11 @@ export class ChatService {
   /**
    * `GET /talk/old/{room}/`: the newest messages (at most `limit`, older than `before`, newer than
    * `since`) that fit the answer budget, split at the reader's last visit, and where the page
-   * stops. A page without `before` reaches the newest message and marks the room read; an
-   * earlier page (`before`) leaves read state alone.
+   * stops. A page without `before` reaches the newest message and marks the room read (unless
+   * `markRead` is false); an earlier page (`before`) leaves read state alone.
    */
   async old(room: string, identity: Identity, query: OldQuery = {}): Promise<OldMessages> {
-    const { since, before, limit } = query;
+    const { since, before, limit, markRead: marking = true } = query;
     for (const [name, id] of [
       ['since', since],
       ['before', before],
@@ -302,7 +307,7 @@ export class ChatService {
     let lastSeenId: string | null = null;
     let first = true;
     const read: PageReader = async (page) => {
-      const markRead = first && before === undefined;
+      const markRead = first && before === undefined && marking;
       const result = await this.store.page(room, identity.userId, {
         limit: page.limit,
         before: page.before ?? before,

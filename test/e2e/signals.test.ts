@@ -265,6 +265,24 @@ describe.each(systems)('live signals on %s', (_name, services: Record<string, st
       expect(carol.frames.some((f) => f.type === 'read')).toBe(false);
     });
 
+    it('leaves the room unread for a reader who is not looking (`?mark=0`), and tells no one', async () => {
+      const room = uniqueRoom();
+      const carol = await connect(room, 'carol', { signals: true });
+      const bob = await connect(room, 'bob');
+      const news = (await post(`/talk/item/${room}/?type=message`, 'news', asBackend)).body;
+      await bob.next((f) => f.id === news.id);
+      const away = await get(`/talk/old/${room}/?mark=0`, 'bob');
+      expect(away.body.results.unread_messages.map((m: Json) => m.id)).toEqual([news.id]);
+      expect((await get(`/talk/notification/${room}/`, 'bob')).body).toEqual({ notification: 1 });
+      // bob looks: the room is read, and carol hears of it.
+      await get(`/talk/old/${room}/`, 'bob');
+      expect(await carol.next((f) => f.type === 'reads')).toEqual({
+        type: 'reads',
+        room,
+        marks: [{ user: profile('bob'), id: news.id }],
+      });
+    });
+
     it('answers 403 to a non-member of a closed room', async () => {
       expect((await get(`/talk/receipts/vip-${uniqueRoom()}/`, 'carol')).status).toBe(403);
     });

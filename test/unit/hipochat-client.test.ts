@@ -303,6 +303,22 @@ describe('HipochatClient frames', () => {
         client.close();
       });
 
+      it('catches up on connect without marking the room read while the reader is not looking', async () => {
+        // Prepare
+        const asked: string[] = [];
+        const fetch = (async (url: string | URL | Request) => {
+          asked.push(String(url));
+          return emptyHistory();
+        }) as unknown as typeof globalThis.fetch;
+
+        // Act
+        const { client } = await liveClient({ fetch, isReading: () => false });
+
+        // Assess
+        expect(asked).toEqual([expect.stringMatching(/\/talk\/old\/r\/\?mark=0$/)]);
+        client.close();
+      });
+
       it('does not mark the room read while the reader is not looking, nor when asked explicitly', async () => {
         // Prepare
         const { counted, fetch } = countingHistory();

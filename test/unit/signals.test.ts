@@ -173,6 +173,18 @@ describe('read digests', () => {
     });
   });
 
+  it('leaves the room unread and publishes nothing for a reader who is not looking (`mark=0`)', async () => {
+    await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
+    await rt.chat.join('lobby', who('ann'), 'ann-1');
+    await flush();
+    const stored = await rt.chat.inject('lobby', null, 'message', '"news"');
+    const answer = await rt.chat.old('lobby', who('ann'), { markRead: false });
+    await flush();
+    expect(answer.results.unread_messages.map((m) => m.id)).toEqual([stored.id]);
+    expect(await store.unread('lobby', 'ann')).toBe(1);
+    expect(signals().filter((frame) => frame.type === 'reads')).toEqual([]);
+  });
+
   it('publishes no read frame for a page of older messages (`before`)', async () => {
     await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
     const stored = await rt.chat.inject('lobby', null, 'message', '"news"');

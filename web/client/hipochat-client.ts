@@ -130,6 +130,8 @@ export interface OldQuery {
   before?: string;
   /** At most this many messages (1 to the server's `HIPOCHAT_HISTORY_LIMIT`); without it, as many as fit in one answer. */
   limit?: number;
+  /** `false` reads without marking the room read (`mark=0`; older servers mark it anyway). @default true */
+  markRead?: boolean;
 }
 
 /** Messages {@link HipochatClient.loadEarlier} asks for when neither it nor `pageSize` says. */
@@ -461,11 +463,12 @@ export class HipochatHttp {
    * `before` marks the room read; `page.more` says whether older messages exist.
    */
   async old(room: string, query: OldQuery | string = {}): Promise<OldMessages> {
-    const { since, before, limit } = typeof query === 'string' ? { since: query } : query;
+    const { since, before, limit, markRead } = typeof query === 'string' ? { since: query } : query;
     const params = new URLSearchParams();
     if (since) params.set('since', since);
     if (before) params.set('before', before);
     if (limit !== undefined) params.set('limit', String(limit));
+    if (markRead === false) params.set('mark', '0');
     const search = params.toString();
     return this.request('GET', `/talk/old/${roomPath(room)}/${search ? `?${search}` : ''}`);
   }
@@ -1015,13 +1018,15 @@ export class HipochatClient {
     return idBefore(ids[Math.max(0, ids.length - window)]!);
   }
 
-  private async fetchAfter(since: string | undefined): Promise<ChatMessage[]> {
+  /** `markRead` false: a catch-up of a reader who is not looking, which leaves the room unread. */
+  private async fetchAfter(since: string | undefined, markRead = true): Promise<ChatMessage[]> {
     const initial = !this.caughtUpOnce;
     const asked = this.liveChanges;
     const pageSize = this.options.pageSize;
-    const answers = [
-      await this.http.old(this.room, since === undefined && pageSize ? { limit: pageSize } : { since }),
-    ];
+    const query = since === undefined && pageSize ? { limit: pageSize } : { since };
+    const answers = [await this.http.old(this.room, { ...query, markRead })];
+    // What stays unread is marked once the reader looks (`markRead`).
+    if (!markRead && answers[0]!.results.unread_messages.length > 0) this.readMarker.owe();
     // A catch-up cut by the server's answer budget leaves a gap after `since`: fill it page by page.
     for (let page = answers[0]!.page; since !== undefined && page?.more && page.before; ) {
       const earlier: OldMessages = await this.http.old(this.room, { since, before: page.before });
@@ -1178,7 +1183,8 @@ export class HipochatClient {
     this.buffer = buffer;
     this.bufferedChanges = changes;
     try {
-      await this.fetchAfter(this.refreshFrom());
+      // A page in the background reads what it missed without claiming the reader saw it.
+      await this.fetchAfter(this.refreshFrom(), (this.options.isReading ?? pageIsReading)());
     } catch (error) {
       // The socket works; a failed catch-up must not keep the room from going live.
       const kind: ErrorKind = error instanceof HipochatError ? error.kind : 'http';
