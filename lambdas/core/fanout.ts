@@ -5,6 +5,7 @@ import {
   encodeServerFrame,
   messageFrame,
   type ReadMarkEntry,
+  readsFrame,
 } from '../../protocol/index.js';
 import { AdaptiveLimit } from './adaptive-limit.js';
 import type { ChatBus } from './bus/chat-bus.js';
@@ -86,11 +87,13 @@ export function batchFrames(
     current.bytes += bytes;
   }
   flush();
-  // A read digest rides in the last frame, which becomes a batch frame even for one message.
+  // A read digest rides in the last frame, which becomes a batch frame even for one message, or
+  // goes as a frame of its own when the two would not fit in one.
   const last = frames.at(-1);
   if (reads && reads.length > 0 && last) {
-    const frame = { ...batchFrame(room, last.messages), reads };
-    last.data = Buffer.from(encodeServerFrame(frame));
+    const carried = Buffer.from(encodeServerFrame({ ...batchFrame(room, last.messages), reads }));
+    if (carried.byteLength <= BATCH_FRAME_BYTES) last.data = carried;
+    else frames.push({ messages: [], data: Buffer.from(encodeServerFrame(readsFrame(room, reads))) });
   }
   return frames;
 }

@@ -12,6 +12,7 @@
  */
 import { randomInt } from 'node:crypto';
 import {
+  BATCH_FRAME_BYTES,
   type ChatMessage,
   encodeServerFrame,
   type Profile,
@@ -112,6 +113,27 @@ export function isDigestFlush(message: ChatMessage): boolean {
   return isSignal(message) && message.digest === true;
 }
 
+/** Read marks in groups whose `reads` frame stays within one frame ({@link BATCH_FRAME_BYTES}). */
+function framesOf(marks: readonly ReadMarkEntry[]): ReadMarkEntry[][] {
+  const groups: ReadMarkEntry[][] = [];
+  // The frame's own keys and room name, generously.
+  const envelopeBytes = 512;
+  let group: ReadMarkEntry[] = [];
+  let bytes = envelopeBytes;
+  for (const mark of marks) {
+    const size = Buffer.byteLength(JSON.stringify(mark)) + 1;
+    if (group.length > 0 && bytes + size > BATCH_FRAME_BYTES) {
+      groups.push(group);
+      group = [];
+      bytes = envelopeBytes;
+    }
+    group.push(mark);
+    bytes += size;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
+
 /**
  * Replaces the digest flushes among a room's messages with the digest's frames: each net presence
  * change, then one `reads` envelope with the newest mark per member. The digest is taken once
@@ -133,8 +155,7 @@ export async function expandDigests(
     for (const { user, event } of presence) {
       expanded.push(signalEnvelope(room, encodeServerFrame({ kind: 'presence', event, room, user })));
     }
-    if (reads.length > 0) {
-      const marks = reads.map(({ user, id }) => ({ user, id }));
+    for (const marks of framesOf(reads.map(({ user, id }) => ({ user, id })))) {
       const envelope: SignalEnvelope = signalEnvelope(room, encodeServerFrame(readsFrame(room, marks)));
       envelope.reads = marks;
       expanded.push(envelope);

@@ -6,7 +6,7 @@ import { PushNotifier } from '../../lambdas/core/push.js';
 import { createRuntime, type Runtime } from '../../lambdas/core/runtime.js';
 import { digestFlush, expandDigests, isSignal, signalEnvelope } from '../../lambdas/core/signals.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
-import type { ChatMessage } from '../../protocol/index.js';
+import { BATCH_FRAME_BYTES, type ChatMessage } from '../../protocol/index.js';
 import { chatMessage } from '../support/messages.js';
 import { RecordingBus } from '../support/recording-bus.js';
 import { RecordingSender } from '../support/recording-sender.js';
@@ -423,6 +423,33 @@ describe('fan-out of signals', () => {
     ]);
     expect(sender.framesOf('old-batched')).toEqual([{ type: 'batch', room: 'lobby', messages: [m1, m2] }]);
     expect(sender.framesOf('old')).toEqual([m1, m2]);
+  });
+
+  it('splits a digest too big for one frame into several reads frames, each within 32 KB', async () => {
+    const readers = Array.from({ length: 300 }, (_, n) => `reader-${n}`);
+    for (const userId of readers) {
+      const user = { id: userId, username: `${userId} ${'x'.repeat(200)}` };
+      await store.signals.fold('lobby', { kind: 'read', userId, user, id: '1700000000001-0' }, 2000, 1000);
+    }
+    await fanout.deliver([digestFlush('lobby')]);
+    const frames = sender.posts.filter((p) => p.connectionId === 'live').map((p) => JSON.stringify(p.data));
+    expect(frames.length).toBeGreaterThan(1);
+    for (const frame of frames) expect(Buffer.byteLength(frame)).toBeLessThanOrEqual(BATCH_FRAME_BYTES);
+    const marks = sender
+      .framesOf('live')
+      .flatMap((frame) => (frame as { marks: { user: { id: string } }[] }).marks);
+    expect(marks.map((mark) => mark.user.id).sort()).toEqual([...readers].sort());
+  });
+
+  it('sends the digest as a frame of its own when it does not fit in the batch frame', async () => {
+    const big = chatMessage(1, { body: 'x'.repeat(BATCH_FRAME_BYTES - 1000) });
+    const user = { id: 'eve', note: 'y'.repeat(2000) };
+    await store.signals.fold('lobby', { kind: 'read', userId: 'eve', user, id: big.id }, 2000, 100);
+    await fanout.deliver([big, digestFlush('lobby')]);
+    expect(sender.framesOf('live-batched')).toEqual([
+      big,
+      { type: 'reads', room: 'lobby', marks: [{ user, id: big.id }] },
+    ]);
   });
 
   it('delivers nothing for a flush whose digest is empty', async () => {
