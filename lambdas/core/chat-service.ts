@@ -21,7 +21,7 @@ import { BadRequestError, ForbiddenError, RateLimitedError, UnauthorizedError } 
 import { logger } from './logger.js';
 import { metrics } from './metrics.js';
 import { type Identity, type NewMessage, parseClientFrame, parseJson } from './protocol.js';
-import { SignalPublisher } from './signals.js';
+import { assertConnectAllowed, foldingOf, SignalPublisher } from './signals.js';
 import { showMessage } from './store/change-store.js';
 import type { AppendOptions, ChatStore, ConnectOptions, Departure } from './store/chat-store.js';
 
@@ -89,12 +89,7 @@ export class ChatService {
     readonly auth: Authenticator,
     private readonly sender?: ConnectionSender,
   ) {
-    this.announce = new SignalPublisher(
-      bus,
-      store.signals,
-      { windowMs: config.readDigestMs, maxMembers: config.signalsMaxMembers },
-      config.profileIdField,
-    );
+    this.announce = new SignalPublisher(bus, store.signals, foldingOf(config), config.profileIdField);
   }
 
   /** Presence and read frames for the room's signals connections. */
@@ -132,7 +127,7 @@ export class ChatService {
     options: ConnectOptions = {},
   ): Promise<void> {
     await this.assertAllowed(room, identity.userId);
-    await this.countConnect(identity.userId);
+    await assertConnectAllowed(this.store.signals, identity.userId, this.config.connectLimitPerMinute);
     const ttl = this.config.connectionTtlSeconds;
     const arrival = await this.store.connect(room, connectionId, identity, ttl, options);
     await this.announce.arrived(room, identity, arrival, options.signals === true);
@@ -182,18 +177,6 @@ export class ChatService {
       idempotencyKey: frame.clientId ? `c:${scopeOf(identity.userId)}:${frame.clientId}` : undefined,
       rateLimit: { limit: this.config.rateLimitPerMinute, windowSeconds: 60 },
     });
-  }
-
-  /** Counts a connect against `HIPOCHAT_CONNECT_LIMIT_PER_MINUTE`: a connect and close loop cannot flood presence. */
-  private async countConnect(userId: string): Promise<void> {
-    const limit = this.config.connectLimitPerMinute;
-    if (limit <= 0) return;
-    const { count, ttlSeconds } = await this.store.signals.countConnect(userId, 60);
-    if (count > limit) {
-      throw new RateLimitedError(`connect limit exceeded: ${limit} connects per minute`, {
-        retryAfter: ttlSeconds,
-      });
-    }
   }
 
   /**

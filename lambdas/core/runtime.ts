@@ -11,6 +11,7 @@ import type { SliceInvoker } from './fanout-slices.js';
 import { LambdaInvoker } from './lambda-invoker.js';
 import { PushNotifier } from './push.js';
 import { withSecrets } from './secrets.js';
+import { foldingOf } from './signals.js';
 import { SignalsService } from './signals-service.js';
 import type { ChatStore } from './store/chat-store.js';
 
@@ -93,7 +94,7 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
         notifiableTypes: config.notifiableTypes,
         deliveryLimit: config.deliveryLimit,
         slicing: slices ? { size: config.fanoutSliceSize, invoker: slices } : undefined,
-        signals: { windowMs: config.readDigestMs, maxMembers: config.signalsMaxMembers },
+        signals: foldingOf(config),
       },
       bus,
     ),

@@ -21,6 +21,8 @@ import {
   readsFrame,
 } from '../../protocol/index.js';
 import type { ChatBus } from './bus/chat-bus.js';
+import type { ChatConfig } from './config.js';
+import { RateLimitedError } from './errors.js';
 import { logger } from './logger.js';
 import type { Identity } from './protocol.js';
 import type { Arrival, Departure } from './store/chat-store.js';
@@ -36,6 +38,27 @@ export interface SignalFolding {
 
 /** The defaults of {@link SignalFolding}. */
 export const DEFAULT_FOLDING: SignalFolding = { windowMs: READ_DIGEST_MS, maxMembers: 100 };
+
+/** The folding a deployment configured. */
+export function foldingOf(config: Pick<ChatConfig, 'readDigestMs' | 'signalsMaxMembers'>): SignalFolding {
+  return { windowMs: config.readDigestMs, maxMembers: config.signalsMaxMembers };
+}
+
+/**
+ * Counts a connect of the user against `limit` per minute across rooms (0: no limit), so a connect
+ * and close loop cannot flood a room with presence.
+ *
+ * @throws RateLimitedError past the limit (the connect answers 429, as API Gateway refuses one)
+ */
+export async function assertConnectAllowed(store: SignalStore, userId: string, limit: number): Promise<void> {
+  if (limit <= 0) return;
+  const { count, ttlSeconds } = await store.countConnect(userId, 60);
+  if (count > limit) {
+    throw new RateLimitedError(`connect limit exceeded: ${limit} connects per minute`, {
+      retryAfter: ttlSeconds,
+    });
+  }
+}
 
 /** The `type` of a signal on the bus (and its AMQP `type`): `~` is in no room name or default type. */
 export const SIGNAL_TYPE = '~signal';
