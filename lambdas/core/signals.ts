@@ -71,8 +71,8 @@ export interface SignalEnvelope extends ChatMessage {
   /** The frame as signals connections receive it: its wire JSON. */
   signal: string;
   /**
-   * A connection that does not get it: the one that just joined, which API Gateway may not have
-   * opened yet when the fan-out posts (a 410 would drop its record).
+   * A connection that does not get it (one API Gateway may not have opened yet when the fan-out
+   * posts: a 410 would drop its record). Folded presence needs none: it comes a window later.
    */
   except?: string;
   /** A flush of the room's digest: the fan-out replaces it with the digest's frames. */
