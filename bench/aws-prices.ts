@@ -18,6 +18,10 @@ export const AWS_PRICES = {
     /** USD per request (0.20 per million). */
     request: 0.2 / 1e6,
   },
+  apiGatewayHttp: {
+    /** USD per HTTP API request, first 300 million per month (1.00 per million). */
+    request: 1.0 / 1e6,
+  },
   apiGatewayWebSocket: {
     /** USD per message, first billion per month; billed in 32 KB increments, both directions. */
     message: 1.0 / 1e6,

@@ -44,6 +44,8 @@ import {
   startProcess,
   tsxCommand,
 } from './services.js';
+import { SIGNALS_COST_GOAL, signalsCostRows, signalsMarkdown, signalsRatio } from './signals-cost.js';
+import { measureSignals, type SignalsRun, scaledDigestMs } from './signals-run.js';
 
 const exec = promisify(execFile);
 
@@ -225,11 +227,33 @@ const gatewayEnv = (extra: Record<string, string>) => ({
   HIPOCHAT_LISTEN_ADDRESS: '127.0.0.1',
   HIPOCHAT_LOG_LEVEL: 'warn',
   HIPOCHAT_RATE_LIMIT_PER_MINUTE: '100000',
+  // The fan-out probes connect thousands of sockets as one user.
+  HIPOCHAT_CONNECT_LIMIT_PER_MINUTE: '0',
   HIPOCHAT_REDIS_URL: '',
   HIPOCHAT_AMQP_URL: '',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   ...extra,
 });
+
+/** The signals run on an in-memory gateway of its own, its digest window on the run's clock. */
+async function measureSignalsLocally(logLine: (line: string) => void): Promise<SignalsRun> {
+  const scale = 15;
+  const serviceKey = 'bench-signals-key';
+  const gateway = await startProcess(
+    tsxCommand('local/main.ts'),
+    gatewayEnv({ HIPOCHAT_SERVICE_KEY: serviceKey, HIPOCHAT_READ_DIGEST_MS: String(scaledDigestMs(scale)) }),
+  );
+  try {
+    return await measureSignals({
+      wsBase: gateway.url.replace('http', 'ws'),
+      serviceKey,
+      scale,
+      log: logLine,
+    });
+  } finally {
+    await gateway.stop();
+  }
+}
 
 const sum = (pids: number[], read: (pid: number) => number) => pids.reduce((a, pid) => a + read(pid), 0);
 
@@ -447,8 +471,6 @@ interface CostFigure {
   roomSize: number;
   /** Messages per outbound frame: 1, or the batch size for clients that take batch frames. */
   messagesPerFrame: number;
-  /** Live-signal frames (typing, read, join/leave) fanned out to the room per message; 0 without signals. */
-  signalFramesPerMessage: number;
   usdPerMillionMessages: number;
   parts: Record<string, number>;
   assumptions: string;
@@ -460,7 +482,6 @@ function estimateCost(
   messageHandlerMs: number,
   fanoutMsPerDelivery: number,
   messagesPerFrame = 1,
-  signalFramesPerMessage = 0,
 ): CostFigure {
   const p = AWS_PRICES;
   const d = DEPLOYMENT;
@@ -470,8 +491,7 @@ function estimateCost(
     (p.lambda.request + (messageHandlerMs / 1000) * (d.messageFunctionMb / 1024) * p.lambda.armGbSecond);
   const fanoutInvocations = million / d.messagesPerFanoutBatch;
   // Batch frames: one post (and one billed API Gateway message) carries messagesPerFrame messages.
-  // Signal frames travel one per frame, never batched.
-  const framesPerMessage = 1 / messagesPerFrame + signalFramesPerMessage;
+  const framesPerMessage = 1 / messagesPerFrame;
   const fanoutSeconds = (million * roomSize * fanoutMsPerDelivery * framesPerMessage) / 1000;
   const fanoutLambda =
     fanoutInvocations * p.lambda.request + fanoutSeconds * (d.fanoutFunctionMb / 1024) * p.lambda.armGbSecond;
@@ -490,25 +510,12 @@ function estimateCost(
   return {
     roomSize,
     messagesPerFrame,
-    signalFramesPerMessage,
     usdPerMillionMessages: Object.values(parts).reduce((a, b) => a + b, 0),
     parts,
     assumptions:
       `message handler ${messageHandlerMs.toFixed(2)} ms at ${d.messageFunctionMb} MB; fan-out ${(fanoutMsPerDelivery * 1000).toFixed(0)} µs per delivery at ${d.fanoutFunctionMb} MB ` +
       `(local CPU time: AWS adds network wait), ${d.messagesPerFanoutBatch} messages per fan-out batch, ${d.roomMessagesPerMinute} messages per room-minute for connection minutes; ${p.region} prices of ${p.asOf}`,
   };
-}
-
-/**
- * Live-signal frames per chat message in a room where every member has signals on: one typing
- * frame (the sender types before sending), one read frame per member whose read mark moves (the
- * page marks a room read as live messages arrive: every member, at worst), and a join and a leave
- * per member per hour of sessions, spread over the room's messages.
- */
-function signalFramesPerMessage(roomSize: number): number {
-  const sessionsPerMemberHour = 1;
-  const joinsAndLeaves = (2 * sessionsPerMemberHour * roomSize) / (60 * DEPLOYMENT.roomMessagesPerMinute);
-  return 1 + roomSize + joinsAndLeaves;
 }
 
 /**
@@ -596,6 +603,7 @@ async function main(): Promise<void> {
   let writePath: WriteReportLine | undefined;
   let bundles: BundleFigure[] = [];
   let localCheck: LocalCheck | undefined;
+  let signalsRun: SignalsRun | undefined;
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.splice(0)) await stop().catch(() => {});
@@ -683,6 +691,8 @@ async function main(): Promise<void> {
         env: gatewayEnv({ POWERTOOLS_METRICS_DISABLED: 'true' }),
         log,
       });
+      log('signals: frames and read marks per member and message, measured');
+      signalsRun = await measureSignalsLocally(log);
       log('bundles: size and cold init');
       bundles = await measureBundles(profile.bundleRuns, profile.bundles);
     }
@@ -696,23 +706,15 @@ async function main(): Promise<void> {
   const base = fanout.find((f) => f.sender === 'lean' && f.concurrency === 32 && f.shards === 1);
   const cost =
     writePath && base
-      ? [1, DEPLOYMENT.messagesPerFanoutBatch]
-          .flatMap((perFrame) =>
-            [10, 1000].map((size) =>
-              estimateCost(size, writePath!.wallMsPerMessage, base.cpuUsPerDelivery / 1000, perFrame),
-            ),
-          )
-          .concat(
-            [10, 1000].map((size) =>
-              estimateCost(
-                size,
-                writePath!.wallMsPerMessage,
-                base.cpuUsPerDelivery / 1000,
-                1,
-                signalFramesPerMessage(size),
-              ),
-            ),
-          )
+      ? [1, DEPLOYMENT.messagesPerFanoutBatch].flatMap((perFrame) =>
+          [10, 1000].map((size) =>
+            estimateCost(size, writePath!.wallMsPerMessage, base.cpuUsPerDelivery / 1000, perFrame),
+          ),
+        )
+      : [];
+  const signalsCost =
+    writePath && base && signalsRun
+      ? signalsCostRows(signalsRun, writePath.wallMsPerMessage, base.cpuUsPerDelivery / 1000)
       : [];
   const measured = measuredCpu(fanout);
   const model = measured ? awsModel(measured) : [];
@@ -757,12 +759,13 @@ async function main(): Promise<void> {
       '|---:|---:|---:|---:|---:|---:|---:|---:|',
       ...cost.map(
         (c) =>
-          `| ${c.roomSize} | ${c.signalFramesPerMessage > 0 ? `1, signals on (+${c.signalFramesPerMessage.toFixed(1)} signal frames)` : c.messagesPerFrame === 1 ? '1' : `${c.messagesPerFrame} (batch frames, busy room)`} | ${c.usdPerMillionMessages.toFixed(2)} | ${c.parts.messageLambda!.toFixed(2)} | ${c.parts.fanoutLambda!.toFixed(2)} | ${c.parts.apiGatewayInbound!.toFixed(2)} | ${c.parts.apiGatewayOutbound!.toFixed(2)} | ${c.parts.apiGatewayConnectionMinutes!.toFixed(2)} |`,
+          `| ${c.roomSize} | ${c.messagesPerFrame === 1 ? '1' : `${c.messagesPerFrame} (batch frames, busy room)`} | ${c.usdPerMillionMessages.toFixed(2)} | ${c.parts.messageLambda!.toFixed(2)} | ${c.parts.fanoutLambda!.toFixed(2)} | ${c.parts.apiGatewayInbound!.toFixed(2)} | ${c.parts.apiGatewayOutbound!.toFixed(2)} | ${c.parts.apiGatewayConnectionMinutes!.toFixed(2)} |`,
       ),
       '',
       `Assumptions: ${cost[0]!.assumptions}.`,
     );
   }
+  if (signalsCost.length) extra.push('', ...signalsMarkdown(signalsCost, signalsRun!));
   if (model.length) extra.push('', ...awsModelMarkdown(model, sensitivity, measured!));
   if (throttled.length) extra.push('', ...throttledMarkdown(throttled));
   if (localCheck) extra.push('', ...localCheckMarkdown(localCheck));
@@ -786,6 +789,15 @@ async function main(): Promise<void> {
     awsModelThrottled: throttled,
     awsModelAssumptions: { ...AWS_MODEL_ASSUMPTIONS, measured },
     localCheck,
+    signalsRun,
+    signalsCost,
+    signalsCostRatio: signalsCost.length
+      ? {
+          at10: signalsRatio(signalsCost, 10),
+          at1000: signalsRatio(signalsCost, 1000),
+          goal: SIGNALS_COST_GOAL,
+        }
+      : undefined,
     prices: AWS_PRICES,
     deployment: DEPLOYMENT,
   };

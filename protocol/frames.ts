@@ -37,6 +37,11 @@ export interface BatchFrame {
   kind: 'batch';
   room: string;
   messages: ChatMessage[];
+  /**
+   * The room's read digest ({@link ReadsFrame}'s `marks`) when one was due for a signals
+   * connection that gets this batch anyway: the frame is billed once.
+   */
+  reads?: ReadMarkEntry[];
 }
 
 /**
@@ -102,7 +107,8 @@ export interface TypingFrame {
 
 /**
  * A member's read mark moved (they read the room up to `id`):
- * `{"type":"read","room":...,"user":{...},"id":"<message id>"}`.
+ * `{"type":"read","room":...,"user":{...},"id":"<message id>"}`. Earlier servers sent one per mark;
+ * this one folds marks into {@link ReadsFrame}, and clients still read this frame.
  */
 export interface ReadFrame {
   kind: 'read';
@@ -112,6 +118,28 @@ export interface ReadFrame {
   /** The newest message id they have read. */
   id: string;
 }
+
+/** One member's read mark in a {@link ReadsFrame}: their public profile and the newest id they read. */
+export interface ReadMarkEntry {
+  user: Profile;
+  id: string;
+}
+
+/**
+ * The read marks of a room that moved in the last {@link READ_DIGEST_MS} window (the server's
+ * `HIPOCHAT_READ_DIGEST_MS`), the newest per member:
+ * `{"type":"reads","room":...,"marks":[{"user":{...},"id":"<message id>"},...]}`. A signals
+ * connection gets at most one per window and room, alone or as the `reads` field of a batch frame.
+ * It replaces the one {@link ReadFrame} per mark of earlier servers.
+ */
+export interface ReadsFrame {
+  kind: 'reads';
+  room: string;
+  marks: ReadMarkEntry[];
+}
+
+/** The default window of read digests and presence folding, in milliseconds. */
+export const READ_DIGEST_MS = 2000;
 
 /**
  * A message was edited: `{"type":"edit","room":...,"id":...,"body":...,"edited":{"at":...,"by":...}}`.
@@ -162,6 +190,7 @@ export type ServerFrame =
   | PresenceFrame
   | TypingFrame
   | ReadFrame
+  | ReadsFrame
   | MessageEditedFrame
   | MessageDeletedFrame
   | ReactionFrame;
@@ -188,10 +217,15 @@ type WireFields = Record<string, unknown>;
 // One reader per typed frame (the mapped type makes a missing one a compile error); `undefined`
 // when the fields do not fit, and the frame is then read as a message if it is one.
 const READERS: { [K in TypedFrame['kind']]: (wire: WireFields) => ServerFrameOf<K> | undefined } = {
-  batch: (wire) =>
-    Array.isArray(wire.messages)
-      ? batchFrame(typeof wire.room === 'string' ? wire.room : '', wire.messages.filter(isChatMessage))
-      : undefined,
+  batch: (wire) => {
+    if (!Array.isArray(wire.messages)) return undefined;
+    const frame = batchFrame(
+      typeof wire.room === 'string' ? wire.room : '',
+      wire.messages.filter(isChatMessage),
+    );
+    if (Array.isArray(wire.reads)) frame.reads = wire.reads.filter(isReadMarkEntry);
+    return frame;
+  },
   ack: (wire) => {
     if (typeof wire.clientId !== 'string') return undefined;
     if (typeof wire.id === 'string') return ackFrame(wire.id, wire.clientId);
@@ -215,6 +249,10 @@ const READERS: { [K in TypedFrame['kind']]: (wire: WireFields) => ServerFrameOf<
   read: (wire) =>
     typeof wire.room === 'string' && isProfile(wire.user) && typeof wire.id === 'string'
       ? { kind: 'read', room: wire.room, user: wire.user, id: wire.id }
+      : undefined,
+  reads: (wire) =>
+    typeof wire.room === 'string' && Array.isArray(wire.marks)
+      ? readsFrame(wire.room, wire.marks.filter(isReadMarkEntry))
       : undefined,
   edit: (wire) =>
     typeof wire.room === 'string' && typeof wire.id === 'string' && isEditMark(wire.edited)
@@ -267,6 +305,12 @@ function isProfile(value: unknown): value is Profile {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+function isReadMarkEntry(value: unknown): value is ReadMarkEntry {
+  if (value === null || typeof value !== 'object') return false;
+  const entry = value as { user?: unknown; id?: unknown };
+  return isProfile(entry.user) && typeof entry.id === 'string';
+}
+
 /**
  * The `type`s of server frames that are not messages. A message type must not be one of these,
  * or clients would read the message as that frame.
@@ -281,6 +325,11 @@ export function messageFrame(message: ChatMessage): MessageFrame {
 /** A batch frame of a room's messages (in id order). */
 export function batchFrame(room: string, messages: ChatMessage[]): BatchFrame {
   return { kind: 'batch', room, messages };
+}
+
+/** The read digest of a room: the newest mark per member. */
+export function readsFrame(room: string, marks: ReadMarkEntry[]): ReadsFrame {
+  return { kind: 'reads', room, marks };
 }
 
 /** The acknowledgement of a stored message. */

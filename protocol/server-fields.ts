@@ -32,7 +32,8 @@ export const SERVER_FRAME_FIELDS = {
     'deleted',
     'reactions',
   ],
-  batch: ['type', 'room', 'messages'],
+  batch: ['type', 'room', 'messages', 'reads'],
+  reads: ['type', 'room', 'marks'],
   ack: ['type', 'id', 'clientId'],
   error: ['ERROR', 'clientId'],
   pong: ['type'],
@@ -53,9 +54,9 @@ export const EVERY_SERVER_FIELD_LISTED: [Unlisted] extends [never] ? true : Unli
 
 /**
  * Fields a stored message or its bus envelope may carry that no frame shows as such: the signal
- * envelope's frame and the connection it skips, and the frames' discriminant.
+ * envelope's frame, the connection it skips and the digest flush mark, and the frames' discriminant.
  */
-export const ENVELOPE_FIELDS = ['signal', 'except', 'kind'] as const;
+export const ENVELOPE_FIELDS = ['signal', 'except', 'digest', 'kind'] as const;
 
 /** The names a client never sets: what a stored message is built without (then the server adds its own). */
 export const SERVER_FIELDS: readonly string[] = [

@@ -32,8 +32,6 @@ interface JoinedRoom {
 
 const SESSION_KEY = 'hipochat:rooms';
 const BADGE_POLL_MS = 5000;
-// A burst of live messages in the room on screen marks it read once, after it settles.
-const MARK_READ_DELAY_MS = 500;
 const HISTORY_PAGE_SIZE = 50;
 
 const joined = new Map<string, JoinedRoom>();
@@ -117,22 +115,19 @@ async function refreshBadge(entry: JoinedRoom): Promise<void> {
   }
 }
 
-const pendingReads = new Map<string, ReturnType<typeof setTimeout>>();
 /**
- * Marks the room on screen read up to its newest message (the catch-up call does), so the sender
- * sees "Seen by" while the reader is looking, not only once they switch rooms.
+ * Whether the reader is looking at `room`: it is the room on screen, and the page is visible and
+ * has focus. Only then is a room marked read (the client library's catch-up call does it), so the
+ * sender sees "Seen by" while the reader looks, and a tab in the background never claims to have read.
  */
-function markReadSoon(entry: JoinedRoom): void {
-  clearTimeout(pendingReads.get(entry.spec.room));
-  pendingReads.set(
-    entry.spec.room,
-    setTimeout(() => {
-      pendingReads.delete(entry.spec.room);
-      const client = entry.view.client;
-      if (entry.spec.room !== active || document.visibilityState !== 'visible') return;
-      if (client.state === 'live') void client.catchUp().catch(() => {});
-    }, MARK_READ_DELAY_MS),
-  );
+function isReading(room: string): boolean {
+  return room === active && document.visibilityState === 'visible' && document.hasFocus();
+}
+
+/** Marks the room on screen read, when the reader looks (the library throttles to once per 2 s). */
+function markActiveRead(): void {
+  const entry = active ? joined.get(active) : undefined;
+  entry?.view.client.markRead();
 }
 const pendingBadges = new Map<string, ReturnType<typeof setTimeout>>();
 function refreshBadgeSoon(entry: JoinedRoom): void {
@@ -145,6 +140,7 @@ function refreshBadgeSoon(entry: JoinedRoom): void {
 
 function activate(room: string, focus = true): void {
   const previous = active ? joined.get(active) : undefined;
+  if (previous && previous.spec.room !== room) previous.view.client.markRead();
   active = room;
   for (const [name, entry] of joined) {
     const selected = name === room;
@@ -155,10 +151,7 @@ function activate(room: string, focus = true): void {
   const entry = joined.get(room);
   if (!entry) return;
   setBadge(entry, 0);
-  // Reading a room on screen marks it read (the catch-up call does); so does leaving it on screen.
-  for (const seen of [previous, entry]) {
-    if (seen && seen.view.client.state === 'live') void seen.view.client.catchUp().catch(() => {});
-  }
+  markActiveRead();
   if (focus) entry.view.focus();
 }
 
@@ -192,6 +185,9 @@ function join(spec: JoinSpec, focus = true): void {
     pageSize,
     // Online list, typing line and "Seen by".
     signals: true,
+    // Live messages of others mark the room read while the reader looks at it.
+    autoMarkRead: true,
+    isReading: () => isReading(spec.room),
   });
   const remembered = localStorage.getItem(selfKey(spec));
   if (remembered) client.setSelfId(remembered);
@@ -204,8 +200,8 @@ function join(spec: JoinSpec, focus = true): void {
     () => {
       const entry = joined.get(spec.room);
       if (!entry) return;
+      // The room on screen is marked read by the client library (autoMarkRead).
       if (spec.room !== active) refreshBadgeSoon(entry);
-      else markReadSoon(entry);
     },
   );
   const badge = h('span', { class: 'badge', hidden: true });
@@ -294,11 +290,9 @@ setInterval(() => {
   for (const entry of joined.values()) void refreshBadge(entry);
 }, BADGE_POLL_MS);
 
-// Coming back to the tab reads what arrived in the room on screen meanwhile.
-document.addEventListener('visibilitychange', () => {
-  const entry = active ? joined.get(active) : undefined;
-  if (entry && document.visibilityState === 'visible') markReadSoon(entry);
-});
+// Coming back to the tab (or the window) reads what arrived in the room on screen meanwhile.
+document.addEventListener('visibilitychange', markActiveRead);
+window.addEventListener('focus', markActiveRead);
 
 function start(): void {
   wsInput.value = params.get('ws') ?? defaultWs();

@@ -1,7 +1,7 @@
 /**
  * The live signals of one room on the page: who is online (seeded from `GET /talk/presence`, then
  * presence frames), who is typing (typing frames, each notice fading after {@link TYPING_SHOWN_MS}),
- * and who has seen your last message (`GET /talk/receipts`, then read frames).
+ * and who has seen your last message (`GET /talk/receipts`, then read digests).
  */
 import { compareIds, type Profile } from '../protocol/index.js';
 import { type HipochatClient, type PresenceEvent, profileUserId } from './client/hipochat-client.js';

@@ -24,7 +24,7 @@ import { countUserInjection } from './injection-limit.js';
 import { logger } from './logger.js';
 import { metrics } from './metrics.js';
 import { type Identity, type NewMessage, parseJson } from './protocol.js';
-import { SignalPublisher } from './signals.js';
+import { assertConnectAllowed, foldingOf, SignalPublisher } from './signals.js';
 import { showMessage } from './store/change-store.js';
 import type { AppendOptions, ChatStore, ConnectOptions, Departure } from './store/chat-store.js';
 
@@ -36,6 +36,11 @@ export interface OldQuery {
   before?: string;
   /** At most this many messages, 1 to `HIPOCHAT_HISTORY_LIMIT`; without it, as many as fit. */
   limit?: number;
+  /**
+   * Whether a page without `before` marks the room read (`?mark=0`: no, for a client whose reader
+   * is not looking). @default true
+   */
+  markRead?: boolean;
 }
 
 /** Who manages membership: a list of user ids, or Hipochat's list of user tokens. */
@@ -64,7 +69,7 @@ export class ChatService {
     readonly auth: Authenticator,
     private readonly sender?: ConnectionSender,
   ) {
-    this.announce = new SignalPublisher(bus, config.profileIdField);
+    this.announce = new SignalPublisher(bus, store.signals, foldingOf(config), config.profileIdField);
   }
 
   /** Presence and read frames for the room's signals connections. */
@@ -90,7 +95,11 @@ export class ChatService {
     return this.auth.authenticate(credentials.token);
   }
 
-  /** A socket joined: the user becomes a member and their unread count resets; a first one is a join. */
+  /**
+   * A socket joined: the user becomes a member and their unread count resets; a first one is a join.
+   *
+   * @throws RateLimitedError past `HIPOCHAT_CONNECT_LIMIT_PER_MINUTE` connects of the user (429)
+   */
   async join(
     room: string,
     identity: Identity,
@@ -98,9 +107,10 @@ export class ChatService {
     options: ConnectOptions = {},
   ): Promise<void> {
     await this.assertAllowed(room, identity.userId);
+    await assertConnectAllowed(this.store.signals, identity.userId, this.config.connectLimitPerMinute);
     const ttl = this.config.connectionTtlSeconds;
     const arrival = await this.store.connect(room, connectionId, identity, ttl, options);
-    await this.announce.arrived(room, identity, connectionId, arrival, options.signals === true);
+    await this.announce.arrived(room, identity, arrival, options.signals === true);
   }
 
   /** A socket left at `leftAtMs`: everything before counts as read for its user; a last one is a leave. */
@@ -232,11 +242,11 @@ export class ChatService {
   /**
    * `GET /talk/old/{room}/`: the newest messages (at most `limit`, older than `before`, newer than
    * `since`) that fit the answer budget, split at the reader's last visit, and where the page
-   * stops. A page without `before` reaches the newest message and marks the room read; an
-   * earlier page (`before`) leaves read state alone.
+   * stops. A page without `before` reaches the newest message and marks the room read (unless
+   * `markRead` is false); an earlier page (`before`) leaves read state alone.
    */
   async old(room: string, identity: Identity, query: OldQuery = {}): Promise<OldMessages> {
-    const { since, before, limit } = query;
+    const { since, before, limit, markRead: marking = true } = query;
     for (const [name, id] of [
       ['since', since],
       ['before', before],
@@ -250,7 +260,7 @@ export class ChatService {
     let lastSeenId: string | null = null;
     let first = true;
     const read: PageReader = async (page) => {
-      const markRead = first && before === undefined;
+      const markRead = first && before === undefined && marking;
       const result = await this.store.page(room, identity.userId, {
         limit: page.limit,
         before: page.before ?? before,
@@ -259,7 +269,7 @@ export class ChatService {
       });
       if (first) lastSeenId = result.lastSeenId;
       first = false;
-      await this.announce.read(room, identity.profile, result.readMark);
+      await this.announce.read(room, identity.userId, identity.profile, result.readMark);
       return result;
     };
     const [{ messages, more }] = (await newestThatFit([read], {

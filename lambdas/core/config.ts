@@ -141,6 +141,12 @@ const settings = {
   regularType: ['HIPOCHAT_REGULAR_MESSAGE_TYPE', text('message')],
   /** Client frame types delivered live to signals connections only: never stored, counted or pushed. */
   ephemeralTypes: ['HIPOCHAT_EPHEMERAL_TYPES', list('typing')],
+  /** Milliseconds a room's read marks and presence changes are folded into one digest (`reads` frame). */
+  readDigestMs: ['HIPOCHAT_READ_DIGEST_MS', int(2000, 100, 60_000)],
+  /** Members above which a room sends no live typing, read or presence frames (the routes still answer). */
+  signalsMaxMembers: ['HIPOCHAT_SIGNALS_MAX_MEMBERS', int(100, 0, 1_000_000)],
+  /** Websocket connects per user per minute across rooms (more answer 429); 0 means no limit. */
+  connectLimitPerMinute: ['HIPOCHAT_CONNECT_LIMIT_PER_MINUTE', int(60, 0, 1_000_000)],
   /** Rooms only members may connect to, read or post in; `*` closes every room, `prefix*` a family. */
   closedRooms: ['HIPOCHAT_CLOSED_ROOMS', list('')],
   maxMessageBytes: [

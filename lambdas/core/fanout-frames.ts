@@ -4,6 +4,8 @@ import {
   type ChatMessage,
   encodeServerFrame,
   messageFrame,
+  type ReadMarkEntry,
+  readsFrame,
 } from '../../protocol/index.js';
 
 /**
@@ -13,6 +15,7 @@ import {
 export function batchFrames(
   room: string,
   messages: readonly ChatMessage[],
+  reads?: ReadMarkEntry[],
 ): { messages: ChatMessage[]; data: Buffer }[] {
   const frames: { messages: ChatMessage[]; data: Buffer }[] = [];
   const envelope = Buffer.byteLength(encodeServerFrame(batchFrame(room, [])));
@@ -39,5 +42,13 @@ export function batchFrames(
     current.bytes += bytes;
   }
   flush();
+  // A read digest rides in the last frame, which becomes a batch frame even for one message, or
+  // goes as a frame of its own when the two would not fit in one.
+  const last = frames.at(-1);
+  if (reads && reads.length > 0 && last) {
+    const carried = Buffer.from(encodeServerFrame({ ...batchFrame(room, last.messages), reads }));
+    if (carried.byteLength <= BATCH_FRAME_BYTES) last.data = carried;
+    else frames.push({ messages: [], data: Buffer.from(encodeServerFrame(readsFrame(room, reads))) });
+  }
   return frames;
 }

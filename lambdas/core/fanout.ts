@@ -1,4 +1,4 @@
-import { type ChatMessage, compareIds } from '../../protocol/index.js';
+import { type ChatMessage, compareIds, type ReadMarkEntry } from '../../protocol/index.js';
 import { AdaptiveLimit } from './adaptive-limit.js';
 import type { ChatBus } from './bus/chat-bus.js';
 import type { ConnectionSender } from './connections.js';
@@ -9,7 +9,15 @@ import { Misses, requeueMisses, resolveTargets, saveSliceNote, sliceNoteName } f
 import { logger } from './logger.js';
 import type { PushNotifier } from './push.js';
 import { forEachLimited } from './retry.js';
-import { isSignal, type SignalEnvelope, SignalPublisher, signalRuns } from './signals.js';
+import {
+  carryReads,
+  expandDigests,
+  isSignal,
+  type SignalEnvelope,
+  type SignalFolding,
+  SignalPublisher,
+  signalRuns,
+} from './signals.js';
 import type { ChatStore, ConnectionRecord, Departure } from './store/chat-store.js';
 
 export type { FanoutReport } from './fanout-figures.js';
@@ -34,6 +42,8 @@ export interface FanoutOptions {
     /** Slices one invocation runs at once (`slicesInFlight`). @default 16 */
     inFlight?: number;
   };
+  /** How leaves found on the way (410, expiry) are folded. @default DEFAULT_FOLDING */
+  signals?: Partial<SignalFolding>;
 }
 
 /** AMQP headers of the batch's requeued messages, which name where each is still missing. */
@@ -145,7 +155,9 @@ export class FanoutService {
       const perRoom = Math.max(1, Math.floor(this.options.concurrency / Math.max(1, byRoom.size)));
       const misses = new Misses();
       await Promise.all(
-        [...byRoom].map(async ([room, roomMessages]) => {
+        [...byRoom].map(async ([room, batch]) => {
+          // Digest flushes become the room's folded read and presence frames.
+          const roomMessages = await expandDigests(this.store.signals, room, batch);
           const departed: Departure[] = [];
           const connections = await this.store.connections(room, departed);
           const lanes: RoomLane[] = [];
@@ -178,7 +190,10 @@ export class FanoutService {
           if (fresh.length > 0) await run(connections, fresh, true);
           // Webhook calls overlap the room's next deliveries; the batch is acked after all of them.
           for (const lane of lanes) await Promise.all(lane.pushes);
-          if (departed.length > 0) await new SignalPublisher(this.bus).departed(room, departed);
+          if (departed.length > 0) {
+            const publisher = new SignalPublisher(this.bus, this.store.signals, this.options.signals);
+            await publisher.departed(room, departed);
+          }
         }),
       );
       if (misses.size > 0) throw new FanoutError(report, misses);
@@ -343,7 +358,13 @@ export class FanoutService {
     const plain = messages.filter((m) => !isSignal(m));
     await this.postTo(lane, deaf, plain, concurrency, report);
     const listening = (c: ConnectionRecord) => batched(c) && c.signals === true;
-    for (const part of signalRuns(messages)) await this.postTo(lane, listening, part, concurrency, report);
+    // A read digest rides in the last batch frame of the run rather than a frame of its own.
+    const carried = carryReads(messages);
+    const parts = signalRuns(carried.messages);
+    for (const [index, part] of parts.entries()) {
+      const reads = index === parts.findLastIndex(Array.isArray) ? carried.reads : undefined;
+      await this.postTo(lane, listening, part, concurrency, report, reads);
+    }
   }
 
   /**
@@ -356,6 +377,7 @@ export class FanoutService {
     part: readonly ChatMessage[] | SignalEnvelope,
     concurrency: number,
     report: FanoutReport,
+    reads?: ReadMarkEntry[],
   ) {
     if (!Array.isArray(part)) {
       const signal = part as SignalEnvelope;
@@ -364,7 +386,7 @@ export class FanoutService {
       lane.misses.add(signal, await this.postFrame(lane, targets, data, [signal], concurrency, report));
       return;
     }
-    for (const chunk of batchFrames(lane.room, part)) {
+    for (const chunk of batchFrames(lane.room, part, reads)) {
       const targets = lane.connections.filter(who);
       const missed = await this.postFrame(lane, targets, chunk.data, chunk.messages, concurrency, report);
       for (const message of chunk.messages) lane.misses.add(message, missed);

@@ -11,6 +11,7 @@ import { type SliceInvoker, slicesInFlight } from './fanout-slices.js';
 import { LambdaInvoker } from './lambda-invoker.js';
 import { PushNotifier } from './push.js';
 import { withSecrets } from './secrets.js';
+import { foldingOf } from './signals.js';
 import { SignalsService } from './signals-service.js';
 import type { ChatStore } from './store/chat-store.js';
 
@@ -99,6 +100,7 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
               inFlight: slicesInFlight(config.deliveryConcurrency, config.fanoutShards),
             }
           : undefined,
+        signals: foldingOf(config),
       },
       bus,
     ),

@@ -78,12 +78,13 @@ export class SignalsService {
     const { clientId, body } = frame;
     const type = frame.type ?? TYPING_TYPE;
     await this.chat.assertAllowed(room, identity.userId);
-    const { claimed, listeners } = await this.store.claimEphemeral(
+    const { claimed, listeners, members } = await this.store.claimEphemeral(
       room,
       identity.userId,
       EPHEMERAL_INTERVAL_MS,
     );
-    if (claimed && listeners > 0) {
+    // Past the member cap a room gets no live typing, like no read or presence frames.
+    if (claimed && listeners > 0 && members <= this.config.signalsMaxMembers) {
       await this.chat.announce.ephemeral(room, { type, identity, clientId, body });
     }
     return clientId === undefined ? {} : { clientId };

@@ -454,6 +454,108 @@ describe('the demo page', () => {
     );
   });
 
+  describe('marking a room read', () => {
+    /** Counts the page's read marks (history reads that mark the room read) from now on. */
+    const countMarks = (page: Page) => {
+      const counted = { marks: 0 };
+      page.on('request', (request) => {
+        const url = request.url();
+        if (url.includes('/talk/old/') && !url.includes('before=')) counted.marks += 1;
+      });
+      return counted;
+    };
+    /** Makes the page look hidden and unfocused (another tab or window in front), or visible again. */
+    const setLooking = (page: Page, looking: boolean) =>
+      page.evaluate(`(() => {
+        const on = ${looking};
+        Object.defineProperty(document, 'visibilityState', { value: on ? 'visible' : 'hidden', configurable: true });
+        document.hasFocus = () => on;
+        document.dispatchEvent(new Event('visibilitychange'));
+        if (on) window.dispatchEvent(new Event('focus'));
+      })()`);
+    const unreadOf = (room: string, token: string) => httpAs(gateway.httpUrl, token).notification(room);
+
+    it('does not mark a room read while the page is hidden and unfocused, and marks it once the reader looks', async () => {
+      await withScreenshots(
+        'read while hidden',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('hidden');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+          await setLooking(bob, false);
+          const marks = countMarks(bob);
+
+          // Act: the message reaches bob's page while he looks elsewhere.
+          await say(alice, room, 'while you were away');
+          await panel(bob, room).getByText('while you were away').waitFor(WAIT);
+          await bob.waitForTimeout(2500);
+
+          // Assess: not read, until bob looks.
+          expect(marks.marks).toBe(0);
+          expect(await unreadOf(room, 'bob')).toBe(1);
+          await setLooking(bob, true);
+          await panel(alice, room)
+            .locator('.msg', { hasText: 'while you were away' })
+            .getByText('Seen by bob', { exact: true })
+            .waitFor(WAIT);
+          expect(await unreadOf(room, 'bob')).toBe(0);
+        },
+      );
+    });
+
+    it('never marks a room read for your own messages', async () => {
+      await withScreenshots(
+        'read own',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('own');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+          const marks = countMarks(bob);
+
+          // Act
+          await say(bob, room, 'mine');
+          await panel(alice, room).getByText('mine').waitFor(WAIT);
+          await panel(bob, room).getByText('mine').waitFor(WAIT);
+          await bob.waitForTimeout(2500);
+
+          // Assess
+          expect(marks.marks).toBe(0);
+        },
+      );
+    });
+
+    it('marks a room read at most once per 2 s however many messages arrive, the last one included', async () => {
+      await withScreenshots(
+        'read burst',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('burst');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+          const marks = countMarks(bob);
+
+          // Act: six messages in quick succession.
+          for (let n = 1; n <= 6; n += 1) await say(alice, room, `burst ${n}`);
+          await panel(bob, room).getByText('burst 6').waitFor(WAIT);
+          await panel(alice, room)
+            .locator('.msg', { hasText: 'burst 6' })
+            .getByText('Seen by bob', { exact: true })
+            .waitFor(WAIT);
+
+          // Assess: one mark at once and at most one at the end of the interval.
+          expect(marks.marks).toBeGreaterThanOrEqual(1);
+          expect(marks.marks).toBeLessThanOrEqual(2);
+          expect(await unreadOf(room, 'bob')).toBe(0);
+        },
+      );
+    });
+  });
+
   describe('messages that change', () => {
     /** A message item in a room's log by its body text. */
     const item = (page: Page, room: string, text: string) =>

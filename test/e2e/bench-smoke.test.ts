@@ -18,6 +18,8 @@ interface BenchJson {
   localCheck: {
     runs: { slices: number; missing: number; duplicates: number; postRps: number; lastDeliveryMs: number }[];
   };
+  signalsCost: { members: number; signals: boolean; load: { signalFramesPerConnectionPerMessage: number } }[];
+  signalsCostRatio: { at10: number; at1000: number; goal: number };
 }
 
 function runBench(out: string): Promise<{ code: number | null; output: string }> {
@@ -120,5 +122,18 @@ describe('npm run bench -- --smoke', () => {
       [100_000, 1],
       [100_000, 5],
     ]);
+  });
+
+  it('prices signals on and off for 10 and 1,000 members from a measured run, within the goal at 1,000', () => {
+    expect(json.signalsCost.map((row) => [row.members, row.signals])).toEqual([
+      [10, true],
+      [10, false],
+      [1000, true],
+      [1000, false],
+    ]);
+    // Signals reached the small room, and none the room above the member cap.
+    expect(json.signalsCost[0]!.load.signalFramesPerConnectionPerMessage).toBeGreaterThan(0);
+    expect(json.signalsCost[2]!.load.signalFramesPerConnectionPerMessage).toBe(0);
+    expect(json.signalsCostRatio.at1000).toBeLessThanOrEqual(json.signalsCostRatio.goal);
   });
 });

@@ -15,6 +15,12 @@ type Json = Record<string, any>;
 /** The dev identity's public profile of a token. */
 const profile = (name: string) => ({ id: name, username: name });
 
+// The digest window of this suite: long enough for a connect and close (or a round of reads) to
+// fall in one window, short enough to keep the suite quick.
+const WINDOW_MS = 1000;
+// Connects per user per minute of this suite; `carol` connects in many tests, well below it.
+const CONNECT_LIMIT = 40;
+
 /** How a test connects: the URL shape and what it asks for. */
 interface Shape {
   legacy?: boolean;
@@ -56,6 +62,8 @@ describe.each(systems)('live signals on %s', (_name, services: Record<string, st
       ...services,
       HIPOCHAT_SERVICE_KEY: SERVICE_KEY,
       HIPOCHAT_CLOSED_ROOMS: 'vip-*',
+      HIPOCHAT_READ_DIGEST_MS: String(WINDOW_MS),
+      HIPOCHAT_CONNECT_LIMIT_PER_MINUTE: String(CONNECT_LIMIT),
     });
   });
 
@@ -92,10 +100,30 @@ describe.each(systems)('live signals on %s', (_name, services: Record<string, st
           user: profile('alice'),
         });
         expect(presenceOf(carol, 'alice')).toEqual(['join', 'leave']);
-        // The joiner is not told of its own join.
-        expect(presenceOf(alice1, 'alice')).toEqual([]);
       },
     );
+
+    it('tells nothing of a user who comes and goes within one window', async () => {
+      const room = uniqueRoom();
+      const carol = await connect(room, 'carol', { signals: true });
+      const dave = await connect(room, 'dave');
+      await dave.close();
+      await disconnectSettled();
+      // eve's join comes in the digest that would have told of dave, or a later one.
+      await connect(room, 'eve');
+      await carol.next(joined('eve'));
+      expect(presenceOf(carol, 'dave')).toEqual([]);
+    });
+
+    it('answers 429 to a connect and close loop past the connect limit, so it cannot flood presence', async () => {
+      const room = uniqueRoom();
+      const user = `loop${Date.now().toString(36)}`;
+      for (let n = 0; n < CONNECT_LIMIT; n += 1)
+        await (await openSocket(urlOf(room, `token=${user}`))).close();
+      await expect(openSocket(urlOf(room, `token=${user}`))).rejects.toThrow('handshake refused: 429');
+      // Others connect as before.
+      await connect(room, 'carol');
+    });
 
     it('reaches a connection that asked for batch frames as a frame of its own', async () => {
       const room = uniqueRoom();
@@ -178,7 +206,13 @@ describe.each(systems)('live signals on %s', (_name, services: Record<string, st
     });
   });
 
-  describe('read frames and GET /talk/receipts/{room}/', () => {
+  describe('read digests and GET /talk/receipts/{room}/', () => {
+    /** The marks of every read digest a socket got (alone or in a batch frame), in order. */
+    const marksOf = (socket: TestSocket) =>
+      socket.frames.flatMap((f) =>
+        f.type === 'reads' ? [f.marks as Json[]] : f.type === 'batch' && f.reads ? [f.reads as Json[]] : [],
+      );
+
     it("tells signals connections when a member's read mark moves, and lists the marks", async () => {
       const room = uniqueRoom();
       const carol = await connect(room, 'carol', { signals: true });
@@ -186,26 +220,100 @@ describe.each(systems)('live signals on %s', (_name, services: Record<string, st
       const first = (await post(`/talk/item/${room}/?type=message`, 'one', asBackend)).body;
       await bob.next((f) => f.id === first.id);
       await get(`/talk/old/${room}/`, 'bob');
-      expect(await carol.next((f) => f.type === 'read')).toEqual({
-        type: 'read',
+      expect(await carol.next((f) => f.type === 'reads')).toEqual({
+        type: 'reads',
         room,
-        user: profile('bob'),
-        id: first.id,
+        marks: [{ user: profile('bob'), id: first.id }],
       });
       const second = (await post(`/talk/item/${room}/?type=message`, 'two', asBackend)).body;
       await bob.next((f) => f.id === second.id);
       await pause(5);
       await bob.close();
       await carol.next(left('bob'));
-      const reads = carol.frames.filter((f) => f.type === 'read');
-      expect(reads.map((f) => f.id)).toEqual([first.id, second.id]);
+      await carol.next(() => marksOf(carol).length === 2);
+      expect(marksOf(carol)).toEqual([
+        [{ user: profile('bob'), id: first.id }],
+        [{ user: profile('bob'), id: second.id }],
+      ]);
       const { status, body } = await get(`/talk/receipts/${room}/`, 'carol');
       expect(status).toBe(200);
       expect(body).toEqual({ room, receipts: [{ user: profile('bob'), lastRead: second.id }], next: null });
     });
 
+    it('folds the marks of many readers into few frames, the newest per member, and loses none', async () => {
+      const room = uniqueRoom();
+      const carol = await connect(room, 'carol', { signals: true, batch: true });
+      const readers = ['ann', 'bob', 'dan', 'eve', 'fay'];
+      let last = '';
+      for (let round = 0; round < 3; round += 1) {
+        last = (await post(`/talk/item/${room}/?type=message`, `news ${round}`, asBackend)).body.id;
+        await Promise.all(readers.map((reader) => get(`/talk/old/${room}/`, reader)));
+      }
+      // The last marks arrive after their window, whichever window they fell in.
+      const newest = () =>
+        new Map(
+          marksOf(carol)
+            .flat()
+            .map((m) => [m.user.id as string, m.id as string]),
+        );
+      await carol.next(() => readers.every((reader) => newest().get(reader) === last));
+      // 15 marks moved; each digest names a member once, and there are fewer digests than marks.
+      expect(marksOf(carol).length).toBeLessThan(readers.length * 3);
+      for (const marks of marksOf(carol)) {
+        expect(new Set(marks.map((m) => m.user.id)).size).toBe(marks.length);
+      }
+      expect(carol.frames.some((f) => f.type === 'read')).toBe(false);
+    });
+
+    it('leaves the room unread for a reader who is not looking (`?mark=0`), and tells no one', async () => {
+      const room = uniqueRoom();
+      const carol = await connect(room, 'carol', { signals: true });
+      const bob = await connect(room, 'bob');
+      const news = (await post(`/talk/item/${room}/?type=message`, 'news', asBackend)).body;
+      await bob.next((f) => f.id === news.id);
+      const away = await get(`/talk/old/${room}/?mark=0`, 'bob');
+      expect(away.body.results.unread_messages.map((m: Json) => m.id)).toEqual([news.id]);
+      expect((await get(`/talk/notification/${room}/`, 'bob')).body).toEqual({ notification: 1 });
+      // bob looks: the room is read, and carol hears of it.
+      await get(`/talk/old/${room}/`, 'bob');
+      expect(await carol.next((f) => f.type === 'reads')).toEqual({
+        type: 'reads',
+        room,
+        marks: [{ user: profile('bob'), id: news.id }],
+      });
+    });
+
     it('answers 403 to a non-member of a closed room', async () => {
       expect((await get(`/talk/receipts/vip-${uniqueRoom()}/`, 'carol')).status).toBe(403);
+    });
+  });
+
+  describe('a room above HIPOCHAT_SIGNALS_MAX_MEMBERS (100)', () => {
+    it('sends no typing, read or presence frames, while /talk/presence and /talk/receipts answer', async () => {
+      const room = uniqueRoom();
+      const members = Array.from({ length: 101 }, (_, n) => `member${n}`);
+      expect((await post(`/talk/new-chat-room/${room}/`, { members }, asBackend)).status).toBe(200);
+      const carol = await connect(room, 'carol', { signals: true });
+      const alice = await connect(room, 'alice', { signals: true });
+      alice.send({ type: 'typing', clientId: 't-1' });
+      await alice.next((f) => f.type === 'ack');
+      const news = (await post(`/talk/item/${room}/?type=message`, 'news', asBackend)).body;
+      await get(`/talk/old/${room}/`, 'member1');
+      const dave = await connect(room, 'dave');
+      await dave.close();
+      await disconnectSettled();
+      // Anything folded would be delivered one window later, before this marker.
+      await pause(WINDOW_MS + 200);
+      const marker = (await post(`/talk/item/${room}/?type=message`, 'marker', asBackend)).body;
+      await carol.next((f) => f.id === marker.id);
+      expect(carol.frames.map((f) => f.type ?? 'message')).toEqual(['message', 'message']);
+      const presence = await get(`/talk/presence/${room}/`, 'carol');
+      expect(presence.status).toBe(200);
+      expect(presence.body).toMatchObject({ connections: 2, members: 104 });
+      expect(presence.body.online).toEqual(expect.arrayContaining([profile('alice'), profile('carol')]));
+      const receipts = await get(`/talk/receipts/${room}/`, 'carol');
+      expect(receipts.status).toBe(200);
+      expect(receipts.body.receipts).toContainEqual({ user: { id: 'member1' }, lastRead: news.id });
     });
   });
 

@@ -4,7 +4,7 @@ import { MemoryBus } from '../../lambdas/core/bus/memory-bus.js';
 import { RabbitMqBus } from '../../lambdas/core/bus/rabbitmq-bus.js';
 import { busNames, routingKey, shardOf, signalRoutingKey } from '../../lambdas/core/bus/topology.js';
 import { ServiceUnavailableError } from '../../lambdas/core/errors.js';
-import { isSignal, signalEnvelope } from '../../lambdas/core/signals.js';
+import { digestFlush, isSignal, signalEnvelope } from '../../lambdas/core/signals.js';
 import { MqPoller } from '../../local/mq-poller.js';
 import type { ChatMessage } from '../../protocol/index.js';
 import { AMQP_URL, deleteNamespace, testNamespace } from '../support/gateway.js';
@@ -135,6 +135,21 @@ describe.each([
     expect(seen.map((s) => decode(s.delivery))).toEqual([message, message]);
     expect(seen.map((s) => s.delivery.headers?.['x-hipochat-targets'])).toEqual([undefined, targets]);
     expect(seen[1]!.delivery.messageId).toBe(message.id);
+    expect(new Set(seen.map((s) => s.queue)).size).toBe(1);
+  });
+
+  it("hands a message published for later to its room's shard once the delay passed, behind what came meanwhile", async () => {
+    harness = await make();
+    const seen: { queue: string; message: ChatMessage }[] = [];
+    await harness.source.start(async (queue, deliveries) => {
+      for (const delivery of deliveries) seen.push({ queue, message: decode(delivery) });
+    });
+    const flush = digestFlush('delay-room');
+    await harness.bus.publishLater(flush, 300);
+    await harness.bus.publish(chatMessage(1, { room: 'delay-room' }));
+    await eventually(() => seen.length >= 2, 'the message and the delayed flush', 15_000);
+    expect(seen.map((s) => s.message.id)).toEqual([chatMessage(1).id, flush.id]);
+    expect(seen[1]!.message).toEqual(flush);
     expect(new Set(seen.map((s) => s.queue)).size).toBe(1);
   });
 

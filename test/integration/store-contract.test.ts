@@ -530,8 +530,16 @@ describe.each([
   describe('ephemeral frames', () => {
     it('lets one ephemeral frame per user and room through per interval, apart from the rate limit', async () => {
       await store.connect(room, 'c-bob', who('bob'), TTL, { signals: true });
-      expect(await store.claimEphemeral(room, 'ann', 300)).toEqual({ claimed: true, listeners: 1 });
-      expect(await store.claimEphemeral(room, 'ann', 300)).toEqual({ claimed: false, listeners: 1 });
+      expect(await store.claimEphemeral(room, 'ann', 300)).toEqual({
+        claimed: true,
+        listeners: 1,
+        members: 1,
+      });
+      expect(await store.claimEphemeral(room, 'ann', 300)).toEqual({
+        claimed: false,
+        listeners: 1,
+        members: 1,
+      });
       expect((await store.claimEphemeral(room, 'bob', 300)).claimed).toBe(true);
       expect((await store.claimEphemeral(`${room}-other`, 'ann', 300)).claimed).toBe(true);
       await store.append(message(room, 'still allowed', 'ann'), {
@@ -539,6 +547,64 @@ describe.each([
       });
       await sleep(350);
       expect((await store.claimEphemeral(room, 'ann', 300)).claimed).toBe(true);
+    });
+  });
+
+  describe('folded signals (read digests and presence)', () => {
+    const ann = { id: 'ann' };
+    const read = (id: string, userId = 'ann') =>
+      ({ kind: 'read', userId, user: { id: userId }, id }) as const;
+    const presence = (event: 'join' | 'leave', userId = 'ann') =>
+      ({ kind: 'presence', userId, user: { id: userId }, event }) as const;
+
+    it('schedules one flush per window and keeps the newest mark per user until it is taken', async () => {
+      expect(await store.signals.fold(room, read('1-0'), 60_000, 100)).toBe('schedule');
+      expect(await store.signals.fold(room, read('2-0'), 60_000, 100)).toBe('pending');
+      expect(await store.signals.fold(room, read('2-0', 'bob'), 60_000, 100)).toBe('pending');
+      expect(await store.signals.take(room)).toEqual({
+        reads: [
+          { userId: 'ann', user: ann, id: '2-0' },
+          { userId: 'bob', user: { id: 'bob' }, id: '2-0' },
+        ],
+        presence: [],
+      });
+      // The flush freed the gate: the next change schedules the next flush, and nothing is left over.
+      expect(await store.signals.fold(room, read('3-0'), 60_000, 100)).toBe('schedule');
+      expect((await store.signals.take(room)).reads).toEqual([{ userId: 'ann', user: ann, id: '3-0' }]);
+      expect(await store.signals.take(room)).toEqual({ reads: [], presence: [] });
+    });
+
+    it('keeps net presence changes only: a join and a leave in one window cancel out', async () => {
+      await store.signals.fold(room, presence('join'), 60_000, 100);
+      await store.signals.fold(room, presence('leave'), 60_000, 100);
+      await store.signals.fold(room, presence('join', 'bob'), 60_000, 100);
+      await store.signals.fold(room, presence('leave', 'cat'), 60_000, 100);
+      await store.signals.fold(room, presence('join', 'cat'), 60_000, 100);
+      await store.signals.fold(room, presence('leave', 'cat'), 60_000, 100);
+      expect((await store.signals.take(room)).presence).toEqual([
+        { userId: 'bob', user: { id: 'bob' }, event: 'join' },
+        { userId: 'cat', user: { id: 'cat' }, event: 'leave' },
+      ]);
+    });
+
+    it('frees the gate when the window passes without a flush', async () => {
+      expect(await store.signals.fold(room, read('1-0'), 100, 100)).toBe('schedule');
+      await sleep(150);
+      expect(await store.signals.fold(room, read('2-0'), 100, 100)).toBe('schedule');
+    });
+
+    it('keeps nothing for a room of more members than the cap', async () => {
+      await store.addMembers(room, ['ann', 'bob', 'cat']);
+      expect(await store.signals.fold(room, read('1-0'), 60_000, 2)).toBe('capped');
+      expect(await store.signals.take(room)).toEqual({ reads: [], presence: [] });
+      expect(await store.signals.fold(room, read('1-0'), 60_000, 3)).toBe('schedule');
+    });
+
+    it("counts a user's connects across rooms in a fixed window", async () => {
+      const user = `u-${room}`;
+      expect(await store.signals.countConnect(user, 60)).toEqual({ count: 1, ttlSeconds: 60 });
+      expect((await store.signals.countConnect(user, 60)).count).toBe(2);
+      expect((await store.signals.countConnect(`${user}-other`, 60)).count).toBe(1);
     });
   });
 

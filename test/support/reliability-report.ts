@@ -207,6 +207,11 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
     "no effect: the fan-out reads a requeued message's remaining targets from AMQP headers only, which only the fan-out sets; the message reaches the whole room",
     '`test/unit/fanout-retry.test.ts`',
   ],
+  [
+    'A connect and close loop (2N presence frames per cycle to every signals connection of the room)',
+    'refused: `HIPOCHAT_CONNECT_LIMIT_PER_MINUTE` (60) connects per user per minute across rooms, then 429 on the upgrade; presence is folded into one digest per `HIPOCHAT_READ_DIGEST_MS`, where a join and a leave in one window make nothing, and rooms above `HIPOCHAT_SIGNALS_MAX_MEMBERS` send no presence at all',
+    '`test/e2e/signals.test.ts`, `test/unit/signals.test.ts`, `test/integration/store-contract.test.ts`',
+  ],
 ];
 
 /** The Markdown of docs/reliability.md. */

@@ -223,7 +223,8 @@ describe('the fields that belong to the server', () => {
   // One frame of every kind with every optional field set: a new kind fails to compile here.
   const everyKind: { [K in ServerFrameKind]: ServerFrameOf<K> } = {
     message: { kind: 'message', message },
-    batch: { kind: 'batch', room: 'lobby', messages: [message] },
+    batch: { kind: 'batch', room: 'lobby', messages: [message], reads: [{ user: { id: 'ann' }, id: ID }] },
+    reads: { kind: 'reads', room: 'lobby', marks: [{ user: { id: 'ann' }, id: ID }] },
     ack: { kind: 'ack', id: ID, clientId: 'c1' },
     error: { kind: 'error', message: 'no', clientId: 'c1' },
     pong: { kind: 'pong' },

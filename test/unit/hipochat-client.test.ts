@@ -236,6 +236,118 @@ describe('HipochatClient frames', () => {
       client.close();
     });
 
+    it('emits one read event per mark of a reads digest, alone or in a batch frame', async () => {
+      // Prepare
+      const { client, socket, events } = await liveClient({ signals: true });
+      const seen: unknown[] = [];
+      client.on('read', (event) => seen.push(event));
+
+      // Act
+      socket.receive(
+        JSON.stringify({
+          type: 'reads',
+          room: 'r',
+          marks: [
+            { user: profile('bob'), id: '7-0' },
+            { user: profile('cat'), id: '6-0' },
+          ],
+        }),
+      );
+      socket.receive(
+        JSON.stringify({
+          type: 'batch',
+          room: 'r',
+          messages: [message('8-0')],
+          reads: [{ user: profile('bob'), id: '8-0' }],
+        }),
+      );
+
+      // Assess
+      expect(seen).toEqual([
+        { room: 'r', user: profile('bob'), userId: 'bob', id: '7-0' },
+        { room: 'r', user: profile('cat'), userId: 'cat', id: '6-0' },
+        { room: 'r', user: profile('bob'), userId: 'bob', id: '8-0' },
+      ]);
+      expect(events).toEqual(['message 8-0']);
+      client.close();
+    });
+
+    describe('autoMarkRead', () => {
+      /** A history endpoint that counts the catch-ups (each marks the room read). */
+      const countingHistory = () => {
+        const counted = { marks: 0 };
+        const fetch = (async () => {
+          counted.marks += 1;
+          return emptyHistory();
+        }) as unknown as typeof globalThis.fetch;
+        return { counted, fetch };
+      };
+
+      it('marks the room read once for a burst of messages of others while the reader looks', async () => {
+        // Prepare
+        const { counted, fetch } = countingHistory();
+        const { client, socket } = await liveClient({ fetch, autoMarkRead: true, isReading: () => true });
+        const connectCatchUp = counted.marks;
+
+        // Act
+        for (const id of ['1-0', '1-1', '1-2'])
+          socket.receive(JSON.stringify({ ...message(id), senderId: 'bob' }));
+        await new Promise((done) => setTimeout(done, 10));
+
+        // Assess: one mark now; the rest wait for the interval's end.
+        expect(counted.marks - connectCatchUp).toBe(1);
+        client.close();
+      });
+
+      it('never marks the room read for its own messages', async () => {
+        // Prepare
+        const { counted, fetch } = countingHistory();
+        const { client, socket } = await liveClient({ fetch, autoMarkRead: true, isReading: () => true });
+        client.setSelfId('ann');
+        const connectCatchUp = counted.marks;
+
+        // Act
+        socket.receive(JSON.stringify({ ...message('1-0'), senderId: 'ann' }));
+        await new Promise((done) => setTimeout(done, 10));
+
+        // Assess
+        expect(counted.marks - connectCatchUp).toBe(0);
+        client.close();
+      });
+
+      it('catches up on connect without marking the room read while the reader is not looking', async () => {
+        // Prepare
+        const asked: string[] = [];
+        const fetch = (async (url: string | URL | Request) => {
+          asked.push(String(url));
+          return emptyHistory();
+        }) as unknown as typeof globalThis.fetch;
+
+        // Act
+        const { client } = await liveClient({ fetch, isReading: () => false });
+
+        // Assess
+        expect(asked).toEqual([expect.stringMatching(/\/talk\/old\/r\/\?mark=0$/)]);
+        client.close();
+      });
+
+      it('does not mark the room read while the reader is not looking, nor when asked explicitly', async () => {
+        // Prepare
+        const { counted, fetch } = countingHistory();
+        const { client, socket } = await liveClient({ fetch, autoMarkRead: true, isReading: () => false });
+        const connectCatchUp = counted.marks;
+
+        // Act
+        socket.receive(JSON.stringify({ ...message('1-0'), senderId: 'bob' }));
+        client.markRead();
+        await new Promise((done) => setTimeout(done, 10));
+
+        // Assess
+        expect(counted.marks - connectCatchUp).toBe(0);
+        client.close();
+      });
+    });
+
     it('sends at most one typing frame per interval however often it is called', async () => {
       // Prepare
       let now = 1_000_000;

@@ -272,6 +272,7 @@ describe('the wire (protocol/)', () => {
       'presence',
       'reaction',
       'read',
+      'reads',
       'typing',
     ]);
   });

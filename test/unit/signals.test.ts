@@ -4,7 +4,7 @@ import { deliverInSlices, type SliceInvoker } from '../../lambdas/core/fanout-sl
 import { type Identity, readFrame } from '../../lambdas/core/protocol.js';
 import { PushNotifier } from '../../lambdas/core/push.js';
 import { createRuntime, type Runtime } from '../../lambdas/core/runtime.js';
-import { isSignal, type SignalEnvelope, signalEnvelope } from '../../lambdas/core/signals.js';
+import { isSignal, signalEnvelope } from '../../lambdas/core/signals.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import type { ChatMessage, SendFrame, TypingNoticeFrame } from '../../protocol/index.js';
 import { chatMessage } from '../support/messages.js';
@@ -19,8 +19,9 @@ let sender: RecordingSender;
 let rt: Runtime;
 
 /** The signal frames published so far, parsed. */
-const signals = () =>
-  bus.published.filter(isSignal).map((envelope) => JSON.parse(envelope.signal) as Record<string, unknown>);
+const signals = () => bus.signalFrames();
+/** Lets the digest window pass (the fan-out takes each room's digest). */
+const flush = () => bus.passWindow(store.signals);
 /** The stored messages published so far. */
 const messages = () => bus.published.filter((message) => !isSignal(message));
 
@@ -49,13 +50,28 @@ beforeEach(() => {
 });
 
 describe('presence join and leave', () => {
-  it("publishes a join when a user's first connection opens, to every signals connection but the joiner", async () => {
+  it("publishes a join when a user's first connection opens, one window later", async () => {
     await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
     await rt.chat.join('lobby', who('ann'), 'ann-1', { signals: true });
+    expect(signals()).toEqual([]);
+    expect(bus.delayed.map((d) => d.delayMs)).toEqual([2000]);
+    await flush();
     expect(signals()).toEqual([
       { type: 'presence', event: 'join', room: 'lobby', user: { id: 'ann', username: 'ann' } },
     ]);
-    expect((bus.published[0] as SignalEnvelope).except).toBe('ann-1');
+  });
+
+  it('publishes nothing for a user who joins and leaves within one window', async () => {
+    await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
+    await flush();
+    for (let cycle = 0; cycle < 5; cycle += 1) {
+      await rt.chat.join('lobby', who('ann'), `ann-${cycle}`);
+      await rt.chat.leave('lobby', `ann-${cycle}`);
+    }
+    // One flush scheduled for the whole window, and it finds nothing to say.
+    expect(bus.delayed).toHaveLength(1);
+    await flush();
+    expect(signals()).toEqual([]);
   });
 
   it('publishes nothing in a room where no connection asked for signals (every old client)', async () => {
@@ -70,21 +86,25 @@ describe('presence join and leave', () => {
     await rt.chat.join('lobby', who('ann'), 'ann-1');
     await rt.chat.join('lobby', who('ann'), 'ann-2');
     await rt.chat.leave('lobby', 'ann-1');
+    await flush();
     expect(signals().map((frame) => frame.event)).toEqual(['join']);
     await rt.chat.leave('lobby', 'ann-2');
+    await flush();
     expect(signals().map((frame) => frame.event)).toEqual(['join', 'leave']);
   });
 
-  it('publishes the read mark a leave moved, then the leave', async () => {
+  it('publishes the leave and the read mark it moved in the next digest', async () => {
     await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
     await rt.chat.join('lobby', who('ann'), 'ann-1');
+    await flush();
     const stored = await rt.chat.inject('lobby', null, 'message', '"news"');
     await new Promise((done) => setTimeout(done, 5));
     await rt.chat.leave('lobby', 'ann-1');
+    await flush();
     const user = { id: 'ann', username: 'ann' };
     expect(signals().slice(1)).toEqual([
-      { type: 'read', room: 'lobby', user, id: stored.id },
       { type: 'presence', event: 'leave', room: 'lobby', user },
+      { type: 'reads', room: 'lobby', marks: [{ user, id: stored.id }] },
     ]);
   });
 
@@ -92,7 +112,9 @@ describe('presence join and leave', () => {
     await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
     await rt.chat.join('lobby', who('ann'), 'ann-1');
     await rt.chat.join('lobby', who('ann'), 'ann-2');
+    await flush();
     await rt.chat.removeMembers('lobby', { members: ['ann'] });
+    await flush();
     expect(signals().map((frame) => frame.event)).toEqual(['join', 'leave']);
     expect(sender.closed.sort()).toEqual(['ann-1', 'ann-2']);
   });
@@ -102,31 +124,6 @@ describe('presence join and leave', () => {
     bus.down = true;
     await expect(rt.chat.join('lobby', who('ann'), 'ann-1')).resolves.toBeUndefined();
     expect(await store.connections('lobby')).toHaveLength(2);
-  });
-});
-
-describe('read frames', () => {
-  it('publishes the read mark /talk/old moved, and nothing when it did not move', async () => {
-    await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
-    const stored = await rt.chat.inject('lobby', null, 'message', '"news"');
-    await rt.chat.old('lobby', who('ann'));
-    await rt.chat.old('lobby', who('ann'));
-    expect(signals().filter((frame) => frame.type === 'read')).toEqual([
-      { type: 'read', room: 'lobby', user: { id: 'ann', username: 'ann' }, id: stored.id },
-    ]);
-  });
-
-  it('publishes no read frame for a page of older messages (`before`)', async () => {
-    await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
-    const stored = await rt.chat.inject('lobby', null, 'message', '"news"');
-    await rt.chat.old('lobby', who('ann'), { before: stored.id });
-    expect(signals()).toEqual([]);
-  });
-
-  it('sends no read frame for sending: the message itself says its sender read up to it', async () => {
-    await rt.chat.join('lobby', who('bob'), 'bob-1', { signals: true });
-    await say('lobby', who('ann'), '{"body":"hi"}');
-    expect(bus.published.filter(isSignal)).toEqual([]);
   });
 });
 
@@ -204,6 +201,7 @@ describe('GET /talk/presence and /talk/receipts (SignalsService)', () => {
     await rt.chat.join('lobby', who('ann'), 'ann-2');
     await store.connect('lobby', 'cat-1', who('cat'), 0.05);
     await new Promise((done) => setTimeout(done, 80));
+    await flush();
     expect(await rt.signals.presence('lobby', who('ann'))).toEqual({
       room: 'lobby',
       online: [
@@ -214,6 +212,7 @@ describe('GET /talk/presence and /talk/receipts (SignalsService)', () => {
       connections: 3,
       members: 3,
     });
+    await flush();
     expect(signals().at(-1)).toMatchObject({ type: 'presence', event: 'leave', user: { id: 'cat' } });
   });
 
@@ -310,7 +309,9 @@ describe('POST /talk/disconnect/{user} (SignalsService)', () => {
     await rt.chat.join('lobby', who('ann'), 'ann-1');
     await rt.chat.join('lobby', who('ann'), 'ann-2');
     await rt.chat.join('kitchen', who('ann'), 'ann-3');
+    await flush();
     expect(await rt.signals.disconnectUser('ann')).toEqual({ user: 'ann', disconnected: 3 });
+    await flush();
     expect(sender.closed.sort()).toEqual(['ann-1', 'ann-2', 'ann-3']);
     expect((await store.connections('lobby')).map((c) => c.userId)).toEqual(['bob']);
     expect(await store.connections('kitchen')).toEqual([]);
@@ -370,6 +371,7 @@ describe('fan-out of signals', () => {
   it('announces the leave of a user whose last connection answered 410', async () => {
     sender.gone.add('live');
     await fanout.deliver([chatMessage(1)]);
+    await flush();
     expect(signals()).toEqual([
       { type: 'presence', event: 'leave', room: 'lobby', user: { id: 'cat', username: 'cat' } },
     ]);
@@ -397,6 +399,7 @@ describe('fan-out of signals', () => {
     await store.connect('lobby', 'watch', who('eve'), 60, { signals: true });
     sender.gone.add('live-batched');
     await sliced.deliver([chatMessage(2)]);
+    await flush();
     expect(signals().map((frame) => (frame.user as { id: string }).id)).toEqual(['dan']);
   });
 });

@@ -42,6 +42,7 @@ import {
   RECONNECT_MAX_DELAY_MS,
   type ReactionFrame,
   type Reactions,
+  type ReadMarkEntry,
   type ReceiptsAnswer,
   ROOM_NAME_RULE,
   type RoomHistory,
@@ -49,6 +50,7 @@ import {
   type UserDisconnected,
   utf8Length,
 } from '../../protocol/index.js';
+import { pageIsReading, ReadMarker } from './read-marker.js';
 
 // What users of the library need from the wire, so `hipochat-serverless/client` is enough.
 export type {
@@ -74,6 +76,7 @@ export {
   MESSAGE_ID_PATTERN,
   utf8Length,
 } from '../../protocol/index.js';
+export { READ_MARK_INTERVAL_MS } from './read-marker.js';
 
 /** Connection states, in the order a healthy connection goes through them. */
 export type ConnectionState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'closed';
@@ -128,6 +131,8 @@ export interface OldQuery {
   before?: string;
   /** At most this many messages (1 to the server's `HIPOCHAT_HISTORY_LIMIT`); without it, as many as fit in one answer. */
   limit?: number;
+  /** `false` reads without marking the room read (`mark=0`; older servers mark it anyway). @default true */
+  markRead?: boolean;
 }
 
 /** Messages {@link HipochatClient.loadEarlier} asks for when neither it nor `pageSize` says. */
@@ -350,6 +355,19 @@ export interface HipochatClientOptions {
   fetch?: typeof fetch;
   /** Source of randomness for jitter (tests pin it). @default Math.random */
   random?: () => number;
+  /**
+   * Mark the room read as live messages of other users arrive (never for one's own), while
+   * `isReading` says the reader is looking, at most once per {@link READ_MARK_INTERVAL_MS}. Off,
+   * the room is marked read by {@link HipochatClient.markRead} and catch-ups only. @default false
+   */
+  autoMarkRead?: boolean;
+  /**
+   * Whether the reader is looking at the room now; {@link HipochatClient.markRead} does nothing
+   * while it answers false. @default in a browser: the page is visible and has focus; elsewhere: true
+   */
+  isReading?: () => boolean;
+  /** Least milliseconds between two read marks (tests and the bench shorten it). @default {@link READ_MARK_INTERVAL_MS} */
+  readMarkIntervalMs?: number;
 }
 
 /** An error the client raises (invalid options, over-size sends, refused requests). */
@@ -451,11 +469,12 @@ export class HipochatHttp {
    * `before` marks the room read; `page.more` says whether older messages exist.
    */
   async old(room: string, query: OldQuery | string = {}): Promise<OldMessages> {
-    const { since, before, limit } = typeof query === 'string' ? { since: query } : query;
+    const { since, before, limit, markRead } = typeof query === 'string' ? { since: query } : query;
     const params = new URLSearchParams();
     if (since) params.set('since', since);
     if (before) params.set('before', before);
     if (limit !== undefined) params.set('limit', String(limit));
+    if (markRead === false) params.set('mark', '0');
     const search = params.toString();
     return this.request('GET', `/talk/old/${roomPath(room)}/${search ? `?${search}` : ''}`);
   }
@@ -713,6 +732,7 @@ export class HipochatClient {
   private readonly ownClientIds = new Set<string>();
   private selfId: string | undefined;
   private stopped = false;
+  private readonly readMarker: ReadMarker;
   private generation = 0;
   private lastTypingAt: number | undefined;
   // `unknown` until the server acks a typing frame; `refused` when it answers one with an error
@@ -724,6 +744,11 @@ export class HipochatClient {
 
   constructor(options: HipochatClientOptions) {
     this.options = options;
+    this.readMarker = new ReadMarker({
+      mark: () => (this.state === 'live' ? this.catchUp() : Promise.resolve()),
+      isReading: options.isReading ?? pageIsReading,
+      intervalMs: options.readMarkIntervalMs,
+    });
     this.wsUrl = parseWsUrl(options.url);
     if (!isValidRoom(options.room)) {
       throw new HipochatError('connection', `invalid room "${options.room}": use ${ROOM_NAME_RULE}`);
@@ -820,10 +845,21 @@ export class HipochatClient {
     return live;
   }
 
+  /**
+   * Marks the room read up to its newest message (a catch-up) when live messages of other users
+   * arrived since the last mark and the reader is looking (`isReading`), at most once per
+   * {@link READ_MARK_INTERVAL_MS}: a call inside the interval is served once at its end. Does
+   * nothing while not live; one's own messages never call for a mark.
+   */
+  markRead(): void {
+    this.readMarker.request();
+  }
+
   /** Closes for good: no more reconnects. */
   close(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.readMarker.cancel();
     clearTimeout(this.retryTimer);
     this.generation++;
     const socket = this.socket;
@@ -995,13 +1031,15 @@ export class HipochatClient {
     return idBefore(ids[Math.max(0, ids.length - window)]!);
   }
 
-  private async fetchAfter(since: string | undefined): Promise<ChatMessage[]> {
+  /** `markRead` false: a catch-up of a reader who is not looking, which leaves the room unread. */
+  private async fetchAfter(since: string | undefined, markRead = true): Promise<ChatMessage[]> {
     const initial = !this.caughtUpOnce;
     const asked = this.liveChanges;
     const pageSize = this.options.pageSize;
-    const answers = [
-      await this.http.old(this.room, since === undefined && pageSize ? { limit: pageSize } : { since }),
-    ];
+    const query = since === undefined && pageSize ? { limit: pageSize } : { since };
+    const answers = [await this.http.old(this.room, { ...query, markRead })];
+    // What stays unread is marked once the reader looks (`markRead`).
+    if (!markRead && answers[0]!.results.unread_messages.length > 0) this.readMarker.owe();
     // A catch-up cut by the server's answer budget leaves a gap after `since`: fill it page by page.
     for (let page = answers[0]!.page; since !== undefined && page?.more && page.before; ) {
       const earlier: OldMessages = await this.http.old(this.room, { since, before: page.before });
@@ -1158,7 +1196,8 @@ export class HipochatClient {
     this.buffer = buffer;
     this.bufferedChanges = changes;
     try {
-      await this.fetchAfter(this.refreshFrom());
+      // A page in the background reads what it missed without claiming the reader saw it.
+      await this.fetchAfter(this.refreshFrom(), (this.options.isReading ?? pageIsReading)());
     } catch (error) {
       // The socket works; a failed catch-up must not keep the room from going live.
       const kind: ErrorKind = error instanceof HipochatError ? error.kind : 'http';
@@ -1246,6 +1285,9 @@ export class HipochatClient {
       case 'read':
         this.emit('read', { room: frame.room, user: frame.user, id: frame.id, ...userIdField(frame.user) });
         return;
+      case 'reads':
+        this.emitReads(frame.room, frame.marks);
+        return;
       case 'edit':
       case 'delete':
       case 'reaction':
@@ -1255,6 +1297,7 @@ export class HipochatClient {
         return;
       case 'batch':
         for (const message of frame.messages) this.onLive(message);
+        if (frame.reads) this.emitReads(frame.room, frame.reads);
         return;
       case 'message':
         this.onLive(frame.message);
@@ -1264,6 +1307,11 @@ export class HipochatClient {
       default:
         unhandled(frame);
     }
+  }
+
+  /** A read digest: one `read` event per member's newest mark. */
+  private emitReads(room: string, marks: readonly ReadMarkEntry[]): void {
+    for (const { user, id } of marks) this.emit('read', { room, user, id, ...userIdField(user) });
   }
 
   private onLive(message: ChatMessage): void {
@@ -1376,6 +1424,10 @@ export class HipochatClient {
       (message.clientId !== undefined && this.ownClientIds.has(message.clientId)) ||
       (this.selfId !== undefined && message.senderId === this.selfId);
     const meta: MessageMeta = { source, unread, own };
+    if (source === 'live' && !own) {
+      this.readMarker.owe();
+      if (this.options.autoMarkRead) this.readMarker.request();
+    }
     if (message.type === CHAT_MESSAGE_TYPE) this.emit('message', message, meta);
     else this.emit('injection', message, meta);
   }

@@ -6,6 +6,11 @@ export interface ChatBus {
   /** Resolves once the broker confirmed the message; rejects with ServiceUnavailableError otherwise. */
   publish(message: ChatMessage): Promise<void>;
   /**
+   * Publishes a message that reaches the fan-out `delayMs` later (a room's signal digest flush),
+   * with the same confirm guarantee as `publish`.
+   */
+  publishLater(message: ChatMessage, delayMs: number): Promise<void>;
+  /**
    * Sends a message straight to the dead-letter queue (the fan-out gave up on it), with the same
    * confirm guarantee as `publish`. Optional: without it a failing message fails its whole batch.
    */

@@ -20,6 +20,7 @@ export class MemoryBus implements ChatBus, BatchSource {
   private readonly queues: Pending[][];
   private readonly busy: boolean[];
   private onBatch?: BatchHandler;
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(
     private readonly shards: number,
@@ -43,6 +44,16 @@ export class MemoryBus implements ChatBus, BatchSource {
     this.drain(shard);
   }
 
+  async publishLater(message: ChatMessage, delayMs: number): Promise<void> {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.publish(message);
+    }, delayMs);
+    // A pending flush never keeps a process alive that is otherwise done.
+    timer.unref();
+    this.timers.add(timer);
+  }
+
   async deadLetter(message: ChatMessage): Promise<void> {
     this.deadLetters.push(Buffer.from(JSON.stringify(message)));
   }
@@ -57,6 +68,8 @@ export class MemoryBus implements ChatBus, BatchSource {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
     await this.stop();
   }
 

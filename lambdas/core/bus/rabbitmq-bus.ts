@@ -47,11 +47,13 @@ export class RabbitMqBus implements ChatBus {
   private closed = false;
   private readonly exchange: string;
   private readonly deadLetterExchange: string;
+  private readonly delayExchange: string;
 
   constructor(private readonly options: RabbitMqBusOptions) {
     const names = busNames(options.namespace);
     this.exchange = names.exchange;
     this.deadLetterExchange = names.deadLetterExchange;
+    this.delayExchange = names.delayExchange;
   }
 
   private open(): Promise<Link> {
@@ -87,19 +89,28 @@ export class RabbitMqBus implements ChatBus {
     return this.send(this.exchange, key(message.room, this.options.shards), message);
   }
 
+  publishLater(message: ChatMessage, delayMs: number): Promise<void> {
+    const key = isSignal(message) ? signalRoutingKey : routingKey;
+    return this.send(this.delayExchange, key(message.room, this.options.shards), message, {
+      expiration: String(Math.max(0, Math.round(delayMs))),
+    });
+  }
+
   deadLetter(message: ChatMessage): Promise<void> {
     return this.send(this.deadLetterExchange, '', message);
   }
 
   requeue(message: ChatMessage, headers: Readonly<Record<string, string>>): Promise<void> {
-    return this.send(this.exchange, retryRoutingKey(message.room, this.options.shards), message, headers);
+    return this.send(this.exchange, retryRoutingKey(message.room, this.options.shards), message, {
+      headers,
+    });
   }
 
   private async send(
     exchange: string,
     key: string,
     message: ChatMessage,
-    headers?: Readonly<Record<string, string>>,
+    extra: { expiration?: string; headers?: Readonly<Record<string, string>> } = {},
   ): Promise<void> {
     if (this.closed) throw new ServiceUnavailableError('broker unavailable: publisher closed');
     // Encoded before the broker is asked: a message that cannot be encoded is no broker failure.
@@ -120,7 +131,7 @@ export class RabbitMqBus implements ChatBus {
             contentType: 'application/json',
             messageId: message.id,
             type: message.type,
-            ...(headers ? { headers } : {}),
+            ...extra,
           },
           (error) => {
             clearTimeout(timer);

@@ -10,6 +10,13 @@ export interface BusNames {
   /** Where poison messages go after the delivery limit. */
   deadLetterExchange: string;
   deadLetterQueue: string;
+  /**
+   * Where delayed messages wait (the flush of a room's signal digest): published to the delay
+   * exchange with their usual routing key, each with its own expiration, they dead-letter into
+   * `exchange` with that key when it passes.
+   */
+  delayExchange: string;
+  delayQueue: string;
   /** Name of fan-out shard queue `n`. */
   shardQueue(shard: number): string;
 }
@@ -20,6 +27,8 @@ export function busNames(namespace = DEFAULT_NAMESPACE): BusNames {
     exchange: namespace,
     deadLetterExchange: `${namespace}.dlx`,
     deadLetterQueue: `${namespace}.dead`,
+    delayExchange: `${namespace}.delay`,
+    delayQueue: `${namespace}.delayed`,
     shardQueue: (shard) => `${namespace}.fanout.${shard}`,
   };
 }
@@ -81,7 +90,8 @@ export interface TopologyOptions {
 export type QueueType = 'quorum' | 'classic';
 
 /**
- * Declares the exchange, the quorum shard queues with a delivery limit and the dead-letter queue.
+ * Declares the exchange, the quorum shard queues with a delivery limit, the dead-letter queue and
+ * the delay queue.
  * Idempotent; used by the publisher, the local poller and the deploy-time custom resource.
  */
 export async function declareTopology(channel: Channel, options: TopologyOptions): Promise<void> {
@@ -93,6 +103,15 @@ export async function declareTopology(channel: Channel, options: TopologyOptions
     arguments: { 'x-queue-type': 'quorum' },
   });
   await channel.bindQueue(names.deadLetterQueue, names.deadLetterExchange, '');
+  // A classic queue: messages expire in order at its head, and every delay of a deployment is
+  // the same window, so none waits behind a longer one. Without `x-dead-letter-routing-key` an
+  // expired message keeps its own key and reaches its room's shard.
+  await channel.assertExchange(names.delayExchange, 'fanout', { durable: true });
+  await channel.assertQueue(names.delayQueue, {
+    durable: true,
+    arguments: { 'x-queue-type': 'classic', 'x-dead-letter-exchange': names.exchange },
+  });
+  await channel.bindQueue(names.delayQueue, names.delayExchange, '');
   for (let shard = 0; shard < options.shards; shard += 1) {
     await channel.assertQueue(names.shardQueue(shard), {
       durable: true,

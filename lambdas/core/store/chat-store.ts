@@ -1,6 +1,7 @@
 import type { ChatMessage, Profile } from '../../../protocol/index.js';
 import type { Identity, NewMessage } from '../protocol.js';
 import type { ChangeStore } from './change-store.js';
+import type { SignalStore } from './signal-store.js';
 
 /** A live socket in a room. */
 export interface ConnectionRecord {
@@ -81,6 +82,8 @@ export interface EphemeralClaim {
   claimed: boolean;
   /** Connections of the room that asked for signals. */
   listeners: number;
+  /** Members of the room (rooms above `HIPOCHAT_SIGNALS_MAX_MEMBERS` send no live signals). */
+  members: number;
 }
 
 /** A live connection of a user, in some room. */
@@ -173,6 +176,8 @@ export interface ChatStore {
   readonly kind: 'redis' | 'memory';
   /** Edits, deletes, reactions and occupancy, beside the log (history shows their current state). */
   readonly changes: ChangeStore;
+  /** Folded read marks and presence, and the per-user connect counter. */
+  readonly signals: SignalStore;
   /**
    * Records a live socket; the user becomes a member and their unread count resets. The user's
    * first live connection in the room makes them online (`joined`); their public profile is kept

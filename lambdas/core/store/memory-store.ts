@@ -26,6 +26,7 @@ import type {
 import { IDEMPOTENCY_TTL_SECONDS } from './chat-store.js';
 import { MemoryChanges } from './memory-changes.js';
 import { count, type Expiring, live, secondsLeft } from './memory-expiring.js';
+import { MemorySignals } from './memory-signals.js';
 
 /** One room of the in-memory store (its changes live in `MemoryChanges`). */
 export interface RoomState {
@@ -72,6 +73,7 @@ export class MemoryStore implements ChatStore {
 
   constructor(private readonly historyLimit = 1000) {}
   readonly changes = new MemoryChanges((name) => this.room(name));
+  readonly signals = new MemorySignals((name) => this.room(name));
 
   private room(name: string): RoomState {
     let state = this.rooms.get(name);
@@ -251,7 +253,7 @@ export class MemoryStore implements ChatStore {
     const state = this.room(room);
     const claimed = live(state.ephemeral, userId) === undefined;
     if (claimed) state.ephemeral.set(userId, { value: 1, expiresAt: Date.now() + intervalMs });
-    return { claimed, listeners: this.listeners(state) };
+    return { claimed, listeners: this.listeners(state), members: state.members.size };
   }
 
   async userConnections(userId: string): Promise<UserConnection[]> {

@@ -22,6 +22,10 @@ export const keys = {
   /** Taken for 2 s by a user's ephemeral frame (typing): SET NX PX, apart from the rate limit. */
   ephemeral: (room: string, userId: string) => `hc:{${room}}:ephemeral:${userId}`,
   seen: (room: string) => `hc:{${room}}:seen`,
+  /** `r:<userId>` -> newest read mark, `p:<userId>` -> net presence change, until the room's next flush. */
+  digest: (room: string) => `hc:{${room}}:digest`,
+  /** Taken for a window by whoever schedules the room's next flush (SET NX PX); the flush frees it. */
+  digestGate: (room: string) => `hc:{${room}}:digest-gate`,
   /** messageId -> the current version (JSON) of an edited message, or its tombstone. */
   edits: (room: string) => `hc:{${room}}:edits`,
   /** messageId -> `{"<emoji>":{"count":N,"users":[…at most 20],"clipped"?:true}}`, the summary. */
@@ -38,6 +42,8 @@ export const keys = {
    * Its own slot, so it is written by a second command beside the room's script.
    */
   userConnections: (userId: string) => `hc:user:${userId}:conns`,
+  /** Per-user connect counter across rooms (its own slot). */
+  connects: (userId: string) => `hc:connects:${userId}`,
   /** Per-user message counter across rooms (its own slot: one more round trip when enabled). */
   userRate: (userId: string) => `hc:rate:${userId}`,
   /** Per-user `POST /talk/item` injection counter across rooms (its own slot). */

@@ -1,5 +1,6 @@
 import { changeScripts, OVERLAY } from './redis-change-scripts.js';
 import { defineScript } from './redis-script-spec.js';
+import { signalScripts } from './redis-signal-scripts.js';
 
 /**
  * The store's Lua scripts, defined as client commands. Each script touches the keys of one room
@@ -49,6 +50,7 @@ export const PRUNE_KEYS = ['conns', 'expiry', 'batched', 'signals', 'tabs', 'pro
 
 export const scripts = {
   ...changeScripts,
+  ...signalScripts,
   hcConnect: defineScript({
     // Answers {joined (1: the user's first live connection in the room), signals connections}.
     keys: ['conns', 'expiry', 'members', 'mark', 'seq', 'batched', 'signals', 'tabs', 'profiles'],
@@ -167,11 +169,12 @@ end
 return {marks, cursor, 0}`,
   }),
   hcEphemeral: defineScript({
-    keys: ['ephemeral', 'signals'],
+    // Answers {claimed 1/0, signals connections, members}.
+    keys: ['ephemeral', 'signals', 'members'],
     args: ['intervalMs'],
     lua: `
 local claimed = redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1])
-return {claimed and 1 or 0, redis.call('SCARD', KEYS[2])}`,
+return {claimed and 1 or 0, redis.call('SCARD', KEYS[2]), redis.call('SCARD', KEYS[3])}`,
   }),
   hcAppend: defineScript({
     // Answers {id, data, 0} stored, {id, data, 1} a duplicate, {false, false, 2, ttl} over the limit.

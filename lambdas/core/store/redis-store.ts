@@ -45,6 +45,7 @@ import {
 import { keys, roomKeys } from './redis-keys.js';
 import { RedisLog } from './redis-log.js';
 import { PRUNE_KEYS } from './redis-scripts.js';
+import { RedisSignals } from './redis-signals.js';
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -83,6 +84,7 @@ export class RedisStore implements ChatStore {
   private readonly connectTimeoutMs: number;
   readonly changes: RedisChanges;
   private readonly log: RedisLog;
+  readonly signals: RedisSignals;
 
   constructor(options: RedisStoreOptions) {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
@@ -94,6 +96,7 @@ export class RedisStore implements ChatStore {
     this.client = this.redis;
     this.changes = new RedisChanges(this.redis, (work) => this.run(work));
     this.log = new RedisLog(this.redis, (work) => this.run(work), options.historyLimit ?? 1000);
+    this.signals = new RedisSignals(this.redis, (work) => this.run(work));
   }
 
   /**
@@ -264,13 +267,13 @@ export class RedisStore implements ChatStore {
 
   claimEphemeral(room: string, userId: string, intervalMs: number): Promise<EphemeralClaim> {
     return this.run(async () => {
-      const [claimed, listeners] = (await runScript(
+      const [claimed, listeners, members] = (await runScript(
         this.redis,
         'hcEphemeral',
-        { ephemeral: keys.ephemeral(room, userId), signals: keys.signals(room) },
+        { ephemeral: keys.ephemeral(room, userId), signals: keys.signals(room), members: keys.members(room) },
         { intervalMs },
-      )) as [number, number];
-      return { claimed: claimed === 1, listeners: Number(listeners) };
+      )) as [number, number, number];
+      return { claimed: claimed === 1, listeners: Number(listeners), members: Number(members) };
     });
   }
 

@@ -34,7 +34,7 @@ async function topologyConfig(properties: Record<string, unknown>) {
 }
 
 /**
- * Declares the Hipochat topology (exchange, quorum shard queues, dead-letter queue) when the stack
+ * Declares the Hipochat topology (exchange, quorum shard queues, dead-letter and delay queues) when the stack
  * creates or updates the topology resource. Deleting the resource leaves the queues alone: they go
  * with the broker, and a shrinking shard count must not drop messages still queued.
  */

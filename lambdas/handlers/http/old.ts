@@ -1,9 +1,9 @@
 import { httpRoute } from '../shared/http.js';
 
 /**
- * `GET /talk/old/{room}/[?limit=N][&before=<id>][&since=<id>]`: the newest messages that fit one
- * answer, split into read and unread, with `page` saying whether older ones exist; a page without
- * `before` marks the room read.
+ * `GET /talk/old/{room}/[?limit=N][&before=<id>][&since=<id>][&mark=0]`: the newest messages that
+ * fit one answer, split into read and unread, with `page` saying whether older ones exist; a page
+ * without `before` marks the room read, unless `mark=0` (the reader is not looking).
  */
 export const handler = httpRoute('old', async (request, { chat }) => {
   const rawLimit = request.query('limit');
@@ -12,5 +12,6 @@ export const handler = httpRoute('old', async (request, { chat }) => {
     before: request.query('before'),
     // Not a number is NaN, which the service refuses with the allowed range.
     limit: rawLimit === undefined ? undefined : /^\d{1,7}$/.test(rawLimit) ? Number(rawLimit) : Number.NaN,
+    markRead: request.query('mark') !== '0',
   });
 });
