@@ -182,8 +182,9 @@ export const profiles: Record<Profile, StackConfig> = {
       engineVersion: '3.13',
       generation: 0,
     },
+    // Serverless Valkey bills its 100 MB minimum idle: below one cache.t4g.micro node.
     cache: {
-      kind: 'nodes',
+      kind: 'serverless',
       nodeType: 'cache.t4g.micro',
       engine: 'valkey',
       engineVersion: '8.0',

@@ -216,8 +216,7 @@ export class Redis extends Construct {
       userGroupId: `${stackUnique}-users`,
       userIds: [defaultUser.userId, user.userId],
     });
-    userGroup.addDependency(defaultUser);
-    userGroup.addDependency(user);
+    userGroup.node.addDependency(defaultUser, user);
     const cache = new CfnServerlessCache(this, 'ServerlessCache', {
       serverlessCacheName: stackUnique,
       description: 'Hipochat rooms, history and counters',
@@ -227,7 +226,7 @@ export class Redis extends Construct {
       securityGroupIds: [this.securityGroup.securityGroupId],
       userGroupId: userGroup.userGroupId,
     });
-    cache.addDependency(userGroup);
+    cache.node.addDependency(userGroup);
     // Retained data: a final snapshot when the cache is deleted (the password secret stays too).
     if (retainData) cache.finalSnapshotName = `${stackUnique}-final`;
     return cache;
