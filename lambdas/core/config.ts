@@ -1,7 +1,7 @@
 // zod/mini keeps every handler bundle ~430 KB smaller than classic zod (cold starts).
 import * as z from 'zod/mini';
 import { CONTROL_FRAME_TYPES, TYPING_TYPE } from '../../protocol/frames.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, MAX_FRAME_BYTES } from '../../protocol/limits.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES_LIMIT } from '../../protocol/limits.js';
 import { ConfigError } from './errors.js';
 
 /** How one variable is read: its schema, and the rule in words for error messages. */
@@ -140,8 +140,8 @@ const settings = {
     int(
       DEFAULT_MAX_MESSAGE_BYTES,
       64,
-      MAX_FRAME_BYTES,
-      'API Gateway closes a websocket on frames over 32 KB',
+      MAX_MESSAGE_BYTES_LIMIT,
+      'API Gateway closes a websocket on frames over 32 KB, and the server adds id, author, timestamp and room',
     ),
   ],
   /** Nesting levels a frame's body (and each client field) or an item body may have; deeper is refused. */

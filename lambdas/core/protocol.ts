@@ -9,8 +9,10 @@ import {
   isValidRoom,
   MAX_CLIENT_ID_LENGTH,
   MAX_MESSAGE_TYPE_LENGTH,
+  MAX_PUBLIC_PROFILE_BYTES,
   type Profile,
   ROOM_NAME_RULE,
+  utf8Length,
 } from '../../protocol/index.js';
 import { BadRequestError, NestingTooDeepError, PayloadTooLargeError } from './errors.js';
 
@@ -93,7 +95,16 @@ export function parseJson(
     throw new BadRequestError(`${what} is not valid JSON`, { cause: error });
   }
   if (maxDepth !== undefined && nestsDeeperThan(value, maxDepth)) throw new NestingTooDeepError(maxDepth);
+  if (maxDepth !== undefined) assertEncodedWithin(value, limit);
   return value;
+}
+
+/**
+ * The server sends a value re-encoded, which can be longer than the text it came as (`1e20` goes
+ * out as 21 digits), so the limit holds for that too. Only for values whose depth was checked.
+ */
+function assertEncodedWithin(value: unknown, limit: number): void {
+  if (utf8Length(JSON.stringify(value)) > limit) throw new PayloadTooLargeError(limit);
 }
 
 /** Whether a frame is `{"type":"ping"}` (answered with `{"type":"pong"}`, never stored). */
@@ -122,6 +133,7 @@ export function parseClientFrame(
 ): ReceivedFrame {
   const data = parseJson(text, limit, 'frame');
   if (nestsDeeperThan(data, maxDepth + 1)) throw new NestingTooDeepError(maxDepth);
+  assertEncodedWithin(data, limit);
   const parsed = receivedFrameSchema.safeParse(data);
   if (!parsed.success) throw new BadRequestError('frame must be a JSON object with a body');
   const frame = parsed.data;
@@ -160,6 +172,8 @@ export function defaultPublicFields(idField: string): string[] {
  */
 export function publicProfile(profile: Profile, fields: readonly string[]): Profile {
   const copy: Profile = {};
+  // `{}` plus each field's `"name":value,`: the JSON the author weighs in a frame.
+  let bytes = 2;
   for (const field of fields) {
     if (field === '__proto__' || !Object.hasOwn(profile, field)) continue;
     const value = profile[field];
@@ -169,6 +183,10 @@ export function publicProfile(profile: Profile, fields: readonly string[]): Prof
       typeof value === 'boolean' ||
       (typeof value === 'number' && Number.isFinite(value))
     ) {
+      // Bounded, so every outbound frame fits API Gateway's 32 KB: a field past the budget is left out.
+      const size = utf8Length(`${JSON.stringify(field)}:${JSON.stringify(value)},`);
+      if (bytes + size > MAX_PUBLIC_PROFILE_BYTES) continue;
+      bytes += size;
       copy[field] = value;
     }
   }
