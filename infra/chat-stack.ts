@@ -267,6 +267,7 @@ export class ChatStack extends Stack {
       webSocketStage: this.webSocketApi.stage,
       httpStage: this.httpApi.stage,
       cacheNodes,
+      serverlessCache: this.redis.serverlessCache?.serverlessCacheName,
       email: config.alarmEmail,
     });
     this.dashboard = new ChatDashboard(this, 'Dashboard', {
@@ -278,6 +279,7 @@ export class ChatStack extends Stack {
       shardQueues,
       deadLetterQueue: DEAD_LETTER_QUEUE,
       cacheNodes,
+      serverlessCache: this.redis.serverlessCache?.serverlessCacheName,
       alarms: this.alarms.alarms,
     });
     if (config.legacyDomain) {

@@ -505,9 +505,17 @@ export function stackConfigFromContext(node: Node): StackConfig {
   // RabbitMQ 4 runs only on mq.m7g: another type keeps 3.13 unless the engine is given too.
   const engineVersion =
     context.brokerEngineVersion ?? (instanceType.startsWith('mq.m7g.') ? base.broker.engineVersion : '3.13');
-  if (Number(engineVersion.split('.')[0]) >= 4 && !instanceType.startsWith('mq.m7g.')) {
+  const rabbitMq4 = Number(engineVersion.split('.')[0]) >= 4;
+  if (rabbitMq4 && !instanceType.startsWith('mq.m7g.')) {
     throw new ContextError(
       `-c brokerInstanceType must be an mq.m7g type for RabbitMQ ${engineVersion}, got ${JSON.stringify(instanceType)}`,
+    );
+  }
+  const queueType = context.queueType ?? base.queueType;
+  if (rabbitMq4 && queueType === 'classic' && base.broker.deploymentMode === 'CLUSTER_MULTI_AZ') {
+    // RabbitMQ 4 removed classic queue mirroring: a classic queue lives on one node of the cluster.
+    throw new ContextError(
+      `-c queueType must be quorum on a RabbitMQ ${engineVersion} cluster (classic queues are not replicated), got "classic"`,
     );
   }
   return {
@@ -534,7 +542,7 @@ export function stackConfigFromContext(node: Node): StackConfig {
     },
     fanoutShards: context.shards ?? base.fanoutShards,
     deliveryLimit: context.deliveryLimit ?? base.deliveryLimit,
-    queueType: context.queueType ?? base.queueType,
+    queueType,
     brokerUserRevision: context.brokerUserRevision ?? base.brokerUserRevision,
     removalPolicy: context.removalPolicy ?? base.removalPolicy,
     batchSize: context.batchSize ?? base.batchSize,

@@ -13,7 +13,13 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { DEAD_LETTER_QUEUE } from '../../lambdas/core/bus/topology.js';
-import { brokerDepthMetric, cacheNodeMetric, chatMetric, queueDepthMetric } from './chat-metrics.js';
+import {
+  brokerDepthMetric,
+  cacheNodeMetric,
+  chatMetric,
+  queueDepthMetric,
+  serverlessCacheMetric,
+} from './chat-metrics.js';
 
 /** Properties of {@link ChatAlarms}. */
 export interface ChatAlarmsProps {
@@ -32,6 +38,11 @@ export interface ChatAlarmsProps {
   readonly queueMetrics?: boolean;
   readonly webSocketStage: WebSocketStage;
   readonly httpStage: HttpStage;
+  /**
+   * Name of the serverless cache: one alarm on throttled commands instead of the node alarms.
+   * @default - a node-based cache
+   */
+  readonly serverlessCache?: string;
   /** Cache cluster ids of every cache node (the `CacheClusterId` dimension). */
   readonly cacheNodes: readonly string[];
   /**
@@ -179,6 +190,17 @@ export class ChatAlarms extends Construct {
         threshold: 80,
         alwaysPublished: true,
         description: 'The cache is 80% full; lower HIPOCHAT_HISTORY_LIMIT or scale the node type.',
+      });
+    }
+    if (props.serverlessCache !== undefined) {
+      this.add('CacheThrottled', {
+        metric: serverlessCacheMetric(props.serverlessCache, 'ThrottledCmds', {
+          ...fiveMinutes,
+          statistic: 'Sum',
+        }),
+        threshold: 1,
+        description:
+          'The serverless cache throttled commands (it scales up within minutes): set a minimum ECPU rate or look for a hot room.',
       });
     }
     if (props.email) {

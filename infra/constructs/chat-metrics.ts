@@ -117,3 +117,19 @@ export function cacheNodeMetric(node: string, metricName: string, options: Metri
     dimensionsMap: { CacheClusterId: node },
   });
 }
+
+/** A metric of an ElastiCache serverless cache (dimension `clusterId`, the cache's name). */
+export function serverlessCacheMetric(
+  cache: string,
+  metricName: string,
+  options: MetricOptions = {},
+): Metric {
+  return new Metric({
+    namespace: 'AWS/ElastiCache',
+    metricName,
+    statistic: 'Average',
+    period: Duration.minutes(5),
+    ...options,
+    dimensionsMap: { clusterId: cache },
+  });
+}
