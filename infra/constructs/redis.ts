@@ -227,7 +227,8 @@ export class Redis extends Construct {
       userGroupId: userGroup.userGroupId,
     });
     cache.node.addDependency(userGroup);
-    // Retained data: a final snapshot when the cache is deleted (the password secret stays too).
+    // Deleted with the stack; retained data keeps a final snapshot (and the password secret).
+    cache.applyRemovalPolicy(RemovalPolicy.DESTROY);
     if (retainData) cache.finalSnapshotName = `${stackUnique}-final`;
     return cache;
   }

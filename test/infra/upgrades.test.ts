@@ -100,6 +100,8 @@ describe('Profiles: broker and cache', () => {
     const cache = only(deployment, 'AWS::ElastiCache::ServerlessCache').Properties;
     expect(cache).toMatchObject({ Engine: 'valkey', MajorEngineVersion: '8' });
     expect(cache.SubnetIds).toHaveLength(2);
+    // Retained data (prod): a final snapshot when the cache goes.
+    expect(cache.FinalSnapshotName !== undefined).toBe(deployment.config.removalPolicy === 'retain');
     const users = ofType(deployment, 'AWS::ElastiCache::User').map(([, user]) => user.Properties);
     expect(users).toEqual(
       expect.arrayContaining([
