@@ -114,8 +114,8 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
   ],
   [
     '`HIPOCHAT_MAX_MESSAGE_BYTES` above 32 KB, which API Gateway answers by closing the socket (1009)',
-    'refused at start-up (and at synth through `-c chatEnv`): the limit is 32768, and the error says why',
-    '`test/unit/config.test.ts`, `test/infra/chat-env.test.ts`',
+    'refused at start-up (and at synth through `-c chatEnv`): the limit is 29696, so the outbound frame with id, bounded author, timestamp and room fits 32 KB, and the error says why',
+    '`test/unit/config.test.ts`, `test/unit/outbound-frame.test.ts`, `test/infra/chat-env.test.ts`',
   ],
   [
     'A member removed from a closed room whose socket could not be closed keeps posting',
@@ -141,6 +141,11 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
     'Signing `@connections` posts or Lambda Invoke calls with the documented `local`/`local` keys against a local gateway on `HIPOCHAT_LISTEN_ADDRESS=0.0.0.0`',
     'warned at start-up: the endpoints accept the default secret beyond loopback; set `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` or listen on 127.0.0.1',
     '`test/unit/local-startup.test.ts`',
+  ],
+  [
+    "Outbound frames inflated past API Gateway's 32 KB (sockets closed with 1009, two billed units): a body of `1e20` numbers that re-encode to 21 digits each, a profile with huge public fields, a very long user id",
+    'refused or bounded: a frame is measured again as the server re-encodes it (413); the author keeps the public fields that fit 2,048 bytes; a user id over 256 bytes is refused at connect (401)',
+    '`test/unit/outbound-frame.test.ts`',
   ],
 ];
 
