@@ -89,7 +89,8 @@ systemctl daemon-reload
 systemctl enable --now hipochat-nat.service`;
 
 /**
- * Tells CloudFormation whether the NAT instance forwards: SUCCESS only when the unit ran, IP
+ * Tells CloudFormation whether the NAT instance forwards (the instance's creation policy waits for
+ * it: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-creationpolicy.html): SUCCESS only when the unit ran, IP
  * forwarding is on and the masquerade rule is in place, FAILURE otherwise, so a broken boot fails
  * (and rolls back) the deploy instead of leaving the functions without egress. The AWS CLI ships
  * with Amazon Linux 2023; the instance role may signal this one resource only.

@@ -111,7 +111,8 @@ export class Redis extends Construct {
     const multiAz = props.multiAz ?? false;
     this.kind = props.kind ?? 'nodes';
     const serverless = this.kind === 'serverless';
-    // Every serverless cache is cluster mode enabled.
+    // Every serverless cache is cluster mode enabled
+    // (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/RedisConfiguration.html).
     this.clusterMode = serverless || (props.clusterMode ?? false);
     this.port = serverless ? SERVERLESS_CACHE_PORT : (props.port ?? 6380);
     if (!serverless && multiAz && nodesPerShard < 2)
