@@ -212,8 +212,9 @@ export class Broker extends Construct {
    * CloudFormation requires a broker name, which is part of the broker's identity: a new name is a
    * new broker, and the old one (with its queued messages) is deleted. So the name depends on the
    * construct path only, never on properties; a property change that does need a new broker
-   * (deployment mode, subnets) fails safely at create (names are unique per account) until the
-   * operator drains the queues and raises the generation (docs/operations.md).
+   * (deployment mode, subnets) fails safely, since CloudFormation does not replace a custom-named
+   * resource under the same name, until the operator drains the queues and raises the generation
+   * (docs/operations.md).
    */
   private nameFor(generation: number): string {
     if (generation === 0)
