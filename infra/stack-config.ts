@@ -35,8 +35,8 @@ export interface BrokerConfig {
    */
   readonly engineVersion: string;
   /**
-   * Identity of the broker: its name is `<stack>-Broker-<hash>` at generation 0 (the name every
-   * deployment had before) and gets `-g<n>` above it. Bump it only for a change CloudFormation
+   * Identity of the broker: its name is `<stack>-Broker-<hash of the construct path>` at generation 0
+   * (the name deployments had before names carried a property hash) and gets `-g<n>` above it. Bump it only for a change CloudFormation
    * must replace the broker for (deployment mode, subnets), after draining (docs/operations.md).
    * @default 0
    */
@@ -93,7 +93,7 @@ export interface StackConfig {
    */
   readonly apiGatewayAccount: boolean;
   /**
-   * Resolve the latest Amazon Linux 2023 image for NAT instances at this synth; otherwise the image
+   * Resolve the latest Amazon Linux 2023 image for NAT instances at every deploy; otherwise the image
    * id recorded in `cdk.context.json` is reused, so a new release never replaces the instance.
    * @default false
    */
