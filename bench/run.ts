@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { idleCostOfProfiles } from '../infra/cost/profiles.js';
 import {
   AWS_MODEL_ASSUMPTIONS,
   type AwsModelRow,
@@ -800,6 +801,8 @@ async function main(): Promise<void> {
       : undefined,
     prices: AWS_PRICES,
     deployment: DEPLOYMENT,
+    // Computed from the synthesized dev and prod templates (npm run cost).
+    idleCost: idleCostOfProfiles(),
   };
   writeFileSync(join(flags.out, `${stamp}.json`), `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(join(flags.out, `${stamp}.md`), markdown);

@@ -49,8 +49,12 @@ function pascal(name: string): string {
     .join('');
 }
 
-/** Cache cluster ids of every node: `<group>-001` or, in cluster mode, `<group>-0001-001`. */
+/**
+ * Cache cluster ids of every node: `<group>-001` or, in cluster mode, `<group>-0001-001`; none for
+ * a serverless cache, which has no nodes.
+ */
 function cacheNodeIds(redis: Redis, config: StackConfig): string[] {
+  if (!redis.replicationGroup) return [];
   const group = redis.replicationGroup.ref;
   const nodes = Array.from({ length: config.cache.nodesPerShard }, (_, n) => String(n + 1).padStart(3, '0'));
   if (!config.cache.clusterMode) return nodes.map((node) => `${group}-${node}`);
@@ -98,6 +102,7 @@ export class ChatStack extends Stack {
       natGateways: config.natGateways,
       natProvider: config.natProvider,
       natInstanceType: config.natInstanceType,
+      natAmiRefresh: config.natAmiRefresh,
       secretsEndpoint: config.secretsEndpoint,
       logRetention,
     });
@@ -115,6 +120,7 @@ export class ChatStack extends Stack {
       clients: securityGroup,
       ...config.broker,
       removalPolicy: dataRemoval,
+      logRetention,
     });
     this.topology = new BrokerTopology(this, 'Topology', {
       broker: this.broker,
@@ -226,6 +232,7 @@ export class ChatStack extends Stack {
       stageName: config.stageName,
       throttle: config.webSocketThrottle,
       logRetention,
+      setAccountLoggingRole: config.apiGatewayAccount,
     });
     if (config.webPage) {
       this.webPage = new WebPage(this, 'WebPage', { logRetention, projectRoot: props.projectRoot });
@@ -262,9 +269,11 @@ export class ChatStack extends Stack {
       fanout: handlerOf(consumer),
       brokerName: this.broker.brokerName,
       shardQueues,
+      queueMetrics: Number(config.broker.engineVersion.split('.')[0]) < 4,
       webSocketStage: this.webSocketApi.stage,
       httpStage: this.httpApi.stage,
       cacheNodes,
+      serverlessCache: this.redis.serverlessCache?.serverlessCacheName,
       email: config.alarmEmail,
     });
     this.dashboard = new ChatDashboard(this, 'Dashboard', {
@@ -276,6 +285,7 @@ export class ChatStack extends Stack {
       shardQueues,
       deadLetterQueue: DEAD_LETTER_QUEUE,
       cacheNodes,
+      serverlessCache: this.redis.serverlessCache?.serverlessCacheName,
       alarms: this.alarms.alarms,
     });
     if (config.legacyDomain) {

@@ -26,15 +26,30 @@ export type BrokerDeploymentMode = 'SINGLE_INSTANCE' | 'CLUSTER_MULTI_AZ';
 
 /** The Amazon MQ broker of the stack. */
 export interface BrokerConfig {
-  /** Broker instance type, for example `mq.t3.micro` or `mq.m5.large`. */
+  /** Broker instance type, for example `mq.t3.micro` or `mq.m7g.large`. */
   readonly instanceType: string;
   readonly deploymentMode: BrokerDeploymentMode;
-  /** RabbitMQ engine version; quorum queues with `x-delivery-limit` need 3.13 or later. */
+  /**
+   * RabbitMQ engine version; quorum queues with `x-delivery-limit` need 3.13 or later, and 4.x runs
+   * only on `mq.m7g` (https://docs.aws.amazon.com/amazon-mq/latest/developer-guide/rabbitmq-4.html).
+   */
   readonly engineVersion: string;
+  /**
+   * Identity of the broker: its name is `<stack>-Broker-<hash of the construct path>` at generation 0
+   * (the name deployments had before names carried a property hash) and gets `-g<n>` above it. Bump it only for a change CloudFormation
+   * must replace the broker for (deployment mode, subnets), after draining (docs/operations.md).
+   * @default 0
+   */
+  readonly generation: number;
 }
 
-/** The ElastiCache replication group of the stack. */
+/** `serverless`: ElastiCache Serverless for Valkey; `nodes`: a replication group of cache nodes. */
+export type CacheKind = 'serverless' | 'nodes';
+
+/** The ElastiCache cache of the stack. */
 export interface CacheConfig {
+  /** Serverless Valkey (spans AZs, billed per GB stored and per request) or cache nodes. */
+  readonly kind: CacheKind;
   /** Cache node type, for example `cache.t4g.micro`. */
   readonly nodeType: string;
   /** `valkey` or `redis` (Redis OSS). */
@@ -69,8 +84,20 @@ export interface LegacyDomainConfig {
 /** Everything a deployment can choose. */
 export interface StackConfig {
   readonly profile: Profile;
-  /** Stage name of the WebSocket API (the HTTP API serves `$default`). */
+  /** Stage name of the WebSocket API (the HTTP API serves `$default`) and of the stack, `Hipochat-<stage>`. */
   readonly stageName: string;
+  /**
+   * Set the region's API Gateway CloudWatch role (`AWS::ApiGateway::Account`, one per account and
+   * region: the last stack to set it wins). Turn off when another stack or app owns it.
+   * @default true
+   */
+  readonly apiGatewayAccount: boolean;
+  /**
+   * Resolve the latest Amazon Linux 2023 image for NAT instances at every deploy; otherwise the image
+   * id recorded in `cdk.context.json` is reused, so a new release never replaces the instance.
+   * @default false
+   */
+  readonly natAmiRefresh: boolean;
   /** NAT devices (gateways or instances, per `natProvider`), at most one per Availability Zone. */
   readonly natGateways: number;
   /** Managed NAT gateways (`gateway`) or NAT instances (`instance`). */
@@ -144,12 +171,22 @@ export const profiles: Record<Profile, StackConfig> = {
   dev: {
     profile: 'dev',
     stageName: 'dev',
+    apiGatewayAccount: true,
+    natAmiRefresh: false,
     natGateways: 1,
     natProvider: 'instance',
     natInstanceType: 't4g.nano',
     secretsEndpoint: false,
-    broker: { instanceType: 'mq.t3.micro', deploymentMode: 'SINGLE_INSTANCE', engineVersion: '3.13' },
+    // The smallest broker Amazon MQ offers; RabbitMQ 4 needs mq.m7g (mq.m7g.medium is the smallest).
+    broker: {
+      instanceType: 'mq.t3.micro',
+      deploymentMode: 'SINGLE_INSTANCE',
+      engineVersion: '3.13',
+      generation: 0,
+    },
+    // Serverless Valkey bills its 100 MB minimum idle: below one cache.t4g.micro node.
     cache: {
+      kind: 'serverless',
       nodeType: 'cache.t4g.micro',
       engine: 'valkey',
       engineVersion: '8.0',
@@ -177,12 +214,21 @@ export const profiles: Record<Profile, StackConfig> = {
   prod: {
     profile: 'prod',
     stageName: 'prod',
+    apiGatewayAccount: true,
+    natAmiRefresh: false,
     natGateways: 2,
     natProvider: 'gateway',
     natInstanceType: 't4g.nano',
     secretsEndpoint: true,
-    broker: { instanceType: 'mq.m5.large', deploymentMode: 'CLUSTER_MULTI_AZ', engineVersion: '3.13' },
+    // Amazon MQ recommends mq.m7g.large and above for production; RabbitMQ 4.2 runs only on mq.m7g.
+    broker: {
+      instanceType: 'mq.m7g.large',
+      deploymentMode: 'CLUSTER_MULTI_AZ',
+      engineVersion: '4.2',
+      generation: 0,
+    },
     cache: {
+      kind: 'serverless',
       nodeType: 'cache.m7g.large',
       engine: 'valkey',
       engineVersion: '8.0',
@@ -308,6 +354,19 @@ const retention = z.preprocess(
     }),
 );
 
+/** Every stack is named `Hipochat-<stage>`. */
+export const STACK_PREFIX = 'Hipochat-';
+
+/**
+ * The longest stage name: CDK refuses a stack name over 128 characters or outside
+ * `^[A-Za-z][A-Za-z0-9-]*$` (aws-cdk-lib core/lib/stack.ts, `VALID_STACK_NAME_REGEX`), and the
+ * stage is the stack name after {@link STACK_PREFIX}. That rule also fits API Gateway's stage
+ * names (alphanumerics, hyphens and underscores, at most 128).
+ */
+export const MAX_STAGE_LENGTH = 128 - STACK_PREFIX.length;
+
+const STAGE_PATTERN = new RegExp(`^[A-Za-z0-9-]{1,${MAX_STAGE_LENGTH}}$`);
+
 /**
  * `-c chatEnv='{"HIPOCHAT_MAX_MESSAGE_BYTES":"32768"}'` or an object in `cdk.json`: checked
  * against {@link TUNABLE_VARIABLES} and the runtime's config schema, so a bad value fails synth
@@ -356,7 +415,15 @@ const chatEnv = z
 export const contextSchema = z
   .object({
     profile: oneOf(['dev', 'prod']),
-    stage: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, { error: mustBe('must match [A-Za-z0-9_-]{1,128}') }),
+    stage: z.string().regex(STAGE_PATTERN, {
+      error: mustBe(
+        `must be 1-${MAX_STAGE_LENGTH} letters, digits or hyphens (the stack is named ${STACK_PREFIX}<stage>)`,
+      ),
+    }),
+    apiGatewayAccount: flag,
+    natAmiRefresh: flag,
+    cache: oneOf(['serverless', 'nodes']),
+    brokerGeneration: integer(0, 999),
     shards: integer(1, 64),
     deliveryLimit: integer(1, 100),
     queueType: oneOf(['quorum', 'classic']),
@@ -445,27 +512,48 @@ export function stackConfigFromContext(node: Node): StackConfig {
   const context = parseContext(Object.fromEntries(CONTEXT_KEYS.map((key) => [key, node.tryGetContext(key)])));
   const base = profiles[context.profile ?? 'dev'];
   const clusterMode = context.redisClusterMode ?? base.cache.clusterMode;
+  const instanceType = context.brokerInstanceType ?? base.broker.instanceType;
+  // RabbitMQ 4 runs only on mq.m7g: another type keeps 3.13 unless the engine is given too.
+  const engineVersion =
+    context.brokerEngineVersion ?? (instanceType.startsWith('mq.m7g.') ? base.broker.engineVersion : '3.13');
+  const rabbitMq4 = Number(engineVersion.split('.')[0]) >= 4;
+  if (rabbitMq4 && !instanceType.startsWith('mq.m7g.')) {
+    throw new ContextError(
+      `-c brokerInstanceType must be an mq.m7g type for RabbitMQ ${engineVersion}, got ${JSON.stringify(instanceType)}`,
+    );
+  }
+  const queueType = context.queueType ?? base.queueType;
+  if (rabbitMq4 && queueType === 'classic' && base.broker.deploymentMode === 'CLUSTER_MULTI_AZ') {
+    // RabbitMQ 4 removed classic queue mirroring: a classic queue lives on one node of the cluster.
+    throw new ContextError(
+      `-c queueType must be quorum on a RabbitMQ ${engineVersion} cluster (classic queues are not replicated), got "classic"`,
+    );
+  }
   return {
     ...base,
     stageName: context.stage ?? base.stageName,
+    apiGatewayAccount: context.apiGatewayAccount ?? base.apiGatewayAccount,
+    natAmiRefresh: context.natAmiRefresh ?? base.natAmiRefresh,
     natGateways: context.natGateways ?? base.natGateways,
     natProvider: context.natProvider ?? base.natProvider,
     natInstanceType: context.natInstanceType ?? base.natInstanceType,
     secretsEndpoint: context.secretsEndpoint ?? base.secretsEndpoint,
     broker: {
       ...base.broker,
-      instanceType: context.brokerInstanceType ?? base.broker.instanceType,
-      engineVersion: context.brokerEngineVersion ?? base.broker.engineVersion,
+      instanceType,
+      engineVersion,
+      generation: context.brokerGeneration ?? base.broker.generation,
     },
     cache: {
       ...base.cache,
+      kind: context.cache ?? base.cache.kind,
       nodeType: context.cacheNodeType ?? base.cache.nodeType,
       clusterMode,
       shards: clusterMode ? (context.redisShards ?? 2) : 1,
     },
     fanoutShards: context.shards ?? base.fanoutShards,
     deliveryLimit: context.deliveryLimit ?? base.deliveryLimit,
-    queueType: context.queueType ?? base.queueType,
+    queueType,
     brokerUserRevision: context.brokerUserRevision ?? base.brokerUserRevision,
     removalPolicy: context.removalPolicy ?? base.removalPolicy,
     batchSize: context.batchSize ?? base.batchSize,

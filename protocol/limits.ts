@@ -12,6 +12,23 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 16_384;
  */
 export const MAX_FRAME_BYTES = 32 * 1024;
 
+/** The most bytes of JSON a message's `author` (the public part of a profile) may weigh. */
+export const MAX_PUBLIC_PROFILE_BYTES = 2048;
+
+/** The longest user id (the profile's id field, a message's `senderId`), in UTF-8 bytes. */
+export const MAX_USER_ID_BYTES = 256;
+
+/**
+ * What the server adds to a client frame on its way out, at most: `id` (a stream id, 33
+ * characters), `room` and `token` (128 each), `timestamp`, `author` (a bounded public profile),
+ * `senderId`, `type` when the client sent none, and their keys and quotes; rounded up. The outbound
+ * frame of the largest client frame must still fit {@link MAX_FRAME_BYTES}.
+ */
+export const OUTBOUND_ENVELOPE_BYTES = 3072;
+
+/** The highest `HIPOCHAT_MAX_MESSAGE_BYTES`: its outbound frame, envelope included, fits 32 KB. */
+export const MAX_MESSAGE_BYTES_LIMIT = MAX_FRAME_BYTES - OUTBOUND_ENVELOPE_BYTES;
+
 /** API Gateway bills outbound websocket data in 32 KB units; a batch frame stays within one. */
 export const BATCH_FRAME_BYTES = MAX_FRAME_BYTES;
 

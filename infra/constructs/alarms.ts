@@ -13,7 +13,13 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { DEAD_LETTER_QUEUE } from '../../lambdas/core/bus/topology.js';
-import { cacheNodeMetric, chatMetric, queueDepthMetric } from './chat-metrics.js';
+import {
+  brokerDepthMetric,
+  cacheNodeMetric,
+  chatMetric,
+  queueDepthMetric,
+  serverlessCacheMetric,
+} from './chat-metrics.js';
 
 /** Properties of {@link ChatAlarms}. */
 export interface ChatAlarmsProps {
@@ -22,10 +28,21 @@ export interface ChatAlarmsProps {
   readonly fanout: LambdaFunction;
   /** Broker name (the `Broker` dimension of Amazon MQ metrics). */
   readonly brokerName: string;
-  /** The fan-out shard queues, one backlog alarm each. */
+  /** The fan-out shard queues, one backlog alarm each (RabbitMQ 3 only). */
   readonly shardQueues: readonly string[];
+  /**
+   * Amazon MQ publishes per-queue metrics for RabbitMQ 3 brokers only; on RabbitMQ 4 the backlog
+   * alarm watches the broker-wide message count instead.
+   * @default true
+   */
+  readonly queueMetrics?: boolean;
   readonly webSocketStage: WebSocketStage;
   readonly httpStage: HttpStage;
+  /**
+   * Name of the serverless cache: one alarm on throttled commands instead of the node alarms.
+   * @default - a node-based cache
+   */
+  readonly serverlessCache?: string;
   /** Cache cluster ids of every cache node (the `CacheClusterId` dimension). */
   readonly cacheNodes: readonly string[];
   /**
@@ -61,6 +78,13 @@ interface AlarmSpec {
   readonly comparison?: ComparisonOperator;
   /** Consecutive breaching periods. @default 1 */
   readonly periods?: number;
+  /**
+   * The metric is published all the time (broker, cache), so no data means something is wrong and
+   * the alarm shows INSUFFICIENT_DATA; event counts (errors, refusals) publish nothing when nothing
+   * happened, which is fine.
+   * @default false
+   */
+  readonly alwaysPublished?: boolean;
 }
 
 /**
@@ -99,19 +123,31 @@ export class ChatAlarms extends Construct {
       comparison: ComparisonOperator.GREATER_THAN_THRESHOLD,
       description: `The fan-out gave up on messages after the delivery limit and sent them to ${DEAD_LETTER_QUEUE}.`,
     });
-    this.add('DeadLetters', {
-      metric: queueDepthMetric(props.brokerName, DEAD_LETTER_QUEUE, fiveMinutes),
-      threshold: 1,
-      description: `Messages wait in ${DEAD_LETTER_QUEUE} (dead-lettered by the fan-out or by the broker's delivery limit); read and clear it.`,
-    });
-    for (const [shard, queue] of props.shardQueues.entries()) {
-      // A healthy shard drains within seconds, so its 5-minute minimum is about 0. A minimum at or
-      // above the threshold for three periods in a row is a backlog that grew or never drained.
-      this.add(`QueueBacklog${shard}`, {
-        metric: queueDepthMetric(props.brokerName, queue, { ...fiveMinutes, statistic: 'Minimum' }),
+    // A healthy queue drains within seconds, so its 5-minute minimum is about 0. A minimum at or
+    // above the threshold for three periods in a row is a backlog that grew or never drained.
+    if (props.queueMetrics ?? true) {
+      this.add('DeadLetters', {
+        metric: queueDepthMetric(props.brokerName, DEAD_LETTER_QUEUE, fiveMinutes),
+        threshold: 1,
+        alwaysPublished: true,
+        description: `Messages wait in ${DEAD_LETTER_QUEUE} (dead-lettered by the fan-out or by the broker's delivery limit); read and clear it.`,
+      });
+      for (const [shard, queue] of props.shardQueues.entries()) {
+        this.add(`QueueBacklog${shard}`, {
+          metric: queueDepthMetric(props.brokerName, queue, { ...fiveMinutes, statistic: 'Minimum' }),
+          threshold: backlog,
+          periods: 3,
+          alwaysPublished: true,
+          description: `${queue} held ${backlog}+ messages for 15 minutes: the fan-out falls behind or its event source mapping stopped.`,
+        });
+      }
+    } else {
+      this.add('BrokerBacklog', {
+        metric: brokerDepthMetric(props.brokerName, { ...fiveMinutes, statistic: 'Minimum' }),
         threshold: backlog,
         periods: 3,
-        description: `${queue} held ${backlog}+ messages for 15 minutes: the fan-out falls behind or its event source mapping stopped.`,
+        alwaysPublished: true,
+        description: `The broker's queues (shards and ${DEAD_LETTER_QUEUE}) held ${backlog}+ messages for 15 minutes: the fan-out falls behind, a mapping stopped, or dead letters wait; the management API shows which queue.`,
       });
     }
     this.add('FanoutErrors', {
@@ -145,13 +181,26 @@ export class ChatAlarms extends Construct {
       this.add(`CacheCpu${index}`, {
         metric: cacheNodeMetric(node, 'EngineCPUUtilization'),
         threshold: 80,
+        alwaysPublished: true,
         description:
           'The cache engine thread is busy 80% of the time; scale the node type or turn on cluster mode.',
       });
       this.add(`CacheMemory${index}`, {
         metric: cacheNodeMetric(node, 'DatabaseMemoryUsagePercentage', { statistic: 'Maximum' }),
         threshold: 80,
+        alwaysPublished: true,
         description: 'The cache is 80% full; lower HIPOCHAT_HISTORY_LIMIT or scale the node type.',
+      });
+    }
+    if (props.serverlessCache !== undefined) {
+      this.add('CacheThrottled', {
+        metric: serverlessCacheMetric(props.serverlessCache, 'ThrottledCmds', {
+          ...fiveMinutes,
+          statistic: 'Sum',
+        }),
+        threshold: 1,
+        description:
+          'The serverless cache throttled commands (it scales up within minutes): set a minimum ECPU rate or look for a hot room.',
       });
     }
     if (props.email) {
@@ -173,7 +222,7 @@ export class ChatAlarms extends Construct {
         evaluationPeriods: spec.periods ?? 1,
         datapointsToAlarm: spec.periods ?? 1,
         comparisonOperator: spec.comparison ?? ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        treatMissingData: spec.alwaysPublished ? TreatMissingData.MISSING : TreatMissingData.NOT_BREACHING,
         alarmDescription: spec.description,
       }),
     );

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { CustomResource, Duration, Fn, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { CfnBroker, type CfnBrokerProps } from 'aws-cdk-lib/aws-amazonmq';
 import {
@@ -11,7 +10,7 @@ import {
   type SubnetSelection,
 } from 'aws-cdk-lib/aws-ec2';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup, LogRetention, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
@@ -28,16 +27,23 @@ export const MANAGEMENT_PORT = 443;
 /** Username of the non-administrator user the functions and event source mappings connect as. */
 export const RUNTIME_USERNAME = 'hipochat-runtime';
 
-/** Properties of AWS::AmazonMQ::Broker whose change replaces the broker (CloudFormation resource spec). */
-const REPLACING_PROPERTIES = [
-  'authenticationStrategy',
-  'deploymentMode',
-  'encryptionOptions',
-  'engineType',
-  'publiclyAccessible',
-  'storageType',
-  'subnetIds',
-] as const satisfies readonly (keyof CfnBrokerProps)[];
+/**
+ * Properties of AWS::AmazonMQ::Broker whose change replaces the broker (CloudFormation resource
+ * spec), its name included. Engine version and instance type change in place.
+ */
+export const BROKER_REPLACING_PROPERTIES = [
+  'BrokerName',
+  'AuthenticationStrategy',
+  'DeploymentMode',
+  'EncryptionOptions',
+  'EngineType',
+  'PubliclyAccessible',
+  'StorageType',
+  'SubnetIds',
+] as const;
+
+/** Longest broker name Amazon MQ accepts. */
+const MAX_BROKER_NAME = 50;
 
 /** Properties of {@link Broker}. */
 export interface BrokerProps {
@@ -65,6 +71,16 @@ export interface BrokerProps {
    * @default RemovalPolicy.DESTROY
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Raise only to replace the broker on purpose (a new name): 0 keeps the name it always had.
+   * @default 0
+   */
+  readonly generation?: number;
+  /**
+   * Retention of the broker's general log group, which Amazon MQ creates without one.
+   * @default RetentionDays.TWO_WEEKS
+   */
+  readonly logRetention?: RetentionDays;
 }
 
 /**
@@ -88,6 +104,8 @@ export class Broker extends Construct {
   readonly arn: string;
   /** Broker name, the `Broker` dimension of its CloudWatch metrics. */
   readonly brokerName: string;
+  /** Sets the retention of the broker's general log group. */
+  readonly generalLogRetention: LogRetention;
 
   constructor(scope: Construct, id: string, props: BrokerProps) {
     super(scope, id);
@@ -158,10 +176,31 @@ export class Broker extends Construct {
       logs: { general: true },
       maintenanceWindowStartTime: { dayOfWeek: 'SUNDAY', timeOfDay: '03:00', timeZone: 'UTC' },
     };
-    this.brokerName = this.nameFor(properties);
+    this.brokerName = this.nameFor(props.generation ?? 0);
     this.broker = new CfnBroker(this, 'Broker', { brokerName: this.brokerName, ...properties });
     this.arn = this.broker.attrArn;
     this.amqpsUrl = Fn.select(0, this.broker.attrAmqpEndpoints);
+    // Amazon MQ creates /aws/amazonmq/broker/<id>/general itself, with no retention: set it on the
+    // group whether it exists yet or not (CDK's LogRetention creates or adopts it).
+    this.generalLogRetention = new LogRetention(this, 'GeneralLogRetention', {
+      logGroupName: Fn.join('', ['/aws/amazonmq/broker/', this.broker.attrId, '/general']),
+      retention: props.logRetention ?? (14 as RetentionDays),
+    });
+    // CDK's stack-wide singleton function behind LogRetention.
+    for (const handler of Stack.of(this).node.children.filter((child) =>
+      child.node.id.startsWith('LogRetention'),
+    )) {
+      acknowledge(
+        handler,
+        managedPolicyFinding(this, 'service-role/AWSLambdaBasicExecutionRole'),
+        'CDK’s log retention function only writes its own logs with the AWS-maintained baseline.',
+      );
+      acknowledge(
+        handler,
+        'AwsSolutions-IAM5[Resource::*]',
+        'logs:PutRetentionPolicy and logs:DeleteRetentionPolicy on a log group Amazon MQ names after the broker id, known only after creation; CDK’s LogRetention grants them on *.',
+      );
+    }
   }
 
   /** Lets `other` reach the management API (HTTPS); only the topology custom resource needs it. */
@@ -170,17 +209,18 @@ export class Broker extends Construct {
   }
 
   /**
-   * CloudFormation requires a broker name, and a fixed one makes every replacement fail: the new
-   * broker is created before the old one is deleted, and names are unique per account. So the
-   * name carries a hash of the properties whose change replaces the broker.
+   * CloudFormation requires a broker name, which is part of the broker's identity: a new name is a
+   * new broker, and the old one (with its queued messages) is deleted. So the name depends on the
+   * construct path only, never on properties; a property change that does need a new broker
+   * (deployment mode, subnets) fails safely, since CloudFormation does not replace a custom-named
+   * resource under the same name, until the operator drains the queues and raises the generation
+   * (docs/operations.md).
    */
-  private nameFor(properties: Omit<CfnBrokerProps, 'brokerName'>): string {
-    const replacing = Object.fromEntries(REPLACING_PROPERTIES.map((key) => [key, properties[key]]));
-    const digest = createHash('sha256')
-      .update(JSON.stringify(Stack.of(this).resolve(replacing)))
-      .digest('hex')
-      .slice(0, 8);
-    return `${Names.uniqueResourceName(this, { maxLength: 41, separator: '-' })}-${digest}`;
+  private nameFor(generation: number): string {
+    if (generation === 0)
+      return Names.uniqueResourceName(this, { maxLength: MAX_BROKER_NAME, separator: '-' });
+    const suffix = `-g${generation}`;
+    return `${Names.uniqueResourceName(this, { maxLength: MAX_BROKER_NAME - suffix.length, separator: '-' })}${suffix}`;
   }
 }
 

@@ -66,7 +66,18 @@ export function chatMetric(name: ChatMetricName, stage: string, options: ChatMet
   });
 }
 
-/** RabbitMQ queue depth (ready plus unacknowledged) as Amazon MQ publishes it, per minute. */
+/**
+ * Where Amazon MQ documents its RabbitMQ metrics and their dimensions: broker metrics by `Broker`,
+ * queue metrics by `Broker`, `VirtualHost` and `Queue`.
+ */
+export const AMAZON_MQ_METRICS_PAGE =
+  'https://docs.aws.amazon.com/amazon-mq/latest/developer-guide/rabbitmq-logging-monitoring.html';
+
+/**
+ * RabbitMQ queue depth (ready plus unacknowledged) as Amazon MQ publishes it, per minute, with the
+ * dimensions of {@link AMAZON_MQ_METRICS_PAGE}. RabbitMQ 3 brokers only: Amazon MQ publishes no
+ * queue metrics for RabbitMQ 4 (https://docs.aws.amazon.com/amazon-mq/latest/developer-guide/rabbitmq-4.html).
+ */
 export function queueDepthMetric(
   brokerName: string,
   queue: string,
@@ -83,6 +94,18 @@ export function queueDepthMetric(
   });
 }
 
+/** Messages in all of a broker's queues (`MessageCount`, dimension `Broker` only), per minute. */
+export function brokerDepthMetric(brokerName: string, options: MetricOptions = {}): Metric {
+  return new Metric({
+    namespace: 'AWS/AmazonMQ',
+    metricName: 'MessageCount',
+    statistic: 'Maximum',
+    period: Duration.minutes(1),
+    ...options,
+    dimensionsMap: { Broker: brokerName },
+  });
+}
+
 /** An ElastiCache metric of one cache node. */
 export function cacheNodeMetric(node: string, metricName: string, options: MetricOptions = {}): Metric {
   return new Metric({
@@ -92,5 +115,21 @@ export function cacheNodeMetric(node: string, metricName: string, options: Metri
     period: Duration.minutes(5),
     ...options,
     dimensionsMap: { CacheClusterId: node },
+  });
+}
+
+/** A metric of an ElastiCache serverless cache (dimension `clusterId`, the cache's name). */
+export function serverlessCacheMetric(
+  cache: string,
+  metricName: string,
+  options: MetricOptions = {},
+): Metric {
+  return new Metric({
+    namespace: 'AWS/ElastiCache',
+    metricName,
+    statistic: 'Average',
+    period: Duration.minutes(5),
+    ...options,
+    dimensionsMap: { clusterId: cache },
   });
 }

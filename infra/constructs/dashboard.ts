@@ -19,6 +19,7 @@ import {
   chatMetric,
   queueDepthMetric,
   REFUSAL_REASONS,
+  serverlessCacheMetric,
 } from './chat-metrics.js';
 
 /** Properties of {@link ChatDashboard}. */
@@ -34,8 +35,13 @@ export interface ChatDashboardProps {
   /** The fan-out shard queues. */
   readonly shardQueues: readonly string[];
   readonly deadLetterQueue: string;
-  /** Cache cluster ids of every cache node. */
+  /** Cache cluster ids of every cache node (none with a serverless cache). */
   readonly cacheNodes: readonly string[];
+  /**
+   * Name of the serverless cache, graphed instead of nodes.
+   * @default - a node-based cache
+   */
+  readonly serverlessCache?: string;
   /**
    * Alarms shown at the top.
    * @default - none
@@ -72,6 +78,10 @@ export class ChatDashboard extends Construct {
     const cache = (node: string, metricName: string, statistic = 'Average') =>
       cacheNodeMetric(node, metricName, { statistic, period: Duration.minutes(1) }).with({
         label: `node ${props.cacheNodes.indexOf(node) + 1}`,
+      });
+    const serverless = (name: string, metricName: string, statistic: string) =>
+      serverlessCacheMetric(name, metricName, { statistic, period: Duration.minutes(1) }).with({
+        label: metricName,
       });
     const webSocket = (metricName: string, statistic = 'Sum') =>
       props.webSocketStage.metric(metricName, { statistic, period: Duration.minutes(1), label: metricName });
@@ -168,19 +178,29 @@ export class ChatDashboard extends Construct {
         graph('Dead-letter queue depth', [queueDepth(props.deadLetterQueue)]),
         graph(
           'Cache connections',
-          props.cacheNodes.map((node) => cache(node, 'CurrConnections')),
+          props.serverlessCache === undefined
+            ? props.cacheNodes.map((node) => cache(node, 'CurrConnections'))
+            : [serverless(props.serverlessCache, 'CurrConnections', 'Maximum')],
         ),
       ],
-      [
-        graph(
-          'Cache engine CPU (%)',
-          props.cacheNodes.map((node) => cache(node, 'EngineCPUUtilization')),
-        ),
-        graph(
-          'Cache memory used (%)',
-          props.cacheNodes.map((node) => cache(node, 'DatabaseMemoryUsagePercentage', 'Maximum')),
-        ),
-      ],
+      props.serverlessCache === undefined
+        ? [
+            graph(
+              'Cache engine CPU (%)',
+              props.cacheNodes.map((node) => cache(node, 'EngineCPUUtilization')),
+            ),
+            graph(
+              'Cache memory used (%)',
+              props.cacheNodes.map((node) => cache(node, 'DatabaseMemoryUsagePercentage', 'Maximum')),
+            ),
+          ]
+        : [
+            graph('Cache ECPUs', [serverless(props.serverlessCache, 'ElastiCacheProcessingUnits', 'Sum')]),
+            graph('Cache data stored (bytes)', [
+              serverless(props.serverlessCache, 'BytesUsedForCache', 'Maximum'),
+            ]),
+            graph('Cache throttled commands', [serverless(props.serverlessCache, 'ThrottledCmds', 'Sum')]),
+          ],
     ];
     this.dashboard = new Dashboard(this, 'Dashboard', {
       // Dashboard names are global to the account: the stack name alone would clash across regions.

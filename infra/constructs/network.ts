@@ -1,5 +1,6 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, type CfnCreationPolicy, Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import {
+  AmazonLinuxCpuType,
   CpuCredits,
   FlowLogDestination,
   FlowLogTrafficType,
@@ -8,6 +9,7 @@ import {
   type InterfaceVpcEndpoint,
   InterfaceVpcEndpointAwsService,
   IpAddresses,
+  MachineImage,
   NatProvider,
   NatTrafficDirection,
   Peer,
@@ -18,6 +20,7 @@ import {
   UserData,
   Vpc,
 } from 'aws-cdk-lib/aws-ec2';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { NatProviderKind } from '../stack-config.js';
@@ -85,6 +88,33 @@ UNIT
 systemctl daemon-reload
 systemctl enable --now hipochat-nat.service`;
 
+/**
+ * Tells CloudFormation whether the NAT instance forwards (the instance's creation policy waits for
+ * it: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-creationpolicy.html): SUCCESS only when the unit ran, IP
+ * forwarding is on and the masquerade rule is in place, FAILURE otherwise, so a broken boot fails
+ * (and rolls back) the deploy instead of leaving the functions without egress. The AWS CLI ships
+ * with Amazon Linux 2023; the instance role may signal this one resource only.
+ */
+export function natSignalScript(logicalId: string, stackName: string, region: string): string {
+  return `status=FAILURE
+if systemctl is-active --quiet hipochat-nat.service &&
+  [ "$(sysctl -n net.ipv4.ip_forward)" = 1 ] &&
+  { nft list table ip hipochat_nat 2>/dev/null | grep -q masquerade ||
+    iptables -t nat -S POSTROUTING 2>/dev/null | grep -q MASQUERADE; }; then
+  status=SUCCESS
+fi
+token=$(curl -sS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+instance=$(curl -sS -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)
+for attempt in $(seq 1 10); do
+  aws cloudformation signal-resource --region ${region} --stack-name ${stackName} \
+    --logical-resource-id ${logicalId} --unique-id "$instance" --status "$status" && break
+  sleep $((attempt * 3))
+done`;
+}
+
+/** How long CloudFormation waits for a NAT instance's signal before failing the deploy. */
+export const NAT_SIGNAL_TIMEOUT = Duration.minutes(10);
+
 /** Properties of {@link Network}. */
 export interface NetworkProps {
   /**
@@ -113,6 +143,13 @@ export interface NetworkProps {
   readonly secretsEndpoint?: boolean;
   /** Retention of the VPC flow log (rejected traffic). */
   readonly logRetention: RetentionDays;
+  /**
+   * Resolve the latest Amazon Linux 2023 image at every deploy (a new release replaces the NAT
+   * instance). Otherwise the image is looked up once and kept in `cdk.context.json`; a stack
+   * without a concrete account and region (offline synth) cannot look up and resolves at deploy.
+   * @default false
+   */
+  readonly natAmiRefresh?: boolean;
 }
 
 function natUserData(): UserData {
@@ -138,10 +175,19 @@ export class Network extends Construct {
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
+    const instanceType = new InstanceType(props.natInstanceType ?? 't4g.nano');
+    const concreteEnv =
+      !Token.isUnresolved(Stack.of(this).account) && !Token.isUnresolved(Stack.of(this).region);
     const natInstanceProvider =
       props.natProvider === 'instance'
         ? NatProvider.instanceV2({
-            instanceType: new InstanceType(props.natInstanceType ?? 't4g.nano'),
+            instanceType,
+            machineImage: MachineImage.latestAmazonLinux2023({
+              cpuType:
+                instanceType.architecture === 'arm64' ? AmazonLinuxCpuType.ARM_64 : AmazonLinuxCpuType.X86_64,
+              // Pinned: one lookup at synth, recorded in cdk.context.json, reused by every deploy.
+              cachedInContext: !(props.natAmiRefresh ?? false) && concreteEnv,
+            }),
             // No inbound rule from anywhere; the VPC is admitted below.
             defaultAllowedTraffic: NatTrafficDirection.OUTBOUND_ONLY,
             // Standard credits: an idle burstable instance can never run up surplus credit charges.
@@ -169,6 +215,21 @@ export class Network extends Construct {
       );
     }
     for (const instance of this.natInstances) {
+      // Its own user data: the signal names this instance (the provider shares one among all).
+      const userData = natUserData();
+      userData.addCommands(
+        natSignalScript(Stack.of(this).getLogicalId(instance.instance), Aws.STACK_NAME, Aws.REGION),
+      );
+      instance.instance.userData = Fn.base64(userData.render());
+      instance.instance.cfnOptions.creationPolicy = {
+        resourceSignal: { count: 1, timeout: `PT${NAT_SIGNAL_TIMEOUT.toMinutes()}M` },
+      } satisfies CfnCreationPolicy;
+      instance.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['cloudformation:SignalResource'],
+          resources: [Stack.of(this).stackId],
+        }),
+      );
       instance.instance.blockDeviceMappings = [
         {
           deviceName: '/dev/xvda',

@@ -28,7 +28,9 @@ export interface WebSocketChatApiProps {
   readonly logRetention: RetentionDays;
   /**
    * Set the account's API Gateway CloudWatch role, which WebSocket access logs need. Turn off when
-   * the account already has one.
+   * the account already has one: `AWS::ApiGateway::Account` is one setting per account and region,
+   * and the last stack that sets it wins
+   * (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-account.html).
    * @default true
    */
   readonly setAccountLoggingRole?: boolean;

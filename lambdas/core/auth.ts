@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Profile } from '../../protocol/index.js';
+import { MAX_USER_ID_BYTES, type Profile, utf8Length } from '../../protocol/index.js';
 import { BadRequestError, ServiceUnavailableError, UnauthorizedError } from './errors.js';
 import { logger } from './logger.js';
 import { defaultPublicFields, type Identity, profileIdFields, publicProfile } from './protocol.js';
@@ -87,7 +87,13 @@ export class Authenticator {
   private userIdOf(profile: Profile, token: string): string {
     for (const field of this.idFields) {
       const value = profile[field];
-      if ((typeof value === 'string' && value.length > 0) || typeof value === 'number') return String(value);
+      if ((typeof value === 'string' && value.length > 0) || typeof value === 'number') {
+        // Bounded, so every outbound frame (its senderId) fits API Gateway's 32 KB.
+        if (utf8Length(String(value)) > MAX_USER_ID_BYTES) {
+          throw new UnauthorizedError(`the profile's user id is over ${MAX_USER_ID_BYTES} bytes`);
+        }
+        return String(value);
+      }
     }
     return `t-${digest(token).slice(0, 32)}`;
   }

@@ -2,7 +2,11 @@
 import * as z from 'zod/mini';
 import { RESERVED_MESSAGE_TYPES } from '../../protocol/client-frames.js';
 import { CONTROL_FRAME_TYPES, TYPING_TYPE } from '../../protocol/frames.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, isOfferableReaction, MAX_FRAME_BYTES } from '../../protocol/limits.js';
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  isOfferableReaction,
+  MAX_MESSAGE_BYTES_LIMIT,
+} from '../../protocol/limits.js';
 import { ConfigError } from './errors.js';
 
 /** How one variable is read: its schema, and the rule in words for error messages. */
@@ -154,8 +158,8 @@ const settings = {
     int(
       DEFAULT_MAX_MESSAGE_BYTES,
       64,
-      MAX_FRAME_BYTES,
-      'API Gateway closes a websocket on frames over 32 KB',
+      MAX_MESSAGE_BYTES_LIMIT,
+      'API Gateway closes a websocket on frames over 32 KB, and the server adds id, author, timestamp and room',
     ),
   ],
   /** Nesting levels a frame's body (and each client field) or an item body may have; deeper is refused. */

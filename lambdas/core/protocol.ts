@@ -9,9 +9,11 @@ import {
   type ClientFrameRules,
   clientIdOf,
   isValidRoom,
+  MAX_PUBLIC_PROFILE_BYTES,
   type Profile,
   ROOM_NAME_RULE,
   readClientFrame,
+  utf8Length,
 } from '../../protocol/index.js';
 import type { ChatConfig } from './config.js';
 import { BadRequestError, type HttpError, NestingTooDeepError, PayloadTooLargeError } from './errors.js';
@@ -102,7 +104,16 @@ export function parseJson(
   if (maxDepth !== undefined && nestsDeeperThan(value, maxDepth + envelope)) {
     throw new NestingTooDeepError(maxDepth);
   }
+  if (maxDepth !== undefined) assertEncodedWithin(value, limit);
   return value;
+}
+
+/**
+ * The server sends a value re-encoded, which can be longer than the text it came as (`1e20` goes
+ * out as 21 digits), so the limit holds for that too. Only for values whose depth was checked.
+ */
+function assertEncodedWithin(value: unknown, limit: number): void {
+  if (utf8Length(JSON.stringify(value)) > limit) throw new PayloadTooLargeError(limit);
 }
 
 /** The clientId of an over-size frame, read only when the frame is not huge. */
@@ -139,6 +150,8 @@ export function receiveFrame(text: string | undefined, rules: FrameRules): Recei
   const seen = clientId === undefined ? {} : { clientId };
   if (nestsDeeperThan(value, maxBodyDepth + 1))
     return { error: new NestingTooDeepError(maxBodyDepth), ...seen };
+  if (utf8Length(JSON.stringify(value)) > maxMessageBytes)
+    return { error: new PayloadTooLargeError(maxMessageBytes), ...seen };
   const frame = readClientFrame(value, rules);
   if (frame.kind === 'refused') return { error: new BadRequestError(frame.message), ...seen };
   return { frame, ...seen };
@@ -193,6 +206,8 @@ export function defaultPublicFields(idField: string): string[] {
  */
 export function publicProfile(profile: Profile, fields: readonly string[]): Profile {
   const copy: Profile = {};
+  // `{}` plus each field's `"name":value,`: the JSON the author weighs in a frame.
+  let bytes = 2;
   for (const field of fields) {
     if (field === '__proto__' || !Object.hasOwn(profile, field)) continue;
     const value = profile[field];
@@ -202,6 +217,10 @@ export function publicProfile(profile: Profile, fields: readonly string[]): Prof
       typeof value === 'boolean' ||
       (typeof value === 'number' && Number.isFinite(value))
     ) {
+      // Bounded, so every outbound frame fits API Gateway's 32 KB: a field past the budget is left out.
+      const size = utf8Length(`${JSON.stringify(field)}:${JSON.stringify(value)},`);
+      if (bytes + size > MAX_PUBLIC_PROFILE_BYTES) continue;
+      bytes += size;
       copy[field] = value;
     }
   }

@@ -7,7 +7,7 @@ describe('-c chatEnv (chat behaviour variables)', () => {
 
   beforeAll(() => {
     tuned = synth({
-      chatEnv: '{"HIPOCHAT_MAX_MESSAGE_BYTES":"32768","HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE":600}',
+      chatEnv: '{"HIPOCHAT_MAX_MESSAGE_BYTES":"29696","HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE":600}',
     });
   }, SYNTH_TIMEOUT_MS);
 
@@ -21,7 +21,7 @@ describe('-c chatEnv (chat behaviour variables)', () => {
     expect(chat.length).toBeGreaterThan(10);
     for (const fn of chat) {
       expect(fn.Properties.Environment!.Variables).toMatchObject({
-        HIPOCHAT_MAX_MESSAGE_BYTES: '32768',
+        HIPOCHAT_MAX_MESSAGE_BYTES: '29696',
         HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE: '600',
       });
     }

@@ -50,7 +50,7 @@ describe('integ test (deploy, assert through the APIs, destroy)', () => {
     for (const secret of Object.values(chat.findResources('AWS::SecretsManager::Secret')) as Json[]) {
       expect(secret.DeletionPolicy).toBe('Delete');
     }
-    chat.hasResource('AWS::ElastiCache::ReplicationGroup', { DeletionPolicy: 'Delete' });
+    chat.hasResource('AWS::ElastiCache::ServerlessCache', { DeletionPolicy: 'Delete' });
     // The chat authenticates its test users against the dev identity endpoint.
     chat.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ HIPOCHAT_PROFILE_URL: Match.anyValue() }) },

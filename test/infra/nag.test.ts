@@ -107,9 +107,9 @@ describe('cdk-nag AwsSolutions and template validation', () => {
   });
 
   it('gives every acknowledgement a specific reason', () => {
-    // Prepare: dev (NAT instance, single cache node) and prod (endpoint), both with the legacy domain
+    // Prepare: dev (NAT instance, a single cache node) and prod (endpoint), both with the legacy domain
     // and the demo page, between them acknowledge every rule
-    const apps = [{}, { profile: 'prod' }].map(
+    const apps = [{ cache: 'nodes' }, { profile: 'prod' }].map(
       (context) =>
         createChatApp({
           projectRoot,

@@ -43,7 +43,8 @@ describe('ChatDashboard', () => {
   let dev: Synthesized;
   let body: Json;
   beforeAll(() => {
-    dev = synth();
+    // The node-based cache (the serverless one: test/infra/upgrades.test.ts).
+    dev = synth({ cache: 'nodes' });
     body = dashboardBody(dev);
   }, SYNTH_TIMEOUT_MS);
 
@@ -128,8 +129,14 @@ describe('ChatAlarms', () => {
   let dev: Synthesized;
   let prod: Synthesized;
   beforeAll(() => {
-    dev = synth();
-    prod = synth({ profile: 'prod', alarmEmail: 'ops@example.com' });
+    dev = synth({ cache: 'nodes' });
+    // RabbitMQ 3.13 and cache nodes: per-queue and per-node alarms (4.2 and serverless: upgrades.test.ts).
+    prod = synth({
+      profile: 'prod',
+      cache: 'nodes',
+      brokerEngineVersion: '3.13',
+      alarmEmail: 'ops@example.com',
+    });
   }, SYNTH_TIMEOUT_MS);
 
   const alarm = (deployment: Synthesized, metricName: string, namespace = METRIC_NAMESPACE): Json =>

@@ -38,7 +38,8 @@ function actionsOf(statement: Record<string, Json>): string[] {
 describe('ChatStack (dev profile)', () => {
   let dev: Synthesized;
   beforeAll(() => {
-    dev = synth();
+    // The node-based cache (the serverless one: test/infra/upgrades.test.ts).
+    dev = synth({ cache: 'nodes' });
   }, SYNTH_TIMEOUT_MS);
 
   it.each(httpRoutes.map((route) => [route.method, route.path, route.name]))(
@@ -374,8 +375,8 @@ describe('ChatStack profiles', () => {
   let dev: Synthesized;
   let prod: Synthesized;
   beforeAll(() => {
-    dev = synth({ profile: 'dev' });
-    prod = synth({ profile: 'prod', alarmEmail: 'ops@example.com' });
+    dev = synth({ profile: 'dev', cache: 'nodes' });
+    prod = synth({ profile: 'prod', cache: 'nodes', alarmEmail: 'ops@example.com' });
   }, SYNTH_TIMEOUT_MS);
 
   const property = (deployment: Synthesized, type: string, name: string) =>
@@ -389,7 +390,7 @@ describe('ChatStack profiles', () => {
       'SINGLE_INSTANCE',
       'CLUSTER_MULTI_AZ',
     ],
-    ['broker instance type', 'AWS::AmazonMQ::Broker', 'HostInstanceType', 'mq.t3.micro', 'mq.m5.large'],
+    ['broker instance type', 'AWS::AmazonMQ::Broker', 'HostInstanceType', 'mq.t3.micro', 'mq.m7g.large'],
     [
       'cache node type',
       'AWS::ElastiCache::ReplicationGroup',
@@ -492,7 +493,7 @@ describe('ChatStack context', () => {
   it(
     'switches the cache and the functions to cluster mode',
     () => {
-      const { template } = synth({ redisClusterMode: 'true', redisShards: '3' });
+      const { template } = synth({ cache: 'nodes', redisClusterMode: 'true', redisShards: '3' });
       template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
         ClusterMode: 'enabled',
         NumNodeGroups: 3,

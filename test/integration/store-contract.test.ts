@@ -5,6 +5,7 @@ import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import { keys } from '../../lambdas/core/store/redis-keys.js';
 import { RedisStore } from '../../lambdas/core/store/redis-store.js';
 import { compareIds } from '../../protocol/index.js';
+import { type OwnCluster, startRedisCluster } from '../support/faults.js';
 import { REDIS_URL } from '../support/gateway.js';
 import { uniqueRoom } from '../support/rooms.js';
 
@@ -27,16 +28,36 @@ function message(room: string, body: unknown, senderId?: string): NewMessage {
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
+/**
+ * A cluster-mode Redis, as ElastiCache Serverless and cluster-mode replication groups speak: the
+ * one `.ci/run` starts (HIPOCHAT_TEST_REDIS_CLUSTER_URL, ports 7000-7002), else three nodes of
+ * this file's own.
+ */
+let ownCluster: OwnCluster | undefined;
+async function clusterUrl(): Promise<string> {
+  if (process.env.HIPOCHAT_TEST_REDIS_CLUSTER_URL) return process.env.HIPOCHAT_TEST_REDIS_CLUSTER_URL;
+  ownCluster ??= await startRedisCluster();
+  return ownCluster.url;
+}
+afterAll(async () => {
+  await ownCluster?.stop();
+});
+
 describe.each([
-  ['RedisStore', () => new RedisStore({ url: REDIS_URL, historyLimit: HISTORY_LIMIT }) as ChatStore],
-  ['MemoryStore', () => new MemoryStore(HISTORY_LIMIT) as ChatStore],
+  ['RedisStore', async () => new RedisStore({ url: REDIS_URL, historyLimit: HISTORY_LIMIT }) as ChatStore],
+  [
+    'RedisStore in cluster mode',
+    async () =>
+      new RedisStore({ url: await clusterUrl(), cluster: true, historyLimit: HISTORY_LIMIT }) as ChatStore,
+  ],
+  ['MemoryStore', async () => new MemoryStore(HISTORY_LIMIT) as ChatStore],
 ])('%s (store contract)', (_name, make) => {
   let store: ChatStore;
   let room: string;
 
-  beforeAll(() => {
-    store = make();
-  });
+  beforeAll(async () => {
+    store = await make();
+  }, 60_000);
   beforeEach(() => {
     room = uniqueRoom('contract');
   });

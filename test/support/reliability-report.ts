@@ -114,8 +114,8 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
   ],
   [
     '`HIPOCHAT_MAX_MESSAGE_BYTES` above 32 KB, which API Gateway answers by closing the socket (1009)',
-    'refused at start-up (and at synth through `-c chatEnv`): the limit is 32768, and the error says why',
-    '`test/unit/config.test.ts`, `test/infra/chat-env.test.ts`',
+    'refused at start-up (and at synth through `-c chatEnv`): the limit is 29696, so the outbound frame with id, bounded author, timestamp and room fits 32 KB, and the error says why',
+    '`test/unit/config.test.ts`, `test/unit/outbound-frame.test.ts`, `test/infra/chat-env.test.ts`',
   ],
   [
     'A member removed from a closed room whose socket could not be closed keeps posting',
@@ -211,6 +211,11 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
     'A connect and close loop (2N presence frames per cycle to every signals connection of the room)',
     'refused: `HIPOCHAT_CONNECT_LIMIT_PER_MINUTE` (60) connects per user per minute across rooms, then 429 on the upgrade; presence is folded into one digest per `HIPOCHAT_READ_DIGEST_MS`, where a join and a leave in one window make nothing, and rooms above `HIPOCHAT_SIGNALS_MAX_MEMBERS` send no presence at all',
     '`test/e2e/signals.test.ts`, `test/unit/signals.test.ts`, `test/integration/store-contract.test.ts`',
+  ],
+  [
+    "Outbound frames inflated past API Gateway's 32 KB (sockets closed with 1009, two billed units): a body of `1e20` numbers that re-encode to 21 digits each, a profile with huge public fields, a very long user id",
+    'refused or bounded: a frame is measured again as the server re-encodes it (413); the author keeps the public fields that fit 2,048 bytes; a user id over 256 bytes is refused at connect (401)',
+    '`test/unit/outbound-frame.test.ts`',
   ],
 ];
 

@@ -53,12 +53,12 @@ describe('configuration', () => {
     [
       'HIPOCHAT_MAX_MESSAGE_BYTES',
       '1.5',
-      'HIPOCHAT_MAX_MESSAGE_BYTES must be an integer from 64 to 32768 (API Gateway closes a websocket on frames over 32 KB), got "1.5"',
+      'HIPOCHAT_MAX_MESSAGE_BYTES must be an integer from 64 to 29696 (API Gateway closes a websocket on frames over 32 KB, and the server adds id, author, timestamp and room), got "1.5"',
     ],
     [
       'HIPOCHAT_MAX_MESSAGE_BYTES',
       '65536',
-      'HIPOCHAT_MAX_MESSAGE_BYTES must be an integer from 64 to 32768 (API Gateway closes a websocket on frames over 32 KB), got "65536"',
+      'HIPOCHAT_MAX_MESSAGE_BYTES must be an integer from 64 to 29696 (API Gateway closes a websocket on frames over 32 KB, and the server adds id, author, timestamp and room), got "65536"',
     ],
     [
       'HIPOCHAT_LISTEN_PORT',
@@ -87,8 +87,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(`invalid configuration: ${expected}`);
   });
 
-  it('accepts up to the largest frame API Gateway takes as HIPOCHAT_MAX_MESSAGE_BYTES', () => {
-    expect(loadConfig({ HIPOCHAT_MAX_MESSAGE_BYTES: '32768' }).maxMessageBytes).toBe(32_768);
+  it('accepts up to the largest frame API Gateway takes, less what the server adds, as HIPOCHAT_MAX_MESSAGE_BYTES', () => {
+    expect(loadConfig({ HIPOCHAT_MAX_MESSAGE_BYTES: '29696' }).maxMessageBytes).toBe(29_696);
   });
 
   it('reports every bad variable at once', () => {

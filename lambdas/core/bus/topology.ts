@@ -103,13 +103,14 @@ export async function declareTopology(channel: Channel, options: TopologyOptions
     arguments: { 'x-queue-type': 'quorum' },
   });
   await channel.bindQueue(names.deadLetterQueue, names.deadLetterExchange, '');
-  // A classic queue: messages expire in order at its head, and every delay of a deployment is
-  // the same window, so none waits behind a longer one. Without `x-dead-letter-routing-key` an
-  // expired message keeps its own key and reaches its room's shard.
+  // Messages expire in order at the queue's head, and every delay of a deployment is the same
+  // window, so none waits behind a longer one. Of the shard queues' type, so a RabbitMQ 4 cluster
+  // (where classic queues are not replicated) keeps pending flushes through a node's loss. Without
+  // `x-dead-letter-routing-key` an expired message keeps its own key and reaches its room's shard.
   await channel.assertExchange(names.delayExchange, 'fanout', { durable: true });
   await channel.assertQueue(names.delayQueue, {
     durable: true,
-    arguments: { 'x-queue-type': 'classic', 'x-dead-letter-exchange': names.exchange },
+    arguments: { 'x-queue-type': options.queueType ?? 'quorum', 'x-dead-letter-exchange': names.exchange },
   });
   await channel.bindQueue(names.delayQueue, names.delayExchange, '');
   for (let shard = 0; shard < options.shards; shard += 1) {
