@@ -38,6 +38,9 @@ describe('declareTopology on RabbitMQ 3.13 and 4.2', () => {
   it('sets the delivery limit on quorum shard queues (RabbitMQ 4 would otherwise default it to 20)', async () => {
     const { channel, queues } = recordingChannel();
     await declareTopology(channel, { shards: 1, deliveryLimit: 5 });
-    expect(queues.find((queue) => queue.name === 'hipochat.fanout.0')!.options.arguments).toMatchObject({ 'x-queue-type': 'quorum', 'x-delivery-limit': 5 });
+    expect(queues.find((queue) => queue.name === 'hipochat.fanout.0')!.options.arguments).toMatchObject({
+      'x-queue-type': 'quorum',
+      'x-delivery-limit': 5,
+    });
   });
 });
