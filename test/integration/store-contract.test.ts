@@ -6,6 +6,7 @@ import { keys } from '../../lambdas/core/store/redis-keys.js';
 import { RedisStore } from '../../lambdas/core/store/redis-store.js';
 import { compareIds } from '../../protocol/index.js';
 import { REDIS_URL } from '../support/gateway.js';
+import { type ReplicatedRedis, startReplicatedRedis } from '../support/replication.js';
 import { uniqueRoom } from '../support/rooms.js';
 
 const HISTORY_LIMIT = 1000;
@@ -27,15 +28,35 @@ function message(room: string, body: unknown, senderId?: string): NewMessage {
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
+// Servers a store of the table started for itself, stopped after every suite.
+const ownServers: ReplicatedRedis[] = [];
+afterAll(async () => {
+  await Promise.all(ownServers.map((pair) => pair.stop()));
+});
+
 describe.each([
-  ['RedisStore', () => new RedisStore({ url: REDIS_URL, historyLimit: HISTORY_LIMIT }) as ChatStore],
-  ['MemoryStore', () => new MemoryStore(HISTORY_LIMIT) as ChatStore],
+  ['RedisStore', async () => new RedisStore({ url: REDIS_URL, historyLimit: HISTORY_LIMIT }) as ChatStore],
+  [
+    // Every acknowledged write waits for a real replica (a generous timeout: the contract, not lag).
+    'RedisStore waiting for 1 replica',
+    async () => {
+      const pair = await startReplicatedRedis();
+      ownServers.push(pair);
+      return new RedisStore({
+        url: pair.primary.url,
+        historyLimit: HISTORY_LIMIT,
+        waitReplicas: 1,
+        waitMs: 5000,
+      }) as ChatStore;
+    },
+  ],
+  ['MemoryStore', async () => new MemoryStore(HISTORY_LIMIT) as ChatStore],
 ])('%s (store contract)', (_name, make) => {
   let store: ChatStore;
   let room: string;
 
-  beforeAll(() => {
-    store = make();
+  beforeAll(async () => {
+    store = await make();
   });
   beforeEach(() => {
     room = uniqueRoom('contract');
