@@ -3,7 +3,12 @@ import type { NewMessage } from '../../lambdas/core/protocol.js';
 import { keys } from '../../lambdas/core/store/redis-keys.js';
 import { RedisStore } from '../../lambdas/core/store/redis-store.js';
 import { redisCli } from '../support/faults.js';
-import { type ReplicatedRedis, startReplicatedRedis } from '../support/replication.js';
+import {
+  type ReplicatedRedis,
+  replicasOnline,
+  startHoldingProxy,
+  startReplicatedRedis,
+} from '../support/replication.js';
 import { uniqueRoom } from '../support/rooms.js';
 
 jest.setTimeout(60_000);
@@ -181,5 +186,57 @@ describe('HIPOCHAT_REDIS_WAIT_REPLICAS=1 (acknowledged means replicated)', () =>
         await plain.close();
       }
     });
+  });
+});
+
+describe('the Redis client across a failover', () => {
+  let pair: ReplicatedRedis;
+
+  beforeAll(async () => {
+    pair = await startReplicatedRedis();
+  });
+  afterAll(async () => {
+    await pair?.stop();
+  });
+
+  it('reconnects when the old primary answers READONLY, and the next request succeeds', async () => {
+    const endpoint = await startHoldingProxy(pair.primary.port);
+    const store = new RedisStore({
+      url: `redis://127.0.0.1:${endpoint.port}/0`,
+      waitReplicas: 1,
+      waitMs: 2000,
+    });
+    const room = uniqueRoom('readonly');
+    try {
+      await store.append(message(room, 'before'));
+      // Switchover: the endpoint names the replica, promoted; the old primary turns replica of it
+      // under the store's open connection.
+      endpoint.retarget(pair.replica.port);
+      await redisCli(pair.replica.port, 'REPLICAOF', 'NO', 'ONE');
+      await redisCli(pair.primary.port, 'REPLICAOF', '127.0.0.1', String(pair.replica.port));
+      await replicasOnline(pair.replica.port, 1);
+      await expect(store.client.set('hc:probe', '1')).rejects.toThrow(/^READONLY/);
+      await store.append(message(room, 'after'));
+      expect(await logLength(pair.replica.port, room)).toBe(2);
+    } finally {
+      await store.close();
+      await endpoint.close();
+    }
+  });
+
+  it('loads its scripts again when the server lost them (NOSCRIPT)', async () => {
+    const primary = (await redisCli(pair.replica.port, 'ROLE')).startsWith('master')
+      ? pair.replica
+      : pair.primary;
+    const store = new RedisStore({ url: primary.url });
+    const room = uniqueRoom('noscript');
+    try {
+      await store.append(message(room, 'before'));
+      await redisCli(primary.port, 'SCRIPT', 'FLUSH');
+      await store.append(message(room, 'after'));
+      expect(await logLength(primary.port, room)).toBe(2);
+    } finally {
+      await store.close();
+    }
   });
 });
