@@ -2,7 +2,7 @@ import { NotAcknowledgedError } from '../../lambdas/core/errors.js';
 import type { NewMessage } from '../../lambdas/core/protocol.js';
 import { keys } from '../../lambdas/core/store/redis-keys.js';
 import { RedisStore } from '../../lambdas/core/store/redis-store.js';
-import { redisCli } from '../support/faults.js';
+import { type OwnCluster, redisCli, startRedisCluster } from '../support/faults.js';
 import {
   type ReplicatedRedis,
   replicasOnline,
@@ -235,6 +235,31 @@ describe('the Redis client across a failover', () => {
       await redisCli(primary.port, 'SCRIPT', 'FLUSH');
       await store.append(message(room, 'after'));
       expect(await logLength(primary.port, room)).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('the replica wait in cluster mode', () => {
+  let cluster: OwnCluster;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("runs the write, fence and WAIT on the room's node; with no replica there, nothing is acknowledged", async () => {
+    const store = new RedisStore({ url: cluster.url, cluster: true, waitReplicas: 1, waitMs: 20 });
+    try {
+      for (const room of [uniqueRoom('slot-a'), uniqueRoom('slot-b'), uniqueRoom('slot-c')]) {
+        // One pipeline, sent to the node of the keys' slot (all of them the room's).
+        await expect(store.append(message(room, 'hi'))).rejects.toThrow(NotAcknowledgedError);
+        await expect(store.addMembers(room, ['ann'])).rejects.toThrow(NotAcknowledgedError);
+        expect((await store.page(room, 'ann', { limit: 10 })).messages).toEqual([]);
+      }
     } finally {
       await store.close();
     }
