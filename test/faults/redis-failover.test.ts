@@ -23,7 +23,8 @@ import { pause } from '../support/wait.js';
 jest.setTimeout(180_000);
 
 const SERVICE_KEY = 'failover-service-key';
-const WAIT_MS = 100;
+// Long enough for a healthy replica on a busy CI machine (prod waits 100 ms); a held link outlasts it.
+const WAIT_MS = 1000;
 
 /**
  * ElastiCache's Multi-AZ failover, locally: a primary, a replica whose replication stream goes

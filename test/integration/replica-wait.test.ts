@@ -10,6 +10,7 @@ import {
   startReplicatedRedis,
 } from '../support/replication.js';
 import { uniqueRoom } from '../support/rooms.js';
+import { eventually } from '../support/wait.js';
 
 jest.setTimeout(60_000);
 
@@ -37,7 +38,8 @@ describe('HIPOCHAT_REDIS_WAIT_REPLICAS=1 (acknowledged means replicated)', () =>
 
   beforeAll(async () => {
     pair = await startReplicatedRedis();
-    store = new RedisStore({ url: pair.primary.url, waitReplicas: 1, waitMs: 50 });
+    // Long enough for a healthy replica on a busy CI machine; a held link always outlasts it.
+    store = new RedisStore({ url: pair.primary.url, waitReplicas: 1, waitMs: 500 });
   });
   beforeEach(() => {
     room = uniqueRoom('replica-wait');
@@ -246,6 +248,13 @@ describe('the replica wait in cluster mode', () => {
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
+    // Every node agrees the cluster is up before the client asks any of them for the slots.
+    for (const port of cluster.ports) {
+      await eventually(
+        async () => (await redisCli(port, 'cluster', 'info')).includes('cluster_state:ok'),
+        `cluster_state:ok on ${port}`,
+      );
+    }
   });
   afterAll(async () => {
     await cluster?.stop();

@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import { NotAcknowledgedError } from '../errors.js';
 import type { ScriptClient } from './redis-client.js';
 import { keys } from './redis-keys.js';
@@ -62,9 +63,15 @@ export class ReplicaWait {
     rest: readonly (string | number)[] = [],
   ): Promise<WaitedAnswer> {
     const list = scriptArguments(scripts[name], scriptKeys, args, rest);
-    if (!this.on) {
-      const command = this.redis[name] as (...values: (string | number)[]) => Promise<unknown>;
-      return { answer: await command.apply(this.redis, list), replicated: true };
+    const command = this.redis[name] as (...values: (string | number)[]) => Promise<unknown>;
+    if (!this.on) return { answer: await command.apply(this.redis, list), replicated: true };
+    if (this.redis instanceof Cluster) {
+      // ioredis connects cluster nodes lazily, and a pipeline sent to a node not connected yet can
+      // stall: the script goes first as a routed command, then the fence and WAIT to the same
+      // node (the room's slot), on the connection the script used.
+      const answer = await command.apply(this.redis, list);
+      const [, confirmed] = await this.fenced(room, this.redis.pipeline());
+      return { answer, replicated: confirmed };
     }
     const pipeline = this.redis.pipeline();
     (pipeline as unknown as Record<N, (...values: (string | number)[]) => unknown>)[name](...list);
