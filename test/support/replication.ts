@@ -23,6 +23,7 @@ interface Link {
   held: [Socket, Buffer][];
 }
 
+/** Starts a HoldingProxy in front of the server on `targetPort`, passing bytes on. */
 export async function startHoldingProxy(targetPort: number): Promise<HoldingProxy> {
   let target = targetPort;
   let holding = false;
@@ -98,6 +99,7 @@ export function startReplicaOf(primaryPort: number): Promise<OwnRedis> {
   return startRedis({ extra: ['--replicaof', '127.0.0.1', String(primaryPort)] });
 }
 
+/** Starts a primary and its replica (linked through a HoldingProxy) and waits until the replica is online. */
 export async function startReplicatedRedis(): Promise<ReplicatedRedis> {
   const primary = await startRedis();
   const link = await startHoldingProxy(primary.port);
