@@ -6,6 +6,9 @@
  * primary and the replica. Both servers are started for the run and stopped after it.
  * Usage: `node --import tsx bench/replica-wait.ts [messages per setting, default 2000]`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import type { NewMessage } from '../lambdas/core/protocol.js';
@@ -92,9 +95,19 @@ async function measure(url: string, primary: Redis, replica: Redis, replicas: nu
 }
 
 async function main(): Promise<void> {
-  const primaryServer = await startPrivateRedis();
+  // Replication writes an RDB file (the primary's snapshot, the replica's copy): into a scratch directory.
+  const dir = mkdtempSync(join(tmpdir(), 'hipochat-bench-wait-'));
+  const primaryServer = await startPrivateRedis(['--dir', dir, '--dbfilename', 'primary.rdb']);
   if (!primaryServer) throw new Error('redis-server is not installed');
-  const replicaServer = await startPrivateRedis(['--replicaof', '127.0.0.1', String(primaryServer.port)]);
+  const replicaServer = await startPrivateRedis([
+    '--dir',
+    dir,
+    '--dbfilename',
+    'replica.rdb',
+    '--replicaof',
+    '127.0.0.1',
+    String(primaryServer.port),
+  ]);
   const primary = new Redis(primaryServer.url);
   const replica = replicaServer ? new Redis(replicaServer.url) : undefined;
   try {
@@ -123,6 +136,7 @@ async function main(): Promise<void> {
     replica?.disconnect();
     await replicaServer?.stop();
     await primaryServer.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
