@@ -116,9 +116,11 @@ export function tsxCommand(script: string, ...args: string[]): string[] {
 
 /**
  * A private `redis-server` on a free port (no persistence), so `INFO commandstats` and CPU are the
- * bench's own; `undefined` when the binary is missing.
+ * bench's own; `undefined` when the binary is missing. `extra`: more arguments (`--replicaof`…).
  */
-export async function startPrivateRedis(): Promise<(Started & { port: number }) | undefined> {
+export async function startPrivateRedis(
+  extra: readonly string[] = [],
+): Promise<(Started & { port: number }) | undefined> {
   const port = await freePort();
   try {
     const started = await startProcess(
@@ -134,6 +136,7 @@ export async function startPrivateRedis(): Promise<(Started & { port: number }) 
         'no',
         '--loglevel',
         'notice',
+        ...extra,
       ],
       {},
       10_000,

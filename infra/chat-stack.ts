@@ -28,6 +28,13 @@ import { WebSocketChatApi } from './constructs/websocket-api.js';
 import { type StackConfig, stackConfigFromContext } from './stack-config.js';
 
 /** Properties of {@link ChatStack}. */
+/**
+ * Milliseconds a write waits for its replica before the sender gets a retryable 503. A replica in
+ * the next Availability Zone confirms in about a millisecond, and `WAIT` returns as soon as it
+ * does, so this only bounds how long a send is held while the replica lags or is gone.
+ */
+const REDIS_WAIT_MS = 100;
+
 export interface ChatStackProps extends StackProps {
   readonly config: StackConfig;
   /**
@@ -167,6 +174,12 @@ export class ChatStack extends Stack {
       HIPOCHAT_STAGE: config.stageName,
       HIPOCHAT_REDIS_URL: this.redis.url,
       HIPOCHAT_REDIS_CLUSTER: String(this.redis.clusterMode),
+      // A replication group with replicas fails over to one that may miss the last writes
+      // (asynchronous replication): acknowledge only what a replica holds (README, Reliability).
+      // Serverless Valkey replicates on its own and takes no WAIT.
+      ...(config.cache.kind === 'nodes' && config.cache.nodesPerShard > 1
+        ? { HIPOCHAT_REDIS_WAIT_REPLICAS: '1', HIPOCHAT_REDIS_WAIT_MS: String(REDIS_WAIT_MS) }
+        : {}),
       HIPOCHAT_RABBIT_URL: this.broker.amqpsUrl,
       HIPOCHAT_FANOUT_SHARDS: String(config.fanoutShards),
       HIPOCHAT_DELIVERY_LIMIT: String(config.deliveryLimit),

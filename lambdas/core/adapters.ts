@@ -16,6 +16,8 @@ export function createStore(config: ChatConfig): ChatStore {
         url: config.redisUrl,
         cluster: config.redisCluster,
         historyLimit: config.historyLimit,
+        waitReplicas: config.redisWaitReplicas,
+        waitMs: config.redisWaitMs,
       })
     : new MemoryStore(config.historyLimit);
 }

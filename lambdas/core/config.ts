@@ -127,6 +127,13 @@ const settings = {
   /** `redis://` or `rediss://` URL (else built from `HIPOCHAT_REDIS_HOST`); absent means the in-memory store. */
   redisUrl: ['HIPOCHAT_REDIS_URL', secret(optionalUrl)],
   redisCluster: ['HIPOCHAT_REDIS_CLUSTER', bool(false)],
+  /**
+   * Replicas that must confirm a write (`WAIT`) before it is acknowledged or published; 0 (default)
+   * acknowledges what the primary has. Set it where the cache replicates asynchronously to replicas.
+   */
+  redisWaitReplicas: ['HIPOCHAT_REDIS_WAIT_REPLICAS', int(0, 0, 5)],
+  /** Milliseconds a write waits for `HIPOCHAT_REDIS_WAIT_REPLICAS`; past it the sender gets a retryable 503. */
+  redisWaitMs: ['HIPOCHAT_REDIS_WAIT_MS', int(100, 1, 10_000)],
   /** `amqp://` or `amqps://` URL (else built from `HIPOCHAT_RABBIT_*`); absent means the in-memory bus. */
   amqpUrl: ['HIPOCHAT_AMQP_URL', secret(optionalUrl)],
   /** Prefix of the exchange and queue names; one broker can serve several deployments. */

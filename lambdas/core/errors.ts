@@ -100,20 +100,55 @@ export class RateLimitedError extends HttpError {
   }
 
   override toJSON(): { error: string; retryAfter?: number } {
-    return this.retryAfter === undefined
-      ? { error: this.message }
-      : { error: this.message, retryAfter: this.retryAfter };
+    return retryAfterBody(this.message, this.retryAfter);
   }
 
   override headers(): Record<string, string> {
-    return this.retryAfter === undefined ? {} : { 'retry-after': String(this.retryAfter) };
+    return retryAfterHeaders(this.retryAfter);
   }
+}
+
+/** An error's JSON body with `retryAfter` when it has one. */
+function retryAfterBody(
+  error: string,
+  retryAfter: number | undefined,
+): { error: string; retryAfter?: number } {
+  return retryAfter === undefined ? { error } : { error, retryAfter };
+}
+
+/** The `Retry-After` header of an error that has a `retryAfter`. */
+function retryAfterHeaders(retryAfter: number | undefined): Record<string, string> {
+  return retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) };
 }
 
 /** 503: Redis, RabbitMQ or the profile endpoint is unavailable; nothing was accepted. */
 export class ServiceUnavailableError extends HttpError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(503, message, options);
+  }
+}
+
+/**
+ * 503: the store took the write but fewer replicas than `HIPOCHAT_REDIS_WAIT_REPLICAS` confirmed
+ * it in time, so a failover could lose it: nothing was acknowledged or published, and a retry
+ * (with the same `clientId` or `Idempotency-Key`) is safe. An HTTP answer carries `retryAfter`
+ * and a `Retry-After` header.
+ */
+export class NotAcknowledgedError extends ServiceUnavailableError {
+  /** Seconds after which a retry is likely to succeed (a replica catching up or a failover done). */
+  readonly retryAfter: number;
+
+  constructor(retryAfter = 1, options?: { cause?: unknown }) {
+    super('not acknowledged: the store could not replicate it in time; it may be retried', options);
+    this.retryAfter = retryAfter;
+  }
+
+  override toJSON(): { error: string; retryAfter?: number } {
+    return retryAfterBody(this.message, this.retryAfter);
+  }
+
+  override headers(): Record<string, string> {
+    return retryAfterHeaders(this.retryAfter);
   }
 }
 

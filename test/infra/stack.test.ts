@@ -406,6 +406,21 @@ describe('ChatStack profiles', () => {
     expect(property(prod, type, name)).toEqual(prodValue);
   });
 
+  it('acknowledges writes once a replica holds them in prod, where the cache has one, and not in dev', () => {
+    const variables = (deployment: Synthesized) =>
+      Object.values(resourcesOf(deployment.template, 'AWS::Lambda::Function'))
+        .map((f) => f.Properties.Environment?.Variables ?? {})
+        .filter((v) => v.HIPOCHAT_REDIS_URL !== undefined);
+    expect(variables(prod).length).toBeGreaterThan(0);
+    for (const v of variables(prod)) {
+      expect(v).toMatchObject({ HIPOCHAT_REDIS_WAIT_REPLICAS: '1', HIPOCHAT_REDIS_WAIT_MS: '100' });
+    }
+    for (const v of variables(dev)) expect(v.HIPOCHAT_REDIS_WAIT_REPLICAS).toBeUndefined();
+    // Serverless Valkey (prod's default cache) replicates on its own and takes no WAIT.
+    for (const v of variables(synth({ profile: 'prod' })))
+      expect(v.HIPOCHAT_REDIS_WAIT_REPLICAS).toBeUndefined();
+  });
+
   it('runs one NAT instance in dev and a NAT gateway per Availability Zone in prod', () => {
     dev.template.resourceCountIs('AWS::EC2::NatGateway', 0);
     dev.template.resourceCountIs('AWS::EC2::Instance', 1);

@@ -7,6 +7,7 @@ import { RedisStore } from '../../lambdas/core/store/redis-store.js';
 import { compareIds } from '../../protocol/index.js';
 import { type OwnCluster, startRedisCluster } from '../support/faults.js';
 import { REDIS_URL } from '../support/gateway.js';
+import { type ReplicatedRedis, startReplicatedRedis } from '../support/replication.js';
 import { uniqueRoom } from '../support/rooms.js';
 
 const HISTORY_LIMIT = 1000;
@@ -39,8 +40,11 @@ async function clusterUrl(): Promise<string> {
   ownCluster ??= await startRedisCluster();
   return ownCluster.url;
 }
+// Servers a store of the table started for itself, stopped after every suite.
+const ownServers: ReplicatedRedis[] = [];
 afterAll(async () => {
   await ownCluster?.stop();
+  await Promise.all(ownServers.map((pair) => pair.stop()));
 });
 
 describe.each([
@@ -49,6 +53,20 @@ describe.each([
     'RedisStore in cluster mode',
     async () =>
       new RedisStore({ url: await clusterUrl(), cluster: true, historyLimit: HISTORY_LIMIT }) as ChatStore,
+  ],
+  [
+    // Every acknowledged write waits for a real replica (a generous timeout: the contract, not lag).
+    'RedisStore waiting for 1 replica',
+    async () => {
+      const pair = await startReplicatedRedis();
+      ownServers.push(pair);
+      return new RedisStore({
+        url: pair.primary.url,
+        historyLimit: HISTORY_LIMIT,
+        waitReplicas: 1,
+        waitMs: 5000,
+      }) as ChatStore;
+    },
   ],
   ['MemoryStore', async () => new MemoryStore(HISTORY_LIMIT) as ChatStore],
 ])('%s (store contract)', (_name, make) => {

@@ -341,7 +341,10 @@ export function messageFrames(socket: TestSocket): Record<string, unknown>[] {
 }
 
 /** What one sender saw for one tracked send. */
-export type SendOutcome = { acked: true; id: string } | { acked: false; error: string };
+export type SendOutcome = { clientId: string } & (
+  | { acked: true; id: string }
+  | { acked: false; error: string }
+);
 
 /**
  * Counts what a scenario sent, what was acknowledged and what each live socket received, the
@@ -356,24 +359,26 @@ export class TrafficCounter {
   constructor(private readonly prefix: string) {}
 
   /**
-   * Sends one message with a fresh `clientId` and waits for its ack or error frame (frames of
-   * one connection are answered in order, and error frames echo the `clientId`).
+   * Sends one message with a fresh `clientId` (or `retryOf`'s, a retry) and waits for its ack or
+   * error frame (frames of one connection are answered in order, and error frames echo the `clientId`).
    */
-  async send(socket: TestSocket, body: unknown, timeoutMs = 15_000): Promise<SendOutcome> {
+  async send(socket: TestSocket, body: unknown, timeoutMs = 15_000, retryOf?: string): Promise<SendOutcome> {
     this.sequence += 1;
-    const clientId = `${this.prefix}-${this.sequence}`;
+    const clientId = retryOf ?? `${this.prefix}-${this.sequence}`;
     this.sent += 1;
+    // A retry's answer is a frame after it, not the answer to the first try.
+    const earlier = new Set(socket.frames);
     socket.send({ type: 'message', body, clientId });
     const answer = await socket.next(
-      (f) => f.clientId === clientId && (f.type === 'ack' || typeof f.ERROR === 'string'),
+      (f) => f.clientId === clientId && (f.type === 'ack' || typeof f.ERROR === 'string') && !earlier.has(f),
       timeoutMs,
     );
     if (answer.type === 'ack') {
       this.acked.set(clientId, answer.id as string);
-      return { acked: true, id: answer.id as string };
+      return { clientId, acked: true, id: answer.id as string };
     }
     this.errors.push(answer.ERROR as string);
-    return { acked: false, error: answer.ERROR as string };
+    return { clientId, acked: false, error: answer.ERROR as string };
   }
 
   /** Ids of acknowledged messages. */

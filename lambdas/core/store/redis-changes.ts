@@ -13,6 +13,7 @@ import {
 import { IDEMPOTENCY_TTL_SECONDS } from './chat-store.js';
 import { runScript, type ScriptClient } from './redis-client.js';
 import { keys, roomKeys } from './redis-keys.js';
+import { acknowledged, type ReplicaWait } from './redis-wait.js';
 
 /** Runs one request of the store (with its reconnect-once and 503 mapping). */
 export type StoreRun = <T>(work: () => Promise<T>) => Promise<T>;
@@ -41,11 +42,16 @@ function idempotencyArgs(options: ChangeOptions) {
   return { useIdem: options.idempotencyKey ? '1' : '0', idemTtl: IDEMPOTENCY_TTL_SECONDS };
 }
 
-/** Edits, deletes, reactions and occupancy on Redis: one script (or one pipeline) per call. */
+/**
+ * Edits, deletes, reactions and occupancy on Redis: one script (or one pipeline) per call. A change
+ * the replicas do not confirm in time stays on the primary and answers `NotAcknowledgedError`; its
+ * retry with the same idempotency key is a duplicate, acknowledged once replicated.
+ */
 export class RedisChanges implements ChangeStore {
   constructor(
     private readonly redis: ScriptClient,
     private readonly run: StoreRun,
+    private readonly wait: ReplicaWait,
   ) {}
 
   current(room: string, id: string, idempotencyKey?: string): Promise<CurrentVersion> {
@@ -56,11 +62,10 @@ export class RedisChanges implements ChangeStore {
         { ...roomKeys(room, 'log', 'edits'), idempotency: keys.idempotency(room, idempotencyKey ?? '') },
         { id, useIdem: idempotencyKey ? '1' : '0' },
       )) as [number, string | null];
-      return {
-        version: text ? (JSON.parse(text) as StoredVersion) : null,
-        text: text ?? null,
-        duplicate: duplicate === 1,
-      };
+      const version = text ? (JSON.parse(text) as StoredVersion) : null;
+      // Both are acknowledged without a write of their own: the write they stand for must be replicated.
+      if (duplicate === 1 || version?.deleted) await this.wait.confirm(room);
+      return { version, text: text ?? null, duplicate: duplicate === 1 };
     });
   }
 
@@ -83,7 +88,7 @@ export class RedisChanges implements ChangeStore {
   ): Promise<ReplaceOutcome> {
     const nextText = JSON.stringify(next);
     return this.run(async () => {
-      const [status, ttl] = (await runScript(this.redis, 'hcReplace', this.changeKeys(room, actor, options), {
+      const waited = await this.wait.script(room, 'hcReplace', this.changeKeys(room, actor, options), {
         id,
         expectedText,
         nextText,
@@ -91,8 +96,10 @@ export class RedisChanges implements ChangeStore {
         ...idempotencyArgs(options),
         ...limitArgs(options),
         prefix: reactorPrefix(id),
-      })) as [number, number?];
+      });
+      const [status, ttl] = waited.answer as [number, number?];
       if (status === 3) throw new RateLimitedError(undefined, { retryAfter: Math.max(1, ttl ?? 1) });
+      if (status === 0) acknowledged(waited);
       return status === 0 ? 'replaced' : status === 1 ? 'missing' : 'conflict';
     });
   }
@@ -106,22 +113,19 @@ export class RedisChanges implements ChangeStore {
     options: ChangeOptions = {},
   ): Promise<ReactOutcome> {
     return this.run(async () => {
-      const [status, count, added] = (await runScript(
-        this.redis,
-        'hcReact',
-        this.changeKeys(room, userId, options),
-        {
-          id,
-          prefix: reactorPrefix(id),
-          user: userId,
-          emoji,
-          maxDistinct,
-          listed: MAX_LISTED_REACTORS,
-          ...idempotencyArgs(options),
-          ...limitArgs(options),
-          tombstonePrefix: TOMBSTONE_PREFIX,
-        },
-      )) as [number, number?, number?];
+      const waited = await this.wait.script(room, 'hcReact', this.changeKeys(room, userId, options), {
+        id,
+        prefix: reactorPrefix(id),
+        user: userId,
+        emoji,
+        maxDistinct,
+        listed: MAX_LISTED_REACTORS,
+        ...idempotencyArgs(options),
+        ...limitArgs(options),
+        tombstonePrefix: TOMBSTONE_PREFIX,
+      });
+      const [status, count, added] = waited.answer as [number, number?, number?];
+      if (status === 0 || status === 1) acknowledged(waited);
       if (status === 1) return { duplicate: true };
       if (status === 2) throw new NotFoundError('message not found');
       if (status === 3) throw new ConflictError(`a message has at most ${maxDistinct} distinct reactions`);

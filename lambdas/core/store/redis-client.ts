@@ -49,6 +49,9 @@ export function createRedisClient(options: RedisClientOptions): ScriptClient {
     connectTimeout: options.connectTimeoutMs,
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    // After a failover the old primary is a replica and refuses writes: reconnect, which finds the
+    // promoted primary behind the moved endpoint; the refused command is retried by the store.
+    reconnectOnError: (error) => readOnly(error),
     username: url.username ? decodeURIComponent(url.username) : undefined,
     password: url.password ? decodeURIComponent(url.password) : undefined,
     ...(tls ? { tls: {} } : {}),
@@ -98,8 +101,16 @@ export async function whenReady(client: RedisClient, timeoutMs: number): Promise
   });
 }
 
-/** Errors ioredis raises for a command it never wrote to the socket: resending cannot apply it twice. */
+/** A write refused by a replica (`READONLY`): the server the endpoint named is no primary any more. */
+export function readOnly(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('READONLY');
+}
+
+/**
+ * Errors of a command that was not applied: ioredis never wrote it to the socket, or a replica
+ * refused it (`READONLY`, applying nothing, not even part of a script). Resending cannot apply it twice.
+ */
 export function unsent(error: unknown): boolean {
   const message = error instanceof Error ? error.message : '';
-  return /Stream isn't writeable|Connection is closed/.test(message);
+  return readOnly(error) || /Stream isn't writeable|Connection is closed/.test(message);
 }

@@ -32,6 +32,8 @@ export const keys = {
   reactions: (room: string) => `hc:{${room}}:reactions`,
   /** Sorted set (score 0, byte order) of `<padded message id>\0<emoji>\0<userId>`: who reacted with what. */
   reactors: (room: string) => `hc:{${room}}:reactors`,
+  /** Written before each `WAIT`, so the wait covers every earlier write of the room (a retry writes nothing else). */
+  fence: (room: string) => `hc:{${room}}:fence`,
   idempotency: (room: string, key: string) => `hc:{${room}}:idem:${key}`,
   rate: (room: string, userId: string) => `hc:{${room}}:rate:${userId}`,
   /** The backend's (service key) injections in the room's current rate window. */

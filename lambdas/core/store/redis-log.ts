@@ -1,5 +1,5 @@
 import { type ChatMessage, compareIds } from '../../../protocol/index.js';
-import { RateLimitedError } from '../errors.js';
+import { NotAcknowledgedError, RateLimitedError } from '../errors.js';
 import type { NewMessage } from '../protocol.js';
 import {
   type AppendOptions,
@@ -14,17 +14,20 @@ import type { StoreRun } from './redis-changes.js';
 import { runScript, type ScriptClient } from './redis-client.js';
 import { decodeEntries, decodeMessage, type Entry, encodeMessage } from './redis-codec.js';
 import { keys, roomKeys } from './redis-keys.js';
+import type { ReplicaWait } from './redis-wait.js';
 
 /** A room's message log on Redis: appends, retractions and reads, one script per call. */
 export class RedisLog {
   /**
    * @param run runs one request of the store (reconnect-once, 503 mapping)
    * @param historyLimit approximate cap of each room's log
+   * @param wait the replicas an append waits for
    */
   constructor(
     private readonly redis: ScriptClient,
     private readonly run: StoreRun,
     private readonly historyLimit: number,
+    private readonly wait: ReplicaWait,
   ) {}
 
   async append(message: NewMessage, options: AppendOptions = {}): Promise<AppendResult> {
@@ -34,8 +37,8 @@ export class RedisLog {
     // Encoded before the store is asked, so a message that cannot be encoded is no store failure.
     const data = encodeMessage(message);
     return this.run(async () => {
-      const [id, stored, status, ttl] = (await runScript(
-        this.redis,
+      const { answer, replicated } = await this.wait.script(
+        room,
         'hcAppend',
         {
           ...roomKeys(room, 'log', 'seq', 'seen', 'mark'),
@@ -51,10 +54,27 @@ export class RedisLog {
           limit: rateLimit ? rateLimit.limit : 0,
           window: rateLimit?.windowSeconds ?? 60,
         },
-      )) as [string, string, number, number?];
+      );
+      const [id, stored, status, ttl] = answer as [string, string, number, number?];
       if (status === 2) throw new RateLimitedError(undefined, { retryAfter: Math.max(1, ttl ?? 1) });
-      return { message: decodeMessage(id, stored), duplicate: status === 1 };
+      const result = { message: decodeMessage(id, stored), duplicate: status === 1 };
+      if (!replicated) await this.unacknowledged(result, idempotencyKey);
+      return result;
     });
+  }
+
+  /**
+   * A message the replicas did not confirm is taken back from the primary, as after a failed
+   * publish: nothing unacknowledged stays to be found, so the retry is stored and published anew
+   * (and waits again). When the take-back fails too (the primary is gone), the retry finds the
+   * message on the promoted replica if it got there (acknowledged as a duplicate, in history but
+   * never delivered live) or stores it anew: stored once either way.
+   *
+   * @throws NotAcknowledgedError always
+   */
+  private async unacknowledged(result: AppendResult, idempotencyKey: string | undefined): Promise<never> {
+    if (!result.duplicate) await this.retract(result.message, idempotencyKey).catch(() => undefined);
+    throw new NotAcknowledgedError();
   }
 
   async retract(message: ChatMessage, idempotencyKey?: string): Promise<void> {

@@ -46,6 +46,7 @@ import { keys, roomKeys } from './redis-keys.js';
 import { RedisLog } from './redis-log.js';
 import { PRUNE_KEYS } from './redis-scripts.js';
 import { RedisSignals } from './redis-signals.js';
+import { acknowledged, ReplicaWait } from './redis-wait.js';
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions {
@@ -57,6 +58,10 @@ export interface RedisStoreOptions {
   historyLimit?: number;
   /** Milliseconds to wait for a connection before failing a request. @default 2000 */
   connectTimeoutMs?: number;
+  /** Replicas that must confirm each acknowledged write (`WAIT`); 0 turns it off. @default 0 */
+  waitReplicas?: number;
+  /** Milliseconds a write waits for them. @default 100 */
+  waitMs?: number;
 }
 
 const RESEND_DELAY_MS = 25;
@@ -85,6 +90,7 @@ export class RedisStore implements ChatStore {
   readonly changes: RedisChanges;
   private readonly log: RedisLog;
   readonly signals: RedisSignals;
+  private readonly wait: ReplicaWait;
 
   constructor(options: RedisStoreOptions) {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
@@ -94,8 +100,9 @@ export class RedisStore implements ChatStore {
       connectTimeoutMs: this.connectTimeoutMs,
     });
     this.client = this.redis;
-    this.changes = new RedisChanges(this.redis, (work) => this.run(work));
-    this.log = new RedisLog(this.redis, (work) => this.run(work), options.historyLimit ?? 1000);
+    this.wait = new ReplicaWait(this.redis, { replicas: options.waitReplicas, timeoutMs: options.waitMs });
+    this.changes = new RedisChanges(this.redis, (work) => this.run(work), this.wait);
+    this.log = new RedisLog(this.redis, (work) => this.run(work), options.historyLimit ?? 1000, this.wait);
     this.signals = new RedisSignals(this.redis, (work) => this.run(work));
   }
 
@@ -321,8 +328,10 @@ export class RedisStore implements ChatStore {
 
   async addMembers(room: string, userIds: readonly string[]): Promise<void> {
     if (userIds.length === 0) return;
-    await this.run(() =>
-      runScript(this.redis, 'hcAddMembers', roomKeys(room, 'members', 'mark', 'seq'), {}, userIds),
+    await this.run(async () =>
+      acknowledged(
+        await this.wait.script(room, 'hcAddMembers', roomKeys(room, 'members', 'mark', 'seq'), {}, userIds),
+      ),
     );
   }
 
@@ -333,19 +342,23 @@ export class RedisStore implements ChatStore {
   ): Promise<ConnectionRecord[]> {
     if (userIds.length === 0) return Promise.resolve([]);
     return this.run(async () => {
-      const [removed, gone, listeners] = (await runScript(
-        this.redis,
+      const waited = await this.wait.script(
+        room,
         'hcRemoveMembers',
         { ...this.pruneKeys(room), members: keys.members(room) },
         {},
         userIds,
-      )) as [string[], string[], number];
+      );
+      const [removed, gone, listeners] = waited.answer as [string[], string[], number];
       const records = pairs(removed);
       await Promise.all(
         records.map((r) =>
           this.client.zrem(keys.userConnections(r.userId), userConnection(r.connectionId, room)),
         ),
       );
+      // Not replicated: the removal stays on the primary and its retry is a no-op that waits again
+      // (the members' connection records are gone, so their sockets are closed by nothing but time).
+      acknowledged(waited);
       pushDepartures(gone, Number(listeners), departed);
       return records;
     });
