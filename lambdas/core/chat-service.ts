@@ -99,7 +99,11 @@ export class ChatService {
   ): Promise<void> {
     await this.assertAllowed(room, identity.userId);
     const ttl = this.config.connectionTtlSeconds;
-    const arrival = await this.store.connect(room, connectionId, identity, ttl, options);
+    const [arrival] = await Promise.all([
+      this.store.connect(room, connectionId, identity, ttl, options),
+      // The user's rooms across the store, for live unread counts.
+      this.store.followers.addUserRoom(room, [identity.userId]),
+    ]);
     await this.announce.arrived(room, identity, connectionId, arrival, options.signals === true);
   }
 
@@ -354,6 +358,7 @@ export class ChatService {
   async addMembers(room: string, list: MemberList): Promise<{ room: string; added: string[] }> {
     const ids = await this.userIds(list);
     await this.store.addMembers(room, ids);
+    await this.store.followers.addUserRoom(room, ids);
     return { room, added: ids };
   }
 
@@ -365,6 +370,7 @@ export class ChatService {
     const ids = await this.userIds(list);
     const departed: Departure[] = [];
     const connections = await this.store.removeMembers(room, ids, departed);
+    await this.store.followers.removeUserRoom(room, ids);
     await this.announce.departed(room, departed);
     const sender = this.sender;
     if (sender) {

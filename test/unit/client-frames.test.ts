@@ -225,8 +225,11 @@ describe('the fields that belong to the server', () => {
     message: { kind: 'message', message },
     batch: { kind: 'batch', room: 'lobby', messages: [message] },
     ack: { kind: 'ack', id: ID, clientId: 'c1' },
-    error: { kind: 'error', message: 'no', clientId: 'c1' },
+    error: { kind: 'error', message: 'no', clientId: 'c1', room: 'lobby' },
     pong: { kind: 'pong' },
+    subscribed: { kind: 'subscribed', room: 'lobby', unread: 2, missed: [message], more: true },
+    unsubscribed: { kind: 'unsubscribed', room: 'lobby' },
+    unread: { kind: 'unread', room: 'lobby', count: 3, rooms: { lobby: 3 } },
     presence: { kind: 'presence', event: 'join', room: 'lobby', user: { id: 'ann' } },
     typing: {
       kind: 'typing',

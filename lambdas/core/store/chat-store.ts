@@ -1,6 +1,7 @@
 import type { ChatMessage, Profile } from '../../../protocol/index.js';
 import type { Identity, NewMessage } from '../protocol.js';
 import type { ChangeStore } from './change-store.js';
+import type { FollowerStore } from './follower-store.js';
 
 /** A live socket in a room. */
 export interface ConnectionRecord {
@@ -173,6 +174,8 @@ export interface ChatStore {
   readonly kind: 'redis' | 'memory';
   /** Edits, deletes, reactions and occupancy, beside the log (history shows their current state). */
   readonly changes: ChangeStore;
+  /** Connections that follow rooms by subscribing, the user's rooms and unread watchers. */
+  readonly followers: FollowerStore;
   /**
    * Records a live socket; the user becomes a member and their unread count resets. The user's
    * first live connection in the room makes them online (`joined`); their public profile is kept
