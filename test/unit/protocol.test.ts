@@ -272,7 +272,10 @@ describe('the wire (protocol/)', () => {
       'presence',
       'reaction',
       'read',
+      'subscribed',
       'typing',
+      'unread',
+      'unsubscribed',
     ]);
   });
 
