@@ -33,6 +33,7 @@ import {
 } from './harness.js';
 import type { FanoutProbe, FanoutReportLine, WriteProbe, WriteReportLine } from './probe.js';
 import { markdownTable, type SystemRow, svgChart } from './report.js';
+import { roomsCostMarkdown } from './rooms-cost.js';
 import {
   cpuSeconds,
   peakRss,
@@ -761,6 +762,8 @@ async function main(): Promise<void> {
       ),
       '',
       `Assumptions: ${cost[0]!.assumptions}.`,
+      '',
+      ...roomsCostMarkdown(base!.cpuUsPerDelivery / 1000),
     );
   }
   if (model.length) extra.push('', ...awsModelMarkdown(model, sensitivity, measured!));
