@@ -106,9 +106,12 @@ describe.each(systems)('one connection, many rooms on %s', (_name, services: Rec
         ERROR: 'room is required: this connection follows several rooms',
         clientId: 'x1',
       });
-      alice.send({ body: 'astray', clientId: 'x2', room: uniqueRoom() });
-      expect(await alice.next((f) => f.clientId === 'x2')).toMatchObject({
+      const elsewhere = uniqueRoom();
+      alice.send({ body: 'astray', clientId: 'x2', room: elsewhere });
+      expect(await alice.next((f) => f.clientId === 'x2')).toEqual({
         ERROR: 'not subscribed to this room',
+        clientId: 'x2',
+        room: elsewhere,
       });
       // A message sent after the refused ones arrives: nothing before it was stored.
       alice.send({ body: 'kept', room: a });

@@ -8,11 +8,13 @@ import {
   type ServerFrame,
 } from '../../../protocol/index.js';
 import { receiveFrame } from '../../core/protocol.js';
+import type { RoomRefusal } from '../../core/rooms-service.js';
 import { connectionOf, type WebSocketEvent, wsRoute } from '../shared/websocket.js';
 
 // The clientId of the frame an event carried, so its error frame names the frame it refuses.
 const clientIds = new WeakMap<WebSocketEvent, string>();
-// The room a frame named, so its error frame names the room it refuses.
+// The room a subscribe or unsubscribe named, so its error frame names the room it refuses (a
+// single-room connection ignores the `room` of other frames, and its error frames never echo it).
 const frameRooms = new WeakMap<WebSocketEvent, string>();
 
 /** The route answer to a frame the server took: an ack when it carried a `clientId`. */
@@ -41,7 +43,7 @@ export const handler = wsRoute(
     if (received.clientId !== undefined) clientIds.set(event, received.clientId);
     if ('error' in received) throw received.error;
     const { frame } = received;
-    if ('room' in frame && frame.room !== undefined) frameRooms.set(event, frame.room);
+    if (frame.kind === 'subscribe' || frame.kind === 'unsubscribe') frameRooms.set(event, frame.room);
     switch (frame.kind) {
       case 'ping':
         return { statusCode: 200, body: KEEP_ALIVE_REPLY };
@@ -82,7 +84,13 @@ export const handler = wsRoute(
   },
   (failure, event) => ({
     statusCode: failure.statusCode,
-    body: encodeServerFrame(errorFrame(failure.message, clientIds.get(event), frameRooms.get(event))),
+    body: encodeServerFrame(
+      errorFrame(
+        failure.message,
+        clientIds.get(event),
+        frameRooms.get(event) ?? (failure as RoomRefusal).room,
+      ),
+    ),
   }),
   { carriesMessage: true },
 );
