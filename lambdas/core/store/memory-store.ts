@@ -132,9 +132,8 @@ export class MemoryStore implements ChatStore {
     const tabs = (state.tabs.get(identity.userId) ?? 0) + (fresh ? 1 : 0);
     state.tabs.set(identity.userId, tabs);
     // A follower's record lists its rooms instead.
-    if (!this.followers.has(connectionId)) {
-      this.homes.set(connectionId, { room, identity: structuredClone(identity), expiresAt });
-    }
+    const home = { room, identity: structuredClone(identity), expiresAt };
+    if (!this.followers.has(connectionId)) this.homes.set(connectionId, home);
     const index = this.userConns.get(identity.userId) ?? new Map();
     index.set(connectionId, { room, expiresAt });
     this.userConns.set(identity.userId, index);
