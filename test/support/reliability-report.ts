@@ -207,6 +207,16 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
     "no effect: the fan-out reads a requeued message's remaining targets from AMQP headers only, which only the fan-out sets; the message reaches the whole room",
     '`test/unit/fanout-retry.test.ts`',
   ],
+  [
+    'A connection that follows rooms subscribes to a closed room it is no member of, or names one in `?rooms=`',
+    'refused: an error frame naming the room (`room is closed to non-members`), or 403 at the handshake; nothing of the room reaches the connection, and the cap (`HIPOCHAT_MAX_ROOMS_PER_CONNECTION`) is checked in one Redis step so parallel subscribes cannot pass it',
+    '`test/e2e/rooms.test.ts`, `test/integration/follower-store.test.ts`',
+  ],
+  [
+    'A frame names a room its connection does not follow (`"room"` on a message, typing, edit, delete or react frame)',
+    'refused on a multi-room connection (`not subscribed to this room`, nothing stored); ignored on a single-room connection, whose frames always go to its own room, and never echoed in its error frames',
+    '`test/e2e/rooms.test.ts`, `test/faults/forged-fields.test.ts`',
+  ],
 ];
 
 /** The Markdown of docs/reliability.md. */
