@@ -11,7 +11,7 @@ import type { Identity } from './protocol.js';
 import type { ChatStore } from './store/chat-store.js';
 import type { Follower, FollowOptions } from './store/follower-store.js';
 
-/** Rooms whose counts `{"type":"unread"}` answers (and that `?unread=1` watches), at most. */
+/** Rooms whose counts `{"type":"unread"}` answers (and that `?unread=1` watches), at most: the latest joined. */
 export const MAX_UNREAD_ROOMS = 200;
 /** Messages a subscribe with `since` replays in its answer, at most (`more` says when there are others). */
 export const MAX_REPLAYED_MESSAGES = 50;

@@ -6,6 +6,7 @@ import { REDIS_URL } from '../support/gateway.js';
 import { uniqueRoom } from '../support/rooms.js';
 
 const TTL = 3600;
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /** A profile with an id no Lua number could carry exactly: the record must keep it as it is. */
 const who = (userId: string): Identity => ({
@@ -104,11 +105,16 @@ describe.each([
   });
 
   describe('unread watchers', () => {
-    it("indexes the user's rooms across the store", async () => {
+    it("indexes the user's rooms across the store, the latest joined first", async () => {
+      const c = uniqueRoom('c');
       await store.followers.addUserRoom(a, [user]);
+      await sleep(2);
       await store.followers.addUserRoom(b, [user]);
-      await store.followers.removeUserRoom(a, [user]);
-      expect(await store.followers.userRooms(user, 10)).toEqual([b]);
+      await sleep(2);
+      await store.followers.addUserRoom(c, [user]);
+      expect(await store.followers.userRooms(user, 2)).toEqual([c, b]);
+      await store.followers.removeUserRoom(c, [user]);
+      expect(await store.followers.userRooms(user, 10)).toEqual([b, a]);
     });
 
     it('lists the watching connections of a user that asked for unread counts only', async () => {

@@ -47,11 +47,11 @@ export interface FollowerStore {
   unfollow(connectionId: string, room: string): Promise<boolean>;
   /** Forgets the record and the connection's place among its user's watchers; answers the record. */
   close(connectionId: string): Promise<Follower | null>;
-  /** Notes that the users belong to the room (their index across rooms, for unread counts). */
+  /** Notes that the users belong to the room, as of now (their index across rooms, for unread counts). */
   addUserRoom(room: string, userIds: readonly string[]): Promise<void>;
   /** Forgets that the users belong to the room. */
   removeUserRoom(room: string, userIds: readonly string[]): Promise<void>;
-  /** Up to `limit` rooms the user belongs to (as noted since the index exists), in no order. */
+  /** Up to `limit` rooms the user belongs to (as noted since the index exists), the latest joined first. */
   userRooms(userId: string, limit: number): Promise<string[]>;
   /** Notes that the user watches the room's unread count until `expiresAtMs` (a later one wins). */
   watch(room: string, userId: string, expiresAtMs: number): Promise<void>;

@@ -17,8 +17,10 @@ export interface UnreadSource {
 /** The in-memory twin of `RedisFollowers`. */
 export class MemoryFollowers implements FollowerStore {
   private readonly records = new Map<string, Follower & { expiresAt: number }>();
-  /** userId -> rooms the user belongs to. */
-  private readonly rooms = new Map<string, Set<string>>();
+  /** userId -> rooms the user belongs to -> when they last joined it (ms). */
+  private readonly rooms = new Map<string, Map<string, number>>();
+  /** Tells two joins in one millisecond apart, so the later one counts as the more recent. */
+  private joins = 0;
   /** room -> userId -> until when the user watches. */
   private readonly watching = new Map<string, Map<string, number>>();
   /** userId -> watching connection id -> its expiry. */
@@ -92,9 +94,10 @@ export class MemoryFollowers implements FollowerStore {
   }
 
   async addUserRoom(room: string, userIds: readonly string[]): Promise<void> {
+    this.joins += 1;
     for (const userId of userIds) {
-      const rooms = this.rooms.get(userId) ?? new Set<string>();
-      rooms.add(room);
+      const rooms = this.rooms.get(userId) ?? new Map<string, number>();
+      rooms.set(room, this.joins);
       this.rooms.set(userId, rooms);
     }
   }
@@ -104,7 +107,10 @@ export class MemoryFollowers implements FollowerStore {
   }
 
   async userRooms(userId: string, limit: number): Promise<string[]> {
-    return [...(this.rooms.get(userId) ?? [])].slice(0, limit);
+    return [...(this.rooms.get(userId) ?? [])]
+      .sort(([, a], [, b]) => b - a)
+      .slice(0, limit)
+      .map(([room]) => room);
   }
 
   async watch(room: string, userId: string, expiresAtMs: number): Promise<void> {

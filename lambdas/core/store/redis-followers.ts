@@ -86,15 +86,18 @@ export class RedisFollowers implements FollowerStore {
   }
 
   async addUserRoom(room: string, userIds: readonly string[]): Promise<void> {
-    await this.run(() => Promise.all(userIds.map((userId) => this.redis.sadd(keys.userRooms(userId), room))));
+    const now = Date.now();
+    await this.run(() =>
+      Promise.all(userIds.map((userId) => this.redis.zadd(keys.userRooms(userId), now, room))),
+    );
   }
 
   async removeUserRoom(room: string, userIds: readonly string[]): Promise<void> {
-    await this.run(() => Promise.all(userIds.map((userId) => this.redis.srem(keys.userRooms(userId), room))));
+    await this.run(() => Promise.all(userIds.map((userId) => this.redis.zrem(keys.userRooms(userId), room))));
   }
 
   userRooms(userId: string, limit: number): Promise<string[]> {
-    return this.run(() => this.redis.srandmember(keys.userRooms(userId), limit));
+    return this.run(() => this.redis.zrevrange(keys.userRooms(userId), 0, Math.max(1, limit) - 1));
   }
 
   async watch(room: string, userId: string, expiresAtMs: number): Promise<void> {

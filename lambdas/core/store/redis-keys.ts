@@ -35,7 +35,10 @@ export const keys = {
   /** userId -> until when (ms) the user has a connection watching unread counts (`?unread=1`). */
   watching: (room: string) => `hc:{${room}}:watching`,
   connection: (connectionId: string) => `hc:conn:${connectionId}`,
-  /** The rooms a user belongs to (a set in its own slot), for the unread counts of `?unread=1`. */
+  /**
+   * The rooms a user belongs to, for the unread counts of `?unread=1`: sorted set of rooms by when
+   * the user last joined them (ms), in its own slot.
+   */
   userRooms: (userId: string) => `hc:user:${userId}:rooms`,
   /** A user's connections that asked for unread counts: sorted set of connection ids by expiry (ms). */
   userWatch: (userId: string) => `hc:user:${userId}:watch`,
