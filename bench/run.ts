@@ -34,6 +34,7 @@ import {
 } from './harness.js';
 import type { FanoutProbe, FanoutReportLine, WriteProbe, WriteReportLine } from './probe.js';
 import { markdownTable, type SystemRow, svgChart } from './report.js';
+import { roomsCostMarkdown } from './rooms-cost.js';
 import {
   cpuSeconds,
   peakRss,
@@ -764,6 +765,8 @@ async function main(): Promise<void> {
       ),
       '',
       `Assumptions: ${cost[0]!.assumptions}.`,
+      '',
+      ...roomsCostMarkdown(base!.cpuUsPerDelivery / 1000),
     );
   }
   if (signalsCost.length) extra.push('', ...signalsMarkdown(signalsCost, signalsRun!));

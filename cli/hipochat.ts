@@ -22,6 +22,7 @@ import {
   type WebSocketConstructor,
 } from 'hipochat-serverless/client';
 import WebSocket from 'ws';
+import { chatRooms } from './rooms-chat.js';
 
 /** A usage mistake: printed with a hint, exit code 2. */
 export class UsageError extends Error {}
@@ -60,6 +61,7 @@ Examples:
   hipochat history --http http://127.0.0.1:8888 --room lobby,news --token alice --limit 20
   hipochat notification --http http://127.0.0.1:8888 --room lobby --token bob
   hipochat chat --ws ws://127.0.0.1:8888 --room lobby --token bob --signals
+  hipochat chat --ws ws://127.0.0.1:8888 --rooms lobby,news --token carol
   hipochat presence --http http://127.0.0.1:8888 --room lobby --token alice
   echo '{"text":"maintenance at 22:00"}' | hipochat broadcast --http http://127.0.0.1:8888 --rooms lobby,news --type notification --service-key KEY
   hipochat delete --http http://127.0.0.1:8888 --room lobby --id 1700000000000-0 --service-key KEY
@@ -69,7 +71,7 @@ Examples:
 `;
 
 const COMMAND_HELP: Record<string, string> = {
-  chat: `hipochat chat --ws URL --room R --token T [--http URL] [--ticket] [--signals] [--timeout S]
+  chat: `hipochat chat --ws URL (--room R | --rooms R1,R2...) --token T [--http URL] [--ticket] [--signals] [--timeout S]
 
 Joins the room, prints its history (a line marks where the unread part starts), then live
 messages. Each line you type is sent; /quit or Ctrl-D leaves. Reconnects on its own.
@@ -77,6 +79,8 @@ With stdin not a terminal, sends each line and exits at the end of input.
 With --signals it also prints who joins and leaves the room and who starts typing
 ("* bob is typing…"), edits and deletes ("* edited: …", "* deleted: …"), and tells the
 room when you type.
+With --rooms it follows several rooms on one connection (live messages only, each line
+starting with [room]); a line goes to the first room, or to another with "@room text".
 `,
   inject: `hipochat inject --http URL --room R --type T (--token T | --service-key K) [--body JSON] [--json] [--timeout S] < body.json
 
@@ -152,7 +156,7 @@ type OptionName = keyof typeof OPTIONS;
  * commands. Anything else is refused, so a mistyped or misplaced option never goes unnoticed.
  */
 const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
-  chat: ['ws', 'http', 'room', 'token', 'ticket', 'signals', 'timeout'],
+  chat: ['ws', 'http', 'room', 'rooms', 'token', 'ticket', 'signals', 'timeout'],
   inject: ['http', 'ws', 'room', 'type', 'token', 'service-key', 'body', 'json', 'timeout'],
   history: ['http', 'ws', 'room', 'token', 'limit', 'json', 'timeout'],
   notification: ['http', 'ws', 'room', 'token', 'json', 'timeout'],
@@ -386,6 +390,26 @@ async function chat(values: Values, io: Io): Promise<number> {
   if (!interactive && sends.length > 0) await new Promise((resolve) => setTimeout(resolve, 500));
   client.close();
   return failed ? 1 : 0;
+}
+
+/** `chat --rooms a,b`: one connection for several rooms (see `rooms-chat.ts`). */
+function chatInRooms(values: Values, io: Io): Promise<number> {
+  if (values.room !== undefined) throw new UsageError('chat takes --room or --rooms, not both');
+  for (const flag of ['ticket', 'signals', 'http'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`chat --rooms does not take --${flag}`);
+  }
+  const rooms = [...new Set((values.rooms ?? '').split(',').filter(Boolean))];
+  if (rooms.length === 0) throw new UsageError('chat: --rooms needs at least one room');
+  return chatRooms(
+    {
+      url: wsOf(values, io, 'chat'),
+      token: tokenOf(values, io, 'chat'),
+      rooms,
+      timeoutMs: seconds(values, 15),
+      format: formatMessage,
+    },
+    io,
+  );
 }
 
 /**
@@ -796,7 +820,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     switch (command) {
       case 'chat':
-        return await chat(values, io);
+        return values.rooms === undefined ? await chat(values, io) : await chatInRooms(values, io);
       case 'inject':
         return await inject(values, io);
       case 'history':

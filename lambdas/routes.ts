@@ -113,7 +113,9 @@ export const routes: readonly Route[] = [
     kind: 'authorizer',
     name: 'authorizer',
     entry: 'lambdas/handlers/ws/authorizer.ts',
-    identitySource: ['route.request.querystring.room'],
+    // None: a connection names `?room=`, `?rooms=` or neither (it subscribes later). API Gateway then
+    // calls the authorizer on every connect; WebSocket authorizers cache nothing anyway.
+    identitySource: [],
     managesConnections: false,
     // Tickets and the profile cache live in Redis; it never publishes nor pushes.
     secrets: ['cache'],

@@ -7,6 +7,7 @@
 import { CONTROL_FRAME_TYPES, TYPING_TYPE } from './frames.js';
 import { MAX_CLIENT_ID_LENGTH, MAX_MESSAGE_TYPE_LENGTH } from './limits.js';
 import { CHAT_MESSAGE_TYPE, MESSAGE_ID_PATTERN } from './messages.js';
+import { ROOM_NAME_RULE, ROOM_PATTERN } from './rooms.js';
 import { withoutServerFields } from './server-fields.js';
 
 /** A chat line or injection from a client: `{"type":"message","body":...,"clientId"?:...}`. */
@@ -22,6 +23,8 @@ export interface SendFrame {
    * message; never a field the server owns (`SERVER_FIELDS`).
    */
   fields?: Record<string, unknown>;
+  /** The room it goes to; needed on a connection that follows several rooms. */
+  room?: string;
 }
 
 /** The keep-alive frame: `{"type":"ping"}`. */
@@ -42,6 +45,8 @@ export interface TypingNoticeFrame {
   clientId?: string;
   /** Anything the typer wants the room to see with the notice (a draft's length, say). */
   body?: unknown;
+  /** The room it goes to; needed on a connection that follows several rooms. */
+  room?: string;
 }
 
 /**
@@ -54,6 +59,8 @@ export interface EditFrame {
   id: string;
   body: unknown;
   clientId?: string;
+  /** The message's room; needed on a connection that follows several rooms. */
+  room?: string;
 }
 
 /** Deletes one of the sender's messages: `{"type":"delete","id":...,"clientId"?:...}`. */
@@ -62,6 +69,8 @@ export interface DeleteFrame {
   /** The message to delete. */
   id: string;
   clientId?: string;
+  /** The message's room; needed on a connection that follows several rooms. */
+  room?: string;
 }
 
 /**
@@ -75,10 +84,53 @@ export interface ReactFrame {
   /** The reaction; the server says which ones it takes. */
   emoji: string;
   clientId?: string;
+  /** The message's room; needed on a connection that follows several rooms. */
+  room?: string;
+}
+
+/**
+ * Follows one more room on this connection: `{"type":"subscribe","room":"r3","since"?:"<id>"}`,
+ * answered `{"type":"subscribed","room":"r3","unread":N}` (then the messages after `since`, when
+ * given) or an error frame naming the room.
+ */
+export interface SubscribeFrame {
+  kind: 'subscribe';
+  room: string;
+  /** Replays the room's messages after this id, as `since` does on connect. */
+  since?: string;
+  clientId?: string;
+}
+
+/**
+ * Stops following a room: `{"type":"unsubscribe","room":"r3"}`, answered
+ * `{"type":"unsubscribed","room":"r3"}`; nothing of that room reaches the connection afterwards.
+ */
+export interface UnsubscribeFrame {
+  kind: 'unsubscribe';
+  room: string;
+  clientId?: string;
+}
+
+/**
+ * Asks for the unread counts of the rooms the user belongs to: `{"type":"unread"}`, answered
+ * `{"type":"unread","rooms":{"r4":2,...}}`; a connection opened with `?unread=1` sends it first,
+ * then keeps the counts with the live `unread` frames.
+ */
+export interface UnreadQueryFrame {
+  kind: 'unread';
 }
 
 /** A frame a client sends. */
-export type ClientFrame = SendFrame | PingFrame | TypingNoticeFrame | EditFrame | DeleteFrame | ReactFrame;
+export type ClientFrame =
+  | SendFrame
+  | PingFrame
+  | TypingNoticeFrame
+  | EditFrame
+  | DeleteFrame
+  | ReactFrame
+  | SubscribeFrame
+  | UnsubscribeFrame
+  | UnreadQueryFrame;
 
 /** The `kind` of a client frame. */
 export type ClientFrameKind = ClientFrame['kind'];
@@ -92,6 +144,9 @@ export const CLIENT_CONTROL_TYPES = {
   edit: 'edit',
   delete: 'delete',
   react: 'react',
+  subscribe: 'subscribe',
+  unsubscribe: 'unsubscribe',
+  unread: 'unread',
 } as const satisfies { [K in Exclude<ClientFrameKind, 'send' | 'typing'>]: string };
 
 /**
@@ -121,7 +176,8 @@ export type FrameRefusalReason =
   | 'bad-client-id'
   | 'missing-body'
   | 'bad-id'
-  | 'bad-emoji';
+  | 'bad-emoji'
+  | 'bad-room';
 
 /** A client frame the server does not take, and why, in words fit for an error frame. */
 export interface RefusedFrame {
@@ -156,6 +212,17 @@ function messageIdOf(wire: WireFields, head: Head): string | RefusedFrame {
     : refused('bad-id', 'id must be a message id such as 1700000000000-0', head.clientId);
 }
 
+/** A frame's `room` when it names one (a string); checked against the connection's rooms later. */
+const roomOf = (wire: WireFields): { room?: string } =>
+  typeof wire.room === 'string' ? { room: wire.room } : {};
+
+/** The room a subscribe or unsubscribe frame names, or why not. */
+function namedRoom(wire: WireFields, head: Head): string | RefusedFrame {
+  return typeof wire.room === 'string' && ROOM_PATTERN.test(wire.room)
+    ? wire.room
+    : refused('bad-room', `room must be a room name: ${ROOM_NAME_RULE}`, head.clientId);
+}
+
 /** A body is there unless absent, `null` or `""` (as Hipochat had it). */
 const hasBody = (body: unknown): boolean => body !== undefined && body !== null && body !== '';
 
@@ -179,23 +246,31 @@ const CLIENT_READERS: {
     if (!rules.messageTypes.includes(kind)) {
       return refused('unknown-type', `unknown message type: ${kind}`, clientId);
     }
-    return withClientId({ kind: 'send', type: kind, body, fields: withoutServerFields(wire) }, clientId);
+    return withClientId(
+      { kind: 'send', type: kind, body, fields: withoutServerFields(wire), ...roomOf(wire) },
+      clientId,
+    );
   },
   ping: () => ({ kind: 'ping' }),
   typing: (wire, { type, clientId }) =>
     withClientId(
-      { kind: 'typing', type: type ?? TYPING_TYPE, ...(wire.body === undefined ? {} : { body: wire.body }) },
+      {
+        kind: 'typing',
+        type: type ?? TYPING_TYPE,
+        ...(wire.body === undefined ? {} : { body: wire.body }),
+        ...roomOf(wire),
+      },
       clientId,
     ),
   edit: (wire, head) => {
     const id = messageIdOf(wire, head);
     if (typeof id !== 'string') return id;
     if (!hasBody(wire.body)) return refused('missing-body', 'missing body', head.clientId);
-    return withClientId({ kind: 'edit', id, body: wire.body }, head.clientId);
+    return withClientId({ kind: 'edit', id, body: wire.body, ...roomOf(wire) }, head.clientId);
   },
   delete: (wire, head) => {
     const id = messageIdOf(wire, head);
-    return typeof id === 'string' ? withClientId({ kind: 'delete', id }, head.clientId) : id;
+    return typeof id === 'string' ? withClientId({ kind: 'delete', id, ...roomOf(wire) }, head.clientId) : id;
   },
   react: (wire, head) => {
     const id = messageIdOf(wire, head);
@@ -203,8 +278,25 @@ const CLIENT_READERS: {
     if (typeof wire.emoji !== 'string' || wire.emoji.length === 0) {
       return refused('bad-emoji', 'emoji must be one emoji, given as a string', head.clientId);
     }
-    return withClientId({ kind: 'react', id, emoji: wire.emoji }, head.clientId);
+    return withClientId({ kind: 'react', id, emoji: wire.emoji, ...roomOf(wire) }, head.clientId);
   },
+  subscribe: (wire, head) => {
+    const room = namedRoom(wire, head);
+    if (typeof room !== 'string') return room;
+    if (
+      wire.since !== undefined &&
+      !(typeof wire.since === 'string' && MESSAGE_ID_PATTERN.test(wire.since))
+    ) {
+      return refused('bad-id', 'since must be a message id such as 1700000000000-0', head.clientId);
+    }
+    const since = typeof wire.since === 'string' ? { since: wire.since } : {};
+    return withClientId({ kind: 'subscribe', room, ...since }, head.clientId);
+  },
+  unsubscribe: (wire, head) => {
+    const room = namedRoom(wire, head);
+    return typeof room === 'string' ? withClientId({ kind: 'unsubscribe', room }, head.clientId) : room;
+  },
+  unread: () => ({ kind: 'unread' }),
 };
 
 /** The kind a frame's `type` names under `rules`: a change, a keep-alive, an ephemeral type or a message. */
@@ -270,20 +362,49 @@ export function encodeClientFrame(frame: ClientFrame): string {
   switch (frame.kind) {
     case 'ping':
       return JSON.stringify({ type: CLIENT_CONTROL_TYPES.ping });
+    case 'unread':
+      return JSON.stringify({ type: CLIENT_CONTROL_TYPES.unread });
     case 'typing':
-      return JSON.stringify({ type: frame.type ?? TYPING_TYPE, clientId: frame.clientId, body: frame.body });
+      return JSON.stringify({
+        type: frame.type ?? TYPING_TYPE,
+        clientId: frame.clientId,
+        body: frame.body,
+        room: frame.room,
+      });
     case 'edit':
-      return JSON.stringify({ type: 'edit', id: frame.id, body: frame.body, clientId: frame.clientId });
+      return JSON.stringify({
+        type: 'edit',
+        id: frame.id,
+        body: frame.body,
+        clientId: frame.clientId,
+        room: frame.room,
+      });
     case 'delete':
-      return JSON.stringify({ type: 'delete', id: frame.id, clientId: frame.clientId });
+      return JSON.stringify({ type: 'delete', id: frame.id, clientId: frame.clientId, room: frame.room });
     case 'react':
-      return JSON.stringify({ type: 'react', id: frame.id, emoji: frame.emoji, clientId: frame.clientId });
+      return JSON.stringify({
+        type: 'react',
+        id: frame.id,
+        emoji: frame.emoji,
+        clientId: frame.clientId,
+        room: frame.room,
+      });
+    case 'subscribe':
+      return JSON.stringify({
+        type: 'subscribe',
+        room: frame.room,
+        since: frame.since,
+        clientId: frame.clientId,
+      });
+    case 'unsubscribe':
+      return JSON.stringify({ type: 'unsubscribe', room: frame.room, clientId: frame.clientId });
     case 'send':
       return JSON.stringify({
         ...frame.fields,
         type: frame.type ?? CHAT_MESSAGE_TYPE,
         body: frame.body,
         clientId: frame.clientId,
+        room: frame.room,
       });
   }
 }

@@ -23,6 +23,12 @@ export const EPHEMERAL_INTERVAL_MS = 2000;
 /** The connect query parameter (`signals=1`, both URL shapes) that asks for presence, typing and read frames. */
 export const SIGNALS_PARAMETER = 'signals';
 
+/**
+ * The connect query parameter (`unread=1`) that asks for live unread counts of the rooms the
+ * connection does not follow; only for connections that follow rooms (`?rooms=` or no room).
+ */
+export const UNREAD_PARAMETER = 'unread';
+
 /** One delivered message, on the wire as the {@link ChatMessage} itself. */
 export interface MessageFrame {
   kind: 'message';
@@ -63,6 +69,8 @@ export interface ErrorFrame {
   kind: 'error';
   message: string;
   clientId?: string;
+  /** The room a refused subscribe, unsubscribe or send named. */
+  room?: string;
 }
 
 /**
@@ -180,6 +188,37 @@ export interface ReactionFrame {
   added: boolean;
 }
 
+/**
+ * The answer to a subscribe: `{"type":"subscribed","room":...,"unread":N}`, `unread` being what the
+ * user had not read before; with `since`, also the messages after it (`missed`, oldest first, at
+ * most a page; `more` when older ones after `since` did not fit: `/talk/old` pages them).
+ */
+export interface SubscribedFrame {
+  kind: 'subscribed';
+  room: string;
+  unread: number;
+  missed?: ChatMessage[];
+  more?: boolean;
+}
+
+/** The answer to an unsubscribe: `{"type":"unsubscribed","room":...}`. */
+export interface UnsubscribedFrame {
+  kind: 'unsubscribed';
+  room: string;
+}
+
+/**
+ * Unread counts, for connections that asked with `?unread=1`: one room's new count when it changed
+ * and the connection does not follow that room (`{"type":"unread","room":"r9","count":3}`), or the
+ * counts of the user's rooms in answer to `{"type":"unread"}` (`{"type":"unread","rooms":{"r4":2}}`).
+ */
+export interface UnreadFrame {
+  kind: 'unread';
+  room?: string;
+  count?: number;
+  rooms?: Record<string, number>;
+}
+
 /** A frame the server sends. */
 export type ServerFrame =
   | MessageFrame
@@ -193,7 +232,10 @@ export type ServerFrame =
   | ReadsFrame
   | MessageEditedFrame
   | MessageDeletedFrame
-  | ReactionFrame;
+  | ReactionFrame
+  | SubscribedFrame
+  | UnsubscribedFrame
+  | UnreadFrame;
 
 /** The `kind` of a server frame. */
 export type ServerFrameKind = ServerFrame['kind'];
@@ -279,6 +321,25 @@ const READERS: { [K in TypedFrame['kind']]: (wire: WireFields) => ServerFrameOf<
           added: wire.added,
         }
       : undefined,
+  subscribed: (wire) => {
+    if (typeof wire.room !== 'string' || typeof wire.unread !== 'number') return undefined;
+    const frame: SubscribedFrame = { kind: 'subscribed', room: wire.room, unread: wire.unread };
+    if (Array.isArray(wire.missed)) frame.missed = wire.missed.filter(isChatMessage);
+    if (typeof wire.more === 'boolean') frame.more = wire.more;
+    return frame;
+  },
+  unsubscribed: (wire) =>
+    typeof wire.room === 'string' ? { kind: 'unsubscribed', room: wire.room } : undefined,
+  unread: (wire) => {
+    if (typeof wire.room === 'string' && typeof wire.count === 'number') {
+      return { kind: 'unread', room: wire.room, count: wire.count };
+    }
+    if (wire.rooms === null || typeof wire.rooms !== 'object' || Array.isArray(wire.rooms)) return undefined;
+    const rooms: Record<string, number> = {};
+    for (const [room, count] of Object.entries(wire.rooms))
+      if (typeof count === 'number') rooms[room] = count;
+    return { kind: 'unread', rooms };
+  },
 };
 
 function isEditMark(value: unknown): value is EditMark {
@@ -342,9 +403,17 @@ export function ephemeralAckFrame(clientId: string): AckFrame {
   return { kind: 'ack', clientId };
 }
 
-/** An error frame; `clientId` names the refused frame when the client sent one. */
-export function errorFrame(message: string, clientId?: string): ErrorFrame {
-  return clientId ? { kind: 'error', message, clientId } : { kind: 'error', message };
+/**
+ * An error frame; `clientId` names the refused frame when the client sent one, `room` the room a
+ * refused subscribe, unsubscribe or send named.
+ */
+export function errorFrame(message: string, clientId?: string, room?: string): ErrorFrame {
+  return {
+    kind: 'error',
+    message,
+    ...(clientId ? { clientId } : {}),
+    ...(room === undefined ? {} : { room }),
+  };
 }
 
 /** The JSON text of a server frame. */
@@ -353,11 +422,7 @@ export function encodeServerFrame(frame: ServerFrame): string {
     case 'message':
       return JSON.stringify(frame.message);
     case 'error':
-      return JSON.stringify(
-        frame.clientId === undefined
-          ? { ERROR: frame.message }
-          : { ERROR: frame.message, clientId: frame.clientId },
-      );
+      return JSON.stringify({ ERROR: frame.message, clientId: frame.clientId, room: frame.room });
     default: {
       const { kind, ...fields } = frame;
       return JSON.stringify({ type: kind, ...fields });
@@ -392,9 +457,11 @@ export function parseServerFrame(text: string): ServerFrame | UnreadableFrame {
   }
   if (isChatMessage(wire)) return messageFrame(wire);
   if (typeof fields.ERROR === 'string') {
-    return typeof fields.clientId === 'string'
-      ? { kind: 'error', message: fields.ERROR, clientId: fields.clientId }
-      : { kind: 'error', message: fields.ERROR };
+    return errorFrame(
+      fields.ERROR,
+      typeof fields.clientId === 'string' ? fields.clientId : undefined,
+      typeof fields.room === 'string' ? fields.room : undefined,
+    );
   }
   return { kind: 'unreadable', reason: 'unknown' };
 }

@@ -10,7 +10,7 @@ import type { ChatMessage } from './messages.js';
 export type WireFieldOf<K extends ServerFrameKind> = K extends 'message'
   ? keyof ChatMessage
   : K extends 'error'
-    ? 'ERROR' | 'clientId'
+    ? 'ERROR' | 'clientId' | 'room'
     : 'type' | Exclude<keyof ServerFrameOf<K>, 'kind'>;
 
 /**
@@ -35,7 +35,7 @@ export const SERVER_FRAME_FIELDS = {
   batch: ['type', 'room', 'messages', 'reads'],
   reads: ['type', 'room', 'marks'],
   ack: ['type', 'id', 'clientId'],
-  error: ['ERROR', 'clientId'],
+  error: ['ERROR', 'clientId', 'room'],
   pong: ['type'],
   presence: ['type', 'event', 'room', 'user'],
   typing: ['type', 'room', 'author', 'senderId', 'clientId', 'timestamp', 'body'],
@@ -43,6 +43,9 @@ export const SERVER_FRAME_FIELDS = {
   edit: ['type', 'room', 'id', 'body', 'edited'],
   delete: ['type', 'room', 'id'],
   reaction: ['type', 'room', 'id', 'emoji', 'user', 'count', 'added'],
+  subscribed: ['type', 'room', 'unread', 'missed', 'more'],
+  unsubscribed: ['type', 'room'],
+  unread: ['type', 'room', 'count', 'rooms'],
 } as const satisfies { readonly [K in ServerFrameKind]: readonly WireFieldOf<K>[] };
 
 type Unlisted = {

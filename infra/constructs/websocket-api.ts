@@ -1,6 +1,11 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
-import { LogGroupLogDestination, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  CfnAuthorizer,
+  LogGroupLogDestination,
+  WebSocketApi,
+  WebSocketStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -84,6 +89,13 @@ export class WebSocketChatApi extends Construct {
           'AwsSolutions-APIG4',
           `API Gateway accepts an authorizer only on $connect; ${route.routeKey} runs on a connection already authorized there.`,
         );
+      }
+    }
+    if (props.authorizer.route.identitySource.length === 0) {
+      // No identity source: API Gateway calls the authorizer on every connect (an empty list is no
+      // valid template value, and the CDK's default, the Authorization header, browsers cannot send).
+      for (const child of this.api.node.findAll()) {
+        if (child instanceof CfnAuthorizer) child.addPropertyDeletionOverride('IdentitySource');
       }
     }
     this.accessLogs = new LogGroup(this, 'AccessLogs', {

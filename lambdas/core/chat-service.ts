@@ -89,6 +89,17 @@ export class ChatService {
     }
   }
 
+  /**
+   * Counts a new socket of the user against `HIPOCHAT_CONNECT_LIMIT_PER_MINUTE`: once per
+   * connection, whatever number of rooms it follows, so a connect and close loop cannot flood
+   * rooms with presence.
+   *
+   * @throws RateLimitedError past the limit (429, with the seconds to wait)
+   */
+  async admitConnection(userId: string): Promise<void> {
+    await assertConnectAllowed(this.store.signals, userId, this.config.connectLimitPerMinute);
+  }
+
   /** Identity behind a connect: a single-use ticket or a token. */
   async identify(room: string, credentials: { token?: string; ticket?: string }): Promise<Identity> {
     if (credentials.ticket) return this.auth.redeemTicket(credentials.ticket, room);
@@ -97,8 +108,7 @@ export class ChatService {
 
   /**
    * A socket joined: the user becomes a member and their unread count resets; a first one is a join.
-   *
-   * @throws RateLimitedError past `HIPOCHAT_CONNECT_LIMIT_PER_MINUTE` connects of the user (429)
+   * The connect limit is the caller's ({@link ChatService.admitConnection}), once per connection.
    */
   async join(
     room: string,
@@ -107,9 +117,12 @@ export class ChatService {
     options: ConnectOptions = {},
   ): Promise<void> {
     await this.assertAllowed(room, identity.userId);
-    await assertConnectAllowed(this.store.signals, identity.userId, this.config.connectLimitPerMinute);
     const ttl = this.config.connectionTtlSeconds;
-    const arrival = await this.store.connect(room, connectionId, identity, ttl, options);
+    const [arrival] = await Promise.all([
+      this.store.connect(room, connectionId, identity, ttl, options),
+      // The user's rooms across the store, for live unread counts.
+      this.store.followers.addUserRoom(room, [identity.userId]),
+    ]);
     await this.announce.arrived(room, identity, arrival, options.signals === true);
   }
 
@@ -364,6 +377,7 @@ export class ChatService {
   async addMembers(room: string, list: MemberList): Promise<{ room: string; added: string[] }> {
     const ids = await this.userIds(list);
     await this.store.addMembers(room, ids);
+    await this.store.followers.addUserRoom(room, ids);
     return { room, added: ids };
   }
 
@@ -375,6 +389,7 @@ export class ChatService {
     const ids = await this.userIds(list);
     const departed: Departure[] = [];
     const connections = await this.store.removeMembers(room, ids, departed);
+    await this.store.followers.removeUserRoom(room, ids);
     await this.announce.departed(room, departed);
     const sender = this.sender;
     if (sender) {

@@ -203,6 +203,8 @@ const settings = {
   localInvokeConcurrency: ['HIPOCHAT_LOCAL_INVOKE_CONCURRENCY', int(0, 0, 10_000)],
   deliveryLimit: ['HIPOCHAT_DELIVERY_LIMIT', int(5, 1, 100)],
   connectionTtlSeconds: ['HIPOCHAT_CONNECTION_TTL_SECONDS', int(3 * 3600, 7200, 86_400)],
+  /** Rooms one connection may follow (`?rooms=` and `subscribe` frames together). */
+  maxRoomsPerConnection: ['HIPOCHAT_MAX_ROOMS_PER_CONNECTION', int(50, 1, 1000)],
   rateLimitPerMinute: ['HIPOCHAT_RATE_LIMIT_PER_MINUTE', int(120, 1, 100_000)],
   /** Messages per user per minute across all rooms; 0 (default) skips the extra Redis round trip. */
   userRateLimitPerMinute: ['HIPOCHAT_USER_RATE_LIMIT_PER_MINUTE', int(0, 0, 1_000_000)],

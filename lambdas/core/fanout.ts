@@ -6,6 +6,7 @@ import { type FanoutReport, noteLags, recordBatch } from './fanout-figures.js';
 import { batchFrames } from './fanout-frames.js';
 import { deliverInSlices, type SliceInvoker, type SliceRequest, type SliceResult } from './fanout-slices.js';
 import { Misses, requeueMisses, resolveTargets, saveSliceNote, sliceNoteName } from './fanout-targets.js';
+import { UnreadNotifier } from './fanout-unread.js';
 import { logger } from './logger.js';
 import type { PushNotifier } from './push.js';
 import { forEachLimited } from './retry.js';
@@ -188,6 +189,7 @@ export class FanoutService {
           }
           const fresh = roomMessages.filter((m) => !retries.has(m));
           if (fresh.length > 0) await run(connections, fresh, true);
+          await new UnreadNotifier(this.store, this.sender, this.options.concurrency).notify(room, fresh);
           // Webhook calls overlap the room's next deliveries; the batch is acked after all of them.
           for (const lane of lanes) await Promise.all(lane.pushes);
           if (departed.length > 0) {

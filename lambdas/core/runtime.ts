@@ -10,6 +10,7 @@ import { FanoutService } from './fanout.js';
 import { type SliceInvoker, slicesInFlight } from './fanout-slices.js';
 import { LambdaInvoker } from './lambda-invoker.js';
 import { PushNotifier } from './push.js';
+import { RoomsService } from './rooms-service.js';
 import { withSecrets } from './secrets.js';
 import { foldingOf } from './signals.js';
 import { SignalsService } from './signals-service.js';
@@ -26,6 +27,8 @@ export interface Runtime {
   signals: SignalsService;
   /** Edits, deletes and reactions. */
   edits: EditsService;
+  /** Connections that follow many rooms (subscribe, unsubscribe, unread counts). */
+  rooms: RoomsService;
   fanout: FanoutService;
   close(): Promise<void>;
 }
@@ -85,6 +88,7 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
     chat,
     signals: new SignalsService(config, store, chat, sender),
     edits: new EditsService(config, store, chat),
+    rooms: new RoomsService(config, store, chat),
     fanout: new FanoutService(
       store,
       sender,

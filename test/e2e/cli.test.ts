@@ -278,6 +278,24 @@ describe('hipochat CLI', () => {
     }
   });
 
+  it('follows several rooms on one connection with chat --rooms, each line naming its room', async () => {
+    // Prepare
+    const [lobby, news] = [uniqueRoom('cli-a'), uniqueRoom('cli-b')];
+
+    // Act
+    const chat = await hipochat(
+      ['chat', '--ws', gateway.wsUrl, '--rooms', `${lobby},${news}`, '--token', 'zoe'],
+      `to the first\n@${news} to the second\n@elsewhere lost\n`,
+    );
+
+    // Assess
+    expect(chat.code).toBe(1);
+    expect(chat.stdout).toMatch(new RegExp(`\\[${lobby}\\] \\[[\\d:]+\\] zoe: to the first\n`));
+    expect(chat.stdout).toMatch(new RegExp(`\\[${news}\\] \\[[\\d:]+\\] zoe: to the second\n`));
+    expect(chat.stdout).not.toContain('lost');
+    expect(chat.stderr).toContain('! not sent: follow a room with --rooms');
+  });
+
   it('sends piped lines with chat and shows them in history, with an injection', async () => {
     // Prepare
     const room = uniqueRoom('cli');

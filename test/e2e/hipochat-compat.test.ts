@@ -166,7 +166,7 @@ describe('bad input', () => {
       ['a room name with a bad character', '/?room=no%20spaces&token=alice', 400],
       ['a room name over 128 characters', `/?room=${'r'.repeat(129)}&token=alice`, 400],
       ['a bad room name on the Hipochat path', '/talk/chat/no%20spaces/?token=alice', 400],
-      ['no room', '/?token=alice', 401],
+      ['no room nor token', '/', 401],
       ['no token', '/?room=lobby', 401],
       ['an unknown path', '/somewhere?room=lobby&token=alice', 404],
     ])('refuses %s at the handshake', async (_what, path, status) => {

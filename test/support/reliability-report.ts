@@ -217,6 +217,16 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
     'refused or bounded: a frame is measured again as the server re-encodes it (413); the author keeps the public fields that fit 2,048 bytes; a user id over 256 bytes is refused at connect (401)',
     '`test/unit/outbound-frame.test.ts`',
   ],
+  [
+    'A connection that follows rooms subscribes to a closed room it is no member of, or names one in `?rooms=`',
+    'refused: an error frame naming the room (`room is closed to non-members`), or 403 at the handshake; nothing of the room reaches the connection, and the cap (`HIPOCHAT_MAX_ROOMS_PER_CONNECTION`) is checked in one Redis step so parallel subscribes cannot pass it',
+    '`test/e2e/rooms.test.ts`, `test/integration/follower-store.test.ts`',
+  ],
+  [
+    'A frame names a room its connection does not follow (`"room"` on a message, typing, edit, delete or react frame)',
+    'refused on a multi-room connection (`not subscribed to this room`, nothing stored); ignored on a single-room connection, whose frames always go to its own room, and never echoed in its error frames',
+    '`test/e2e/rooms.test.ts`, `test/faults/forged-fields.test.ts`',
+  ],
 ];
 
 /** The Markdown of docs/reliability.md. */

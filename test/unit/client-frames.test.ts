@@ -62,7 +62,14 @@ describe('client frames (protocol/)', () => {
             .join(',') +
           '}',
       ) as unknown;
-      expect(parse(wire)).toEqual({ kind: 'send', type: 'message', body: 'x', fields: { color: 'red' } });
+      // `room` names where the message goes (checked against the connection's rooms), never a field.
+      expect(parse(wire)).toEqual({
+        kind: 'send',
+        type: 'message',
+        body: 'x',
+        fields: { color: 'red' },
+        room: 'forged',
+      });
     });
 
     it.each([
@@ -142,6 +149,56 @@ describe('client frames (protocol/)', () => {
     ['a type over 64 characters', { type: 't'.repeat(65), body: 'x' }, 'bad-type'],
   ])('refuses %s', (_what, wire, reason) => {
     expect(parse(wire)).toMatchObject({ kind: 'refused', reason });
+  });
+
+  describe('rooms on one connection', () => {
+    it.each([
+      ['a subscribe', { type: 'subscribe', room: 'r3' }, { kind: 'subscribe', room: 'r3' }],
+      [
+        'a subscribe with since and a clientId',
+        { type: 'subscribe', room: 'r3', since: ID, clientId: 's' },
+        { kind: 'subscribe', room: 'r3', since: ID, clientId: 's' },
+      ],
+      ['an unsubscribe', { type: 'unsubscribe', room: 'r3' }, { kind: 'unsubscribe', room: 'r3' }],
+      ['the unread counts query', { type: 'unread', room: 'ignored' }, { kind: 'unread' }],
+      [
+        'a typing notice with its room',
+        { type: 'typing', room: 'r3' },
+        { kind: 'typing', type: 'typing', room: 'r3' },
+      ],
+      [
+        'a change with its room',
+        { type: 'delete', id: ID, room: 'r3' },
+        { kind: 'delete', id: ID, room: 'r3' },
+      ],
+      [
+        'a message whose room is no string (left to the connection)',
+        { body: 'x', room: 7 },
+        { kind: 'send', body: 'x' },
+      ],
+    ])('reads %s', (_what, wire, frame) => {
+      expect(parse(wire)).toEqual(expect.objectContaining(frame));
+      if (!('room' in frame)) expect(parse(wire)).not.toHaveProperty('room');
+    });
+
+    it.each([
+      ['a subscribe without a room', { type: 'subscribe' }, 'bad-room'],
+      ['a subscribe to a bad room name', { type: 'subscribe', room: 'a b' }, 'bad-room'],
+      ['an unsubscribe of a room that is no string', { type: 'unsubscribe', room: 1 }, 'bad-room'],
+      ['a subscribe with a since that is no id', { type: 'subscribe', room: 'r', since: 'x' }, 'bad-id'],
+    ])('refuses %s', (_what, wire, reason) => {
+      expect(parse(wire)).toMatchObject({ kind: 'refused', reason });
+    });
+
+    it('reads back the subscribe frames a client encodes', () => {
+      for (const frame of [
+        { kind: 'subscribe', room: 'r3', since: ID, clientId: 'c' },
+        { kind: 'unsubscribe', room: 'r3' },
+        { kind: 'unread' },
+      ] as const) {
+        expect(parseClientFrame(encodeClientFrame(frame), RULES)).toEqual(frame);
+      }
+    });
   });
 
   it('refuses text that is not JSON, never throwing', () => {
@@ -226,8 +283,11 @@ describe('the fields that belong to the server', () => {
     batch: { kind: 'batch', room: 'lobby', messages: [message], reads: [{ user: { id: 'ann' }, id: ID }] },
     reads: { kind: 'reads', room: 'lobby', marks: [{ user: { id: 'ann' }, id: ID }] },
     ack: { kind: 'ack', id: ID, clientId: 'c1' },
-    error: { kind: 'error', message: 'no', clientId: 'c1' },
+    error: { kind: 'error', message: 'no', clientId: 'c1', room: 'lobby' },
     pong: { kind: 'pong' },
+    subscribed: { kind: 'subscribed', room: 'lobby', unread: 2, missed: [message], more: true },
+    unsubscribed: { kind: 'unsubscribed', room: 'lobby' },
+    unread: { kind: 'unread', room: 'lobby', count: 3, rooms: { lobby: 3 } },
     presence: { kind: 'presence', event: 'join', room: 'lobby', user: { id: 'ann' } },
     typing: {
       kind: 'typing',
@@ -327,6 +387,18 @@ describe('server frames (protocol/)', () => {
   ])('reads a message with %s as a message', (_what, fields) => {
     const wire = { ...message, ...fields };
     expect(parseServerFrame(JSON.stringify(wire))).toEqual({ kind: 'message', message: wire });
+  });
+
+  it.each([
+    ['a subscribed answer', { type: 'subscribed', room: 'r3', unread: 2 }],
+    ['an unsubscribed answer', { type: 'unsubscribed', room: 'r3' }],
+    ['a live unread count', { type: 'unread', room: 'r9', count: 4 }],
+    ['the unread counts of the user', { type: 'unread', rooms: { r4: 2, r9: 0 } }],
+    ['an error naming its room', { ERROR: 'room is closed to non-members', room: 'vip' }],
+  ])('reads back %s', (_what, wire) => {
+    const frame = parseServerFrame(JSON.stringify(wire));
+    expect(frame.kind).not.toBe('unreadable');
+    expect(JSON.parse(encodeServerFrame(frame as Parameters<typeof encodeServerFrame>[0]))).toEqual(wire);
   });
 
   it('still reads an error frame as an error', () => {

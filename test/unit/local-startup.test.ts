@@ -237,8 +237,9 @@ describe('websocket upgrade of the local gateway', () => {
     expect(authorized).toBe(false);
   });
 
-  it('leaves a missing room to the authorizer rules (401, as API Gateway)', async () => {
-    const { answer } = await upgrade('/?token=alice');
+  it('runs the authorizer on a connect without a room (a connection that follows rooms)', async () => {
+    const { answer, authorized } = await upgrade('/?token=alice');
+    expect(authorized).toBe(true);
     expect(answer).toMatch(/^HTTP\/1\.1 401 /);
   });
 });

@@ -273,7 +273,10 @@ describe('the wire (protocol/)', () => {
       'reaction',
       'read',
       'reads',
+      'subscribed',
       'typing',
+      'unread',
+      'unsubscribed',
     ]);
   });
 

@@ -213,19 +213,20 @@ describe('HIPOCHAT_SIGNALS_MAX_MEMBERS', () => {
 });
 
 describe('HIPOCHAT_CONNECT_LIMIT_PER_MINUTE', () => {
-  it('answers 429 to a user past the limit, in any room, with the seconds to wait', async () => {
+  it('answers 429 to a user past the limit, once per connection, with the seconds to wait', async () => {
     const limited = createRuntime(loadConfig({ HIPOCHAT_CONNECT_LIMIT_PER_MINUTE: '3' }), {
       store,
       bus,
       sender,
     });
-    for (const room of ['a', 'b', 'c']) await limited.chat.join(room, who('ann'), `ann-${room}`);
-    const refused = limited.chat.join('d', who('ann'), 'ann-d');
+    for (let n = 0; n < 3; n += 1) await limited.chat.admitConnection('ann');
+    const refused = limited.chat.admitConnection('ann');
     await expect(refused).rejects.toMatchObject({ statusCode: 429, retryAfter: expect.any(Number) });
     await expect(refused).rejects.toThrow('connect limit exceeded: 3 connects per minute');
-    expect(await store.connections('d')).toEqual([]);
+    // Joining rooms is no connect: a connection that follows many rooms counts once.
+    for (const room of ['a', 'b', 'c', 'd']) await limited.chat.join(room, who('bob'), `bob-${room}`);
     // Other users have their own budget.
-    await expect(limited.chat.join('d', who('bob'), 'bob-d')).resolves.toBeUndefined();
+    await expect(limited.chat.admitConnection('bob')).resolves.toBeUndefined();
   });
 
   it('defaults to 60 a minute, and 0 turns it off', () => {

@@ -1303,6 +1303,10 @@ export class HipochatClient {
         this.onLive(frame.message);
         return;
       case 'pong':
+      // Answers of multi-room connections, which this client does not open.
+      case 'subscribed':
+      case 'unsubscribed':
+      case 'unread':
         return;
       default:
         unhandled(frame);

@@ -1,6 +1,7 @@
 import type { ChatMessage, Profile } from '../../../protocol/index.js';
 import type { Identity, NewMessage } from '../protocol.js';
 import type { ChangeStore } from './change-store.js';
+import type { FollowerStore } from './follower-store.js';
 import type { SignalStore } from './signal-store.js';
 
 /** A live socket in a room. */
@@ -178,6 +179,8 @@ export interface ChatStore {
   readonly changes: ChangeStore;
   /** Folded read marks and presence, and the per-user connect counter. */
   readonly signals: SignalStore;
+  /** Connections that follow rooms by subscribing, the user's rooms and unread watchers. */
+  readonly followers: FollowerStore;
   /**
    * Records a live socket; the user becomes a member and their unread count resets. The user's
    * first live connection in the room makes them online (`joined`); their public profile is kept

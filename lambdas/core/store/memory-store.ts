@@ -26,6 +26,7 @@ import type {
 import { IDEMPOTENCY_TTL_SECONDS } from './chat-store.js';
 import { MemoryChanges } from './memory-changes.js';
 import { count, type Expiring, live, secondsLeft } from './memory-expiring.js';
+import { MemoryFollowers } from './memory-followers.js';
 import { MemorySignals } from './memory-signals.js';
 
 /** One room of the in-memory store (its changes live in `MemoryChanges`). */
@@ -74,6 +75,7 @@ export class MemoryStore implements ChatStore {
   constructor(private readonly historyLimit = 1000) {}
   readonly changes = new MemoryChanges((name) => this.room(name));
   readonly signals = new MemorySignals((name) => this.room(name));
+  readonly followers = new MemoryFollowers((name) => this.room(name));
 
   private room(name: string): RoomState {
     let state = this.rooms.get(name);
@@ -131,7 +133,9 @@ export class MemoryStore implements ChatStore {
     state.profiles.set(identity.userId, structuredClone(identity.profile));
     const tabs = (state.tabs.get(identity.userId) ?? 0) + (fresh ? 1 : 0);
     state.tabs.set(identity.userId, tabs);
-    this.homes.set(connectionId, { room, identity: structuredClone(identity), expiresAt });
+    // A follower's record lists its rooms instead.
+    const home = { room, identity: structuredClone(identity), expiresAt };
+    if (!this.followers.has(connectionId)) this.homes.set(connectionId, home);
     const index = this.userConns.get(identity.userId) ?? new Map();
     index.set(connectionId, { room, expiresAt });
     this.userConns.set(identity.userId, index);

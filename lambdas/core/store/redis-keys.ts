@@ -38,7 +38,16 @@ export const keys = {
   rate: (room: string, userId: string) => `hc:{${room}}:rate:${userId}`,
   /** The backend's (service key) injections in the room's current rate window. */
   backendRate: (room: string) => `hc:{${room}}:rate-backend`,
+  /** userId -> until when (ms) the user has a connection watching unread counts (`?unread=1`). */
+  watching: (room: string) => `hc:{${room}}:watching`,
   connection: (connectionId: string) => `hc:conn:${connectionId}`,
+  /**
+   * The rooms a user belongs to, for the unread counts of `?unread=1`: sorted set of rooms by when
+   * the user last joined them (ms), in its own slot.
+   */
+  userRooms: (userId: string) => `hc:user:${userId}:rooms`,
+  /** A user's connections that asked for unread counts: sorted set of connection ids by expiry (ms). */
+  userWatch: (userId: string) => `hc:user:${userId}:watch`,
   /**
    * A user's live connections in every room: sorted set of `<connectionId> <room>` by expiry (ms).
    * Its own slot, so it is written by a second command beside the room's script.
@@ -66,7 +75,14 @@ export type RoomKeyName = Exclude<
     [K in keyof typeof keys]: (typeof keys)[K] extends (room: string) => string ? K : never;
   }[keyof typeof keys],
   // Keys of one argument that is no room: a connection, a user, a hash.
-  'connection' | 'userConnections' | 'userRate' | 'userInjections' | 'identity' | 'ticket'
+  | 'connection'
+  | 'userConnections'
+  | 'userRooms'
+  | 'userWatch'
+  | 'userRate'
+  | 'userInjections'
+  | 'identity'
+  | 'ticket'
 >;
 
 /** The named keys of `room`, by name, for a script call. */

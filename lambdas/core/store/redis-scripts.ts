@@ -1,4 +1,5 @@
 import { changeScripts, OVERLAY } from './redis-change-scripts.js';
+import { followerScripts } from './redis-follower-scripts.js';
 import { defineScript } from './redis-script-spec.js';
 import { signalScripts } from './redis-signal-scripts.js';
 
@@ -51,6 +52,7 @@ export const PRUNE_KEYS = ['conns', 'expiry', 'batched', 'signals', 'tabs', 'pro
 export const scripts = {
   ...changeScripts,
   ...signalScripts,
+  ...followerScripts,
   hcConnect: defineScript({
     // Answers {joined (1: the user's first live connection in the room), signals connections}.
     keys: ['conns', 'expiry', 'members', 'mark', 'seq', 'batched', 'signals', 'tabs', 'profiles'],

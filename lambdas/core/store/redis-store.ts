@@ -42,6 +42,7 @@ import {
   readMarks,
   userConnection,
 } from './redis-codec.js';
+import { RedisFollowers } from './redis-followers.js';
 import { keys, roomKeys } from './redis-keys.js';
 import { RedisLog } from './redis-log.js';
 import { PRUNE_KEYS } from './redis-scripts.js';
@@ -88,6 +89,7 @@ export class RedisStore implements ChatStore {
   private readonly redis: ScriptClient;
   private readonly connectTimeoutMs: number;
   readonly changes: RedisChanges;
+  readonly followers: RedisFollowers;
   private readonly log: RedisLog;
   readonly signals: RedisSignals;
   private readonly wait: ReplicaWait;
@@ -104,6 +106,7 @@ export class RedisStore implements ChatStore {
     this.changes = new RedisChanges(this.redis, (work) => this.run(work), this.wait);
     this.log = new RedisLog(this.redis, (work) => this.run(work), options.historyLimit ?? 1000, this.wait);
     this.signals = new RedisSignals(this.redis, (work) => this.run(work));
+    this.followers = new RedisFollowers(this.redis, (work) => this.run(work));
   }
 
   /**
@@ -165,7 +168,13 @@ export class RedisStore implements ChatStore {
             profile: JSON.stringify(identity.profile),
           },
         ) as Promise<[number, number]>,
-        this.client.set(keys.connection(connectionId), JSON.stringify(home), 'EX', ttlSeconds),
+        // A follower's record lists its rooms and stays as it is.
+        runScript(
+          this.redis,
+          'hcHome',
+          { record: keys.connection(connectionId) },
+          { home: JSON.stringify(home), ttlSeconds },
+        ),
         // The user's index across rooms has its own slot: a second command, sent together.
         runScript(
           this.redis,
@@ -199,7 +208,8 @@ export class RedisStore implements ChatStore {
           ),
           { connectionId, markRead: leftAtMs === undefined ? '0' : '1', leftAtMs: leftAtMs ?? 0 },
         ) as Promise<DisconnectAnswer | null>,
-        this.client.del(keys.connection(connectionId)),
+        // A follower's record outlives each room it leaves (closing the follower drops it).
+        runScript(this.redis, 'hcForgetHome', { record: keys.connection(connectionId) }, {}),
       ]);
       if (!result) return null;
       // The user is known only now: their index across rooms (a stale entry would expire anyway).
@@ -219,7 +229,8 @@ export class RedisStore implements ChatStore {
   connectionHome(connectionId: string): Promise<ConnectionHome | null> {
     return this.run(async () => {
       const raw = await this.client.get(keys.connection(connectionId));
-      return raw ? (JSON.parse(raw) as ConnectionHome) : null;
+      // A follower's record is no single room's home (see `followers.follower`).
+      return raw?.startsWith('{') ? (JSON.parse(raw) as ConnectionHome) : null;
     });
   }
 

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
-import { type HttpError, UnauthorizedError } from '../../core/errors.js';
+import type { HttpError } from '../../core/errors.js';
 import { appendLogKeys } from '../../core/logger.js';
 import type { Identity } from '../../core/protocol.js';
 import { type Runtime, runtime } from '../../core/runtime.js';
@@ -7,7 +7,13 @@ import { type LambdaHandler, lambdaHandler, type RouteOptions } from './invocati
 
 /** What the `$connect` authorizer hands to every later route of the connection. */
 export interface ConnectionContext {
-  room: string;
+  /** The one room of a single-room connection (`?room=`, `/talk/chat/<room>/`). */
+  room?: string;
+  /**
+   * A connection that follows rooms by subscribing: the rooms of `?rooms=`, comma-separated (maybe
+   * none). Its record in the store lists what it follows now.
+   */
+  rooms?: string;
   userId: string;
   /** The public profile as JSON (authorizer context values must be strings or numbers). */
   profile: string;
@@ -37,16 +43,22 @@ export function contextIdentity(
 
 /**
  * The room and identity of a connection: from the authorizer context, else from the connection
- * record written at `$connect`.
+ * record written at `$connect`; on a connection that follows rooms, the room the frame `named`.
  */
 export async function connectionOf(
   event: WebSocketEvent,
   rt: Runtime,
+  named?: string,
 ): Promise<{ room: string; identity: Identity }> {
-  const fromContext = contextIdentity(event.requestContext.authorizer);
+  const context = event.requestContext.authorizer;
+  const fromContext = contextIdentity(context);
+  // A single-room connection ignores a frame's `room`, as it always did.
   if (fromContext) return fromContext;
-  const home = await rt.chat.connectionHome(event.requestContext.connectionId);
-  if (!home) throw new UnauthorizedError('unknown connection');
+  const { connectionId } = event.requestContext;
+  // A follower (no room in its context): the frame's room among those it follows.
+  if (context?.userId) return rt.rooms.roomOf(connectionId, named);
+  const home = await rt.chat.connectionHome(connectionId);
+  if (!home) return rt.rooms.roomOf(connectionId, named);
   appendLogKeys({ room: home.room, userId: home.identity.userId });
   return home;
 }

@@ -1,20 +1,31 @@
-import { SIGNALS_PARAMETER } from '../../../protocol/index.js';
+import { SIGNALS_PARAMETER, UNREAD_PARAMETER } from '../../../protocol/index.js';
 import { UnauthorizedError } from '../../core/errors.js';
 import { metrics } from '../../core/metrics.js';
 import { contextIdentity, wsRoute } from '../shared/websocket.js';
 
-/** `$connect`: the authorizer vouched for the user; record the socket in its room. */
-export const handler = wsRoute(async (event, { chat }) => {
-  const connection = contextIdentity(event.requestContext.authorizer);
-  if (!connection) throw new UnauthorizedError();
+/** `$connect`: the authorizer vouched for the user; record the socket in its room (or rooms). */
+export const handler = wsRoute(async (event, { chat, rooms }) => {
+  const context = event.requestContext.authorizer;
+  const connection = contextIdentity(context);
   // `?batch=1`: the client reads `{"type":"batch"}` frames (fewer API Gateway messages).
   const batched = event.queryStringParameters?.batch === '1';
   // `?signals=1`: the client asked for presence, typing and read frames (both URL shapes, tickets too).
   const signals = event.queryStringParameters?.[SIGNALS_PARAMETER] === '1';
-  await chat.join(connection.room, connection.identity, event.requestContext.connectionId, {
-    batched,
-    signals,
-  });
+  const userId = connection?.identity.userId ?? context?.userId;
+  if (!userId) throw new UnauthorizedError();
+  await chat.admitConnection(userId);
+  if (connection) {
+    await chat.join(connection.room, connection.identity, event.requestContext.connectionId, {
+      batched,
+      signals,
+    });
+  } else {
+    // No room: a connection that follows the rooms of `?rooms=` and those it subscribes to later.
+    const identity = { userId, profile: JSON.parse(context?.profile ?? '{}') };
+    const unread = event.queryStringParameters?.[UNREAD_PARAMETER] === '1';
+    const followed = (context?.rooms ?? '').split(',').filter(Boolean);
+    await rooms.open(identity, event.requestContext.connectionId, followed, { batched, signals, unread });
+  }
   metrics.count('ConnectionsOpened');
   return { statusCode: 200 };
 });
