@@ -308,7 +308,7 @@ export class HipochatClient extends Emitter<HipochatEvents> {
         });
       case 'open':
         await this.roomState.resync();
-        if (this.connection.state !== 'open') return;
+        if (!this.connection.usable) return;
         this.everLive = true;
         this.roomState.live = true;
         this.connection.markHealthy();

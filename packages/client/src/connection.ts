@@ -97,6 +97,11 @@ export class Connection extends Emitter<ConnectionEvents> {
     return this.current;
   }
 
+  /** Open, and the socket has not begun closing (a server's close may still be on its way). */
+  get usable(): boolean {
+    return this.current === 'open' && this.socket?.readyState === OPEN;
+  }
+
   /** Consecutive failed attempts. */
   get attempt(): number {
     return this.failures;
