@@ -74,7 +74,7 @@ export class HipochatServer {
   }
 
   /** Stores and publishes one message of `type` in `room` as the backend. */
-  inject(room: string, type: string, body: unknown, options: StoreOptions = {}): Promise<ChatMessage> {
+  async inject(room: string, type: string, body: unknown, options: StoreOptions = {}): Promise<ChatMessage> {
     return this.service({
       method: 'POST',
       path: `/talk/item/${roomPath(room)}/?type=${encodeURIComponent(type)}`,
@@ -84,7 +84,7 @@ export class HipochatServer {
   }
 
   /** Stores and publishes one message in each room (at most {@link MAX_BROADCAST_ROOMS}). */
-  broadcast(
+  async broadcast(
     rooms: readonly string[],
     type: string,
     body: unknown,
@@ -105,13 +105,18 @@ export class HipochatServer {
   }
 
   /** Closes every connection of a user in every room (after revoking their token, say). */
-  disconnectUser(userId: string): Promise<UserDisconnected> {
+  async disconnectUser(userId: string): Promise<UserDisconnected> {
     if (!userId) return refuse('a user id is required');
     return this.service({ method: 'POST', path: `/talk/disconnect/${encodeURIComponent(userId)}/` });
   }
 
   /** Replaces the body of any message of `room`; resolves with the new version (404: no such message). */
-  editMessage(room: string, id: string, body: unknown, options: StoreOptions = {}): Promise<ChatMessage> {
+  async editMessage(
+    room: string,
+    id: string,
+    body: unknown,
+    options: StoreOptions = {},
+  ): Promise<ChatMessage> {
     if (!id) return refuse('a message id is required');
     return this.service({
       method: 'POST',
@@ -122,7 +127,7 @@ export class HipochatServer {
   }
 
   /** Deletes any message of `room`; resolves with the tombstone (404: no such message). */
-  deleteMessage(room: string, id: string, options: StoreOptions = {}): Promise<ChatMessage> {
+  async deleteMessage(room: string, id: string, options: StoreOptions = {}): Promise<ChatMessage> {
     if (!id) return refuse('a message id is required');
     return this.service({
       method: 'POST',
@@ -133,7 +138,7 @@ export class HipochatServer {
   }
 
   /** Adds members to a room (making it closed to others). */
-  addMembers(room: string, members: readonly string[]): Promise<MembersAdded> {
+  async addMembers(room: string, members: readonly string[]): Promise<MembersAdded> {
     return this.service({
       method: 'POST',
       path: `/talk/new-chat-room/${roomPath(room)}/`,
@@ -142,17 +147,17 @@ export class HipochatServer {
   }
 
   /** Removes members from a room and closes their sockets there. */
-  removeMembers(room: string, members: readonly string[]): Promise<MembersRemoved> {
+  async removeMembers(room: string, members: readonly string[]): Promise<MembersRemoved> {
     return this.service({ method: 'POST', path: `/talk/unsubscribe/${roomPath(room)}/`, body: { members } });
   }
 
   /** Who is online in `room`, as `user` sees it. */
-  presence(room: string, user: AsUser): Promise<PresenceAnswer> {
+  async presence(room: string, user: AsUser): Promise<PresenceAnswer> {
     return this.asUser(user, `/talk/presence/${roomPath(room)}/`);
   }
 
   /** One page of read marks; pass the answer's `next` as `after` until it is null. */
-  receipts(room: string, user: AsUser & { limit?: number; after?: string }): Promise<ReceiptsAnswer> {
+  async receipts(room: string, user: AsUser & { limit?: number; after?: string }): Promise<ReceiptsAnswer> {
     const query = new URLSearchParams();
     if (user.limit !== undefined) query.set('limit', String(user.limit));
     if (user.after !== undefined) query.set('after', user.after);
