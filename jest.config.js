@@ -33,5 +33,13 @@ export default {
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
     { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
     { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.test.ts'] },
+    {
+      // The packed tarballs installed into an app outside the repository, run with plain node.
+      ...common,
+      displayName: 'packages',
+      testMatch: ['<rootDir>/test/packages/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/packages/global-setup.ts',
+      globalTeardown: '<rootDir>/test/packages/global-teardown.ts',
+    },
   ],
 };

@@ -1,0 +1,45 @@
+// An app that installed @hipochat/client: two users chat, the server restarts, they chat again.
+// Prints one JSON line per step; the test restarts the gateway when it reads `{"step":"restart"}`
+// and answers on stdin when it is back.
+import { createInterface } from 'node:readline';
+import { HipochatClient } from '@hipochat/client';
+
+const [url, room] = process.argv.slice(2);
+const say = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
+const lines = createInterface({ input: process.stdin });
+const nextLine = () => new Promise((resolve) => lines.once('line', resolve));
+const until = (client, check) =>
+  new Promise((resolve) => {
+    if (check()) return resolve();
+    const off = client.on('state', () => check() && (off(), resolve()));
+  });
+
+const reconnect = { initialDelayMs: 100, maxDelayMs: 500 };
+const ann = new HipochatClient({ url, room, token: 'ann', reconnect });
+const bo = new HipochatClient({ url, room, token: 'bo', reconnect });
+const heard = [];
+const states = [];
+bo.on('message', (message) => heard.push(message.body));
+bo.on('state', (change) => states.push(change.state));
+const received = (body) =>
+  new Promise((resolve) => {
+    if (heard.includes(body)) return resolve();
+    const off = bo.on('message', (message) => message.body === body && (off(), resolve()));
+  });
+
+await Promise.all([ann.connect(10_000), bo.connect(10_000)]);
+const first = received('hello');
+await ann.send('hello');
+await first;
+say({ step: 'restart' });
+await until(bo, () => bo.state === 'reconnecting');
+await nextLine();
+await until(ann, () => ann.state === 'live');
+await until(bo, () => bo.state === 'live');
+const second = received('again');
+await ann.send('again');
+await second;
+say({ step: 'done', heard, states });
+ann.close();
+bo.close();
+lines.close();
