@@ -212,6 +212,11 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
     'refused: `HIPOCHAT_CONNECT_LIMIT_PER_MINUTE` (60) connects per user per minute across rooms, then 429 on the upgrade; presence is folded into one digest per `HIPOCHAT_READ_DIGEST_MS`, where a join and a leave in one window make nothing, and rooms above `HIPOCHAT_SIGNALS_MAX_MEMBERS` send no presence at all',
     '`test/e2e/signals.test.ts`, `test/unit/signals.test.ts`, `test/integration/store-contract.test.ts`',
   ],
+  [
+    "A forged, altered or replayed push webhook request to a backend that checks it with `@hipochat/server`'s `verifyPushSignature`",
+    'refused: `false` for another secret, a changed byte of the raw body, a `t` further than `toleranceSeconds` (300) from now, or a malformed header; compared in constant time, never throwing',
+    '`test/unit/hipochat-server.test.ts`, `test/packages/against-gateway.test.ts`',
+  ],
 ];
 
 /** The Markdown of docs/reliability.md. */
