@@ -4,8 +4,8 @@
  * composes: the connection's state machine, the room's catch-up, the pure timeline, the HTTP part.
  */
 
-import type { ChatMessage } from '../../../protocol/index.js';
 import {
+  type ChatMessage,
   DEFAULT_MAX_MESSAGE_BYTES,
   EPHEMERAL_INTERVAL_MS,
   encodeClientFrame,
@@ -14,12 +14,13 @@ import {
   SIGNALS_PARAMETER,
   utf8Length,
 } from '../../../protocol/index.js';
+import type { HipochatClientOptions } from './client-options.js';
 import { Connection, type LinkChange } from './connection.js';
 import { HipochatError } from './errors.js';
 import { type ConnectionState, Emitter, type HipochatEvents, type StateChange } from './events.js';
 import { HipochatHttp } from './http.js';
-import type { ReconnectOptions, SendAck, WebSocketConstructor } from './link-states.js';
-import { Room, type RoomOptions } from './room.js';
+import type { SendAck } from './link-states.js';
+import { type Identity, Room } from './room.js';
 import { httpUrlFromWs, parseWsUrl, randomId } from './urls.js';
 
 /**
@@ -32,46 +33,6 @@ export const TYPING_SEND_INTERVAL_MS = EPHEMERAL_INTERVAL_MS + 200;
 // As long as `crypto.randomUUID()`, the longest clientId `send` generates.
 const UUID_SIZED_ID = '00000000-0000-0000-0000-000000000000';
 
-/** Options of {@link HipochatClient}. */
-export interface HipochatClientOptions extends Omit<RoomOptions, 'room'> {
-  /**
-   * WebSocket endpoint: `ws://host:8888` or a stage URL (API Gateway shape, `?room=&token=` is
-   * appended), or `ws://host:8888/talk/chat/` (Hipochat shape, `<room>/?token=` is appended).
-   */
-  url: string;
-  /** HTTP API base (prefix of `/talk/...`). @default the ws URL's origin with http(s) */
-  httpUrl?: string;
-  room: string;
-  /** The user's token (`Authorization: Token <token>`). */
-  token: string;
-  /** URL shape. @default `legacy` when the URL path contains `/talk/chat`, else `apigateway` */
-  shape?: 'apigateway' | 'legacy';
-  /** Connect with a single-use ticket from `POST /talk/ticket/{room}/`, keeping the token out of the ws URL. */
-  useTicket?: boolean;
-  /** `false` never reconnects. */
-  reconnect?: ReconnectOptions | false;
-  /** Ask for batch frames (`?batch=1`); events are the same. @default true */
-  batch?: boolean;
-  /** Ask for live signals (`?signals=1`): presence, typing, read and change events. @default false */
-  signals?: boolean;
-  /** The server's `HIPOCHAT_MAX_MESSAGE_BYTES`. @default {@link DEFAULT_MAX_MESSAGE_BYTES} (16384) */
-  maxMessageBytes?: number;
-  /** Ping this often while connected (API Gateway closes idle sockets). `0` turns it off. @default 300000 */
-  keepAliveMs?: number;
-  /** Give up on an opening socket after this long. @default 10000 */
-  connectTimeoutMs?: number;
-  /** HTTP request timeout. @default 10000 */
-  requestTimeoutMs?: number;
-  /** Reject a send with no acknowledgement after this long. @default 10000 */
-  sendTimeoutMs?: number;
-  /** WebSocket constructor. @default globalThis.WebSocket (Node ≥ 22, browsers) */
-  WebSocket?: WebSocketConstructor;
-  /** fetch implementation. @default globalThis.fetch */
-  fetch?: typeof fetch;
-  /** Source of randomness for jitter (tests pin it). @default Math.random */
-  random?: () => number;
-}
-
 /**
  * A connection to one room that survives network trouble.
  *
@@ -81,7 +42,7 @@ export interface HipochatClientOptions extends Omit<RoomOptions, 'room'> {
  * await client.connect();
  * await client.send('hello');
  */
-export class HipochatClient extends Emitter<HipochatEvents> {
+export class HipochatClient {
   /** The HTTP API of this client's user. */
   readonly http: HipochatHttp;
   readonly room: string;
@@ -89,6 +50,7 @@ export class HipochatClient extends Emitter<HipochatEvents> {
   /** The socket and its state machine. */
   readonly connection: Connection;
   private readonly roomState: Room;
+  private readonly events = new Emitter<HipochatEvents>();
   private readonly wsUrl: URL;
   private current: ConnectionState = 'idle';
   private selfId: string | undefined;
@@ -96,7 +58,6 @@ export class HipochatClient extends Emitter<HipochatEvents> {
   private lastTypingAt: number | undefined;
 
   constructor(private readonly options: HipochatClientOptions) {
-    super();
     this.wsUrl = parseWsUrl(options.url);
     if (!isValidRoom(options.room)) {
       throw new HipochatError('connection', `invalid room "${options.room}": use ${ROOM_NAME_RULE}`);
@@ -120,12 +81,17 @@ export class HipochatClient extends Emitter<HipochatEvents> {
       WebSocket: options.WebSocket,
       random: options.random,
     });
-    const identity = { id: undefined as string | undefined, learn: (id: string) => this.setSelfId(id) };
-    Object.defineProperty(identity, 'id', { get: () => this.selfId });
-    this.roomState = new Room(options, this.connection, this.http, this, identity);
+    const selfId = () => this.selfId;
+    const identity: Identity = {
+      get id() {
+        return selfId();
+      },
+      learn: (id) => this.setSelfId(id),
+    };
+    this.roomState = new Room(options, this.connection, this.http, this.events, identity);
     this.connection.on('state', (change) => void this.onLink(change));
     this.connection.on('frame', (frame) => this.roomState.handle(frame));
-    this.connection.on('error', (error) => this.emit('error', error));
+    this.connection.on('error', (error) => this.events.emit('error', error));
   }
 
   /** The current state: `live` once connected and caught up. */
@@ -158,11 +124,21 @@ export class HipochatClient extends Emitter<HipochatEvents> {
     return { ...this.connection.memory, ...this.roomState.memory };
   }
 
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof HipochatEvents>(event: K, listener: HipochatEvents[K]): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** Unsubscribes a listener. */
+  off<K extends keyof HipochatEvents>(event: K, listener: HipochatEvents[K]): void {
+    this.events.off(event, listener);
+  }
+
   /** Tells the client who its user is (for example remembered from an earlier session). */
   setSelfId(userId: string): void {
     if (this.selfId === userId) return;
     this.selfId = userId;
-    this.emit('self', userId);
+    this.events.emit('self', userId);
   }
 
   /**
@@ -329,7 +305,7 @@ export class HipochatClient extends Emitter<HipochatEvents> {
 
   private report(change: StateChange): void {
     this.current = change.state;
-    this.emit('state', change);
+    this.events.emit('state', change);
   }
 
   private safeUrl(): string {

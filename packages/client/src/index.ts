@@ -29,6 +29,7 @@ export {
   utf8Length,
 } from '../../../protocol/index.js';
 export * from './client.js';
+export * from './client-options.js';
 export * from './connection.js';
 export * from './errors.js';
 export * from './events.js';

@@ -8,11 +8,17 @@ const [url, room] = process.argv.slice(2);
 const say = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
 const lines = createInterface({ input: process.stdin });
 const nextLine = () => new Promise((resolve) => lines.once('line', resolve));
-const until = (client, check) =>
+// Resolves once `check` holds, looking again at each event named `event` of `client`.
+const when = (client, event, check) =>
   new Promise((resolve) => {
     if (check()) return resolve();
-    const off = client.on('state', () => check() && (off(), resolve()));
+    const off = client.on(event, (...args) => {
+      if (!check(...args)) return;
+      off();
+      resolve();
+    });
   });
+const until = (client, check) => when(client, 'state', check);
 
 const reconnect = { initialDelayMs: 100, maxDelayMs: 500 };
 const ann = new HipochatClient({ url, room, token: 'ann', reconnect });
@@ -21,11 +27,7 @@ const heard = [];
 const states = [];
 bo.on('message', (message) => heard.push(message.body));
 bo.on('state', (change) => states.push(change.state));
-const received = (body) =>
-  new Promise((resolve) => {
-    if (heard.includes(body)) return resolve();
-    const off = bo.on('message', (message) => message.body === body && (off(), resolve()));
-  });
+const received = (body) => when(bo, 'message', () => heard.includes(body));
 
 await Promise.all([ann.connect(10_000), bo.connect(10_000)]);
 const first = received('hello');
