@@ -4,7 +4,7 @@
  * Run with `npm run build:packages` (`pretest` and `build:web` run it).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +19,16 @@ export const PACKAGE_BUILDS = {
   server: { platform: 'node', target: SERVER_TARGETS },
 } as const;
 
+async function version(dir: string): Promise<string> {
+  return (JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 async function buildPackage(name: keyof typeof PACKAGE_BUILDS): Promise<void> {
   const root = join(PACKAGES, name);
+  // The packages are versioned with the project: a release bumps all three package.json files.
+  const [own, project] = await Promise.all([version(root), version(join(PACKAGES, '..'))]);
+  if (own !== project)
+    throw new Error(`packages/${name} is at ${own}, the project at ${project}: bump them together`);
   const dist = join(root, 'dist');
   await rm(dist, { recursive: true, force: true });
   await mkdir(dist, { recursive: true });
