@@ -13,8 +13,9 @@ const common = {
   testEnvironment: 'node',
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    // The package's own entry points (package.json `exports`), to their TypeScript sources.
-    '^hipochat-serverless(?:/client)?$': '<rootDir>/web/client/hipochat-client.ts',
+    // The workspace packages, to their TypeScript sources (the packages project tests the builds).
+    '^@hipochat/client$': '<rootDir>/packages/client/src/index.ts',
+    '^@hipochat/server$': '<rootDir>/packages/server/src/index.ts',
     '^hipochat-serverless/protocol$': '<rootDir>/protocol/index.ts',
   },
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
@@ -32,5 +33,13 @@ export default {
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
     { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
     { ...common, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.test.ts'] },
+    {
+      // The packed tarballs installed into an app outside the repository, run with plain node.
+      ...common,
+      displayName: 'packages',
+      testMatch: ['<rootDir>/test/packages/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/packages/global-setup.ts',
+      globalTeardown: '<rootDir>/test/packages/global-teardown.ts',
+    },
   ],
 };

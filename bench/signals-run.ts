@@ -11,8 +11,8 @@
  * `HIPOCHAT_SIGNALS_MAX_MEMBERS`) of which the measured few are online with signals on.
  */
 import { randomUUID } from 'node:crypto';
+import { HipochatClient, type WebSocketConstructor } from '@hipochat/client';
 import WebSocket from 'ws';
-import { HipochatClient, type WebSocketConstructor } from '../web/client/hipochat-client.js';
 import { DEPLOYMENT } from './aws-prices.js';
 
 /** What one member's socket and client cost per message of the room, measured. */

@@ -20,7 +20,8 @@ import {
   profileUserId,
   type StateChange,
   type WebSocketConstructor,
-} from 'hipochat-serverless/client';
+} from '@hipochat/client';
+import { HipochatServer, HipochatServerError, NetworkError, UnauthorizedError } from '@hipochat/server';
 import WebSocket from 'ws';
 import { chatRooms } from './rooms-chat.js';
 
@@ -467,8 +468,13 @@ async function inject(values: Values, io: Io): Promise<number> {
   } catch {
     throw new UsageError(`inject: the body is not valid JSON: ${text.slice(0, 80)}`);
   }
-  const http = new HipochatHttp({ httpUrl, token, serviceKey, timeoutMs: seconds(values, 15) });
-  const stored = await http.inject(room, type, body);
+  const stored = serviceKey
+    ? await new HipochatServer({ httpUrl, serviceKey, timeoutMs: seconds(values, 15) }).inject(
+        room,
+        type,
+        body,
+      )
+    : await new HipochatHttp({ httpUrl, token, timeoutMs: seconds(values, 15) }).inject(room, type, body);
   io.out(values.json ? `${JSON.stringify(stored)}\n` : `injected ${stored.type} ${stored.id} into ${room}\n`);
   return 0;
 }
@@ -541,7 +547,7 @@ async function broadcast(values: Values, io: Io): Promise<number> {
   } catch {
     throw new UsageError(`broadcast: the body is not valid JSON: ${text.slice(0, 80)}`);
   }
-  const http = new HipochatHttp({ httpUrl, serviceKey, timeoutMs: seconds(values, 15) });
+  const http = new HipochatServer({ httpUrl, serviceKey, timeoutMs: seconds(values, 15) });
   const answer = await http.broadcast(rooms, type, body);
   if (values.json) {
     io.out(`${JSON.stringify(answer)}\n`);
@@ -557,7 +563,7 @@ async function disconnect(values: Values, io: Io): Promise<number> {
     '--service-key',
     'disconnect',
   );
-  const http = new HipochatHttp({
+  const http = new HipochatServer({
     httpUrl: httpOf(values, io, 'disconnect'),
     serviceKey,
     timeoutMs: seconds(values, 15),
@@ -580,7 +586,7 @@ async function deleteMessage(values: Values, io: Io): Promise<number> {
       `invalid message id "${id}": expected <milliseconds>-<sequence>, e.g. 1700000000000-0`,
     );
   }
-  const http = new HipochatHttp({
+  const http = new HipochatServer({
     httpUrl: httpOf(values, io, 'delete'),
     serviceKey,
     timeoutMs: seconds(values, 15),
@@ -596,7 +602,7 @@ async function members(values: Values, positionals: string[], io: Io): Promise<n
     throw new UsageError('members: say add or remove, then user ids');
   if (ids.length === 0) throw new UsageError(`members ${action}: give at least one user id`);
   const serviceKey = need(values['service-key'] ?? io.env.HIPOCHAT_SERVICE_KEY, '--service-key', 'members');
-  const http = new HipochatHttp({
+  const http = new HipochatServer({
     httpUrl: httpOf(values, io, 'members'),
     serviceKey,
     timeoutMs: seconds(values, 15),
@@ -723,8 +729,13 @@ async function smoke(values: Values, io: Io): Promise<number> {
           b,
           (m) => m.type === 'notification' && JSON.stringify(m.body) === JSON.stringify(marker),
         );
-        const http = serviceKey ? new HipochatHttp({ httpUrl, serviceKey, timeoutMs: 10_000 }) : a.http;
-        const stored = await http.inject(room, 'notification', marker);
+        const stored = serviceKey
+          ? await new HipochatServer({ httpUrl, serviceKey, timeoutMs: 10_000 }).inject(
+              room,
+              'notification',
+              marker,
+            )
+          : await a.http.inject(room, 'notification', marker);
         const delivered = await within(Promise.all([toA, toB]), stepMs(), 'both users to receive it');
         if (!serviceKey) return 'as user A';
         // A server that took the key for a user token would have sent it to the profile endpoint.
@@ -852,6 +863,16 @@ export async function main(argv: string[], io: Io): Promise<number> {
         error.kind === 'auth'
           ? ' (the token or service key was refused)'
           : error.kind === 'timeout'
+            ? ' (is the URL right and the stack up?)'
+            : '';
+      io.err(`hipochat: ${error.message}${hint}\n`);
+      return 1;
+    }
+    if (error instanceof HipochatServerError) {
+      const hint =
+        error instanceof UnauthorizedError
+          ? ' (the token or service key was refused)'
+          : error instanceof NetworkError
             ? ' (is the URL right and the stack up?)'
             : '';
       io.err(`hipochat: ${error.message}${hint}\n`);

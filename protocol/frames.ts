@@ -451,7 +451,8 @@ export function parseServerFrame(text: string): ServerFrame | UnreadableFrame {
   const fields = wire as WireFields;
   const type = fields.type;
   // hasOwnProperty, not `in`: `toString` is no frame type (and Object.hasOwn is too new for Safari 15).
-  if (typeof type === 'string' && Object.hasOwn(READERS, type)) {
+  // biome-ignore lint/suspicious/noPrototypeBuiltins: Object.hasOwn needs Safari 15.4; the client supports 15
+  if (typeof type === 'string' && Object.prototype.hasOwnProperty.call(READERS, type)) {
     const frame = READERS[type as TypedFrame['kind']](fields);
     if (frame) return frame;
   }

@@ -81,7 +81,9 @@ const RGI_EMOJI = (() => {
 // reactions in a plain object cannot be confused.
 const OBJECT_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
 
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+// Made on first use: `Intl.Segmenter` is newer than the browsers the client supports (Firefox 125),
+// and only the server checks offered reactions.
+let graphemes: Intl.Segmenter | undefined;
 
 /**
  * Whether `entry` may be offered as a reaction in `HIPOCHAT_REACTIONS`: a name of
@@ -94,6 +96,7 @@ export function isOfferableReaction(entry: string): boolean {
   if (entry.length === 0 || utf8Length(entry) > MAX_EMOJI_BYTES) return false;
   if (/[\p{Cc}\p{Cf}\p{Cs}\p{Z}]/u.test(entry)) return false;
   let clusters = 0;
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
   for (const _ of graphemes.segment(entry)) clusters += 1;
   return clusters === 1;
 }

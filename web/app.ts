@@ -5,12 +5,7 @@
  * `ticket=1`, `max=<bytes>`, `page=<messages per history page>`) prefill the form and join at
  * once, so the page works against a deployed stack too.
  */
-import {
-  DEFAULT_MAX_MESSAGE_BYTES,
-  HipochatClient,
-  HipochatError,
-  httpUrlFromWs,
-} from './client/hipochat-client.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, HipochatClient, HipochatError, httpUrlFromWs } from '@hipochat/client';
 import { byId, h } from './dom.js';
 import { RoomView } from './room-view.js';
 

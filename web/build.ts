@@ -1,13 +1,15 @@
 /**
  * Builds the demo page into web/dist/index.html: one file with the bundled script and the
  * stylesheet inlined, so it works at `/`, `/talk/`, from S3 under any prefix, and offline.
- * Run with `npm run build:web`.
+ * Run with `npm run build:web`. The page uses `@hipochat/client` like any app: the package's built
+ * bundle (`npm run build:packages`), not its sources.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, transform } from 'esbuild';
+import { BROWSER_TARGETS } from '../packages/targets.js';
 
 const WEB = fileURLToPath(new URL('.', import.meta.url));
 const DIST = join(WEB, 'dist');
@@ -18,7 +20,9 @@ async function main(): Promise<void> {
     bundle: true,
     minify: true,
     format: 'iife',
-    target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
+    target: [...BROWSER_TARGETS],
+    // The installed package's entry (its `exports`), whatever web/tsconfig.json maps for typechecks.
+    alias: { '@hipochat/client': fileURLToPath(import.meta.resolve('@hipochat/client')) },
     write: false,
     legalComments: 'none',
   });

@@ -3,8 +3,9 @@
  * presence frames), who is typing (typing frames, each notice fading after {@link TYPING_SHOWN_MS}),
  * and who has seen your last message (`GET /talk/receipts`, then read digests).
  */
+
+import { type HipochatClient, type PresenceEvent, profileUserId } from '@hipochat/client';
 import { compareIds, type Profile } from '../protocol/index.js';
-import { type HipochatClient, type PresenceEvent, profileUserId } from './client/hipochat-client.js';
 import { h } from './dom.js';
 
 /** How long after a join or leave the room's occupancy is asked again (a burst asks once). */

@@ -1,5 +1,5 @@
+import type { HipochatClient, MessageMeta, StateChange } from '@hipochat/client';
 import { type ChatMessage, compareIds, type Reactions } from '../protocol/index.js';
-import type { HipochatClient, MessageMeta, StateChange } from './client/hipochat-client.js';
 import { h } from './dom.js';
 import { RoomSignals } from './room-signals.js';
 

@@ -1,4 +1,5 @@
-import { HipochatClient, HipochatHttp } from 'hipochat-serverless/client';
+import { HipochatClient, HipochatHttp } from '@hipochat/client';
+import { HipochatServer } from '@hipochat/server';
 import WebSocket from 'ws';
 import { type RecordedClient, recordedClient, settledLeave } from '../support/chat-client.js';
 import { type ChatEndpoints, realServices, startGateway } from '../support/gateway.js';
@@ -141,7 +142,7 @@ describe('HipochatClient against a local gateway', () => {
     await erin.client.connect();
 
     // Act
-    await new HipochatHttp({ httpUrl: gateway.httpUrl, serviceKey: 'client-test-key' }).inject(
+    await new HipochatServer({ httpUrl: gateway.httpUrl, serviceKey: 'client-test-key' }).inject(
       room,
       'notification',
       { order: 42 },

@@ -1,4 +1,3 @@
-import WebSocket from 'ws';
 import {
   type ChatMessage,
   HipochatClient,
@@ -7,7 +6,8 @@ import {
   type MessageMeta,
   type StateChange,
   type WebSocketConstructor,
-} from '../../web/client/hipochat-client.js';
+} from '@hipochat/client';
+import WebSocket from 'ws';
 import { eventually } from './wait.js';
 
 /** `ws`'s WebSocket, typed for the client (Node 20 has no global WebSocket). */

@@ -227,6 +227,11 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
     'refused on a multi-room connection (`not subscribed to this room`, nothing stored); ignored on a single-room connection, whose frames always go to its own room, and never echoed in its error frames',
     '`test/e2e/rooms.test.ts`, `test/faults/forged-fields.test.ts`',
   ],
+  [
+    "A forged, altered or replayed push webhook request to a backend that checks it with `@hipochat/server`'s `verifyPushSignature`",
+    'refused: `false` for another secret, a changed byte of the raw body, a `t` further than `toleranceSeconds` (300) from now, or a malformed header; compared in constant time, never throwing',
+    '`test/unit/hipochat-server.test.ts`, `test/packages/against-gateway.test.ts`',
+  ],
 ];
 
 /** The Markdown of docs/reliability.md. */

@@ -4,7 +4,7 @@ import {
   HipochatClient,
   HipochatHttp,
   type HistoryBatch,
-} from 'hipochat-serverless/client';
+} from '@hipochat/client';
 
 /** A socket that opens at once and never says anything: these tests are about HTTP history. */
 class QuietSocket {

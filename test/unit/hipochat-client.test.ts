@@ -7,7 +7,7 @@ import {
   httpUrlFromWs,
   TYPING_SEND_INTERVAL_MS,
   utf8Length,
-} from 'hipochat-serverless/client';
+} from '@hipochat/client';
 
 describe('backoffDelay', () => {
   it.each([
@@ -784,7 +784,7 @@ describe('HipochatClient frames', () => {
   });
 });
 
-describe('HipochatHttp signals and backend calls', () => {
+describe('HipochatHttp signals', () => {
   /** A fetch that records each request and answers `answer` with `status`. */
   function recordingFetch(answer: unknown, status = 200) {
     const calls: { url: string; method: string; authorization?: string; body?: unknown }[] = [];
@@ -809,78 +809,5 @@ describe('HipochatHttp signals and backend calls', () => {
     const http = new HipochatHttp({ httpUrl: 'http://h:1', token: 'ann', fetch: doFetch });
     await expect(call(http)).resolves.toEqual({ room: 'lobby' });
     expect(calls).toEqual([{ url: `http://h:1${path}`, method, authorization: 'Token ann' }]);
-  });
-
-  it.each([
-    [
-      'edits',
-      (http: HipochatHttp) => http.editMessage('lobby', '5-0', 'moderated'),
-      '/talk/edit/lobby/',
-      { id: '5-0', body: 'moderated' },
-    ],
-    [
-      'deletes',
-      (http: HipochatHttp) => http.deleteMessage('lobby', '5-0'),
-      '/talk/delete/lobby/',
-      { id: '5-0' },
-    ],
-  ])('%s any message of a room with the service key', async (_what, call, path, body) => {
-    const { calls, doFetch } = recordingFetch({ id: '5-0' });
-    const http = new HipochatHttp({ httpUrl: 'http://h:1', serviceKey: 'key', fetch: doFetch });
-    await expect(call(http)).resolves.toEqual({ id: '5-0' });
-    expect(calls).toEqual([{ url: `http://h:1${path}`, method: 'POST', authorization: 'Bearer key', body }]);
-  });
-
-  it('refuses to edit or delete without a service key, and reports an unknown id as a 404', async () => {
-    const { calls, doFetch } = recordingFetch({ error: 'no such message' }, 404);
-    await expect(
-      new HipochatHttp({ httpUrl: 'http://h:1', token: 'ann', fetch: doFetch }).deleteMessage('lobby', '5-0'),
-    ).rejects.toThrow(/a service key is required/);
-    expect(calls).toEqual([]);
-    const http = new HipochatHttp({ httpUrl: 'http://h:1', serviceKey: 'key', fetch: doFetch });
-    await expect(http.deleteMessage('lobby', '5-0')).rejects.toMatchObject({
-      status: 404,
-      message: expect.stringContaining('no such message'),
-    });
-  });
-
-  it('broadcasts with the rooms in the body and the service key', async () => {
-    const { calls, doFetch } = recordingFetch({ messages: [] }, 201);
-    const http = new HipochatHttp({ httpUrl: 'http://h:1', serviceKey: 'key', fetch: doFetch });
-    await http.broadcast(['a,b', 'c'], 'notice', { n: 1 });
-    expect(calls).toEqual([
-      {
-        url: 'http://h:1/talk/broadcast/?type=notice',
-        method: 'POST',
-        authorization: 'Bearer key',
-        body: { rooms: ['a,b', 'c'], body: { n: 1 } },
-      },
-    ]);
-  });
-
-  it('disconnects a user everywhere with the service key, encoding the id', async () => {
-    const { calls, doFetch } = recordingFetch({ user: 'a b', disconnected: 2 });
-    const http = new HipochatHttp({ httpUrl: 'http://h:1', serviceKey: 'key', fetch: doFetch });
-    await expect(http.disconnectUser('a b')).resolves.toEqual({ user: 'a b', disconnected: 2 });
-    expect(calls).toEqual([
-      { url: 'http://h:1/talk/disconnect/a%20b/', method: 'POST', authorization: 'Bearer key' },
-    ]);
-  });
-
-  it.each([
-    ['without a service key', { token: 'ann' }, ['a'], /a service key is required/],
-    ['to no room', { serviceKey: 'k' }, [], /name at least one room/],
-    [
-      'to 101 rooms',
-      { serviceKey: 'k' },
-      Array.from({ length: 101 }, (_, n) => `r${n}`),
-      /too many rooms: 101/,
-    ],
-    ['to an invalid room', { serviceKey: 'k' }, ['a/b'], /invalid room "a\/b"/],
-  ])('refuses a broadcast %s before touching the network', async (_what, auth, rooms, message) => {
-    const { calls, doFetch } = recordingFetch({});
-    const http = new HipochatHttp({ httpUrl: 'http://h:1', ...auth, fetch: doFetch });
-    await expect(http.broadcast(rooms, 't', {})).rejects.toThrow(message);
-    expect(calls).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { pageIsReading, READ_MARK_INTERVAL_MS, ReadMarker } from '../../web/client/read-marker.js';
+import { pageIsReading, READ_MARK_INTERVAL_MS, ReadMarker } from '@hipochat/client';
 
 describe('ReadMarker', () => {
   let reading: boolean;

@@ -1,0 +1,353 @@
+/**
+ * The front: one object that joins a {@link Connection} and a {@link Room} and reports the
+ * state an app shows (`live` once the room is caught up). Everything else lives in the modules it
+ * composes: the connection's state machine, the room's catch-up, the pure timeline, the HTTP part.
+ */
+
+import {
+  type ChatMessage,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  EPHEMERAL_INTERVAL_MS,
+  encodeClientFrame,
+  isValidRoom,
+  ROOM_NAME_RULE,
+  SIGNALS_PARAMETER,
+  utf8Length,
+} from '../../../protocol/index.js';
+import type { HipochatClientOptions } from './client-options.js';
+import { Connection, type LinkChange } from './connection.js';
+import { HipochatError } from './errors.js';
+import { type ConnectionState, Emitter, type HipochatEvents, type StateChange } from './events.js';
+import { HipochatHttp } from './http.js';
+import type { SendAck } from './link-states.js';
+import { type Identity, Room } from './room.js';
+import { httpUrlFromWs, parseWsUrl, randomId } from './urls.js';
+
+/**
+ * How often {@link HipochatClient.sendTyping} sends at most: a little over the server's
+ * {@link EPHEMERAL_INTERVAL_MS}, so network jitter never brings two frames closer than the server
+ * allows (it would drop the second silently and the notice would flicker).
+ */
+export const TYPING_SEND_INTERVAL_MS = EPHEMERAL_INTERVAL_MS + 200;
+
+// As long as `crypto.randomUUID()`, the longest clientId `send` generates.
+const UUID_SIZED_ID = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * A connection to one room that survives network trouble.
+ *
+ * @example
+ * const client = new HipochatClient({ url: 'ws://127.0.0.1:8888', room: 'lobby', token: 'alice' });
+ * client.on('message', (m) => console.log(m.author?.username, m.body));
+ * await client.connect();
+ * await client.send('hello');
+ */
+export class HipochatClient {
+  /** The HTTP API of this client's user. */
+  readonly http: HipochatHttp;
+  readonly room: string;
+  readonly maxMessageBytes: number;
+  /** The socket and its state machine. */
+  readonly connection: Connection;
+  private readonly roomState: Room;
+  private readonly events = new Emitter<HipochatEvents>();
+  private readonly wsUrl: URL;
+  private current: ConnectionState = 'idle';
+  private selfId: string | undefined;
+  private everLive = false;
+  private lastTypingAt: number | undefined;
+
+  constructor(private readonly options: HipochatClientOptions) {
+    this.wsUrl = parseWsUrl(options.url);
+    if (!isValidRoom(options.room)) {
+      throw new HipochatError('connection', `invalid room "${options.room}": use ${ROOM_NAME_RULE}`);
+    }
+    if (!options.token) throw new HipochatError('auth', 'a token is required');
+    this.room = options.room;
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.http = new HipochatHttp({
+      httpUrl: options.httpUrl ?? httpUrlFromWs(options.url),
+      token: options.token,
+      timeoutMs: options.requestTimeoutMs,
+      fetch: options.fetch,
+    });
+    this.connection = new Connection({
+      socketUrl: () => this.socketUrl(),
+      refusal: (problem) => this.refusal(problem),
+      reconnect: options.reconnect,
+      connectTimeoutMs: options.connectTimeoutMs,
+      keepAliveMs: options.keepAliveMs,
+      sendTimeoutMs: options.sendTimeoutMs,
+      WebSocket: options.WebSocket,
+      random: options.random,
+    });
+    const selfId = () => this.selfId;
+    const identity: Identity = {
+      get id() {
+        return selfId();
+      },
+      learn: (id) => this.setSelfId(id),
+    };
+    this.roomState = new Room(options, this.connection, this.http, this.events, identity);
+    this.connection.on('state', (change) => void this.onLink(change));
+    this.connection.on('frame', (frame) => this.roomState.handle(frame));
+    this.connection.on('error', (error) => this.events.emit('error', error));
+  }
+
+  /** The current state: `live` once connected and caught up. */
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** This client's user id, once a send was acknowledged (or set with {@link setSelfId}). */
+  get userId(): string | undefined {
+    return this.selfId;
+  }
+
+  /** The newest message id seen; catch-up asks for what came after it. */
+  get lastMessageId(): string | undefined {
+    return this.roomState.timeline.lastId;
+  }
+
+  /** The oldest message id seen; {@link loadEarlier} asks for what came before it. */
+  get firstMessageId(): string | undefined {
+    return this.roomState.timeline.firstId;
+  }
+
+  /** The server holds messages older than the oldest one loaded. */
+  get hasEarlier(): boolean {
+    return this.roomState.hasEarlier;
+  }
+
+  /** Sizes of everything the client remembers; each is bounded (see the README's memory notes). */
+  get memory(): Record<string, number> {
+    return { ...this.connection.memory, ...this.roomState.memory };
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends keyof HipochatEvents>(event: K, listener: HipochatEvents[K]): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** Unsubscribes a listener. */
+  off<K extends keyof HipochatEvents>(event: K, listener: HipochatEvents[K]): void {
+    this.events.off(event, listener);
+  }
+
+  /** Tells the client who its user is (for example remembered from an earlier session). */
+  setSelfId(userId: string): void {
+    if (this.selfId === userId) return;
+    this.selfId = userId;
+    this.events.emit('self', userId);
+  }
+
+  /**
+   * Starts connecting (and keeps reconnecting). Resolves when the room is live the first time;
+   * rejects when the client closes first, or after `timeoutMs`.
+   */
+  connect(timeoutMs = 30_000): Promise<void> {
+    if (this.current === 'closed')
+      return Promise.reject(new HipochatError('connection', 'the client is closed'));
+    const live = new Promise<void>((resolve, reject) => {
+      if (this.current === 'live') return resolve();
+      let lastProblem = '';
+      const timer = setTimeout(() => {
+        done();
+        const why = lastProblem ? `: ${lastProblem}` : '';
+        reject(
+          new HipochatError('timeout', `not connected to ${this.safeUrl()} after ${timeoutMs} ms${why}`),
+        );
+      }, timeoutMs);
+      const offState = this.on('state', (change) => {
+        if (change.reason) lastProblem = change.reason;
+        if (change.state === 'live') {
+          done();
+          resolve();
+        } else if (change.state === 'closed') {
+          done();
+          reject(new HipochatError('connection', `connection to ${this.safeUrl()} closed: ${change.reason}`));
+        }
+      });
+      const done = () => {
+        clearTimeout(timer);
+        offState();
+      };
+    });
+    this.connection.start();
+    return live;
+  }
+
+  /** Marks the room read when messages of others arrived and the reader is looking (throttled). */
+  markRead(): void {
+    this.roomState.markRead();
+  }
+
+  /** Closes for good: no more reconnects. */
+  close(): void {
+    this.roomState.close();
+    this.connection.close();
+  }
+
+  /** UTF-8 bytes of the frame {@link send} would send for `body` (a generated clientId counts as 36). */
+  frameBytes(body: unknown, options: { type?: string; clientId?: string } = {}): number {
+    const clientId = options.clientId ?? UUID_SIZED_ID;
+    return utf8Length(encodeClientFrame({ kind: 'send', type: options.type, body, clientId }));
+  }
+
+  /** Sends a chat line; resolves with the server's acknowledgement (the message id). */
+  send(body: unknown, options: { type?: string; clientId?: string } = {}): Promise<SendAck> {
+    if (body === undefined || body === null || body === '') return refuse('the message is empty');
+    const clientId = options.clientId ?? randomId();
+    return this.sendChecked(
+      encodeClientFrame({ kind: 'send', type: options.type, body, clientId }),
+      clientId,
+    );
+  }
+
+  /** Replaces the body of one of this user's messages. */
+  edit(id: string, body: unknown, options: { clientId?: string } = {}): Promise<SendAck> {
+    if (body === undefined || body === null || body === '') return refuse('the message is empty');
+    if (this.roomState.timeline.get(id)?.deleted) return refuse('the message was deleted; nothing was sent');
+    const clientId = options.clientId ?? randomId();
+    return this.sendChecked(encodeClientFrame({ kind: 'edit', id, body, clientId }), clientId);
+  }
+
+  /** Deletes one of this user's messages: it stays in history as a tombstone without a body. */
+  delete(id: string, options: { clientId?: string } = {}): Promise<SendAck> {
+    const clientId = options.clientId ?? randomId();
+    return this.sendChecked(encodeClientFrame({ kind: 'delete', id, clientId }), clientId);
+  }
+
+  /** Toggles this user's reaction `emoji` on a message. */
+  react(id: string, emoji: string, options: { clientId?: string } = {}): Promise<SendAck> {
+    if (!emoji) return refuse('an emoji is required');
+    this.roomState.probeReaction(id, emoji);
+    const clientId = options.clientId ?? randomId();
+    return this.sendChecked(encodeClientFrame({ kind: 'react', id, emoji, clientId }), clientId);
+  }
+
+  /** A message as this client has it now (edits, deletes and reactions applied), by id. */
+  getMessage(id: string): ChatMessage | undefined {
+    return this.roomState.timeline.get(id);
+  }
+
+  /**
+   * Tells the room this user is typing, at most once per {@link TYPING_SEND_INTERVAL_MS}; cheap to
+   * call on every keystroke. Returns whether a frame went out.
+   */
+  sendTyping(): boolean {
+    if (this.current !== 'live' || this.roomState.typing === 'refused') return false;
+    const now = Date.now();
+    if (this.lastTypingAt !== undefined && now - this.lastTypingAt < TYPING_SEND_INTERVAL_MS) return false;
+    // Until the server has acked one, typing frames carry a clientId: an older server's error frame
+    // then names the typing frame, and the echo tells this client its user id.
+    const clientId = this.roomState.typing === 'unknown' ? randomId() : undefined;
+    if (clientId !== undefined) this.roomState.typingProbe(clientId);
+    if (!this.connection.sendRaw(encodeClientFrame({ kind: 'typing', clientId }), clientId)) return false;
+    this.lastTypingAt = now;
+    return true;
+  }
+
+  /** Fetches what came after the newest message seen, emits it, and marks the room read. */
+  catchUp(): Promise<ChatMessage[]> {
+    return this.roomState.catchUp();
+  }
+
+  /** Fetches the page before the oldest message loaded and emits it as history. */
+  loadEarlier(limit?: number): Promise<ChatMessage[]> {
+    return this.roomState.loadEarlier(limit);
+  }
+
+  private sendChecked(frame: string, clientId: string): Promise<SendAck> {
+    const size = utf8Length(frame);
+    if (size > this.maxMessageBytes) {
+      return refuse(
+        `message too large: ${size} bytes, the limit is ${this.maxMessageBytes} bytes (nothing was sent)`,
+      );
+    }
+    if (this.current !== 'live') return refuse(`not connected (${this.current}); nothing was sent`);
+    return this.connection.send(frame, clientId);
+  }
+
+  private async onLink(change: LinkChange): Promise<void> {
+    const extra = {
+      ...(change.code === undefined ? {} : { code: change.code }),
+      ...(change.reason ? { reason: change.reason } : {}),
+    };
+    switch (change.state) {
+      case 'idle':
+        return;
+      case 'connecting':
+        return this.report({
+          state: change.attempt === 0 && !this.everLive ? 'connecting' : 'reconnecting',
+          attempt: change.attempt,
+        });
+      case 'open':
+        await this.roomState.resync();
+        if (!this.connection.usable) return;
+        this.everLive = true;
+        this.roomState.live = true;
+        this.connection.markHealthy();
+        return this.report({ state: 'live' });
+      case 'waiting':
+        this.roomState.live = false;
+        return this.report({
+          state: 'reconnecting',
+          attempt: change.attempt,
+          delayMs: change.delayMs ?? 0,
+          ...extra,
+        });
+      case 'closed':
+        this.roomState.close();
+        return this.report({ state: 'closed', ...extra });
+    }
+  }
+
+  private report(change: StateChange): void {
+    this.current = change.state;
+    this.events.emit('state', change);
+  }
+
+  private safeUrl(): string {
+    return `${this.wsUrl.protocol}//${this.wsUrl.host}${this.wsUrl.pathname === '/' ? '' : this.wsUrl.pathname}`;
+  }
+
+  private async socketUrl(): Promise<string> {
+    const url = new URL(this.wsUrl.toString());
+    let credential: [string, string] = ['token', this.options.token];
+    if (this.options.useTicket) credential = ['ticket', (await this.http.ticket(this.room)).ticket];
+    const shape =
+      this.options.shape ?? (this.wsUrl.pathname.includes('/talk/chat') ? 'legacy' : 'apigateway');
+    if (shape === 'legacy') {
+      const prefix = url.pathname.replace(/\/talk\/chat.*$/, '').replace(/\/$/, '');
+      url.pathname = `${prefix}/talk/chat/${encodeURIComponent(this.room)}/`;
+    } else {
+      url.searchParams.set('room', this.room);
+    }
+    url.searchParams.set(credential[0], credential[1]);
+    if (this.options.batch !== false) url.searchParams.set('batch', '1');
+    if (this.options.signals) url.searchParams.set(SIGNALS_PARAMETER, '1');
+    return url.toString();
+  }
+
+  /** Whether the HTTP API refuses this user (a refused upgrade hides its status in browsers). */
+  private async refusal(problem: string | undefined): Promise<string | undefined> {
+    const status = problem ? /Unexpected server response: (\d{3})/.exec(problem)?.[1] : undefined;
+    if (status === '401') return 'authentication error: the token was refused';
+    try {
+      await this.http.notification(this.room);
+    } catch (error) {
+      const code = error instanceof HipochatError ? error.status : undefined;
+      if (code === 401) return 'authentication error: the token was refused';
+      if (code === 403) return `not allowed in this room: ${(error as Error).message}`;
+      // A token the HTTP API cannot even parse (spaces, say) is as refused as a wrong one.
+      if (code === 400) return `authentication error: the token was refused (${(error as Error).message})`;
+    }
+    if (status === '403') return 'not allowed in this room (403)';
+    return undefined;
+  }
+}
+
+function refuse(message: string): Promise<never> {
+  return Promise.reject(new HipochatError('send', message));
+}
