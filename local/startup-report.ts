@@ -3,7 +3,7 @@ import type { LocalCredentials } from './sigv4.js';
 
 /**
  * The keys the local gateway signs and verifies `@connections` and Invoke requests with when
- * `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` are unset (documented in the README, so public).
+ * `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` are unset (documented in docs/local.md, so public).
  */
 export const DEFAULT_LOCAL_KEYS: Readonly<LocalCredentials> = {
   accessKeyId: 'local',

@@ -539,7 +539,7 @@ export function configReference(): ConfigReferenceRow[] {
 
 /**
  * Every environment variable the project reads. The CDK stack builds function environments from
- * the same names, and the README lists them from here.
+ * the same names, and docs/configuration.md lists them from here (`npm run docs`).
  */
 export const envSchema = z.object(
   Object.fromEntries([...rules].map(([name, of]) => [name, of.schema])) as {
