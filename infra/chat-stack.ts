@@ -175,7 +175,7 @@ export class ChatStack extends Stack {
       HIPOCHAT_REDIS_URL: this.redis.url,
       HIPOCHAT_REDIS_CLUSTER: String(this.redis.clusterMode),
       // A replication group with replicas fails over to one that may miss the last writes
-      // (asynchronous replication): acknowledge only what a replica holds (README, Reliability).
+      // (asynchronous replication): acknowledge only what a replica holds (docs/guarantees.md).
       // Serverless Valkey replicates on its own and takes no WAIT.
       ...(config.cache.kind === 'nodes' && config.cache.nodesPerShard > 1
         ? { HIPOCHAT_REDIS_WAIT_REPLICAS: '1', HIPOCHAT_REDIS_WAIT_MS: String(REDIS_WAIT_MS) }

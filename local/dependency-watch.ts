@@ -27,7 +27,8 @@ export function serviceAddress(url: string, defaultPorts: Record<string, number>
   return `${parsed.hostname}:${parsed.port || defaultPorts[parsed.protocol] || ''}`;
 }
 
-function secretsOf(url: string): string[] {
+/** The password of a service URL, as written and decoded: what a reported cause must never show. */
+export function secretsOf(url: string): string[] {
   const { password } = new URL(url);
   return password ? [password, decodeURIComponent(password)] : [];
 }

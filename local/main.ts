@@ -11,10 +11,21 @@ import { type DevServices, devIdentityWarning } from './dev-services.js';
 import { LocalGateway } from './gateway.js';
 import { localFunctionName } from './lambda-context.js';
 import { MqPoller } from './mq-poller.js';
-import { DEFAULT_LOCAL_KEYS, defaultKeysWarning, redactUrl as redact } from './startup-report.js';
+import {
+  applyLocalMetrics,
+  DEFAULT_LOCAL_KEYS,
+  defaultKeysWarning,
+  redactUrl as redact,
+  startupFailure,
+} from './startup-report.js';
+
+/** Where the gateway was asked to listen, once the configuration is read (for a start-up failure). */
+let listening: { port: number; host: string } | undefined;
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  listening = { port: config.listenPort, host: config.listenAddress };
+  applyLocalMetrics(process.env, config.localMetrics);
   // The real SDK client signs its @connections calls; the local endpoint needs no real keys.
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID ??= DEFAULT_LOCAL_KEYS.accessKeyId;
@@ -116,8 +127,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message =
-    error instanceof ChatError ? error.message : String(error instanceof Error ? error.stack : error);
+  const message = error instanceof ChatError ? error.message : startupFailure(error, listening);
   process.stderr.write(`hipochat local gateway failed to start: ${message}\n`);
   process.exit(1);
 });

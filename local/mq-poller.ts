@@ -4,6 +4,7 @@ import { withHeartbeat } from '../lambdas/core/bus/rabbitmq-bus.js';
 import { busNames, declareTopology } from '../lambdas/core/bus/topology.js';
 import { logger } from '../lambdas/core/logger.js';
 import { backoffDelay, sleep } from '../lambdas/core/retry.js';
+import { failureCause, secretsOf } from './dependency-watch.js';
 
 /** Options of the local stand-in for the Amazon MQ event source mappings. */
 export interface MqPollerOptions {
@@ -45,6 +46,8 @@ interface ShardState {
 export class MqPoller implements BatchSource {
   private connection?: ChannelModel;
   private reconnecting = false;
+  /** The cause last logged: a broker that stays away is logged once per cause, not per attempt. */
+  private reported?: string;
   private onBatch?: BatchHandler;
   private stopped = false;
   private readonly shards: ShardState[];
@@ -72,7 +75,7 @@ export class MqPoller implements BatchSource {
     try {
       await this.connect();
     } catch (error) {
-      logger.warn('mq poller could not reach the broker; retrying', { error });
+      this.unreachable(error, 0);
       void this.reconnect();
     }
   }
@@ -133,9 +136,21 @@ export class MqPoller implements BatchSource {
     this.connection = undefined;
     this.resetShards();
     if (!this.stopped) {
-      logger.warn('mq poller lost the broker; reconnecting', { error });
+      this.reported = error ? failureCause(error, secretsOf(this.options.url)) : 'connection closed';
+      logger.warn('mq poller lost the broker; reconnecting', { cause: this.reported });
       void this.reconnect();
     }
+  }
+
+  /** Logs a failed attempt: a warning when the cause is new, else a debug line (no stack either way). */
+  private unreachable(error: unknown, attempt: number): void {
+    const cause = failureCause(error, secretsOf(this.options.url));
+    if (cause === this.reported) {
+      logger.debug('mq poller still cannot reach the broker; retrying', { attempt, cause });
+      return;
+    }
+    this.reported = cause;
+    logger.warn('mq poller cannot reach the broker; retrying', { attempt, cause });
   }
 
   /** One reconnect loop at a time: two would leave a second, orphaned consumer holding messages. */
@@ -148,10 +163,11 @@ export class MqPoller implements BatchSource {
         if (this.stopped) return;
         try {
           await this.connect();
+          this.reported = undefined;
           logger.info('mq poller reconnected');
           return;
         } catch (error) {
-          logger.warn('mq poller reconnect failed', { attempt, error });
+          this.unreachable(error, attempt + 1);
         }
       }
     } finally {

@@ -31,8 +31,13 @@ local('metrics and logs on the local gateway', () => {
   const open: TestSocket[] = [];
 
   beforeAll(async () => {
-    // As deployed: metrics on (the test setup silences them), and debug lines with request ids.
-    chat = await startGateway({ POWERTOOLS_METRICS_DISABLED: 'false', HIPOCHAT_LOG_LEVEL: 'debug' });
+    // As deployed: metrics on (off locally unless HIPOCHAT_LOCAL_METRICS; the test setup silences
+    // Powertools too), and debug lines with request ids.
+    chat = await startGateway({
+      HIPOCHAT_LOCAL_METRICS: '1',
+      POWERTOOLS_METRICS_DISABLED: 'false',
+      HIPOCHAT_LOG_LEVEL: 'debug',
+    });
   });
 
   afterAll(async () => {
@@ -83,5 +88,39 @@ local('metrics and logs on the local gateway', () => {
       function_name: expect.stringContaining('fanout'),
       sent: 2,
     });
+  });
+});
+
+local('metrics on the local gateway by default', () => {
+  let chat: ChatEndpoints;
+  const open: TestSocket[] = [];
+
+  beforeAll(async () => {
+    // Powertools left on, as on a machine without the test setup: the gateway alone turns EMF off.
+    chat = await startGateway({ POWERTOOLS_METRICS_DISABLED: 'false', HIPOCHAT_LOG_LEVEL: 'debug' });
+  });
+
+  afterAll(async () => {
+    await Promise.all(open.splice(0).map((socket) => socket.close()));
+    await chat?.stop();
+  });
+
+  it('writes log lines but no EMF record unless HIPOCHAT_LOCAL_METRICS is on', async () => {
+    // Prepare
+    const room = uniqueRoom();
+    const alice = await openSocket(`${chat.wsUrl}/?room=${room}&token=alice`);
+    const bob = await openSocket(`${chat.wsUrl}/?room=${room}&token=bob`);
+    open.push(alice, bob);
+
+    // Act
+    alice.send({ type: 'message', body: 'unmetered', clientId: 'm-1' });
+    await bob.next((frame) => frame.body === 'unmetered');
+
+    // Assess: the fan-out logged its batch, and nothing carried an EMF envelope.
+    await eventually(
+      () => jsonLines(chat).some((line) => line.message === 'fan-out batch done'),
+      'the fan-out log line',
+    );
+    expect(jsonLines(chat).filter((line) => line._aws)).toEqual([]);
   });
 });

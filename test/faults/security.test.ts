@@ -236,11 +236,14 @@ describe('security', () => {
       const outcomes = [];
       for (let i = 0; i < RATE_LIMIT + 3; i += 1) outcomes.push(await traffic.send(socket, `m${i}`));
       expect(outcomes.filter((o) => o.acked)).toHaveLength(RATE_LIMIT);
-      expect(outcomes.slice(RATE_LIMIT)).toEqual([
-        { acked: false, error: 'rate limit exceeded' },
-        { acked: false, error: 'rate limit exceeded' },
-        { acked: false, error: 'rate limit exceeded' },
-      ]);
+      // Each refusal names the frame it refuses (the counter numbers sends from 1).
+      expect(outcomes.slice(RATE_LIMIT)).toEqual(
+        [RATE_LIMIT + 1, RATE_LIMIT + 2, RATE_LIMIT + 3].map((n) => ({
+          acked: false,
+          clientId: `rl-${n}`,
+          error: 'rate limit exceeded',
+        })),
+      );
       expect(socket.ws.readyState).toBe(socket.ws.OPEN);
     });
 

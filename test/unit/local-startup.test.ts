@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
+import { createServer, type Server } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { main } from '../../cli/hipochat.js';
+import { logger } from '../../lambdas/core/logger.js';
 import {
   type Dependency,
   DependencyWatch,
@@ -10,8 +13,15 @@ import {
 } from '../../local/dependency-watch.js';
 import { devIdentityWarning, isLoopback } from '../../local/dev-services.js';
 import type { LocalFunctions } from '../../local/handler-loader.js';
+import { MqPoller } from '../../local/mq-poller.js';
 import { SocketRegistry } from '../../local/socket-registry.js';
-import { DEFAULT_LOCAL_KEYS, defaultKeysWarning, redactUrl } from '../../local/startup-report.js';
+import {
+  applyLocalMetrics,
+  DEFAULT_LOCAL_KEYS,
+  defaultKeysWarning,
+  redactUrl,
+  startupFailure,
+} from '../../local/startup-report.js';
 import { WebSocketApi } from '../../local/websocket-api.js';
 
 /** A system error as Node raises it for a refused connection. */
@@ -286,4 +296,112 @@ describe('hipochat CLI arguments', () => {
     });
     return out.split('\n')[0]!;
   }
+});
+
+/** A loopback server holding a port; `close()` frees it. */
+async function holdPort(): Promise<{ server: Server; port: number }> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const address = server.address();
+  return { server, port: typeof address === 'object' && address ? address.port : 0 };
+}
+
+describe('local metrics', () => {
+  it('are off unless HIPOCHAT_LOCAL_METRICS is on', () => {
+    const env: Record<string, string | undefined> = { POWERTOOLS_METRICS_DISABLED: 'false' };
+    applyLocalMetrics(env, false);
+    expect(env.POWERTOOLS_METRICS_DISABLED).toBe('true');
+  });
+
+  it('leave Powertools as configured when HIPOCHAT_LOCAL_METRICS is on', () => {
+    const env: Record<string, string | undefined> = {};
+    applyLocalMetrics(env, true);
+    expect(env).toEqual({});
+  });
+});
+
+describe('start-up failure', () => {
+  const listen = { port: 8888, host: '127.0.0.1' };
+
+  it('names HIPOCHAT_LISTEN_PORT for a port in use, in one line', () => {
+    const inUse = Object.assign(new Error('listen EADDRINUSE: address already in use 127.0.0.1:8888'), {
+      code: 'EADDRINUSE',
+    });
+    expect(startupFailure(inUse, listen)).toBe(
+      'port 8888 on 127.0.0.1 is already in use: stop what holds it or set HIPOCHAT_LISTEN_PORT to another port (0 picks a free one)',
+    );
+  });
+
+  it('names HIPOCHAT_LISTEN_ADDRESS for an address the machine does not have', () => {
+    const missing = Object.assign(new Error('listen EADDRNOTAVAIL'), { code: 'EADDRNOTAVAIL' });
+    expect(startupFailure(missing, listen)).toContain('HIPOCHAT_LISTEN_ADDRESS');
+  });
+
+  it('keeps the stack of an unexpected failure', () => {
+    const unexpected = new Error('something else');
+    expect(startupFailure(unexpected, listen)).toBe(unexpected.stack);
+  });
+
+  it('stops `npm start` on a port in use with that one line and exit code 1', async () => {
+    // Prepare
+    const { server, port } = await holdPort();
+
+    // Act
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+      env: {
+        ...process.env,
+        HIPOCHAT_LISTEN_PORT: String(port),
+        HIPOCHAT_LISTEN_ADDRESS: '127.0.0.1',
+        HIPOCHAT_REDIS_URL: '',
+        HIPOCHAT_AMQP_URL: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    server.close();
+
+    // Assess
+    expect({ code, stderr }).toEqual({
+      code: 1,
+      stderr: `hipochat local gateway failed to start: port ${port} on 127.0.0.1 is already in use: stop what holds it or set HIPOCHAT_LISTEN_PORT to another port (0 picks a free one)\n`,
+    });
+  });
+});
+
+describe('mq poller with an unreachable broker', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it('warns once with the cause and no stack, then logs each retry at debug level only', async () => {
+    // Prepare: a port nothing listens on.
+    const { server, port } = await holdPort();
+    await new Promise((done) => server.close(done));
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => {});
+    const debug = jest.spyOn(logger, 'debug').mockImplementation(() => {});
+    const poller = new MqPoller({
+      url: `amqp://guest:s3cret-pass@127.0.0.1:${port}`,
+      shards: 1,
+      deliveryLimit: 5,
+      namespace: 'hipochat-unreachable',
+    });
+
+    // Act: the first attempt and two retries.
+    await poller.start(async () => {});
+    for (let i = 0; i < 400 && debug.mock.calls.length < 2; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await poller.stop();
+
+    // Assess
+    expect(warn.mock.calls).toEqual([
+      ['mq poller cannot reach the broker; retrying', { attempt: 0, cause: 'ECONNREFUSED' }],
+    ]);
+    expect(debug.mock.calls.slice(0, 2)).toEqual([
+      ['mq poller still cannot reach the broker; retrying', { attempt: 1, cause: 'ECONNREFUSED' }],
+      ['mq poller still cannot reach the broker; retrying', { attempt: 2, cause: 'ECONNREFUSED' }],
+    ]);
+  });
 });
