@@ -11,9 +11,9 @@ import {
   type SendFrame,
 } from '../../protocol/index.js';
 import { RecordingBus } from '../support/recording-bus.js';
+import { who } from '../support/recording-runtime.js';
 import { RecordingSender } from '../support/recording-sender.js';
 
-const who = (userId: string): Identity => ({ userId, profile: { id: userId, username: userId } });
 const ann = who('ann');
 const bob = who('bob');
 
