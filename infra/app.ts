@@ -1,5 +1,5 @@
 import { createChatApp } from './chat-stack.js';
-import { ContextError } from './stack-config.js';
+import { ContextError } from './context-schema.js';
 
 // `npx cdk synth|deploy -c profile=prod -c stage=prod ...`; see docs/deploy.md for every key.
 try {

@@ -4,11 +4,12 @@
  * typed frame or why it was refused; the server alone decides what a frame means, so no field a
  * client adds can make a message anything else.
  */
-import { CONTROL_FRAME_TYPES, TYPING_TYPE } from './frames.js';
+import { TYPING_TYPE } from './frames.js';
 import { MAX_CLIENT_ID_LENGTH, MAX_MESSAGE_TYPE_LENGTH } from './limits.js';
 import { CHAT_MESSAGE_TYPE, MESSAGE_ID_PATTERN } from './messages.js';
 import { ROOM_NAME_RULE, ROOM_PATTERN } from './rooms.js';
 import { withoutServerFields } from './server-fields.js';
+import { CONTROL_FRAME_TYPES } from './server-frame-readers.js';
 
 /** A chat line or injection from a client: `{"type":"message","body":...,"clientId"?:...}`. */
 export interface SendFrame {

@@ -11,3 +11,4 @@ export * from './limits.js';
 export * from './messages.js';
 export * from './rooms.js';
 export * from './server-fields.js';
+export * from './server-frame-readers.js';

@@ -1,12 +1,13 @@
 // zod/mini keeps every handler bundle ~430 KB smaller than classic zod (cold starts).
 import * as z from 'zod/mini';
 import { RESERVED_MESSAGE_TYPES } from '../../protocol/client-frames.js';
-import { CONTROL_FRAME_TYPES, TYPING_TYPE } from '../../protocol/frames.js';
+import { TYPING_TYPE } from '../../protocol/frames.js';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   isOfferableReaction,
   MAX_MESSAGE_BYTES_LIMIT,
 } from '../../protocol/limits.js';
+import { CONTROL_FRAME_TYPES } from '../../protocol/server-frame-readers.js';
 import {
   anyText,
   bool,

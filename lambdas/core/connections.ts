@@ -86,6 +86,28 @@ class PostRetries {
   }
 }
 
+/** One post attempt: delivered, gone, or a failure that may be worth another attempt. */
+type PostAttempt = PostOutcome | { error: unknown; throttled: boolean; retryable: boolean };
+
+/**
+ * Makes post attempts until one is delivered or gone; a throttled or retryable failure waits its
+ * backoff (telling `feedback` of throttles) until the retries are spent, then throws its error.
+ */
+async function postWithRetries(
+  retries: PostRetries,
+  feedback: PostFeedback | undefined,
+  attempt: () => Promise<PostAttempt>,
+): Promise<PostOutcome> {
+  for (;;) {
+    const answer = await attempt();
+    if (typeof answer === 'string') return answer;
+    if (answer.throttled) feedback?.throttled();
+    const pause = answer.retryable ? retries.pause(answer.throttled) : undefined;
+    if (pause === undefined) throw answer.error;
+    await sleep(pause);
+  }
+}
+
 function statusOf(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
@@ -122,20 +144,15 @@ export class ManagementApiSender implements ConnectionSender {
     feedback?: PostFeedback,
     deadline?: number,
   ): Promise<PostOutcome> {
-    const retries = new PostRetries(this.options, deadline);
-    for (;;) {
+    return postWithRetries(new PostRetries(this.options, deadline), feedback, async () => {
       try {
         await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
         return 'sent';
       } catch (error) {
         if (error instanceof GoneException || statusOf(error) === 410) return 'gone';
-        const throttled = statusOf(error) === 429;
-        if (throttled) feedback?.throttled();
-        const pause = retryable(error) ? retries.pause(throttled) : undefined;
-        if (pause === undefined) throw error;
-        await sleep(pause);
+        return { error, throttled: statusOf(error) === 429, retryable: retryable(error) };
       }
-    }
+    });
   }
 
   async disconnect(connectionId: string): Promise<void> {
@@ -246,27 +263,21 @@ export class SignedPostSender implements ConnectionSender {
     const path = this.prefix + segment;
     // The path as signed: the SDK escapes every segment once more.
     const canonical = this.canonicalPrefix + escapeUri(segment);
-    const retries = new PostRetries(this.options, deadline);
-    for (;;) {
+    return postWithRetries(new PostRetries(this.options, deadline), feedback, async () => {
       let answer: SignedAnswer;
       try {
         answer = await this.endpoint.post(path, data, canonical);
       } catch (error) {
         // Network error: the request may not have arrived.
-        const pause = retries.pause(false);
-        if (pause === undefined) throw error;
-        await sleep(pause);
-        continue;
+        return { error, throttled: false, retryable: true };
       }
       const { status } = answer;
       if (status >= 200 && status < 300) return 'sent';
       if (status === 410) return 'gone';
       const throttled = status === 429;
-      if (throttled) feedback?.throttled();
-      const pause = throttled || status >= 500 ? retries.pause(throttled) : undefined;
-      if (pause === undefined) throw serviceError(status, answer.type, answer.body);
-      await sleep(pause);
-    }
+      const error = serviceError(status, answer.type, answer.body);
+      return { error, throttled, retryable: throttled || status >= 500 };
+    });
   }
 
   disconnect(connectionId: string): Promise<void> {

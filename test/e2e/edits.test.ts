@@ -1,39 +1,17 @@
-import {
-  type ChatEndpoints,
-  chatEndpoints,
-  E2E_SERVICE_KEY as SERVICE_KEY,
-  e2eSystems as systems,
-} from '../support/gateway.js';
-import { httpApi } from '../support/http-api.js';
+import { e2eChat, type ConnectionShape as Shape } from '../support/e2e-chat.js';
+import { E2E_SERVICE_KEY as SERVICE_KEY, e2eSystems as systems } from '../support/gateway.js';
+import { TWENTY_EMOJI, UNREADABLE_EMOJI } from '../support/messages.js';
 import { uniqueRoom } from '../support/rooms.js';
-import { openSocket, type TestSocket } from '../support/socket.js';
+import type { TestSocket } from '../support/socket.js';
 import { eventually, pause } from '../support/wait.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: frames and bodies are checked field by field below
 type Json = Record<string, any>;
 
-/** How a test connects: the URL shape and whether it asks for live signals. */
-interface Shape {
-  legacy?: boolean;
-  signals?: boolean;
-}
-
 const CHANGE_TYPES = new Set(['edit', 'delete', 'reaction']);
 
 describe.each(systems)('edits, deletes and reactions on %s', (_name, services: Record<string, string>) => {
-  let chat: ChatEndpoints;
-  const open: TestSocket[] = [];
-
-  const connect = async (room: string, token: string, shape: Shape = {}) => {
-    const extra = shape.signals ? '&signals=1' : '';
-    const url = shape.legacy
-      ? `${chat.wsUrl}/talk/chat/${room}/?token=${token}${extra}`
-      : `${chat.wsUrl}/?room=${room}&token=${token}${extra}`;
-    const socket = await openSocket(url);
-    open.push(socket);
-    return socket;
-  };
-  const api = httpApi(() => chat.httpUrl);
+  const { chat, connect, api } = e2eChat(services);
   const get = api.get;
   const asBackend = (path: string, body: object) =>
     api.post(path, body, { authorization: `Bearer ${SERVICE_KEY}` });
@@ -43,18 +21,6 @@ describe.each(systems)('edits, deletes and reactions on %s', (_name, services: R
     const ack = await socket.next((f) => f.type === 'ack' && f.clientId === clientId);
     return ack.id as string;
   };
-
-  beforeAll(async () => {
-    chat = await chatEndpoints({ ...services, HIPOCHAT_SERVICE_KEY: SERVICE_KEY });
-  });
-
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((socket) => socket.close()));
-  });
-
-  afterAll(async () => {
-    await chat?.stop();
-  });
 
   it.each<[string, Shape]>([
     ['the API Gateway URL', {}],
@@ -140,7 +106,7 @@ describe.each(systems)('edits, deletes and reactions on %s', (_name, services: R
     expect(deleted.status).toBe(200);
     expect(deleted.body).toMatchObject({ id, deleted: true });
     expect((await asBackend(`/talk/delete/${room}/`, { id: '1-0' })).status).toBe(404);
-    const unauthorized = await fetch(`${chat.httpUrl}/talk/delete/${room}/`, {
+    const unauthorized = await fetch(`${chat().httpUrl}/talk/delete/${room}/`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Token alice' },
       body: JSON.stringify({ id }),
@@ -148,34 +114,27 @@ describe.each(systems)('edits, deletes and reactions on %s', (_name, services: R
     expect(unauthorized.status).toBe(403);
   });
 
-  it.each([
-    ['a lone zero-width joiner', '\u200d'],
-    ['a right-to-left override', '\u202e'],
-    ['tag characters', '\u{E0041}\u{E0042}'],
-    ['a lone surrogate', '\ud83d'],
-    ['__proto__', '__proto__'],
-    ['constructor', 'constructor'],
-    ['a name the server does not offer', 'thumbsup'],
-  ])('refuses %s as a reaction with an error frame, and the next reaction still works', async (_, emoji) => {
-    const room = uniqueRoom();
-    const alice = await connect(room, 'alice');
-    const id = await say(alice, 'react to me', 'm');
-    alice.send({ type: 'react', id, emoji, clientId: 'bad' });
-    expect(await alice.next((f) => f.clientId === 'bad')).toEqual({
-      ERROR: expect.stringContaining('emoji must be one emoji'),
-      clientId: 'bad',
-    });
-    alice.send({ type: 'react', id, emoji: '👍', clientId: 'good' });
-    expect(await alice.next((f) => f.clientId === 'good')).toMatchObject({ type: 'ack', id });
-    const { body } = await get(`/talk/old/${room}/`, 'bob');
-    expect(body.oldy[0].reactions).toEqual({ '👍': { count: 1, users: ['alice'] } });
-  });
+  it.each([...UNREADABLE_EMOJI, ['a name the server does not offer', 'thumbsup']])(
+    'refuses %s as a reaction with an error frame, and the next reaction still works',
+    async (_, emoji) => {
+      const room = uniqueRoom();
+      const alice = await connect(room, 'alice');
+      const id = await say(alice, 'react to me', 'm');
+      alice.send({ type: 'react', id, emoji, clientId: 'bad' });
+      expect(await alice.next((f) => f.clientId === 'bad')).toEqual({
+        ERROR: expect.stringContaining('emoji must be one emoji'),
+        clientId: 'bad',
+      });
+      alice.send({ type: 'react', id, emoji: '👍', clientId: 'good' });
+      expect(await alice.next((f) => f.clientId === 'good')).toMatchObject({ type: 'ack', id });
+      const { body } = await get(`/talk/old/${room}/`, 'bob');
+      expect(body.oldy[0].reactions).toEqual({ '👍': { count: 1, users: ['alice'] } });
+    },
+  );
 
   it('keeps 150 users × 20 emoji to a bounded summary, announcing each toggle in a small frame', async () => {
     const room = uniqueRoom();
-    const emoji = ['👍', '❤️', '😂', '🎉', '😮', '😢', '🔥', '👏', '🙏', '💯'];
-    const more = ['🚀', '👀', '✅', '❌', '🤔', '😍', '🥳', '😎', '🤝', '💡'];
-    const all = [...emoji, ...more];
+    const all = TWENTY_EMOJI;
     const watcher = await connect(room, 'watcher', { signals: true });
     const author = await connect(room, 'author');
     const id = await say(author, 'react to me', 'm');

@@ -1,10 +1,5 @@
-import {
-  type ChatEndpoints,
-  chatEndpoints,
-  E2E_SERVICE_KEY as SERVICE_KEY,
-  e2eSystems as systems,
-} from '../support/gateway.js';
-import { httpApi } from '../support/http-api.js';
+import { e2eChat } from '../support/e2e-chat.js';
+import { E2E_SERVICE_KEY as SERVICE_KEY, e2eSystems as systems } from '../support/gateway.js';
 import { uniqueRoom } from '../support/rooms.js';
 import { disconnectSettled, openSocket, type TestSocket } from '../support/socket.js';
 
@@ -15,27 +10,19 @@ type Json = Record<string, any>;
 const MAX_ROOMS = 4;
 
 describe.each(systems)('one connection, many rooms on %s', (_name, services: Record<string, string>) => {
-  let chat: ChatEndpoints;
-  const open: TestSocket[] = [];
-  const api = httpApi(() => chat.httpUrl);
+  const { chat, connect, track, api } = e2eChat(services, {
+    HIPOCHAT_CLOSED_ROOMS: 'vip-*',
+    HIPOCHAT_MAX_ROOMS_PER_CONNECTION: String(MAX_ROOMS),
+  });
   const asBackend = { authorization: `Bearer ${SERVICE_KEY}` };
 
   /** A connection that follows `rooms` (`?rooms=`), or none (neither `room` nor `rooms`). */
   const follow = async (token: string, rooms: string[], extra = '') => {
     const query = rooms.length > 0 ? `rooms=${rooms.join(',')}&` : '';
-    const socket = await openSocket(`${chat.wsUrl}/?${query}token=${token}${extra}`);
-    open.push(socket);
-    return socket;
+    return track(await openSocket(`${chat().wsUrl}/?${query}token=${token}${extra}`));
   };
   /** A single-room connection, on the API Gateway URL or Hipochat's. */
-  const single = async (room: string, token: string, legacy = false) => {
-    const url = legacy
-      ? `${chat.wsUrl}/talk/chat/${room}/?token=${token}`
-      : `${chat.wsUrl}/?room=${room}&token=${token}`;
-    const socket = await openSocket(url);
-    open.push(socket);
-    return socket;
-  };
+  const single = (room: string, token: string, legacy = false) => connect(room, token, { legacy });
   const bodies = (socket: TestSocket, room: string) =>
     socket.frames
       .filter((f) => f.room === room && f.id !== undefined && f.type === 'message')
@@ -45,23 +32,6 @@ describe.each(systems)('one connection, many rooms on %s', (_name, services: Rec
   const refused = (room: string) => (f: Json) => f.ERROR !== undefined && f.room === room;
   const addMembers = (room: string, members: string[]) =>
     api.post(`/talk/new-chat-room/${room}/`, { members }, asBackend);
-
-  beforeAll(async () => {
-    chat = await chatEndpoints({
-      ...services,
-      HIPOCHAT_SERVICE_KEY: SERVICE_KEY,
-      HIPOCHAT_CLOSED_ROOMS: 'vip-*',
-      HIPOCHAT_MAX_ROOMS_PER_CONNECTION: String(MAX_ROOMS),
-    });
-  });
-
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((socket) => socket.close()));
-  });
-
-  afterAll(async () => {
-    await chat?.stop();
-  });
 
   describe('?rooms= beside single-room connections', () => {
     it("gives each connection exactly its rooms' messages, in order", async () => {

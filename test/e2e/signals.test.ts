@@ -1,10 +1,5 @@
-import {
-  type ChatEndpoints,
-  chatEndpoints,
-  E2E_SERVICE_KEY as SERVICE_KEY,
-  e2eSystems as systems,
-} from '../support/gateway.js';
-import { httpApi } from '../support/http-api.js';
+import { e2eChat, type ConnectionShape as Shape } from '../support/e2e-chat.js';
+import { E2E_SERVICE_KEY as SERVICE_KEY, e2eSystems as systems } from '../support/gateway.js';
 import { uniqueRoom } from '../support/rooms.js';
 import { disconnectSettled, openSocket, type TestSocket } from '../support/socket.js';
 import { pause } from '../support/wait.js';
@@ -21,29 +16,12 @@ const WINDOW_MS = 1000;
 // Connects per user per minute of this suite; `carol` connects in many tests, well below it.
 const CONNECT_LIMIT = 40;
 
-/** How a test connects: the URL shape and what it asks for. */
-interface Shape {
-  legacy?: boolean;
-  signals?: boolean;
-  batch?: boolean;
-}
-
 describe.each(systems)('live signals on %s', (_name, services: Record<string, string>) => {
-  let chat: ChatEndpoints;
-  const open: TestSocket[] = [];
-
-  const urlOf = (room: string, credential: string, shape: Shape = {}) => {
-    const extra = `${shape.signals ? '&signals=1' : ''}${shape.batch ? '&batch=1' : ''}`;
-    return shape.legacy
-      ? `${chat.wsUrl}/talk/chat/${room}/?${credential}${extra}`
-      : `${chat.wsUrl}/?room=${room}&${credential}${extra}`;
-  };
-  const connect = async (room: string, token: string, shape: Shape = {}) => {
-    const socket = await openSocket(urlOf(room, `token=${token}`, shape));
-    open.push(socket);
-    return socket;
-  };
-  const api = httpApi(() => chat.httpUrl);
+  const { connect, urlOf, track, api } = e2eChat(services, {
+    HIPOCHAT_CLOSED_ROOMS: 'vip-*',
+    HIPOCHAT_READ_DIGEST_MS: String(WINDOW_MS),
+    HIPOCHAT_CONNECT_LIMIT_PER_MINUTE: String(CONNECT_LIMIT),
+  });
   const get = api.get;
   /** Posts `body` as JSON (a string too: `'one'` goes as `"one"`). */
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -56,24 +34,6 @@ describe.each(systems)('live signals on %s', (_name, services: Record<string, st
     f.type === 'presence' && f.event === 'join' && f.user.id === user;
   const left = (user: string) => (f: Json) =>
     f.type === 'presence' && f.event === 'leave' && f.user.id === user;
-
-  beforeAll(async () => {
-    chat = await chatEndpoints({
-      ...services,
-      HIPOCHAT_SERVICE_KEY: SERVICE_KEY,
-      HIPOCHAT_CLOSED_ROOMS: 'vip-*',
-      HIPOCHAT_READ_DIGEST_MS: String(WINDOW_MS),
-      HIPOCHAT_CONNECT_LIMIT_PER_MINUTE: String(CONNECT_LIMIT),
-    });
-  });
-
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((socket) => socket.close()));
-  });
-
-  afterAll(async () => {
-    await chat?.stop();
-  });
 
   describe('presence frames', () => {
     it.each<[string, Shape]>([
@@ -140,8 +100,7 @@ describe.each(systems)('live signals on %s', (_name, services: Record<string, st
     it('reaches a connection opened with a ticket and signals=1', async () => {
       const room = uniqueRoom();
       const { body } = await post(`/talk/ticket/${room}/`, {}, { authorization: 'Token carol' });
-      const carol = await openSocket(urlOf(room, `ticket=${body.ticket}`, { signals: true }));
-      open.push(carol);
+      const carol = track(await openSocket(urlOf(room, `ticket=${body.ticket}`, { signals: true })));
       await connect(room, 'alice', { legacy: true });
       await carol.next(joined('alice'));
     });

@@ -1,4 +1,5 @@
-import { ContextError, parseContext, profiles } from '../../infra/stack-config.js';
+import { ContextError, parseContext } from '../../infra/context-schema.js';
+import { profiles } from '../../infra/stack-profiles.js';
 import { routes } from '../../lambdas/routes.js';
 import {
   type Json,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CORS_HEADERS } from '../../infra/constructs/http-api.js';
 import { NAT_BOOT_SCRIPT } from '../../infra/constructs/network.js';
-import { CONTEXT_KEYS, ContextError, parseContext } from '../../infra/stack-config.js';
+import { CONTEXT_KEYS, ContextError, parseContext } from '../../infra/context-schema.js';
 import { routes } from '../../lambdas/routes.js';
 import { cdkJsonContext, projectRoot, SYNTH_TIMEOUT_MS, type Synthesized, synth } from './synth.js';
 

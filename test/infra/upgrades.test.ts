@@ -1,5 +1,5 @@
 import { BROKER_REPLACING_PROPERTIES } from '../../infra/constructs/broker.js';
-import { MAX_STAGE_LENGTH } from '../../infra/stack-config.js';
+import { MAX_STAGE_LENGTH } from '../../infra/context-schema.js';
 import { type Json, resources, SYNTH_TIMEOUT_MS, type Synthesized, synth } from './synth.js';
 
 /** Properties of AWS::Lambda::EventSourceMapping whose change replaces the mapping (CloudFormation resource spec). */

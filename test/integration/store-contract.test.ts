@@ -7,6 +7,7 @@ import { RedisStore } from '../../lambdas/core/store/redis-store.js';
 import { compareIds } from '../../protocol/index.js';
 import { type OwnCluster, startRedisCluster } from '../support/faults.js';
 import { REDIS_URL } from '../support/gateway.js';
+import { TWENTY_EMOJI } from '../support/messages.js';
 import { type ReplicatedRedis, startReplicatedRedis } from '../support/replication.js';
 import { uniqueRoom } from '../support/rooms.js';
 
@@ -854,28 +855,7 @@ describe('RedisStore', () => {
     const room = uniqueRoom('reactions');
     try {
       const { message: target } = await store.append(message(room, 'react to me', 'ann'));
-      const emoji = [
-        '👍',
-        '❤️',
-        '😂',
-        '🎉',
-        '😮',
-        '😢',
-        '🔥',
-        '👏',
-        '🙏',
-        '💯',
-        '🚀',
-        '👀',
-        '✅',
-        '❌',
-        '🤔',
-        '😍',
-        '🥳',
-        '😎',
-        '🤝',
-        '💡',
-      ];
+      const emoji = TWENTY_EMOJI;
       const users = Array.from({ length: 150 }, (_, n) => `user-${n}`);
       for (const one of emoji) {
         await Promise.all(users.map((user) => store.changes.react(room, target.id, user, one, 20)));

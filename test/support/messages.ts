@@ -18,3 +18,37 @@ export function chatMessage(n: number, fields: Partial<ChatMessage> = {}): ChatM
     ...fields,
   };
 }
+
+/** Twenty distinct emoji (the most a message keeps, `MAX_REACTIONS_PER_MESSAGE`). */
+export const TWENTY_EMOJI: readonly string[] = [
+  '👍',
+  '❤️',
+  '😂',
+  '🎉',
+  '😮',
+  '😢',
+  '🔥',
+  '👏',
+  '🙏',
+  '💯',
+  '🚀',
+  '👀',
+  '✅',
+  '❌',
+  '🤔',
+  '😍',
+  '🥳',
+  '😎',
+  '🤝',
+  '💡',
+];
+
+/** Emoji no server takes, whatever its `HIPOCHAT_REACTIONS`: `[what it is, the emoji]`. */
+export const UNREADABLE_EMOJI: [string, unknown][] = [
+  ['a lone zero-width joiner', '\u200d'],
+  ['a right-to-left override', '\u202e'],
+  ['tag characters', '\u{E0041}\u{E0042}'],
+  ['a lone surrogate', '\ud83d'],
+  ['__proto__', '__proto__'],
+  ['constructor', 'constructor'],
+];

@@ -10,10 +10,11 @@ import {
   MAX_REACTIONS_PER_MESSAGE,
   type SendFrame,
 } from '../../protocol/index.js';
+import { TWENTY_EMOJI, UNREADABLE_EMOJI } from '../support/messages.js';
 import { RecordingBus } from '../support/recording-bus.js';
+import { who } from '../support/recording-runtime.js';
 import { RecordingSender } from '../support/recording-sender.js';
 
-const who = (userId: string): Identity => ({ userId, profile: { id: userId, username: userId } });
 const ann = who('ann');
 const bob = who('bob');
 
@@ -244,30 +245,6 @@ describe('edit and delete over the socket', () => {
   });
 });
 
-/** Twenty distinct emoji. */
-const TWENTY = [
-  '👍',
-  '❤️',
-  '😂',
-  '🎉',
-  '😮',
-  '😢',
-  '🔥',
-  '👏',
-  '🙏',
-  '💯',
-  '🚀',
-  '👀',
-  '✅',
-  '❌',
-  '🤔',
-  '😍',
-  '🥳',
-  '😎',
-  '🤝',
-  '💡',
-];
-
 /** Reacts as `identity` with `emoji` to message `id` in the lobby. */
 const react = (identity: Identity, id: string, emoji: unknown) =>
   change(identity, { type: 'react', id, emoji });
@@ -308,7 +285,7 @@ describe('reactions', () => {
   it(`allows at most ${MAX_REACTIONS_PER_MESSAGE} distinct reactions per message`, async () => {
     rt = runtimeWith({ HIPOCHAT_RATE_LIMIT_PER_MINUTE: '1000' });
     const message = await say(ann, 'hi');
-    for (const emoji of TWENTY) await react(bob, message.id, emoji);
+    for (const emoji of TWENTY_EMOJI) await react(bob, message.id, emoji);
     await expect(react(bob, message.id, '🦄')).rejects.toMatchObject({ statusCode: 409 });
     // An existing reaction still takes another user.
     await react(ann, message.id, '👍');
@@ -329,22 +306,17 @@ describe('reactions', () => {
   it('keeps 150 users × 20 emoji to a bounded summary in history', async () => {
     rt = runtimeWith({ HIPOCHAT_RATE_LIMIT_PER_MINUTE: '100000' });
     const message = await say(ann, 'hi');
-    for (const emoji of TWENTY) {
+    for (const emoji of TWENTY_EMOJI) {
       for (let n = 0; n < 150; n += 1) await react(who(`user-${n}`), message.id, emoji);
     }
     const { reactions } = (await history())[0]!;
-    expect(Object.values(reactions!).map((summary) => summary.count)).toEqual(TWENTY.map(() => 150));
+    expect(Object.values(reactions!).map((summary) => summary.count)).toEqual(TWENTY_EMOJI.map(() => 150));
     // 20 listed ids per emoji: about 5 KB, where every user took 189 KB.
     expect(Buffer.byteLength(JSON.stringify(reactions), 'utf8')).toBeLessThan(6000);
   });
 
   it.each([
-    ['a lone zero-width joiner', '\u200d'],
-    ['a right-to-left override', '\u202e'],
-    ['tag characters', '\u{E0041}\u{E0042}'],
-    ['a lone surrogate', '\ud83d'],
-    ['__proto__', '__proto__'],
-    ['constructor', 'constructor'],
+    ...UNREADABLE_EMOJI,
     ['a name no HIPOCHAT_REACTIONS offers', 'thumbsup'],
     ['two emoji', '👍👍'],
     ['a number', 42],

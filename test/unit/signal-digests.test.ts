@@ -1,19 +1,18 @@
 import { loadConfig } from '../../lambdas/core/config.js';
 import { FanoutService } from '../../lambdas/core/fanout.js';
-import { type Identity, readFrame } from '../../lambdas/core/protocol.js';
+import { readFrame } from '../../lambdas/core/protocol.js';
 import { PushNotifier } from '../../lambdas/core/push.js';
 import { createRuntime, type Runtime } from '../../lambdas/core/runtime.js';
 import { digestFlush } from '../../lambdas/core/signals.js';
-import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
+import type { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import { BATCH_FRAME_BYTES, type SendFrame, type TypingNoticeFrame } from '../../protocol/index.js';
 import { chatMessage } from '../support/messages.js';
-import { RecordingBus } from '../support/recording-bus.js';
-import { RecordingSender } from '../support/recording-sender.js';
+import type { RecordingBus } from '../support/recording-bus.js';
+import { recordingRuntime, who } from '../support/recording-runtime.js';
+import type { RecordingSender } from '../support/recording-sender.js';
 
 // Read marks and presence fold into one digest per room and window; rooms above the member cap
 // get no live signals; a user's connects are limited. (Presence folding: signals.test.ts.)
-
-const who = (userId: string): Identity => ({ userId, profile: { id: userId, username: userId } });
 
 let store: MemoryStore;
 let bus: RecordingBus;
@@ -26,10 +25,7 @@ const signals = () => bus.signalFrames();
 const flush = () => bus.passWindow(store.signals);
 
 beforeEach(() => {
-  store = new MemoryStore();
-  bus = new RecordingBus();
-  sender = new RecordingSender();
-  rt = createRuntime(loadConfig({}), { store, bus, sender });
+  ({ store, bus, sender, rt } = recordingRuntime());
 });
 
 describe('read digests', () => {

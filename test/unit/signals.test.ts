@@ -3,15 +3,14 @@ import { FanoutService } from '../../lambdas/core/fanout.js';
 import { deliverInSlices, type SliceInvoker } from '../../lambdas/core/fanout-slices.js';
 import { type Identity, readFrame } from '../../lambdas/core/protocol.js';
 import { PushNotifier } from '../../lambdas/core/push.js';
-import { createRuntime, type Runtime } from '../../lambdas/core/runtime.js';
+import type { Runtime } from '../../lambdas/core/runtime.js';
 import { isSignal, signalEnvelope } from '../../lambdas/core/signals.js';
-import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
+import type { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import type { ChatMessage, SendFrame, TypingNoticeFrame } from '../../protocol/index.js';
 import { chatMessage } from '../support/messages.js';
-import { RecordingBus } from '../support/recording-bus.js';
-import { RecordingSender } from '../support/recording-sender.js';
-
-const who = (userId: string): Identity => ({ userId, profile: { id: userId, username: userId } });
+import type { RecordingBus } from '../support/recording-bus.js';
+import { recordingRuntime, who } from '../support/recording-runtime.js';
+import type { RecordingSender } from '../support/recording-sender.js';
 
 let store: MemoryStore;
 let bus: RecordingBus;
@@ -36,17 +35,11 @@ async function say(room: string, identity: Identity, text: string) {
 }
 
 beforeEach(() => {
-  store = new MemoryStore();
-  bus = new RecordingBus();
-  sender = new RecordingSender();
-  rt = createRuntime(
-    loadConfig({
-      HIPOCHAT_SERVICE_KEY: 'service-key',
-      HIPOCHAT_CLOSED_ROOMS: 'vip-*',
-      HIPOCHAT_RATE_LIMIT_PER_MINUTE: '1',
-    }),
-    { store, bus, sender },
-  );
+  ({ store, bus, sender, rt } = recordingRuntime({
+    HIPOCHAT_SERVICE_KEY: 'service-key',
+    HIPOCHAT_CLOSED_ROOMS: 'vip-*',
+    HIPOCHAT_RATE_LIMIT_PER_MINUTE: '1',
+  }));
 });
 
 describe('presence join and leave', () => {

@@ -13,7 +13,7 @@ import {
 } from './change-store.js';
 import { IDEMPOTENCY_TTL_SECONDS } from './chat-store.js';
 import { count, secondsLeft } from './memory-expiring.js';
-import type { RoomState } from './memory-store.js';
+import type { RoomState } from './memory-rooms.js';
 
 /** Who reacted to one message: users by emoji, in the order they reacted. */
 type Reactors = Map<string, Set<string>>;

@@ -1,6 +1,6 @@
 import type { WindowCount } from './chat-store.js';
 import { count, type Expiring, secondsLeft } from './memory-expiring.js';
-import type { RoomState } from './memory-store.js';
+import type { RoomState } from './memory-rooms.js';
 import {
   DIGEST_TTL_MS,
   digestField,

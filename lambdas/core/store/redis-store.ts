@@ -32,20 +32,10 @@ import {
   unsent,
   whenReady,
 } from './redis-client.js';
-import {
-  type DisconnectAnswer,
-  departureOf,
-  markFlag,
-  onlineUsers,
-  pairs,
-  pushDepartures,
-  readMarks,
-  userConnection,
-} from './redis-codec.js';
+import { RedisConnections } from './redis-connections.js';
 import { RedisFollowers } from './redis-followers.js';
 import { keys, roomKeys } from './redis-keys.js';
 import { RedisLog } from './redis-log.js';
-import { PRUNE_KEYS } from './redis-scripts.js';
 import { RedisSignals } from './redis-signals.js';
 import { acknowledged, ReplicaWait } from './redis-wait.js';
 
@@ -66,8 +56,6 @@ export interface RedisStoreOptions {
 }
 
 const RESEND_DELAY_MS = 25;
-// HSCAN calls one page of read marks makes at most (members who left are skipped on the way).
-const READ_MARK_ROUNDS = 4;
 
 /**
  * Whether `error` is one JavaScript raises for code or data (`RangeError` on a value nested too
@@ -93,6 +81,7 @@ export class RedisStore implements ChatStore {
   private readonly log: RedisLog;
   readonly signals: RedisSignals;
   private readonly wait: ReplicaWait;
+  private readonly conns: RedisConnections;
 
   constructor(options: RedisStoreOptions) {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 2000;
@@ -107,6 +96,7 @@ export class RedisStore implements ChatStore {
     this.log = new RedisLog(this.redis, (work) => this.run(work), options.historyLimit ?? 1000, this.wait);
     this.signals = new RedisSignals(this.redis, (work) => this.run(work));
     this.followers = new RedisFollowers(this.redis, (work) => this.run(work));
+    this.conns = new RedisConnections(this.redis, (work) => this.run(work), this.wait);
   }
 
   /**
@@ -137,172 +127,41 @@ export class RedisStore implements ChatStore {
     connectionId: string,
     identity: Identity,
     ttlSeconds: number,
-    options: ConnectOptions = {},
+    options?: ConnectOptions,
   ): Promise<Arrival> {
-    const now = Date.now();
-    const expiresAt = now + ttlSeconds * 1000;
-    const home: ConnectionHome = { room, identity };
-    return this.run(async () => {
-      const [[joined, listeners]] = await Promise.all([
-        runScript(
-          this.redis,
-          'hcConnect',
-          roomKeys(
-            room,
-            'conns',
-            'expiry',
-            'members',
-            'mark',
-            'seq',
-            'batched',
-            'signals',
-            'tabs',
-            'profiles',
-          ),
-          {
-            connectionId,
-            userId: identity.userId,
-            expiresAtMs: expiresAt,
-            batched: options.batched ? '1' : '0',
-            signals: options.signals ? '1' : '0',
-            profile: JSON.stringify(identity.profile),
-          },
-        ) as Promise<[number, number]>,
-        // A follower's record lists its rooms and stays as it is.
-        runScript(
-          this.redis,
-          'hcHome',
-          { record: keys.connection(connectionId) },
-          { home: JSON.stringify(home), ttlSeconds },
-        ),
-        // The user's index across rooms has its own slot: a second command, sent together.
-        runScript(
-          this.redis,
-          'hcUserConnection',
-          { userConnections: keys.userConnections(identity.userId) },
-          { member: userConnection(connectionId, room), expiresAtMs: expiresAt, nowMs: now },
-        ),
-      ]);
-      return { joined: joined === 1, listeners: Number(listeners) };
-    });
+    return this.conns.connect(room, connectionId, identity, ttlSeconds, options);
   }
 
-  private leave(room: string, connectionId: string, leftAtMs: number | undefined): Promise<Departure | null> {
-    return this.run(async () => {
-      const [result] = await Promise.all([
-        runScript(
-          this.redis,
-          'hcDisconnect',
-          roomKeys(
-            room,
-            'conns',
-            'expiry',
-            'log',
-            'seen',
-            'mark',
-            'seq',
-            'batched',
-            'signals',
-            'tabs',
-            'profiles',
-          ),
-          { connectionId, markRead: leftAtMs === undefined ? '0' : '1', leftAtMs: leftAtMs ?? 0 },
-        ) as Promise<DisconnectAnswer | null>,
-        // A follower's record outlives each room it leaves (closing the follower drops it).
-        runScript(this.redis, 'hcForgetHome', { record: keys.connection(connectionId) }, {}),
-      ]);
-      if (!result) return null;
-      // The user is known only now: their index across rooms (a stale entry would expire anyway).
-      await this.client.zrem(keys.userConnections(result[0]), userConnection(connectionId, room));
-      return departureOf(result);
-    });
-  }
-
-  disconnect(room: string, connectionId: string, leftAtMs = Date.now()): Promise<Departure | null> {
-    return this.leave(room, connectionId, leftAtMs);
+  disconnect(room: string, connectionId: string, leftAtMs?: number): Promise<Departure | null> {
+    return this.conns.disconnect(room, connectionId, leftAtMs);
   }
 
   dropConnection(room: string, connectionId: string): Promise<Departure | null> {
-    return this.leave(room, connectionId, undefined);
+    return this.conns.dropConnection(room, connectionId);
   }
 
   connectionHome(connectionId: string): Promise<ConnectionHome | null> {
-    return this.run(async () => {
-      const raw = await this.client.get(keys.connection(connectionId));
-      // A follower's record is no single room's home (see `followers.follower`).
-      return raw?.startsWith('{') ? (JSON.parse(raw) as ConnectionHome) : null;
-    });
-  }
-
-  /** The keys of the scripts that prune a room's expired connections. */
-  private pruneKeys(room: string) {
-    return roomKeys(room, ...PRUNE_KEYS);
+    return this.conns.connectionHome(connectionId);
   }
 
   connections(room: string, departed?: Departure[]): Promise<ConnectionRecord[]> {
-    return this.run(async () => {
-      const [flat, batched, signals, gone] = (await runScript(
-        this.redis,
-        'hcConnections',
-        this.pruneKeys(room),
-        {
-          nowMs: Date.now(),
-        },
-      )) as [string[], string[], string[], string[]];
-      pushDepartures(gone, signals.length, departed);
-      return markFlag(markFlag(pairs(flat), batched, 'batched'), signals, 'signals');
-    });
+    return this.conns.connections(room, departed);
   }
 
   presence(room: string, departed?: Departure[]): Promise<OnlineUser[]> {
-    return this.run(async () => {
-      const [gone, online, listeners] = (await runScript(this.redis, 'hcPresence', this.pruneKeys(room), {
-        nowMs: Date.now(),
-      })) as [string[], string[], number];
-      pushDepartures(gone, Number(listeners), departed);
-      return onlineUsers(online);
-    });
+    return this.conns.presence(room, departed);
   }
 
   readMarks(room: string, query: ReadMarksQuery): Promise<ReadMarksPage> {
-    const [cursor, skip] = (query.after ?? '0.0').split('.');
-    return this.run(async () => {
-      const [flat, next, nextSkip] = (await runScript(
-        this.redis,
-        'hcReadMarks',
-        roomKeys(room, 'seen', 'members', 'profiles'),
-        {
-          cursor: cursor ?? '0',
-          skip: skip ?? '0',
-          limit: Math.max(1, query.limit),
-          rounds: READ_MARK_ROUNDS,
-        },
-      )) as [string[], string, number];
-      const done = next === '0' && Number(nextSkip) === 0;
-      return { marks: readMarks(flat), next: done ? null : `${next}.${nextSkip}` };
-    });
+    return this.conns.readMarks(room, query);
   }
 
   claimEphemeral(room: string, userId: string, intervalMs: number): Promise<EphemeralClaim> {
-    return this.run(async () => {
-      const [claimed, listeners, members] = (await runScript(
-        this.redis,
-        'hcEphemeral',
-        { ephemeral: keys.ephemeral(room, userId), signals: keys.signals(room), members: keys.members(room) },
-        { intervalMs },
-      )) as [number, number, number];
-      return { claimed: claimed === 1, listeners: Number(listeners), members: Number(members) };
-    });
+    return this.conns.claimEphemeral(room, userId, intervalMs);
   }
 
   userConnections(userId: string): Promise<UserConnection[]> {
-    return this.run(async () => {
-      const members = await this.client.zrangebyscore(keys.userConnections(userId), Date.now(), '+inf');
-      return members.map((member) => {
-        const space = member.indexOf(' ');
-        return { connectionId: member.slice(0, space), room: member.slice(space + 1) };
-      });
-    });
+    return this.conns.userConnections(userId);
   }
 
   append(message: NewMessage, options?: AppendOptions): Promise<AppendResult> {
@@ -351,28 +210,7 @@ export class RedisStore implements ChatStore {
     userIds: readonly string[],
     departed?: Departure[],
   ): Promise<ConnectionRecord[]> {
-    if (userIds.length === 0) return Promise.resolve([]);
-    return this.run(async () => {
-      const waited = await this.wait.script(
-        room,
-        'hcRemoveMembers',
-        { ...this.pruneKeys(room), members: keys.members(room) },
-        {},
-        userIds,
-      );
-      const [removed, gone, listeners] = waited.answer as [string[], string[], number];
-      const records = pairs(removed);
-      await Promise.all(
-        records.map((r) =>
-          this.client.zrem(keys.userConnections(r.userId), userConnection(r.connectionId, room)),
-        ),
-      );
-      // Not replicated: the removal stays on the primary and its retry is a no-op that waits again
-      // (the members' connection records are gone, so their sockets are closed by nothing but time).
-      acknowledged(waited);
-      pushDepartures(gone, Number(listeners), departed);
-      return records;
-    });
+    return this.conns.removeMembers(room, userIds, departed);
   }
 
   async saveTicket(ticketHash: string, grant: TicketGrant, ttlSeconds: number): Promise<void> {

@@ -14,7 +14,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ChatStack } from '../../../infra/chat-stack.js';
 import { ESM_REQUIRE_BANNER } from '../../../infra/constructs/chat-function.js';
 import { LogRetentionAspect } from '../../../infra/constructs/log-retention.js';
-import { profiles, type StackConfig } from '../../../infra/stack-config.js';
+import type { StackConfig } from '../../../infra/stack-config.js';
+import { profiles } from '../../../infra/stack-profiles.js';
 
 /** Stage (and WebSocket stage name) of the deployment under test. */
 export const INTEG_STAGE = 'integ';
