@@ -70,18 +70,39 @@ export function createRedisClient(options: RedisClientOptions): ScriptClient {
     const db = Number(url.pathname.replace('/', '') || 0);
     client = new Redis({ ...common, host: url.hostname, port: Number(url.port || 6379), db });
   }
-  // Errors surface on the request that hits them; without a listener ioredis logs each one.
-  client.on('error', () => {});
+  // Errors surface on the request that hits them; without a listener ioredis logs each one. An
+  // error before the connection is ready is a failed connect: the server is down until `ready`.
+  const observed = client;
+  observed.on('error', () => {
+    if (observed.status !== 'ready') knownDown.add(observed);
+  });
+  observed.on('ready', () => knownDown.delete(observed));
   for (const [name, script] of Object.entries(scripts)) {
     client.defineCommand(name, { numberOfKeys: script.keys.length, lua: script.lua });
   }
   return client as ScriptClient;
 }
 
-/** Waits for a usable connection: connects on first use and after the server closed an idle socket. */
+/** Clients whose last connection attempt failed; the client keeps reconnecting in the background. */
+const knownDown = new WeakSet<RedisClient>();
+
+/** The error of a request refused at once because the last connection attempt failed. */
+export class StoreDownError extends Error {
+  constructor() {
+    super('redis unreachable: the last connection attempt failed, reconnecting');
+    this.name = 'StoreDownError';
+  }
+}
+
+/**
+ * Waits for a usable connection: connects on first use and after the server closed an idle socket.
+ * While the server is known down (its last connection attempt failed) it refuses at once instead
+ * of holding the request for the connect timeout; the background reconnect clears that on `ready`.
+ */
 export async function whenReady(client: RedisClient, timeoutMs: number): Promise<void> {
   const status = client.status;
   if (status === 'ready') return;
+  if (knownDown.has(client) && status !== 'wait') throw new StoreDownError();
   if (status === 'wait' || status === 'end' || status === 'close') {
     await client.connect().catch((error: unknown) => {
       if (client.status !== 'ready') throw error;
