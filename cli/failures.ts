@@ -14,8 +14,9 @@ const REACH_HINT = ' (is the URL right and the stack up?)';
 export function withBaseUrl(message: string, httpBase: string | undefined): string {
   if (!httpBase) return message;
   const base = httpBase.replace(/\/+$/, '');
-  return message.replace(/^([A-Z]+) (\/\S*) → /, (_match, method: string, path: string) =>
-    path.startsWith(base) ? _match : `${method} ${base}${path} → `,
+  return message.replace(
+    /^([A-Z]+) (\/\S*) → /,
+    (_match, method: string, path: string) => `${method} ${base}${path} → `,
   );
 }
 

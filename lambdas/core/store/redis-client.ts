@@ -48,7 +48,7 @@ export function createRedisClient(options: RedisClientOptions): ScriptClient {
     enableOfflineQueue: false,
     connectTimeout: options.connectTimeoutMs,
     maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, RECONNECT_MAX_DELAY_MS),
     // After a failover the old primary is a replica and refuses writes: reconnect, which finds the
     // promoted primary behind the moved endpoint; the refused command is retried by the store.
     reconnectOnError: (error) => readOnly(error),
@@ -64,7 +64,7 @@ export function createRedisClient(options: RedisClientOptions): ScriptClient {
       // ElastiCache TLS certificates name the configuration endpoint, not the node IPs.
       dnsLookup: (address, callback) => callback(null, address),
       redisOptions: common,
-      clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+      clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, RECONNECT_MAX_DELAY_MS),
     });
   } else {
     const db = Number(url.pathname.replace('/', '') || 0);
@@ -86,7 +86,19 @@ export function createRedisClient(options: RedisClientOptions): ScriptClient {
 /** Clients whose last connection attempt failed; the client keeps reconnecting in the background. */
 const knownDown = new WeakSet<RedisClient>();
 
-/** The error of a request refused at once because the last connection attempt failed. */
+/**
+ * Longest pause between reconnect attempts: short, so a request that waits
+ * {@link KNOWN_DOWN_WAIT_MS} always sees one attempt, and serves as soon as Redis is back.
+ */
+export const RECONNECT_MAX_DELAY_MS = 400;
+
+/**
+ * How long a request waits for the connection while Redis is known down, before its 503: long
+ * enough for one reconnect attempt, short enough that callers learn of the outage at once.
+ */
+export const KNOWN_DOWN_WAIT_MS = 500;
+
+/** The error of a request refused because the server stayed unreachable. */
 export class StoreDownError extends Error {
   constructor() {
     super('redis unreachable: the last connection attempt failed, reconnecting');
@@ -96,24 +108,27 @@ export class StoreDownError extends Error {
 
 /**
  * Waits for a usable connection: connects on first use and after the server closed an idle socket.
- * While the server is known down (its last connection attempt failed) it refuses at once instead
- * of holding the request for the connect timeout; the background reconnect clears that on `ready`.
+ * While the server is known down (its last connection attempt failed) a request waits at most
+ * {@link KNOWN_DOWN_WAIT_MS}, not the connect timeout: the background reconnect goes on.
  */
 export async function whenReady(client: RedisClient, timeoutMs: number): Promise<void> {
   const status = client.status;
   if (status === 'ready') return;
-  if (knownDown.has(client) && status !== 'wait') throw new StoreDownError();
   if (status === 'wait' || status === 'end' || status === 'close') {
     await client.connect().catch((error: unknown) => {
       if (client.status !== 'ready') throw error;
     });
     return;
   }
+  const down = knownDown.has(client);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.off('ready', onReady);
-      reject(new Error('redis not ready'));
-    }, timeoutMs);
+    const timer = setTimeout(
+      () => {
+        client.off('ready', onReady);
+        reject(down ? new StoreDownError() : new Error('redis not ready'));
+      },
+      down ? Math.min(timeoutMs, KNOWN_DOWN_WAIT_MS) : timeoutMs,
+    );
     const onReady = () => {
       clearTimeout(timer);
       resolve();
