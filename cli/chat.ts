@@ -189,14 +189,18 @@ export async function tail(values: Values, io: Io): Promise<number> {
   client.on('injection', print);
   client.on('state', (change) => io.err(`* ${describeState(change)}\n`));
   client.on('error', (error) => io.err(`! ${error.message}\n`));
+  let stop = () => {};
   const interrupted = new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    stop = resolve;
   });
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     await client.connect(seconds(values, 15));
     await interrupted;
   } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
     client.close();
   }
   return 0;

@@ -24,7 +24,7 @@ export function refusalText(status: number, body: string): string {
 }
 
 /** `ws`'s WebSocket, whose error on a refused upgrade carries the status and the server's text. */
-class RefusalReadingWebSocket extends WebSocket {
+export class RefusalReadingWebSocket extends WebSocket {
   constructor(address: string | URL, protocols?: string | string[]) {
     super(address, protocols);
     this.once('unexpected-response', (request: ClientRequest, response: IncomingMessage) => {

@@ -731,5 +731,21 @@ describe('hipochat CLI', () => {
       expect(run.stderr).toContain('server answered 503: store unavailable');
       expect(run.stderr).not.toContain('Unexpected server response');
     });
+
+    it('prints the same for chat --rooms, which speaks the wire directly', async () => {
+      const run = await hipochat([
+        'chat',
+        '--ws',
+        down.wsUrl,
+        '--rooms',
+        'lobby,news',
+        '--token',
+        'ann',
+        '--timeout',
+        '2',
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('server answered 503: store unavailable');
+    });
   });
 });

@@ -86,19 +86,10 @@ export function createRedisClient(options: RedisClientOptions): ScriptClient {
 /** Clients whose last connection attempt failed; the client keeps reconnecting in the background. */
 const knownDown = new WeakSet<RedisClient>();
 
-/**
- * Longest pause between reconnect attempts: short, so a request that waits
- * {@link KNOWN_DOWN_WAIT_MS} always sees one attempt, and serves as soon as Redis is back.
- */
+/** Longest pause between reconnect attempts: a server that is back is used again within it. */
 export const RECONNECT_MAX_DELAY_MS = 400;
 
-/**
- * How long a request waits for the connection while Redis is known down, before its 503: long
- * enough for one reconnect attempt, short enough that callers learn of the outage at once.
- */
-export const KNOWN_DOWN_WAIT_MS = 500;
-
-/** The error of a request refused because the server stayed unreachable. */
+/** The error of a request refused at once because the last connection attempt failed. */
 export class StoreDownError extends Error {
   constructor() {
     super('redis unreachable: the last connection attempt failed, reconnecting');
@@ -108,8 +99,9 @@ export class StoreDownError extends Error {
 
 /**
  * Waits for a usable connection: connects on first use and after the server closed an idle socket.
- * While the server is known down (its last connection attempt failed) a request waits at most
- * {@link KNOWN_DOWN_WAIT_MS}, not the connect timeout: the background reconnect goes on.
+ * While the server is known down (its last connection attempt failed) it refuses at once instead
+ * of holding the request for the connect timeout: the background reconnect goes on, at most
+ * {@link RECONNECT_MAX_DELAY_MS} apart, and clears that on `ready`.
  */
 export async function whenReady(client: RedisClient, timeoutMs: number): Promise<void> {
   const status = client.status;
@@ -120,15 +112,12 @@ export async function whenReady(client: RedisClient, timeoutMs: number): Promise
     });
     return;
   }
-  const down = knownDown.has(client);
+  if (knownDown.has(client)) throw new StoreDownError();
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => {
-        client.off('ready', onReady);
-        reject(down ? new StoreDownError() : new Error('redis not ready'));
-      },
-      down ? Math.min(timeoutMs, KNOWN_DOWN_WAIT_MS) : timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error('redis not ready'));
+    }, timeoutMs);
     const onReady = () => {
       clearTimeout(timer);
       resolve();
