@@ -14,7 +14,7 @@ import {
   type Values,
 } from './args.js';
 
-/** `hipochat broadcast`. */
+/** `hipochat broadcast`: one JSON body into many rooms as the backend, in one call. */
 export async function broadcast(values: Values, io: Io): Promise<number> {
   const httpUrl = httpOf(values, io, 'broadcast');
   const rooms = need(values.rooms, '--rooms', 'broadcast')
@@ -34,7 +34,7 @@ export async function broadcast(values: Values, io: Io): Promise<number> {
   return 0;
 }
 
-/** `hipochat disconnect`. */
+/** `hipochat disconnect`: closes every connection of a user in every room. */
 export async function disconnect(values: Values, io: Io): Promise<number> {
   const serviceKey = serviceKeyOf(values, io, 'disconnect');
   const http = new HipochatServer({
@@ -51,7 +51,7 @@ export async function disconnect(values: Values, io: Io): Promise<number> {
   return 0;
 }
 
-/** `hipochat delete`. */
+/** `hipochat delete`: deletes any message of a room, leaving a tombstone (moderation). */
 export async function deleteMessage(values: Values, io: Io): Promise<number> {
   const serviceKey = serviceKeyOf(values, io, 'delete');
   const room = roomOf(values, 'delete');
@@ -66,7 +66,7 @@ export async function deleteMessage(values: Values, io: Io): Promise<number> {
   return 0;
 }
 
-/** `hipochat members`. */
+/** `hipochat members add|remove USER_ID...`: manages the members of a room. */
 export async function members(values: Values, positionals: string[], io: Io): Promise<number> {
   const [action, ...ids] = positionals;
   if (action !== 'add' && action !== 'remove')

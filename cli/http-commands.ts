@@ -15,7 +15,7 @@ import {
 } from './args.js';
 import { formatMessage, userName } from './format.js';
 
-/** `hipochat inject`. */
+/** `hipochat inject`: posts a JSON body into a room as a message of `--type`. */
 export async function inject(values: Values, io: Io): Promise<number> {
   const httpUrl = httpOf(values, io, 'inject');
   const room = roomOf(values, 'inject');
@@ -37,7 +37,7 @@ export async function inject(values: Values, io: Io): Promise<number> {
   return 0;
 }
 
-/** `hipochat history`. */
+/** `hipochat history`: the latest messages and the unread count of each room. */
 export async function history(values: Values, io: Io): Promise<number> {
   const httpUrl = httpOf(values, io, 'history');
   const rooms = need(values.room, '--room', 'history')
@@ -63,7 +63,7 @@ export async function history(values: Values, io: Io): Promise<number> {
   return 0;
 }
 
-/** `hipochat notification`. */
+/** `hipochat notification`: the user's unread count in a room. */
 export async function notification(values: Values, io: Io): Promise<number> {
   const http = new HipochatHttp({
     httpUrl: httpOf(values, io, 'notification'),
@@ -75,7 +75,7 @@ export async function notification(values: Values, io: Io): Promise<number> {
   return 0;
 }
 
-/** `hipochat presence`. */
+/** `hipochat presence`: who is online in a room, each user once. */
 export async function presence(values: Values, io: Io): Promise<number> {
   const http = new HipochatHttp({
     httpUrl: httpOf(values, io, 'presence'),
