@@ -12,8 +12,9 @@ import {
   parseServerFrame,
   type ServerFrame,
 } from 'hipochat-serverless/protocol';
-import WebSocket from 'ws';
-import type { Io } from './hipochat.js';
+import type WebSocket from 'ws';
+import type { Io } from './args.js';
+import { RefusalReadingWebSocket } from './node-websocket.js';
 
 /** Where and as whom `chat --rooms` connects. */
 export interface RoomsChatTarget {
@@ -49,7 +50,7 @@ export function addressed(
 }
 
 function opened(url: string, timeoutMs: number): Promise<WebSocket> {
-  const ws = new WebSocket(url);
+  const ws: WebSocket = new RefusalReadingWebSocket(url);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       ws.terminate();
@@ -58,11 +59,6 @@ function opened(url: string, timeoutMs: number): Promise<WebSocket> {
     ws.once('open', () => {
       clearTimeout(timer);
       resolve(ws);
-    });
-    ws.once('unexpected-response', (_request, response) => {
-      clearTimeout(timer);
-      ws.terminate();
-      reject(new Error(`connection refused: ${response.statusCode}`));
     });
     ws.once('error', (error) => {
       clearTimeout(timer);

@@ -6,6 +6,9 @@ import { logger } from '../lambdas/core/logger.js';
 import { backoffDelay, sleep } from '../lambdas/core/retry.js';
 import { failureCause, secretsOf } from './dependency-watch.js';
 
+/** Pause before a failed batch is requeued for its next delivery. */
+const FAILED_BATCH_PAUSE_MS = 500;
+
 /** Options of the local stand-in for the Amazon MQ event source mappings. */
 export interface MqPollerOptions {
   url: string;
@@ -208,6 +211,9 @@ export class MqPoller implements BatchSource {
       if (channel === shard.channel) channel.ack(last, true);
     } catch (error) {
       logger.warn('fan-out batch failed; requeueing', { queue: shard.queue, size: batch.length, error });
+      // A pause before the redelivery: a store or broker that just came back gets its clients
+      // reconnected before the batch's deliveries, counted against the limit, run out.
+      await sleep(FAILED_BATCH_PAUSE_MS);
       if (channel === shard.channel) channel.nack(last, true, true);
     } finally {
       if (channel === shard.channel) {

@@ -191,6 +191,27 @@ describe('hipochat CLI', () => {
       ],
       /delete does not take --token\nusage: hipochat delete --http URL --room R --id MESSAGE_ID --service-key K/,
     ],
+    [
+      ['history', '--http', 'http://127.0.0.1:1', '--room', 'no spaces', '--token', 't'],
+      /history: invalid room "no spaces": use 1-128 characters of .*\nusage: hipochat history /,
+    ],
+    [['chat', '--ws', 'ws://127.0.0.1:1', '--room', 'a/b', '--token', 't'], /chat: invalid room "a\/b"/],
+    [
+      ['notification', '--http', 'http://127.0.0.1:1', '--room', 'a', '--token', 'bad token!'],
+      /notification: invalid token "bad token!": a token is 1-4096 printable ASCII characters without spaces/,
+    ],
+    [
+      ['react', '--ws', 'ws://127.0.0.1:1', '--room', 'a', '--id', '1-0', '--token', 't'],
+      /react: --emoji is required/,
+    ],
+    [
+      ['edit', '--ws', 'ws://127.0.0.1:1', '--room', 'a', '--id', 'last', '--token', 't', '--body', '"x"'],
+      /edit: invalid message id "last"/,
+    ],
+    [
+      ['tail', '--ws', 'ws://127.0.0.1:1', '--room', 'a', '--token', 't', '--body', '"x"'],
+      /tail does not take --body\nusage: hipochat tail --ws URL --room R --token T/,
+    ],
   ])('explains a usage mistake %j with exit code 2', async (args, message) => {
     const run = await hipochat(args);
     expect(run.code).toBe(2);
@@ -333,7 +354,8 @@ describe('hipochat CLI', () => {
       '--room',
       'lobby',
       '--token',
-      'bad token!',
+      // A well-formed token the dev identity does not know (it takes [A-Za-z0-9_-] only).
+      'not-a-user!',
     ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/hipochat: connection to .* closed: .*authentication error/);
@@ -579,6 +601,151 @@ describe('hipochat CLI', () => {
       expect(run.code).toBe(0);
       const signals = run.stdout.split('\n').filter((line) => line.startsWith('* bob'));
       expect(signals).toEqual(['* bob joined', '* bob is typing…', '* bob left']);
+    });
+
+    it('follows a room with tail, printing each message, and exits 0 on SIGINT', async () => {
+      // Prepare
+      const room = uniqueRoom('cli-tail');
+      const author = await connected(room, 'ann');
+      await author.client.send('before tail');
+      const tail = spawnHipochat(['tail', '--ws', gateway.wsUrl, '--room', room, '--token', 'reader']);
+      await eventually(() => tail.output().includes('* live'), 'tail to connect');
+
+      // Act
+      await author.client.send('while tailing');
+      await eventually(() => tail.output().includes('ann: while tailing'), 'the live message');
+      tail.child.kill('SIGINT');
+      const run = await tail.closed;
+
+      // Assess
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/ann: before tail\n.*ann: while tailing\n/);
+    });
+
+    it('edits a message as its author or as the backend, and toggles a reaction', async () => {
+      // Prepare
+      const room = uniqueRoom('cli-edit');
+      const author = await connected(room, 'ann');
+      const { id } = await author.client.send('first draft');
+      const target = ['--ws', gateway.wsUrl, '--room', room, '--id', id];
+      const read = async () => {
+        const run = await hipochat([
+          'history',
+          '--http',
+          gateway.httpUrl,
+          '--room',
+          room,
+          '--token',
+          'ann',
+          '--json',
+        ]);
+        return (JSON.parse(run.stdout) as { messages: Record<string, unknown>[] }[])[0]!.messages[0]!;
+      };
+
+      // Act
+      const byAuthor = await hipochat(['edit', ...target, '--token', 'ann'], '"final words"');
+      const afterAuthor = await read();
+      const byOther = await hipochat(['edit', ...target, '--token', 'bo', '--body', '"hijacked"']);
+      const reacted = await hipochat(['react', ...target, '--token', 'bo', '--emoji', '👍']);
+      const afterReaction = await read();
+      const byBackend = await hipochat([
+        'edit',
+        ...target,
+        '--service-key',
+        'cli-test-key',
+        '--body',
+        '"moderated"',
+      ]);
+      const unreacted = await hipochat(['react', ...target, '--token', 'bo', '--emoji', '👍']);
+      const last = await read();
+
+      // Assess
+      expect(byAuthor.code).toBe(0);
+      expect(byAuthor.stdout).toBe(`edited ${id} in ${room}\n`);
+      expect(afterAuthor.body).toBe('final words');
+      expect(byOther.code).toBe(1);
+      expect(reacted.code).toBe(0);
+      expect(reacted.stdout).toBe(`toggled 👍 on ${id} in ${room}\n`);
+      expect(afterReaction.reactions).toEqual({ '👍': { count: 1, users: ['bo'] } });
+      expect(byBackend.code).toBe(0);
+      expect(unreacted.code).toBe(0);
+      expect(last.body).toBe('moderated');
+      expect(last.reactions ?? {}).toEqual({});
+    });
+  });
+
+  it('names the full URL, base path kept, of a route that answers 404', async () => {
+    const run = await hipochat([
+      'history',
+      '--http',
+      `${gateway.httpUrl}/stage`,
+      '--room',
+      'lobby',
+      '--token',
+      'ann',
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`GET ${gateway.httpUrl}/stage/talk/history/lobby/?limit=20 → 404`);
+  });
+
+  describe('against a gateway whose Redis is down', () => {
+    let down: ChatEndpoints;
+
+    beforeAll(async () => {
+      down = await startGateway({ HIPOCHAT_REDIS_URL: `redis://127.0.0.1:${await freePort()}/0` });
+    });
+
+    afterAll(async () => {
+      await down.stop();
+    });
+
+    it('prints the server\'s 503 "store unavailable" within a one-second budget', async () => {
+      const run = await hipochat([
+        'history',
+        '--http',
+        down.httpUrl,
+        '--room',
+        'lobby',
+        '--token',
+        'ann',
+        '--timeout',
+        '1',
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('→ 503: store unavailable');
+    });
+
+    it('prints the refused upgrade\'s 503 "store unavailable", not only its status', async () => {
+      const run = await hipochat([
+        'chat',
+        '--ws',
+        down.wsUrl,
+        '--room',
+        'lobby',
+        '--token',
+        'ann',
+        '--timeout',
+        '2',
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('server answered 503: store unavailable');
+      expect(run.stderr).not.toContain('Unexpected server response');
+    });
+
+    it('prints the same for chat --rooms, which speaks the wire directly', async () => {
+      const run = await hipochat([
+        'chat',
+        '--ws',
+        down.wsUrl,
+        '--rooms',
+        'lobby,news',
+        '--token',
+        'ann',
+        '--timeout',
+        '2',
+      ]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('server answered 503: store unavailable');
     });
   });
 });

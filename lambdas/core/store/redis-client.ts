@@ -48,7 +48,7 @@ export function createRedisClient(options: RedisClientOptions): ScriptClient {
     enableOfflineQueue: false,
     connectTimeout: options.connectTimeoutMs,
     maxRetriesPerRequest: 1,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, RECONNECT_MAX_DELAY_MS),
     // After a failover the old primary is a replica and refuses writes: reconnect, which finds the
     // promoted primary behind the moved endpoint; the refused command is retried by the store.
     reconnectOnError: (error) => readOnly(error),
@@ -64,21 +64,45 @@ export function createRedisClient(options: RedisClientOptions): ScriptClient {
       // ElastiCache TLS certificates name the configuration endpoint, not the node IPs.
       dnsLookup: (address, callback) => callback(null, address),
       redisOptions: common,
-      clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
+      clusterRetryStrategy: (attempt) => Math.min(100 * 2 ** attempt, RECONNECT_MAX_DELAY_MS),
     });
   } else {
     const db = Number(url.pathname.replace('/', '') || 0);
     client = new Redis({ ...common, host: url.hostname, port: Number(url.port || 6379), db });
   }
-  // Errors surface on the request that hits them; without a listener ioredis logs each one.
-  client.on('error', () => {});
+  // Errors surface on the request that hits them; without a listener ioredis logs each one. An
+  // error before the connection is ready is a failed connect: the server is down until `ready`.
+  const observed = client;
+  observed.on('error', () => {
+    if (observed.status !== 'ready') knownDown.add(observed);
+  });
+  observed.on('ready', () => knownDown.delete(observed));
   for (const [name, script] of Object.entries(scripts)) {
     client.defineCommand(name, { numberOfKeys: script.keys.length, lua: script.lua });
   }
   return client as ScriptClient;
 }
 
-/** Waits for a usable connection: connects on first use and after the server closed an idle socket. */
+/** Clients whose last connection attempt failed; the client keeps reconnecting in the background. */
+const knownDown = new WeakSet<RedisClient>();
+
+/** Longest pause between reconnect attempts: a server that is back is used again within it. */
+export const RECONNECT_MAX_DELAY_MS = 400;
+
+/** The error of a request refused at once because the last connection attempt failed. */
+export class StoreDownError extends Error {
+  constructor() {
+    super('redis unreachable: the last connection attempt failed, reconnecting');
+    this.name = 'StoreDownError';
+  }
+}
+
+/**
+ * Waits for a usable connection: connects on first use and after the server closed an idle socket.
+ * While the server is known down (its last connection attempt failed) it refuses at once instead
+ * of holding the request for the connect timeout: the background reconnect goes on, at most
+ * {@link RECONNECT_MAX_DELAY_MS} apart, and clears that on `ready`.
+ */
 export async function whenReady(client: RedisClient, timeoutMs: number): Promise<void> {
   const status = client.status;
   if (status === 'ready') return;
@@ -88,6 +112,7 @@ export async function whenReady(client: RedisClient, timeoutMs: number): Promise
     });
     return;
   }
+  if (knownDown.has(client)) throw new StoreDownError();
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       client.off('ready', onReady);
