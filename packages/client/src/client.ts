@@ -227,22 +227,22 @@ export class HipochatClient {
   }
 
   /** Sends a chat line; resolves with the server's acknowledgement (the message id). */
-  send(body: unknown, options: { type?: string; clientId?: string } = {}): Promise<SendAck> {
+  async send(body: unknown, options: { type?: string; clientId?: string } = {}): Promise<SendAck> {
     return this.only().send(body, options);
   }
 
   /** Replaces the body of one of this user's messages. */
-  edit(id: string, body: unknown, options: { clientId?: string } = {}): Promise<SendAck> {
+  async edit(id: string, body: unknown, options: { clientId?: string } = {}): Promise<SendAck> {
     return this.only().edit(id, body, options);
   }
 
   /** Deletes one of this user's messages: it stays in history as a tombstone without a body. */
-  delete(id: string, options: { clientId?: string } = {}): Promise<SendAck> {
+  async delete(id: string, options: { clientId?: string } = {}): Promise<SendAck> {
     return this.only().delete(id, options);
   }
 
   /** Toggles this user's reaction `emoji` on a message. */
-  react(id: string, emoji: string, options: { clientId?: string } = {}): Promise<SendAck> {
+  async react(id: string, emoji: string, options: { clientId?: string } = {}): Promise<SendAck> {
     return this.only().react(id, emoji, options);
   }
 
@@ -260,16 +260,16 @@ export class HipochatClient {
   }
 
   /** Fetches what came after the newest message seen, emits it, and marks the room read. */
-  catchUp(): Promise<ChatMessage[]> {
+  async catchUp(): Promise<ChatMessage[]> {
     return this.only().catchUp();
   }
 
   /** Fetches the page before the oldest message loaded and emits it as history. */
-  loadEarlier(limit?: number): Promise<ChatMessage[]> {
+  async loadEarlier(limit?: number): Promise<ChatMessage[]> {
     return this.only().loadEarlier(limit);
   }
 
-  // The one room of a one-room client; a client of several rooms names the room.
+  // The one room of a one-room client; a client of several rooms names the room (a rejection).
   private only(): ChatRoom {
     if (this.main) return this.main;
     throw new HipochatError('send', 'this client follows several rooms: use client.rooms.get(room)');

@@ -98,8 +98,11 @@ export class Room {
     };
   }
 
-  /** Catches up on a fresh socket, then lets the held live frames through. */
-  async resync(): Promise<void> {
+  /**
+   * Catches up on a fresh socket, then lets the held live frames through; with `until` (a
+   * subscribe's answer, which never rejects) it holds them until that settles too.
+   */
+  async resync(until?: Promise<unknown>): Promise<void> {
     const held: ServerFrame[] = [];
     this.held = held;
     try {
@@ -114,6 +117,7 @@ export class Room {
         this.events.emit('error', { kind, message: `catch-up failed: ${(error as Error).message}` });
       }
     } finally {
+      await until;
       if (this.held === held) this.held = undefined;
     }
     const messages = sortById(

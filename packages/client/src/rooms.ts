@@ -141,7 +141,7 @@ export class RoomSet {
         if (room && frame.missed?.length)
           room.handle({ kind: 'batch', room: room.name, messages: frame.missed });
         // Following the room marks it read; its count is the room's own business now.
-        this.count(frame.room, 0);
+        if (this.counts.has(frame.room)) this.count(frame.room, 0);
         this.answered(frame.room);
         return;
       }
@@ -179,12 +179,13 @@ export class RoomSet {
   private async follow(room: ChatRoom): Promise<void> {
     room.state.live = false;
     const since = room.lastMessageId;
-    // The catch-up holds live frames (the subscribe's `missed` too) until its answer is in.
-    const caughtUp = room.state.resync();
     const answered = new Promise<void>((resolve) => this.answers.set(room.name, resolve));
+    // Live frames (and the subscribe's `missed`) wait until both the catch-up and the answer are
+    // in, so they come out in id order whichever arrives first.
+    const caughtUp = room.state.resync(answered);
     const frame = encodeClientFrame({ kind: 'subscribe', room: room.name, since });
     if (!this.context.connection.sendRaw(frame)) this.answered(room.name);
-    await Promise.all([caughtUp, answered]);
+    await caughtUp;
     if (this.context.connection.usable && this.byName.get(room.name) === room) room.state.live = true;
   }
 
