@@ -124,8 +124,10 @@ describe('HipochatClient with several rooms', () => {
     const got: string[] = [];
     chat.on('message', (m) => got.push(m.id));
     socket.receive(message('b', '1-0'));
-    expect(chat.rooms.remove('b')).toBe(true);
+    const removed = chat.rooms.remove('b');
     expect(sent(socket, 'unsubscribe')).toEqual([{ type: 'unsubscribe', room: 'b' }]);
+    socket.receive({ type: 'unsubscribed', room: 'b' });
+    await expect(removed).resolves.toBe(true);
     socket.receive(message('b', '2-0'));
     expect(got).toEqual(['1-0']);
     expect(chat.rooms.has('b')).toBe(false);

@@ -34,6 +34,8 @@ export class RoomSet {
   private readonly counts = new Map<string, number>();
   // Rooms whose subscribe awaits the server's answer.
   private readonly answers = new Map<string, () => void>();
+  // Rooms whose unsubscribe awaits the server's answer.
+  private readonly leaving = new Map<string, () => void>();
 
   constructor(
     private readonly context: RoomSetContext,
@@ -78,15 +80,20 @@ export class RoomSet {
     return room;
   }
 
-  /** Stops following a room: nothing of it arrives afterwards. Answers whether it was followed. */
-  remove(name: string): boolean {
+  /**
+   * Stops following a room: nothing of it is emitted afterwards. Resolves once the server answered
+   * (or at once when not connected): whether the room was followed.
+   */
+  remove(name: string): Promise<boolean> {
     const room = this.byName.get(name);
-    if (!room || !this.context.multi) return false;
+    if (!room || !this.context.multi) return Promise.resolve(false);
     this.byName.delete(name);
-    this.answers.get(name)?.();
+    this.answered(name);
     room.state.close();
-    this.context.connection.sendRaw(encodeClientFrame({ kind: 'unsubscribe', room: name }));
-    return true;
+    const left = new Promise<boolean>((resolve) => this.leaving.set(name, () => resolve(true)));
+    const frame = encodeClientFrame({ kind: 'unsubscribe', room: name });
+    if (!this.context.connection.sendRaw(frame)) this.left(name);
+    return left;
   }
 
   /** The socket opened: subscribes (and catches up) every room; resolves when all answered. */
@@ -102,8 +109,9 @@ export class RoomSet {
   /** The socket went down: no room is live, no answer will come. */
   down(): void {
     for (const room of this.byName.values()) room.state.live = false;
-    for (const answered of this.answers.values()) answered();
+    for (const settle of [...this.answers.values(), ...this.leaving.values()]) settle();
     this.answers.clear();
+    this.leaving.clear();
   }
 
   /** Marks every room live (a one-room client, once caught up). */
@@ -125,7 +133,9 @@ export class RoomSet {
     }
     switch (frame.kind) {
       case 'pong':
+        return;
       case 'unsubscribed':
+        this.left(frame.room);
         return;
       case 'ack':
         // Typing probes' acks name no room.
@@ -192,6 +202,11 @@ export class RoomSet {
   private answered(name: string): void {
     this.answers.get(name)?.();
     this.answers.delete(name);
+  }
+
+  private left(name: string): void {
+    this.leaving.get(name)?.();
+    this.leaving.delete(name);
   }
 
   private count(room: string, count: number): void {
