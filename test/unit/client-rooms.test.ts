@@ -134,6 +134,36 @@ describe('HipochatClient with several rooms', () => {
     chat.close();
   });
 
+  it('pauses a room in the background and resumes it with since, keeping its timeline', async () => {
+    const chat = await connected(['a', 'b']);
+    const socket = FakeSocket.last;
+    const b = chat.rooms.get('b')!;
+    socket.receive(message('b', '1-0'));
+    chat.rooms.pause('b');
+    expect(sent(socket, 'unsubscribe')).toEqual([{ type: 'unsubscribe', room: 'b' }]);
+    expect(b.live).toBe(false);
+    await expect(b.send('not now')).rejects.toThrow(/nothing was sent/);
+    chat.rooms.resume('b');
+    const frames = await answerSubscribes(socket, 3);
+    expect(frames.at(-1)).toEqual({ type: 'subscribe', room: 'b', since: '1-0' });
+    await eventually(() => b.live, 'room b live again');
+    expect(chat.rooms.get('b')).toBe(b);
+    expect(b.messages.map((m) => m.id)).toEqual(['1-0']);
+    chat.close();
+  });
+
+  it('gives each room object the client state and its user', async () => {
+    const chat = await connected(['a']);
+    const room = chat.rooms.get('a')!;
+    const states: string[] = [];
+    room.on('state', (change) => states.push(change.state));
+    chat.setSelfId('me');
+    FakeSocket.last.drop(1006, '');
+    await eventually(() => states.includes('reconnecting'), 'the room hearing of the reconnect');
+    expect([room.userId, room.room, room.state]).toEqual(['me', 'a', 'reconnecting']);
+    chat.close();
+  });
+
   it('keeps live unread counts as an event and a map', async () => {
     const chat = await connected(['a']);
     const events: UnreadEvent[] = [];

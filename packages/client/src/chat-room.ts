@@ -11,7 +11,7 @@ import {
 } from '../../../protocol/index.js';
 import type { Connection } from './connection.js';
 import { HipochatError } from './errors.js';
-import { Emitter, type HipochatEvents } from './events.js';
+import { type ConnectionState, Emitter, type HipochatEvents } from './events.js';
 import type { HipochatHttp } from './http.js';
 import type { SendAck } from './link-states.js';
 import { type Identity, Room, type RoomOptions } from './room.js';
@@ -27,6 +27,8 @@ export interface ChatRoomContext {
   self: Identity;
   maxMessageBytes: number;
   typingIntervalMs: number;
+  /** The client's connection state. */
+  state: () => ConnectionState;
   /** Why nothing can be sent now, or undefined when the room is live. */
   notLive: () => string | undefined;
   /** Whether frames name the room (the connection follows several rooms). */
@@ -43,12 +45,19 @@ class TeeEmitter extends Emitter<HipochatEvents> {
     super.emit(event, ...args);
     this.parent.emit(event, ...args);
   }
+
+  /** Emits to the room's listeners only (an event the client emits itself, such as `state`). */
+  local<K extends keyof HipochatEvents>(event: K, ...args: Parameters<HipochatEvents[K]>): void {
+    super.emit(event, ...args);
+  }
 }
 
 /** One room of a client: its events, timeline and sends. */
 export class ChatRoom {
   /** The room's catch-up and live frames. */
-  readonly state: Room;
+  readonly core: Room;
+  /** The client's HTTP API. */
+  readonly http: HipochatHttp;
   private readonly events: Emitter<HipochatEvents>;
   private lastTypingAt: number | undefined;
 
@@ -63,36 +72,62 @@ export class ChatRoom {
     own: boolean,
   ) {
     this.events = own ? new TeeEmitter(clientEvents) : clientEvents;
-    this.state = new Room(options, context.connection, context.http, this.events, context.self);
+    this.core = new Room(options, context.connection, context.http, this.events, context.self);
+    this.http = context.http;
   }
 
   get name(): string {
-    return this.state.name;
+    return this.core.name;
+  }
+
+  /** The room's name (as a one-room client's `room`). */
+  get room(): string {
+    return this.core.name;
+  }
+
+  /** The client's connection state. */
+  get state(): ConnectionState {
+    return this.context.state();
+  }
+
+  /** The server's `HIPOCHAT_MAX_MESSAGE_BYTES` the client was told. */
+  get maxMessageBytes(): number {
+    return this.context.maxMessageBytes;
+  }
+
+  /** This client's user id, once known. */
+  get userId(): string | undefined {
+    return this.context.self.id;
+  }
+
+  /** Hands the room an event the client emitted (`state`, `self`) when it has its own listeners. */
+  relay<K extends keyof HipochatEvents>(event: K, ...args: Parameters<HipochatEvents[K]>): void {
+    if (this.events instanceof TeeEmitter) this.events.local(event, ...args);
   }
 
   /** Whether the room is caught up on an open connection. */
   get live(): boolean {
-    return this.state.live;
+    return this.core.live;
   }
 
   /** The messages held, oldest first (edits, deletes and reactions applied). */
   get messages(): ChatMessage[] {
-    return this.state.timeline.list();
+    return this.core.timeline.list();
   }
 
   /** The newest message id seen; catch-up asks for what came after it. */
   get lastMessageId(): string | undefined {
-    return this.state.timeline.lastId;
+    return this.core.timeline.lastId;
   }
 
   /** The oldest message id seen; {@link loadEarlier} asks for what came before it. */
   get firstMessageId(): string | undefined {
-    return this.state.timeline.firstId;
+    return this.core.timeline.firstId;
   }
 
   /** The server holds messages older than the oldest one loaded. */
   get hasEarlier(): boolean {
-    return this.state.hasEarlier;
+    return this.core.hasEarlier;
   }
 
   /** Subscribes to an event of this room; returns the unsubscribe function. */
@@ -107,34 +142,34 @@ export class ChatRoom {
 
   /** Hands the room one frame of the connection. */
   handle(frame: ServerFrame): void {
-    this.state.handle(frame);
+    this.core.handle(frame);
   }
 
   /** Marks the room read when messages of others arrived and the reader is looking (throttled). */
   markRead(): void {
-    this.state.markRead();
+    this.core.markRead();
   }
 
   /** Fetches what came after the newest message seen, emits it, and marks the room read. */
   catchUp(): Promise<ChatMessage[]> {
-    return this.state.catchUp();
+    return this.core.catchUp();
   }
 
   /** Fetches the page before the oldest message loaded and emits it as history. */
   loadEarlier(limit?: number): Promise<ChatMessage[]> {
-    return this.state.loadEarlier(limit);
+    return this.core.loadEarlier(limit);
   }
 
   /** A message as this client has it now (edits, deletes and reactions applied), by id. */
   getMessage(id: string): ChatMessage | undefined {
-    return this.state.timeline.get(id);
+    return this.core.timeline.get(id);
   }
 
   /** UTF-8 bytes of the frame {@link send} would send for `body` (a generated clientId counts as 36). */
   frameBytes(body: unknown, options: { type?: string; clientId?: string } = {}): number {
     const clientId = options.clientId ?? UUID_SIZED_ID;
     return utf8Length(
-      encodeClientFrame({ kind: 'send', type: options.type, body, clientId, ...this.room() }),
+      encodeClientFrame({ kind: 'send', type: options.type, body, clientId, ...this.roomField() }),
     );
   }
 
@@ -142,17 +177,17 @@ export class ChatRoom {
   send(body: unknown, options: { type?: string; clientId?: string } = {}): Promise<SendAck> {
     if (body === undefined || body === null || body === '') return refuse('the message is empty');
     const clientId = options.clientId ?? randomId();
-    const frame = { kind: 'send', type: options.type, body, clientId, ...this.room() } as const;
+    const frame = { kind: 'send', type: options.type, body, clientId, ...this.roomField() } as const;
     return this.sendChecked(encodeClientFrame(frame), clientId);
   }
 
   /** Replaces the body of one of this user's messages. */
   edit(id: string, body: unknown, options: { clientId?: string } = {}): Promise<SendAck> {
     if (body === undefined || body === null || body === '') return refuse('the message is empty');
-    if (this.state.timeline.get(id)?.deleted) return refuse('the message was deleted; nothing was sent');
+    if (this.core.timeline.get(id)?.deleted) return refuse('the message was deleted; nothing was sent');
     const clientId = options.clientId ?? randomId();
     return this.sendChecked(
-      encodeClientFrame({ kind: 'edit', id, body, clientId, ...this.room() }),
+      encodeClientFrame({ kind: 'edit', id, body, clientId, ...this.roomField() }),
       clientId,
     );
   }
@@ -160,15 +195,18 @@ export class ChatRoom {
   /** Deletes one of this user's messages: it stays in history as a tombstone without a body. */
   delete(id: string, options: { clientId?: string } = {}): Promise<SendAck> {
     const clientId = options.clientId ?? randomId();
-    return this.sendChecked(encodeClientFrame({ kind: 'delete', id, clientId, ...this.room() }), clientId);
+    return this.sendChecked(
+      encodeClientFrame({ kind: 'delete', id, clientId, ...this.roomField() }),
+      clientId,
+    );
   }
 
   /** Toggles this user's reaction `emoji` on a message. */
   react(id: string, emoji: string, options: { clientId?: string } = {}): Promise<SendAck> {
     if (!emoji) return refuse('an emoji is required');
-    this.state.probeReaction(id, emoji);
+    this.core.probeReaction(id, emoji);
     const clientId = options.clientId ?? randomId();
-    const frame = { kind: 'react', id, emoji, clientId, ...this.room() } as const;
+    const frame = { kind: 'react', id, emoji, clientId, ...this.roomField() } as const;
     return this.sendChecked(encodeClientFrame(frame), clientId);
   }
 
@@ -177,21 +215,21 @@ export class ChatRoom {
    * every keystroke. Returns whether a frame went out.
    */
   sendTyping(): boolean {
-    if (this.context.notLive() !== undefined || this.state.typing === 'refused') return false;
+    if (this.context.notLive() !== undefined || this.core.typing === 'refused') return false;
     const now = Date.now();
     const every = this.context.typingIntervalMs;
     if (this.lastTypingAt !== undefined && now - this.lastTypingAt < every) return false;
     // Until the server has acked one, typing frames carry a clientId: an older server's error frame
     // then names the typing frame, and the echo tells this client its user id.
-    const clientId = this.state.typing === 'unknown' ? randomId() : undefined;
-    if (clientId !== undefined) this.state.typingProbe(clientId);
-    const frame = encodeClientFrame({ kind: 'typing', clientId, ...this.room() });
+    const clientId = this.core.typing === 'unknown' ? randomId() : undefined;
+    if (clientId !== undefined) this.core.typingProbe(clientId);
+    const frame = encodeClientFrame({ kind: 'typing', clientId, ...this.roomField() });
     if (!this.context.connection.sendRaw(frame, clientId)) return false;
     this.lastTypingAt = now;
     return true;
   }
 
-  private room(): { room?: string } {
+  private roomField(): { room?: string } {
     return this.context.named ? { room: this.name } : {};
   }
 

@@ -101,6 +101,7 @@ export class HipochatClient {
           maxMessageBytes: this.maxMessageBytes,
           typingIntervalMs: TYPING_SEND_INTERVAL_MS,
           named: multi,
+          state: () => this.current,
           notLive: () => (this.current !== 'live' ? this.current : chatRoom.live ? undefined : 'subscribing'),
         },
         this.events,
@@ -148,7 +149,7 @@ export class HipochatClient {
   get memory(): Record<string, number> {
     return {
       ...this.connection.memory,
-      ...(this.main ? this.main.state.memory : { rooms: this.rooms.size }),
+      ...(this.main ? this.main.core.memory : { rooms: this.rooms.size }),
     };
   }
 
@@ -172,6 +173,7 @@ export class HipochatClient {
     if (this.selfId === userId) return;
     this.selfId = userId;
     this.events.emit('self', userId);
+    this.rooms.relay('self', userId);
   }
 
   /**
@@ -312,6 +314,7 @@ export class HipochatClient {
   private report(change: StateChange): void {
     this.current = change.state;
     this.events.emit('state', change);
+    this.rooms.relay('state', change);
   }
 
   private safeUrl(): string {

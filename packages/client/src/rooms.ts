@@ -34,6 +34,7 @@ export class RoomSet {
   private readonly counts = new Map<string, number>();
   // Rooms whose subscribe awaits the server's answer.
   private readonly answers = new Map<string, () => void>();
+  private readonly paused = new Set<string>();
   // Rooms whose unsubscribe awaits the server's answer.
   private readonly leaving = new Map<string, () => void>();
 
@@ -89,26 +90,58 @@ export class RoomSet {
     if (!room || !this.context.multi) return Promise.resolve(false);
     this.byName.delete(name);
     this.answered(name);
-    room.state.close();
+    if (this.paused.delete(name)) return Promise.resolve(true);
+    room.core.close();
     const left = new Promise<boolean>((resolve) => this.leaving.set(name, () => resolve(true)));
     const frame = encodeClientFrame({ kind: 'unsubscribe', room: name });
     if (!this.context.connection.sendRaw(frame)) this.left(name);
     return left;
   }
 
+  /**
+   * Keeps a room's object and timeline but stops following it on the connection (a room in the
+   * background): its unread count then comes live. {@link resume} follows it again with `since`.
+   */
+  pause(name: string): void {
+    const room = this.byName.get(name);
+    if (!room || !this.context.multi || this.paused.has(name)) return;
+    this.paused.add(name);
+    this.answered(name);
+    room.core.live = false;
+    this.context.connection.sendRaw(encodeClientFrame({ kind: 'unsubscribe', room: name }));
+  }
+
+  /** Follows a paused room again: it catches up on what came meanwhile. */
+  resume(name: string): void {
+    const room = this.byName.get(name);
+    if (!room || !this.paused.delete(name)) return;
+    if (this.context.connection.usable) void this.follow(room);
+  }
+
+  /** Whether a room is paused. */
+  isPaused(name: string): boolean {
+    return this.paused.has(name);
+  }
+
+  /** Hands every room with its own listeners an event the client emitted. */
+  relay<K extends keyof HipochatEvents>(event: K, ...args: Parameters<HipochatEvents[K]>): void {
+    for (const room of this.byName.values()) room.relay(event, ...args);
+  }
+
   /** The socket opened: subscribes (and catches up) every room; resolves when all answered. */
   async opened(): Promise<void> {
     if (!this.context.multi) {
-      for (const room of this.byName.values()) await room.state.resync();
+      for (const room of this.byName.values()) await room.core.resync();
       return;
     }
     if (this.context.unread) this.context.connection.sendRaw(encodeClientFrame({ kind: 'unread' }));
-    await Promise.all([...this.byName.values()].map((room) => this.follow(room)));
+    const followed = [...this.byName.values()].filter((room) => !this.paused.has(room.name));
+    await Promise.all(followed.map((room) => this.follow(room)));
   }
 
   /** The socket went down: no room is live, no answer will come. */
   down(): void {
-    for (const room of this.byName.values()) room.state.live = false;
+    for (const room of this.byName.values()) room.core.live = false;
     for (const settle of [...this.answers.values(), ...this.leaving.values()]) settle();
     this.answers.clear();
     this.leaving.clear();
@@ -116,13 +149,13 @@ export class RoomSet {
 
   /** Marks every room live (a one-room client, once caught up). */
   markLive(): void {
-    if (!this.context.multi) for (const room of this.byName.values()) room.state.live = true;
+    if (!this.context.multi) for (const room of this.byName.values()) room.core.live = true;
   }
 
   /** Stops read marks for good. */
   close(): void {
     this.down();
-    for (const room of this.byName.values()) room.state.close();
+    for (const room of this.byName.values()) room.core.close();
   }
 
   /** Hands a frame of the connection to the room it names. */
@@ -167,7 +200,7 @@ export class RoomSet {
         // A refused subscribe: the room is not followed.
         if (this.answers.has(room.name)) {
           this.byName.delete(room.name);
-          room.state.close();
+          room.core.close();
           this.answered(room.name);
         }
         return;
@@ -187,16 +220,16 @@ export class RoomSet {
   }
 
   private async follow(room: ChatRoom): Promise<void> {
-    room.state.live = false;
+    room.core.live = false;
     const since = room.lastMessageId;
     const answered = new Promise<void>((resolve) => this.answers.set(room.name, resolve));
     // Live frames (and the subscribe's `missed`) wait until both the catch-up and the answer are
     // in, so they come out in id order whichever arrives first.
-    const caughtUp = room.state.resync(answered);
+    const caughtUp = room.core.resync(answered);
     const frame = encodeClientFrame({ kind: 'subscribe', room: room.name, since });
     if (!this.context.connection.sendRaw(frame)) this.answered(room.name);
     await caughtUp;
-    if (this.context.connection.usable && this.byName.get(room.name) === room) room.state.live = true;
+    if (this.context.connection.usable && this.byName.get(room.name) === room) room.core.live = true;
   }
 
   private answered(name: string): void {
