@@ -4,9 +4,10 @@
  * and who has seen your last message (`GET /talk/receipts`, then read digests).
  */
 
-import { type HipochatClient, type PresenceEvent, profileUserId } from '@hipochat/client';
+import { type PresenceEvent, profileUserId } from '@hipochat/client';
 import { compareIds, type Profile } from '../protocol/index.js';
 import { h } from './dom.js';
+import type { RoomClient } from './room-view.js';
 
 /** How long after a join or leave the room's occupancy is asked again (a burst asks once). */
 export const OCCUPANCY_REFRESH_MS = 300;
@@ -77,7 +78,7 @@ export class RoomSignals {
   private presenceKnown = false;
 
   constructor(
-    private readonly client: HipochatClient,
+    private readonly client: RoomClient,
     private readonly log: HTMLElement,
   ) {
     const room = client.room;

@@ -50,6 +50,30 @@ function bodyNode(message: ChatMessage): HTMLElement {
   return h('pre', { class: 'body' }, JSON.stringify(message.body, null, 2));
 }
 
+/**
+ * What a room view uses of its room: a one-room client, or a room object of a client that follows
+ * several rooms on one socket (`client.rooms.get(name)`); both have these members.
+ */
+export type RoomClient = Pick<
+  HipochatClient,
+  | 'room'
+  | 'maxMessageBytes'
+  | 'http'
+  | 'userId'
+  | 'state'
+  | 'hasEarlier'
+  | 'on'
+  | 'send'
+  | 'edit'
+  | 'delete'
+  | 'react'
+  | 'frameBytes'
+  | 'getMessage'
+  | 'loadEarlier'
+  | 'sendTyping'
+  | 'markRead'
+>;
+
 /** One joined room: its panel (state, messages, composer) and the client behind it. */
 export class RoomView {
   /** The tab panel. */
@@ -69,7 +93,7 @@ export class RoomView {
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
-    readonly client: HipochatClient,
+    readonly client: RoomClient,
     readonly id: string,
     private readonly onLeave: () => void,
     private readonly onActivity: (view: RoomView) => void,

@@ -152,6 +152,20 @@ describe('HipochatClient with several rooms', () => {
     chat.close();
   });
 
+  it('follows a room paused before it was ever followed once, then leaves it in the background', async () => {
+    const chat = client(['a', 'b']);
+    chat.rooms.pause('b');
+    const live = chat.connect(5000);
+    await eventually(() => FakeSocket.all.length > 0, 'a socket');
+    const socket = FakeSocket.last;
+    await answerSubscribes(socket, 2);
+    await live;
+    await eventually(() => sent(socket, 'unsubscribe').length === 1, 'the unsubscribe of b');
+    expect(sent(socket, 'unsubscribe')).toEqual([{ type: 'unsubscribe', room: 'b' }]);
+    expect([chat.rooms.get('a')!.live, chat.rooms.get('b')!.live]).toEqual([true, false]);
+    chat.close();
+  });
+
   it('gives each room object the client state and its user', async () => {
     const chat = await connected(['a']);
     const room = chat.rooms.get('a')!;

@@ -111,7 +111,14 @@ export class HipochatClient {
     };
     const unread = multi && options.unread !== false;
     this.rooms = new RoomSet(
-      { connection: this.connection, events: this.events, make, multi, unread },
+      {
+        connection: this.connection,
+        events: this.events,
+        make,
+        multi,
+        unread,
+        live: () => this.current === 'live',
+      },
       options.rooms ?? [this.room],
     );
     this.main = multi ? undefined : this.rooms.get(this.room);

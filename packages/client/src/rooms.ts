@@ -26,6 +26,8 @@ export interface RoomSetContext {
   multi: boolean;
   /** Ask for the unread counts after each connect (`?unread=1` was sent). */
   unread: boolean;
+  /** Whether the client is live (a room followed later then tells its listeners it is live too). */
+  live: () => boolean;
 }
 
 /** The rooms a client follows, by name, and the user's unread counts. */
@@ -35,6 +37,7 @@ export class RoomSet {
   // Rooms whose subscribe awaits the server's answer.
   private readonly answers = new Map<string, () => void>();
   private readonly paused = new Set<string>();
+  private readonly followedOnce = new Set<string>();
   // Rooms whose unsubscribe awaits the server's answer.
   private readonly leaving = new Map<string, () => void>();
 
@@ -93,22 +96,22 @@ export class RoomSet {
     if (this.paused.delete(name)) return Promise.resolve(true);
     room.core.close();
     const left = new Promise<boolean>((resolve) => this.leaving.set(name, () => resolve(true)));
-    const frame = encodeClientFrame({ kind: 'unsubscribe', room: name });
-    if (!this.context.connection.sendRaw(frame)) this.left(name);
+    if (!this.unsubscribe(name)) this.left(name);
     return left;
   }
 
   /**
    * Keeps a room's object and timeline but stops following it on the connection (a room in the
    * background): its unread count then comes live. {@link resume} follows it again with `since`.
+   * A room never followed yet is followed once first: that makes the user a member, whose counts
+   * the server sends, and loads its history.
    */
   pause(name: string): void {
     const room = this.byName.get(name);
     if (!room || !this.context.multi || this.paused.has(name)) return;
     this.paused.add(name);
-    this.answered(name);
     room.core.live = false;
-    this.context.connection.sendRaw(encodeClientFrame({ kind: 'unsubscribe', room: name }));
+    if (this.followedOnce.has(name)) this.unsubscribe(name);
   }
 
   /** Follows a paused room again: it catches up on what came meanwhile. */
@@ -135,7 +138,9 @@ export class RoomSet {
       return;
     }
     if (this.context.unread) this.context.connection.sendRaw(encodeClientFrame({ kind: 'unread' }));
-    const followed = [...this.byName.values()].filter((room) => !this.paused.has(room.name));
+    const followed = [...this.byName.values()].filter(
+      (room) => !this.paused.has(room.name) || !this.followedOnce.has(room.name),
+    );
     await Promise.all(followed.map((room) => this.follow(room)));
   }
 
@@ -229,7 +234,18 @@ export class RoomSet {
     const frame = encodeClientFrame({ kind: 'subscribe', room: room.name, since });
     if (!this.context.connection.sendRaw(frame)) this.answered(room.name);
     await caughtUp;
-    if (this.context.connection.usable && this.byName.get(room.name) === room) room.core.live = true;
+    if (!this.context.connection.usable || this.byName.get(room.name) !== room) return;
+    this.followedOnce.add(room.name);
+    if (this.paused.has(room.name)) {
+      this.unsubscribe(room.name);
+      return;
+    }
+    room.core.live = true;
+    if (this.context.live()) room.relay('state', { state: 'live' });
+  }
+
+  private unsubscribe(name: string): boolean {
+    return this.context.connection.sendRaw(encodeClientFrame({ kind: 'unsubscribe', room: name }));
   }
 
   private answered(name: string): void {
