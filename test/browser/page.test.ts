@@ -356,6 +356,54 @@ describe('the demo page', () => {
     );
   });
 
+  it('opens one websocket for several tabs and badges a tab from live unread frames', async () => {
+    await withScreenshots(
+      'one socket',
+      () => pages,
+      async () => {
+        // Prepare: ivy opens three rooms; the page counts its websockets and the unread frames.
+        const rooms = [uniqueRoom('one'), uniqueRoom('two'), uniqueRoom('three')];
+        const context = await browser.newContext({ viewport: { width: 1100, height: 750 } });
+        const ivy = await context.newPage();
+        pages.push(ivy);
+        const sockets: string[] = [];
+        const unreadFrames: string[] = [];
+        ivy.on('websocket', (socket) => {
+          sockets.push(socket.url());
+          socket.on('framereceived', ({ payload }) => {
+            if (String(payload).includes('"type":"unread"')) unreadFrames.push(String(payload));
+          });
+        });
+        const query = new URLSearchParams([
+          ...rooms.map((room): [string, string] => ['room', room]),
+          ['token', 'ivy'],
+        ]);
+        await ivy.goto(`${gateway.httpUrl}/?${query}`);
+        for (const room of rooms) await live(ivy, room);
+        const jo = await openAs(gateway.httpUrl, 'jo', [rooms[2]!]);
+
+        // Act
+        await say(jo, rooms[2]!, 'over in three');
+
+        // Assess
+        const tab = ivy.getByRole('tab', { name: new RegExp(rooms[2]!) });
+        await tab.locator('.badge', { hasText: '1' }).waitFor(WAIT);
+        expect(unreadFrames.map((frame) => JSON.parse(frame))).toContainEqual({
+          type: 'unread',
+          room: rooms[2],
+          count: 1,
+        });
+        await say(ivy, rooms[0]!, 'from the first tab');
+        await panel(ivy, rooms[0]!).getByText('from the first tab').waitFor(WAIT);
+        await tab.click();
+        await panel(ivy, rooms[2]!)
+          .getByText('over in three')
+          .waitFor({ state: 'visible', ...WAIT });
+        expect(sockets).toHaveLength(1);
+      },
+    );
+  });
+
   it('lists who is online in a room with a dot each, as people join and leave', async () => {
     await withScreenshots(
       'online list',
