@@ -68,6 +68,14 @@ async function say(page: Page, room: string, text: string): Promise<void> {
   await box.press('Enter');
 }
 
+/**
+ * Bytes of a message frame around its body: `{"type":"message","body":"…","clientId":"<uuid>","room":"<room>"}`
+ * (the page's socket follows several rooms, so every frame names its room).
+ */
+function around(room: string): number {
+  return 78 + ',"room":""'.length + room.length;
+}
+
 /** Message bodies of a room in the order the page shows them. */
 function bodies(page: Page, room: string): Promise<string[]> {
   return panel(page, room).locator('.log .msg .body').allInnerTexts();
@@ -216,12 +224,13 @@ describe('the demo page', () => {
         await box.fill('é'.repeat(9000));
         await box.press('Enter');
 
-        // Assess: the whole frame is counted (the body plus 78 bytes around it), nothing is cut.
+        // Assess: the whole frame is counted (the body and the bytes around it), nothing is cut.
         const room$ = panel(fay, room);
-        expect(await room$.locator('.counter').innerText()).toBe('18078 / 16384 bytes');
+        const size = 18_000 + around(room);
+        expect(await room$.locator('.counter').innerText()).toBe(`${size} / 16384 bytes`);
         expect(await room$.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
         expect(await room$.getByRole('alert').innerText()).toMatch(
-          /^message too large: 18078 bytes, the limit is 16384 bytes/,
+          new RegExp(`^message too large: ${size} bytes, the limit is 16384 bytes`),
         );
         expect(await box.inputValue()).toHaveLength(9000);
         await box.fill('small enough');
@@ -237,12 +246,12 @@ describe('the demo page', () => {
       'exact limit',
       () => pages,
       async () => {
-        // Prepare: `{"type":"message","body":"…","clientId":"<uuid>"}` is the body plus 78 bytes.
+        // Prepare: the frame is the body plus `around(room)` bytes.
         const room = uniqueRoom('exact');
         const kim = await openAs(gateway.httpUrl, 'kim', [room]);
         const box = kim.getByLabel(`Message to ${room}`);
         const room$ = panel(kim, room);
-        const fits = 'a'.repeat(16_384 - 78);
+        const fits = 'a'.repeat(16_384 - around(room));
 
         // Act
         await box.fill(`${fits}b`);
@@ -284,7 +293,7 @@ describe('the demo page', () => {
         const alert = room$.getByRole('alert');
         expect(await alert.isVisible()).toBe(true);
         expect(await alert.innerText()).toBe(
-          'message too large: 20078 bytes, the limit is 16384 bytes; shorten it to send',
+          `message too large: ${20_000 + around(room)} bytes, the limit is 16384 bytes; shorten it to send`,
         );
         expect(await room$.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
         expect(await room$.locator('.msg').count()).toBe(0);
