@@ -84,31 +84,7 @@ export class HipochatClient {
       WebSocket: options.WebSocket,
       random: options.random,
     });
-    const selfId = () => this.selfId;
-    const identity: Identity = {
-      get id() {
-        return selfId();
-      },
-      learn: (id) => this.setSelfId(id),
-    };
-    const make = (room: string): ChatRoom => {
-      const chatRoom: ChatRoom = new ChatRoom(
-        { ...options, room },
-        {
-          connection: this.connection,
-          http: this.http,
-          self: identity,
-          maxMessageBytes: this.maxMessageBytes,
-          typingIntervalMs: TYPING_SEND_INTERVAL_MS,
-          named: multi,
-          state: () => this.current,
-          notLive: () => (this.current !== 'live' ? this.current : chatRoom.live ? undefined : 'subscribing'),
-        },
-        this.events,
-        multi,
-      );
-      return chatRoom;
-    };
+    const make = (room: string): ChatRoom => this.makeRoom(room, multi);
     const unread = multi && options.unread !== false;
     this.rooms = new RoomSet(
       {
@@ -282,6 +258,32 @@ export class HipochatClient {
   private only(): ChatRoom {
     if (this.main) return this.main;
     throw new HipochatError('send', 'this client follows several rooms: use client.rooms.get(room)');
+  }
+
+  private makeRoom(room: string, multi: boolean): ChatRoom {
+    const selfId = () => this.selfId;
+    const identity: Identity = {
+      get id() {
+        return selfId();
+      },
+      learn: (id) => this.setSelfId(id),
+    };
+    const chatRoom: ChatRoom = new ChatRoom(
+      { ...this.options, room },
+      {
+        connection: this.connection,
+        http: this.http,
+        self: identity,
+        maxMessageBytes: this.maxMessageBytes,
+        typingIntervalMs: TYPING_SEND_INTERVAL_MS,
+        named: multi,
+        state: () => this.current,
+        notLive: () => (this.current !== 'live' ? this.current : chatRoom.live ? undefined : 'subscribing'),
+      },
+      this.events,
+      multi,
+    );
+    return chatRoom;
   }
 
   private async onLink(change: LinkChange): Promise<void> {
