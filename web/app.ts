@@ -9,7 +9,8 @@
  */
 import { DEFAULT_MAX_MESSAGE_BYTES, HipochatClient, HipochatError, httpUrlFromWs } from '@hipochat/client';
 import { byId, h } from './dom.js';
-import { type RoomClient, RoomView } from './room-view.js';
+import type { RoomClient } from './room-signals.js';
+import { RoomView } from './room-view.js';
 
 /** What joining a room needs; kept in sessionStorage so a reload rejoins. */
 interface JoinSpec {

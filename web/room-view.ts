@@ -1,7 +1,7 @@
-import type { HipochatClient, MessageMeta, StateChange } from '@hipochat/client';
+import type { MessageMeta, StateChange } from '@hipochat/client';
 import { type ChatMessage, compareIds, type Reactions } from '../protocol/index.js';
 import { h } from './dom.js';
-import { RoomSignals } from './room-signals.js';
+import { type RoomClient, RoomSignals } from './room-signals.js';
 
 /** A display name for a message's author. */
 export function authorName(message: ChatMessage): string {
@@ -49,30 +49,6 @@ function bodyNode(message: ChatMessage): HTMLElement {
   if (typeof message.body === 'string') return h('p', { class: 'body' }, message.body);
   return h('pre', { class: 'body' }, JSON.stringify(message.body, null, 2));
 }
-
-/**
- * What a room view uses of its room: a one-room client, or a room object of a client that follows
- * several rooms on one socket (`client.rooms.get(name)`); both have these members.
- */
-export type RoomClient = Pick<
-  HipochatClient,
-  | 'room'
-  | 'maxMessageBytes'
-  | 'http'
-  | 'userId'
-  | 'state'
-  | 'hasEarlier'
-  | 'on'
-  | 'send'
-  | 'edit'
-  | 'delete'
-  | 'react'
-  | 'frameBytes'
-  | 'getMessage'
-  | 'loadEarlier'
-  | 'sendTyping'
-  | 'markRead'
->;
 
 /** One joined room: its panel (state, messages, composer) and the client behind it. */
 export class RoomView {
