@@ -1,12 +1,15 @@
 /**
  * The demo page: join rooms, read their history with a read/unread divider, chat live, watch
  * unread badges of the other rooms, see who is online, who is typing and who has seen your message,
- * edit and delete your messages and react to any. Query parameters `?ws=&http=&room=&token=` (room may repeat;
+ * edit and delete your messages and react to any. The rooms of one user share one socket: the
+ * room on screen is followed, the others wait in the background with badges from the server's
+ * live unread counts (a ticket connects one room, on a socket of its own). Query parameters `?ws=&http=&room=&token=` (room may repeat;
  * `ticket=1`, `max=<bytes>`, `page=<messages per history page>`) prefill the form and join at
  * once, so the page works against a deployed stack too.
  */
 import { DEFAULT_MAX_MESSAGE_BYTES, HipochatClient, HipochatError, httpUrlFromWs } from '@hipochat/client';
 import { byId, h } from './dom.js';
+import type { RoomClient } from './room-signals.js';
 import { RoomView } from './room-view.js';
 
 /** What joining a room needs; kept in sessionStorage so a reload rejoins. */
@@ -20,6 +23,8 @@ interface JoinSpec {
 
 interface JoinedRoom {
   spec: JoinSpec;
+  /** The client whose socket the room is on: shared by a user's rooms, or the room's own (ticket). */
+  owner: HipochatClient;
   view: RoomView;
   tab: HTMLButtonElement;
   badge: HTMLElement;
@@ -30,6 +35,8 @@ const BADGE_POLL_MS = 5000;
 const HISTORY_PAGE_SIZE = 50;
 
 const joined = new Map<string, JoinedRoom>();
+// One client (one socket) per endpoint and user, following the joined rooms of that user.
+const shared = new Map<string, HipochatClient>();
 let active: string | undefined;
 let nextPanel = 0;
 
@@ -96,8 +103,9 @@ function setBadge(entry: JoinedRoom, count: number): void {
   entry.badge.setAttribute('aria-label', `${count} unread`);
 }
 
-/** Asks the server for a room's unread count (only for rooms not on screen). */
+/** Asks the server for a room's unread count (a ticket's room, not on screen). */
 async function refreshBadge(entry: JoinedRoom): Promise<void> {
+  if (!entry.spec.ticket) return;
   if (entry.spec.room === active) {
     setBadge(entry, 0);
     return;
@@ -139,6 +147,11 @@ function activate(room: string, focus = true): void {
   active = room;
   for (const [name, entry] of joined) {
     const selected = name === room;
+    // Only the room on screen is followed; the others' unread counts come live.
+    if (!entry.spec.ticket) {
+      if (selected) entry.owner.rooms.resume(name);
+      else entry.owner.rooms.pause(name);
+    }
     entry.view.panel.hidden = !selected;
     entry.tab.setAttribute('aria-selected', String(selected));
     entry.tab.tabIndex = selected ? 0 : -1;
@@ -153,7 +166,12 @@ function activate(room: string, focus = true): void {
 function leave(room: string): void {
   const entry = joined.get(room);
   if (!entry) return;
-  entry.view.client.close();
+  if (entry.spec.ticket) entry.owner.close();
+  else void entry.owner.rooms.remove(room);
+  if (entry.owner.rooms.size === 0) {
+    entry.owner.close();
+    for (const [key, client] of shared) if (client === entry.owner) shared.delete(key);
+  }
   entry.view.dispose();
   entry.view.panel.remove();
   entry.tab.remove();
@@ -170,23 +188,8 @@ function join(spec: JoinSpec, focus = true): void {
     activate(spec.room, focus);
     return;
   }
-  const client = new HipochatClient({
-    url: spec.ws,
-    httpUrl: spec.http,
-    room: spec.room,
-    token: spec.token,
-    useTicket: spec.ticket,
-    maxMessageBytes: maxBytes,
-    pageSize,
-    // Online list, typing line and "Seen by".
-    signals: true,
-    // Live messages of others mark the room read while the reader looks at it.
-    autoMarkRead: true,
-    isReading: () => isReading(spec.room),
-  });
-  const remembered = localStorage.getItem(selfKey(spec));
-  if (remembered) client.setSelfId(remembered);
-  client.on('self', (userId) => localStorage.setItem(selfKey(spec), userId));
+  const owner = spec.ticket ? newClient(spec, spec.room) : sharedClient(spec);
+  const client: RoomClient = spec.ticket ? owner : owner.rooms.add(spec.room);
   const panelId = `room-${nextPanel++}`;
   const view = new RoomView(
     client,
@@ -220,11 +223,51 @@ function join(spec: JoinSpec, focus = true): void {
   client.on('state', (change) => tab.setAttribute('data-state', change.state));
   tabs.append(tab);
   panels.append(view.panel);
-  const entry: JoinedRoom = { spec, view, tab, badge };
+  const entry: JoinedRoom = { spec, owner, view, tab, badge };
   joined.set(spec.room, entry);
   save();
   showEmptyState();
   activate(spec.room, focus);
+  if (spec.ticket) connect(owner);
+}
+
+/** A client of one room (`room`, a ticket's) or of the user's rooms (no `room`). */
+function newClient(spec: JoinSpec, room?: string): HipochatClient {
+  const client = new HipochatClient({
+    url: spec.ws,
+    httpUrl: spec.http,
+    ...(room === undefined ? { rooms: [] } : { room, useTicket: true }),
+    token: spec.token,
+    maxMessageBytes: maxBytes,
+    pageSize,
+    // Online list, typing line and "Seen by".
+    signals: true,
+    // Live messages of others mark the room read while the reader looks at it.
+    autoMarkRead: true,
+    isReading,
+  });
+  const remembered = localStorage.getItem(selfKey(spec));
+  if (remembered) client.setSelfId(remembered);
+  client.on('self', (userId) => localStorage.setItem(selfKey(spec), userId));
+  return client;
+}
+
+/** The user's one client on this endpoint, connecting on first use; its unread counts feed the badges. */
+function sharedClient(spec: JoinSpec): HipochatClient {
+  const key = JSON.stringify([spec.ws, spec.http, spec.token]);
+  const known = shared.get(key);
+  if (known) return known;
+  const client = newClient(spec);
+  client.on('unread', ({ room, count }) => {
+    const entry = joined.get(room);
+    if (entry?.owner === client && room !== active) setBadge(entry, count);
+  });
+  shared.set(key, client);
+  connect(client);
+  return client;
+}
+
+function connect(client: HipochatClient): void {
   client.connect(Number.POSITIVE_INFINITY).catch(() => {
     // The state line already says why (closed with a reason).
   });

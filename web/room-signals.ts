@@ -8,6 +8,30 @@ import { type HipochatClient, type PresenceEvent, profileUserId } from '@hipocha
 import { compareIds, type Profile } from '../protocol/index.js';
 import { h } from './dom.js';
 
+/**
+ * What a room view uses of its room: a one-room client, or a room object of a client that follows
+ * several rooms on one socket (`client.rooms.get(name)`); both have these members.
+ */
+export type RoomClient = Pick<
+  HipochatClient,
+  | 'room'
+  | 'maxMessageBytes'
+  | 'http'
+  | 'userId'
+  | 'state'
+  | 'hasEarlier'
+  | 'on'
+  | 'send'
+  | 'edit'
+  | 'delete'
+  | 'react'
+  | 'frameBytes'
+  | 'getMessage'
+  | 'loadEarlier'
+  | 'sendTyping'
+  | 'markRead'
+>;
+
 /** How long after a join or leave the room's occupancy is asked again (a burst asks once). */
 export const OCCUPANCY_REFRESH_MS = 300;
 
@@ -77,7 +101,7 @@ export class RoomSignals {
   private presenceKnown = false;
 
   constructor(
-    private readonly client: HipochatClient,
+    private readonly client: RoomClient,
     private readonly log: HTMLElement,
   ) {
     const room = client.room;

@@ -1,7 +1,7 @@
-import type { HipochatClient, MessageMeta, StateChange } from '@hipochat/client';
+import type { MessageMeta, StateChange } from '@hipochat/client';
 import { type ChatMessage, compareIds, type Reactions } from '../protocol/index.js';
 import { h } from './dom.js';
-import { RoomSignals } from './room-signals.js';
+import { type RoomClient, RoomSignals } from './room-signals.js';
 
 /** A display name for a message's author. */
 export function authorName(message: ChatMessage): string {
@@ -69,7 +69,7 @@ export class RoomView {
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
-    readonly client: HipochatClient,
+    readonly client: RoomClient,
     readonly id: string,
     private readonly onLeave: () => void,
     private readonly onActivity: (view: RoomView) => void,

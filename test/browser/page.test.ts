@@ -68,6 +68,14 @@ async function say(page: Page, room: string, text: string): Promise<void> {
   await box.press('Enter');
 }
 
+/**
+ * Bytes of a message frame around its body: `{"type":"message","body":"…","clientId":"<uuid>","room":"<room>"}`
+ * (the page's socket follows several rooms, so every frame names its room).
+ */
+function around(room: string): number {
+  return 78 + ',"room":""'.length + room.length;
+}
+
 /** Message bodies of a room in the order the page shows them. */
 function bodies(page: Page, room: string): Promise<string[]> {
   return panel(page, room).locator('.log .msg .body').allInnerTexts();
@@ -216,12 +224,13 @@ describe('the demo page', () => {
         await box.fill('é'.repeat(9000));
         await box.press('Enter');
 
-        // Assess: the whole frame is counted (the body plus 78 bytes around it), nothing is cut.
+        // Assess: the whole frame is counted (the body and the bytes around it), nothing is cut.
         const room$ = panel(fay, room);
-        expect(await room$.locator('.counter').innerText()).toBe('18078 / 16384 bytes');
+        const size = 18_000 + around(room);
+        expect(await room$.locator('.counter').innerText()).toBe(`${size} / 16384 bytes`);
         expect(await room$.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
         expect(await room$.getByRole('alert').innerText()).toMatch(
-          /^message too large: 18078 bytes, the limit is 16384 bytes/,
+          new RegExp(`^message too large: ${size} bytes, the limit is 16384 bytes`),
         );
         expect(await box.inputValue()).toHaveLength(9000);
         await box.fill('small enough');
@@ -237,12 +246,12 @@ describe('the demo page', () => {
       'exact limit',
       () => pages,
       async () => {
-        // Prepare: `{"type":"message","body":"…","clientId":"<uuid>"}` is the body plus 78 bytes.
+        // Prepare: the frame is the body plus `around(room)` bytes.
         const room = uniqueRoom('exact');
         const kim = await openAs(gateway.httpUrl, 'kim', [room]);
         const box = kim.getByLabel(`Message to ${room}`);
         const room$ = panel(kim, room);
-        const fits = 'a'.repeat(16_384 - 78);
+        const fits = 'a'.repeat(16_384 - around(room));
 
         // Act
         await box.fill(`${fits}b`);
@@ -284,7 +293,7 @@ describe('the demo page', () => {
         const alert = room$.getByRole('alert');
         expect(await alert.isVisible()).toBe(true);
         expect(await alert.innerText()).toBe(
-          'message too large: 20078 bytes, the limit is 16384 bytes; shorten it to send',
+          `message too large: ${20_000 + around(room)} bytes, the limit is 16384 bytes; shorten it to send`,
         );
         expect(await room$.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
         expect(await room$.locator('.msg').count()).toBe(0);
@@ -352,6 +361,54 @@ describe('the demo page', () => {
             .locator('.badge')
             .isHidden(),
         ).toBe(true);
+      },
+    );
+  });
+
+  it('opens one websocket for several tabs and badges a tab from live unread frames', async () => {
+    await withScreenshots(
+      'one socket',
+      () => pages,
+      async () => {
+        // Prepare: ivy opens three rooms; the page counts its websockets and the unread frames.
+        const rooms = [uniqueRoom('one'), uniqueRoom('two'), uniqueRoom('three')];
+        const context = await browser.newContext({ viewport: { width: 1100, height: 750 } });
+        const ivy = await context.newPage();
+        pages.push(ivy);
+        const sockets: string[] = [];
+        const unreadFrames: string[] = [];
+        ivy.on('websocket', (socket) => {
+          sockets.push(socket.url());
+          socket.on('framereceived', ({ payload }) => {
+            if (String(payload).includes('"type":"unread"')) unreadFrames.push(String(payload));
+          });
+        });
+        const query = new URLSearchParams([
+          ...rooms.map((room): [string, string] => ['room', room]),
+          ['token', 'ivy'],
+        ]);
+        await ivy.goto(`${gateway.httpUrl}/?${query}`);
+        for (const room of rooms) await live(ivy, room);
+        const jo = await openAs(gateway.httpUrl, 'jo', [rooms[2]!]);
+
+        // Act
+        await say(jo, rooms[2]!, 'over in three');
+
+        // Assess
+        const tab = ivy.getByRole('tab', { name: new RegExp(rooms[2]!) });
+        await tab.locator('.badge', { hasText: '1' }).waitFor(WAIT);
+        expect(unreadFrames.map((frame) => JSON.parse(frame))).toContainEqual({
+          type: 'unread',
+          room: rooms[2],
+          count: 1,
+        });
+        await say(ivy, rooms[0]!, 'from the first tab');
+        await panel(ivy, rooms[0]!).getByText('from the first tab').waitFor(WAIT);
+        await tab.click();
+        await panel(ivy, rooms[2]!)
+          .getByText('over in three')
+          .waitFor({ state: 'visible', ...WAIT });
+        expect(sockets).toHaveLength(1);
       },
     );
   });

@@ -13,7 +13,15 @@ export interface HipochatClientOptions extends Omit<RoomOptions, 'room'> {
   url: string;
   /** HTTP API base (prefix of `/talk/...`). @default the ws URL's origin with http(s) */
   httpUrl?: string;
-  room: string;
+  /** The one room of this client (`?room=`); or name `rooms`. */
+  room?: string;
+  /**
+   * The rooms this client follows on one connection, each subscribed after every (re)connect;
+   * `client.rooms.add`/`remove` change them. Instead of `room`.
+   */
+  rooms?: readonly string[];
+  /** With `rooms`: keep the user's unread counts live (`?unread=1`). @default true */
+  unread?: boolean;
   /** The user's token (`Authorization: Token <token>`). */
   token: string;
   /** URL shape. @default `legacy` when the URL path contains `/talk/chat`, else `apigateway` */

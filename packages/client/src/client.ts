@@ -8,20 +8,19 @@ import {
   type ChatMessage,
   DEFAULT_MAX_MESSAGE_BYTES,
   EPHEMERAL_INTERVAL_MS,
-  encodeClientFrame,
-  isValidRoom,
-  ROOM_NAME_RULE,
   SIGNALS_PARAMETER,
-  utf8Length,
+  UNREAD_PARAMETER,
 } from '../../../protocol/index.js';
+import { ChatRoom } from './chat-room.js';
 import type { HipochatClientOptions } from './client-options.js';
 import { Connection, type LinkChange } from './connection.js';
 import { HipochatError } from './errors.js';
 import { type ConnectionState, Emitter, type HipochatEvents, type StateChange } from './events.js';
 import { HipochatHttp } from './http.js';
 import type { SendAck } from './link-states.js';
-import { type Identity, Room } from './room.js';
-import { httpUrlFromWs, parseWsUrl, randomId } from './urls.js';
+import type { Identity } from './room.js';
+import { RoomSet } from './rooms.js';
+import { httpUrlFromWs, parseWsUrl } from './urls.js';
 
 /**
  * How often {@link HipochatClient.sendTyping} sends at most: a little over the server's
@@ -30,11 +29,9 @@ import { httpUrlFromWs, parseWsUrl, randomId } from './urls.js';
  */
 export const TYPING_SEND_INTERVAL_MS = EPHEMERAL_INTERVAL_MS + 200;
 
-// As long as `crypto.randomUUID()`, the longest clientId `send` generates.
-const UUID_SIZED_ID = '00000000-0000-0000-0000-000000000000';
-
 /**
- * A connection to one room that survives network trouble.
+ * A connection to one room (`room`), or to several on one socket (`rooms`, each a
+ * `client.rooms.get(name)`), that survives network trouble.
  *
  * @example
  * const client = new HipochatClient({ url: 'ws://127.0.0.1:8888', room: 'lobby', token: 'alice' });
@@ -45,25 +42,31 @@ const UUID_SIZED_ID = '00000000-0000-0000-0000-000000000000';
 export class HipochatClient {
   /** The HTTP API of this client's user. */
   readonly http: HipochatHttp;
+  /** The room of a one-room client; empty for a client of several rooms. */
   readonly room: string;
+  /** The rooms followed: `rooms.get(name)` is a room's events, history and sends. */
+  readonly rooms: RoomSet;
   readonly maxMessageBytes: number;
   /** The socket and its state machine. */
   readonly connection: Connection;
-  private readonly roomState: Room;
+  private readonly main: ChatRoom | undefined;
   private readonly events = new Emitter<HipochatEvents>();
   private readonly wsUrl: URL;
   private current: ConnectionState = 'idle';
   private selfId: string | undefined;
   private everLive = false;
-  private lastTypingAt: number | undefined;
 
   constructor(private readonly options: HipochatClientOptions) {
     this.wsUrl = parseWsUrl(options.url);
-    if (!isValidRoom(options.room)) {
-      throw new HipochatError('connection', `invalid room "${options.room}": use ${ROOM_NAME_RULE}`);
+    const multi = options.rooms !== undefined;
+    if (multi === (options.room !== undefined)) {
+      throw new HipochatError('connection', 'name either one room (`room`) or several (`rooms`)');
+    }
+    if (multi && (options.useTicket || options.shape === 'legacy')) {
+      throw new HipochatError('connection', 'a ticket or the Hipochat URL shape connects one room only');
     }
     if (!options.token) throw new HipochatError('auth', 'a token is required');
-    this.room = options.room;
+    this.room = options.room ?? '';
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.http = new HipochatHttp({
       httpUrl: options.httpUrl ?? httpUrlFromWs(options.url),
@@ -81,16 +84,22 @@ export class HipochatClient {
       WebSocket: options.WebSocket,
       random: options.random,
     });
-    const selfId = () => this.selfId;
-    const identity: Identity = {
-      get id() {
-        return selfId();
+    const make = (room: string): ChatRoom => this.makeRoom(room, multi);
+    const unread = multi && options.unread !== false;
+    this.rooms = new RoomSet(
+      {
+        connection: this.connection,
+        events: this.events,
+        make,
+        multi,
+        unread,
+        live: () => this.current === 'live',
       },
-      learn: (id) => this.setSelfId(id),
-    };
-    this.roomState = new Room(options, this.connection, this.http, this.events, identity);
+      options.rooms ?? [this.room],
+    );
+    this.main = multi ? undefined : this.rooms.get(this.room);
     this.connection.on('state', (change) => void this.onLink(change));
-    this.connection.on('frame', (frame) => this.roomState.handle(frame));
+    this.connection.on('frame', (frame) => this.rooms.handle(frame));
     this.connection.on('error', (error) => this.events.emit('error', error));
   }
 
@@ -106,22 +115,30 @@ export class HipochatClient {
 
   /** The newest message id seen; catch-up asks for what came after it. */
   get lastMessageId(): string | undefined {
-    return this.roomState.timeline.lastId;
+    return this.main?.lastMessageId;
   }
 
   /** The oldest message id seen; {@link loadEarlier} asks for what came before it. */
   get firstMessageId(): string | undefined {
-    return this.roomState.timeline.firstId;
+    return this.main?.firstMessageId;
   }
 
   /** The server holds messages older than the oldest one loaded. */
   get hasEarlier(): boolean {
-    return this.roomState.hasEarlier;
+    return this.main?.hasEarlier ?? false;
   }
 
   /** Sizes of everything the client remembers; each is bounded (see the README's memory notes). */
   get memory(): Record<string, number> {
-    return { ...this.connection.memory, ...this.roomState.memory };
+    return {
+      ...this.connection.memory,
+      ...(this.main ? this.main.core.memory : { rooms: this.rooms.size }),
+    };
+  }
+
+  /** Unread counts by room, live from the server (a client of several rooms). */
+  get unread(): ReadonlyMap<string, number> {
+    return this.rooms.unread;
   }
 
   /** Subscribes to an event; returns the unsubscribe function. */
@@ -139,6 +156,7 @@ export class HipochatClient {
     if (this.selfId === userId) return;
     this.selfId = userId;
     this.events.emit('self', userId);
+    this.rooms.relay('self', userId);
   }
 
   /**
@@ -179,56 +197,43 @@ export class HipochatClient {
 
   /** Marks the room read when messages of others arrived and the reader is looking (throttled). */
   markRead(): void {
-    this.roomState.markRead();
+    this.only().markRead();
   }
 
   /** Closes for good: no more reconnects. */
   close(): void {
-    this.roomState.close();
+    this.rooms.close();
     this.connection.close();
   }
 
   /** UTF-8 bytes of the frame {@link send} would send for `body` (a generated clientId counts as 36). */
   frameBytes(body: unknown, options: { type?: string; clientId?: string } = {}): number {
-    const clientId = options.clientId ?? UUID_SIZED_ID;
-    return utf8Length(encodeClientFrame({ kind: 'send', type: options.type, body, clientId }));
+    return this.only().frameBytes(body, options);
   }
 
   /** Sends a chat line; resolves with the server's acknowledgement (the message id). */
-  send(body: unknown, options: { type?: string; clientId?: string } = {}): Promise<SendAck> {
-    if (body === undefined || body === null || body === '') return refuse('the message is empty');
-    const clientId = options.clientId ?? randomId();
-    return this.sendChecked(
-      encodeClientFrame({ kind: 'send', type: options.type, body, clientId }),
-      clientId,
-    );
+  async send(body: unknown, options: { type?: string; clientId?: string } = {}): Promise<SendAck> {
+    return this.only().send(body, options);
   }
 
   /** Replaces the body of one of this user's messages. */
-  edit(id: string, body: unknown, options: { clientId?: string } = {}): Promise<SendAck> {
-    if (body === undefined || body === null || body === '') return refuse('the message is empty');
-    if (this.roomState.timeline.get(id)?.deleted) return refuse('the message was deleted; nothing was sent');
-    const clientId = options.clientId ?? randomId();
-    return this.sendChecked(encodeClientFrame({ kind: 'edit', id, body, clientId }), clientId);
+  async edit(id: string, body: unknown, options: { clientId?: string } = {}): Promise<SendAck> {
+    return this.only().edit(id, body, options);
   }
 
   /** Deletes one of this user's messages: it stays in history as a tombstone without a body. */
-  delete(id: string, options: { clientId?: string } = {}): Promise<SendAck> {
-    const clientId = options.clientId ?? randomId();
-    return this.sendChecked(encodeClientFrame({ kind: 'delete', id, clientId }), clientId);
+  async delete(id: string, options: { clientId?: string } = {}): Promise<SendAck> {
+    return this.only().delete(id, options);
   }
 
   /** Toggles this user's reaction `emoji` on a message. */
-  react(id: string, emoji: string, options: { clientId?: string } = {}): Promise<SendAck> {
-    if (!emoji) return refuse('an emoji is required');
-    this.roomState.probeReaction(id, emoji);
-    const clientId = options.clientId ?? randomId();
-    return this.sendChecked(encodeClientFrame({ kind: 'react', id, emoji, clientId }), clientId);
+  async react(id: string, emoji: string, options: { clientId?: string } = {}): Promise<SendAck> {
+    return this.only().react(id, emoji, options);
   }
 
   /** A message as this client has it now (edits, deletes and reactions applied), by id. */
   getMessage(id: string): ChatMessage | undefined {
-    return this.roomState.timeline.get(id);
+    return this.main?.getMessage(id);
   }
 
   /**
@@ -236,37 +241,49 @@ export class HipochatClient {
    * call on every keystroke. Returns whether a frame went out.
    */
   sendTyping(): boolean {
-    if (this.current !== 'live' || this.roomState.typing === 'refused') return false;
-    const now = Date.now();
-    if (this.lastTypingAt !== undefined && now - this.lastTypingAt < TYPING_SEND_INTERVAL_MS) return false;
-    // Until the server has acked one, typing frames carry a clientId: an older server's error frame
-    // then names the typing frame, and the echo tells this client its user id.
-    const clientId = this.roomState.typing === 'unknown' ? randomId() : undefined;
-    if (clientId !== undefined) this.roomState.typingProbe(clientId);
-    if (!this.connection.sendRaw(encodeClientFrame({ kind: 'typing', clientId }), clientId)) return false;
-    this.lastTypingAt = now;
-    return true;
+    return this.only().sendTyping();
   }
 
   /** Fetches what came after the newest message seen, emits it, and marks the room read. */
-  catchUp(): Promise<ChatMessage[]> {
-    return this.roomState.catchUp();
+  async catchUp(): Promise<ChatMessage[]> {
+    return this.only().catchUp();
   }
 
   /** Fetches the page before the oldest message loaded and emits it as history. */
-  loadEarlier(limit?: number): Promise<ChatMessage[]> {
-    return this.roomState.loadEarlier(limit);
+  async loadEarlier(limit?: number): Promise<ChatMessage[]> {
+    return this.only().loadEarlier(limit);
   }
 
-  private sendChecked(frame: string, clientId: string): Promise<SendAck> {
-    const size = utf8Length(frame);
-    if (size > this.maxMessageBytes) {
-      return refuse(
-        `message too large: ${size} bytes, the limit is ${this.maxMessageBytes} bytes (nothing was sent)`,
-      );
-    }
-    if (this.current !== 'live') return refuse(`not connected (${this.current}); nothing was sent`);
-    return this.connection.send(frame, clientId);
+  // The one room of a one-room client; a client of several rooms names the room (a rejection).
+  private only(): ChatRoom {
+    if (this.main) return this.main;
+    throw new HipochatError('send', 'this client follows several rooms: use client.rooms.get(room)');
+  }
+
+  private makeRoom(room: string, multi: boolean): ChatRoom {
+    const selfId = () => this.selfId;
+    const identity: Identity = {
+      get id() {
+        return selfId();
+      },
+      learn: (id) => this.setSelfId(id),
+    };
+    const chatRoom: ChatRoom = new ChatRoom(
+      { ...this.options, room },
+      {
+        connection: this.connection,
+        http: this.http,
+        self: identity,
+        maxMessageBytes: this.maxMessageBytes,
+        typingIntervalMs: TYPING_SEND_INTERVAL_MS,
+        named: multi,
+        state: () => this.current,
+        notLive: () => (this.current !== 'live' ? this.current : chatRoom.live ? undefined : 'subscribing'),
+      },
+      this.events,
+      multi,
+    );
+    return chatRoom;
   }
 
   private async onLink(change: LinkChange): Promise<void> {
@@ -283,14 +300,14 @@ export class HipochatClient {
           attempt: change.attempt,
         });
       case 'open':
-        await this.roomState.resync();
+        await this.rooms.opened();
         if (!this.connection.usable) return;
         this.everLive = true;
-        this.roomState.live = true;
+        this.rooms.markLive();
         this.connection.markHealthy();
         return this.report({ state: 'live' });
       case 'waiting':
-        this.roomState.live = false;
+        this.rooms.down();
         return this.report({
           state: 'reconnecting',
           attempt: change.attempt,
@@ -298,7 +315,7 @@ export class HipochatClient {
           ...extra,
         });
       case 'closed':
-        this.roomState.close();
+        this.rooms.close();
         return this.report({ state: 'closed', ...extra });
     }
   }
@@ -306,6 +323,7 @@ export class HipochatClient {
   private report(change: StateChange): void {
     this.current = change.state;
     this.events.emit('state', change);
+    this.rooms.relay('state', change);
   }
 
   private safeUrl(): string {
@@ -318,7 +336,10 @@ export class HipochatClient {
     if (this.options.useTicket) credential = ['ticket', (await this.http.ticket(this.room)).ticket];
     const shape =
       this.options.shape ?? (this.wsUrl.pathname.includes('/talk/chat') ? 'legacy' : 'apigateway');
-    if (shape === 'legacy') {
+    // A client of several rooms names none: it subscribes each once open, with its own `since`.
+    if (this.options.rooms !== undefined) {
+      url.searchParams.delete('room');
+    } else if (shape === 'legacy') {
       const prefix = url.pathname.replace(/\/talk\/chat.*$/, '').replace(/\/$/, '');
       url.pathname = `${prefix}/talk/chat/${encodeURIComponent(this.room)}/`;
     } else {
@@ -327,6 +348,9 @@ export class HipochatClient {
     url.searchParams.set(credential[0], credential[1]);
     if (this.options.batch !== false) url.searchParams.set('batch', '1');
     if (this.options.signals) url.searchParams.set(SIGNALS_PARAMETER, '1');
+    if (this.options.rooms !== undefined && this.options.unread !== false) {
+      url.searchParams.set(UNREAD_PARAMETER, '1');
+    }
     return url.toString();
   }
 
@@ -335,7 +359,8 @@ export class HipochatClient {
     const status = problem ? /Unexpected server response: (\d{3})/.exec(problem)?.[1] : undefined;
     if (status === '401') return 'authentication error: the token was refused';
     try {
-      await this.http.notification(this.room);
+      const room = this.room || this.rooms.names()[0];
+      if (room !== undefined) await this.http.notification(room);
     } catch (error) {
       const code = error instanceof HipochatError ? error.status : undefined;
       if (code === 401) return 'authentication error: the token was refused';
@@ -346,8 +371,4 @@ export class HipochatClient {
     if (status === '403') return 'not allowed in this room (403)';
     return undefined;
   }
-}
-
-function refuse(message: string): Promise<never> {
-  return Promise.reject(new HipochatError('send', message));
 }

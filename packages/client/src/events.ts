@@ -24,6 +24,12 @@ export interface ClientErrorEvent {
   message: string;
 }
 
+/** The `unread` event: the user's unread count of a room changed (a client of several rooms). */
+export interface UnreadEvent {
+  room: string;
+  count: number;
+}
+
 /** Where a message came from. */
 export interface MessageMeta {
   /** `history` for the catch-up after a (re)connect, `live` for a pushed frame. */
@@ -130,6 +136,8 @@ export interface HipochatEvents {
   delete: (event: DeleteEvent) => void;
   /** A message's reactions changed (live with `signals: true`; from history after a reconnect either way). */
   reaction: (event: ReactionEvent) => void;
+  /** A room's unread count changed (a client of several rooms with `unread`, the default). */
+  unread: (event: UnreadEvent) => void;
 }
 
 /**

@@ -28,6 +28,7 @@ export {
   MESSAGE_ID_PATTERN,
   utf8Length,
 } from '../../../protocol/index.js';
+export { ChatRoom, type ChatRoomContext } from './chat-room.js';
 export * from './client.js';
 export * from './client-options.js';
 export * from './connection.js';
@@ -43,5 +44,6 @@ export {
   Room,
   type RoomOptions,
 } from './room.js';
+export { RoomSet, type RoomSetContext } from './rooms.js';
 export { DEFAULT_TIMELINE_CAP, RoomTimeline, sortById, type TimelineChange } from './timeline.js';
 export { backoffDelay, httpUrlFromWs, parseHttpUrl, parseWsUrl } from './urls.js';

@@ -31,7 +31,8 @@ export interface RoomOptions {
   pageSize?: number;
   refreshOnReconnect?: number;
   autoMarkRead?: boolean;
-  isReading?: () => boolean;
+  /** Whether the reader looks at the room (it is named, for a client of several rooms). @default {@link pageIsReading} */
+  isReading?: (room: string) => boolean;
   readMarkIntervalMs?: number;
   /** Messages the timeline keeps. @default {@link DEFAULT_TIMELINE_CAP} */
   timelineCap?: number;
@@ -74,7 +75,7 @@ export class Room {
     this.timeline = new RoomTimeline(options.timelineCap);
     this.readMarker = new ReadMarker({
       mark: () => (this.live ? this.catchUp() : Promise.resolve()),
-      isReading: options.isReading ?? pageIsReading,
+      isReading: () => this.reading(),
       intervalMs: options.readMarkIntervalMs,
     });
   }
@@ -98,15 +99,18 @@ export class Room {
     };
   }
 
-  /** Catches up on a fresh socket, then lets the held live frames through. */
-  async resync(): Promise<void> {
+  /**
+   * Catches up on a fresh socket, then lets the held live frames through; with `until` (a
+   * subscribe's answer, which never rejects) it holds them until that settles too.
+   */
+  async resync(until?: Promise<unknown>): Promise<void> {
     const held: ServerFrame[] = [];
     this.held = held;
     try {
       // A page in the background reads what it missed without claiming the reader saw it.
       const window = this.options.refreshOnReconnect ?? DEFAULT_REFRESH_ON_RECONNECT;
       const since = this.caughtUpOnce ? this.timeline.refreshFrom(window) : this.timeline.lastId;
-      await this.fetchAfter(since, (this.options.isReading ?? pageIsReading)());
+      await this.fetchAfter(since, this.reading());
     } catch (error) {
       // The socket works; a failed catch-up must not keep the room from going live.
       const kind = (error as { kind?: 'http' }).kind ?? 'http';
@@ -114,6 +118,7 @@ export class Room {
         this.events.emit('error', { kind, message: `catch-up failed: ${(error as Error).message}` });
       }
     } finally {
+      await until;
       if (this.held === held) this.held = undefined;
     }
     const messages = sortById(
@@ -127,6 +132,10 @@ export class Room {
   close(): void {
     this.live = false;
     this.readMarker.cancel();
+  }
+
+  private reading(): boolean {
+    return this.options.isReading ? this.options.isReading(this.name) : pageIsReading();
   }
 
   /** Marks the room read when owed and the reader is looking (throttled). */

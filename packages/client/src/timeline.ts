@@ -52,6 +52,11 @@ export class RoomTimeline {
     return this.known.size;
   }
 
+  /** The messages held, oldest first. */
+  list(): ChatMessage[] {
+    return this.ids.map((id) => this.known.get(id)!);
+  }
+
   /** The newest message id seen. */
   get lastId(): string | undefined {
     return this.ids[this.ids.length - 1] ?? this.forgottenUpTo;
