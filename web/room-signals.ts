@@ -119,6 +119,7 @@ export class RoomSignals {
     this.unsubscribe.push(
       client.on('state', (change) => {
         if (change.state === 'live') void this.seed();
+        else this.markStale(change.state);
       }),
       client.on('presence', (event) => {
         if (this.pendingPresence) this.pendingPresence.push(event);
@@ -193,6 +194,19 @@ export class RoomSignals {
     this.renderSeen();
   }
 
+  /**
+   * Off the socket, presence frames are missed: the list is no longer known, so it says so
+   * (greyed, "Reconnecting…") until the next seed on reconnect replaces it.
+   */
+  private markStale(state: string): void {
+    if (!this.presenceKnown) return;
+    this.seeding += 1;
+    this.onlineSection.setAttribute('data-stale', 'true');
+    this.onlineCount.textContent = '?';
+    this.occupancyLine.textContent = state === 'closed' ? 'Offline' : 'Reconnecting…';
+    this.occupancyLine.removeAttribute('title');
+  }
+
   /** Asks for the member and connection counts again after a join or leave (frames carry neither). */
   private refreshOccupancySoon(): void {
     clearTimeout(this.occupancyTimer);
@@ -228,8 +242,9 @@ export class RoomSignals {
   }
 
   private renderOnline(): void {
-    if (!this.presenceKnown) return;
+    if (!this.presenceKnown || this.client.state !== 'live') return;
     this.onlineSection.hidden = false;
+    this.onlineSection.removeAttribute('data-stale');
     const self = this.client.userId;
     const entries = [...this.online.entries()].sort(([, a], [, b]) =>
       profileName(a).localeCompare(profileName(b)),

@@ -466,7 +466,9 @@ export class RoomView {
         h('span', {}, label),
       ),
     );
-    first.scrollIntoView({ block: 'center' });
+    // Open where reading resumes; with nothing read yet (a newcomer), at the newest message.
+    if (first.previousElementSibling?.previousElementSibling) first.scrollIntoView({ block: 'center' });
+    else this.log.scrollTop = this.log.scrollHeight;
   }
 
   private markOwn(userId: string): void {

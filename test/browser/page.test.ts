@@ -10,6 +10,9 @@ jest.setTimeout(180_000);
 
 const SERVICE_KEY = 'browser-test-key';
 const WAIT = { timeout: 30_000 };
+const DESKTOP = { width: 1100, height: 750 };
+/** A phone held upright (an iPhone 12-14). */
+const PHONE = { width: 390, height: 844 };
 
 let browser: Browser;
 const pages: Page[] = [];
@@ -37,8 +40,9 @@ async function openAs(
   rooms: string[],
   path = '/',
   extra: Record<string, string> = {},
+  viewport = DESKTOP,
 ): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 750 } });
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   pages.push(page);
   const query = new URLSearchParams([
@@ -785,6 +789,89 @@ describe('the demo page', () => {
     },
   );
 
+  describe('defects a user met', () => {
+    it('recognises your own messages at once after a reload, before you type', async () => {
+      await withScreenshots(
+        'own after reload',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('self');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          await say(alice, room, 'written before the reload');
+          await panel(alice, room).locator('.msg.own').waitFor(WAIT);
+
+          // Act
+          await alice.reload();
+          await live(alice, room);
+          const mine = panel(alice, room).locator('.msg', { hasText: 'written before the reload' });
+          await mine.waitFor(WAIT);
+
+          // Assess
+          await panel(alice, room).locator('.msg.own').waitFor(WAIT);
+          expect(await mine.getAttribute('class')).toContain('own');
+          expect(await mine.locator('.you').isVisible()).toBe(true);
+          expect(await mine.getByRole('button', { name: 'Edit message' }).count()).toBe(1);
+          expect(await mine.getByRole('button', { name: 'Delete message' }).count()).toBe(1);
+        },
+      );
+    });
+
+    it('shows "Seen by bob" under your message when bob replies at once', async () => {
+      await withScreenshots(
+        'seen on reply',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('reply');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+
+          // Act
+          await say(alice, room, 'lunch?');
+          await panel(bob, room).getByText('lunch?').waitFor(WAIT);
+          await say(bob, room, 'yes!');
+          await panel(alice, room).getByText('yes!').waitFor(WAIT);
+
+          // Assess
+          const seen = panel(alice, room).locator('.msg', { hasText: 'lunch?' }).locator('.seen');
+          await seen.getByText('Seen by bob', { exact: true }).waitFor(WAIT);
+          expect(await panel(alice, room).locator('.msg .seen').count()).toBe(1);
+        },
+      );
+    });
+
+    it('keeps the message box and the newest message in view on a phone', async () => {
+      await withScreenshots(
+        'phone layout',
+        () => pages,
+        async () => {
+          // Prepare: more messages than a phone screen holds.
+          const room = uniqueRoom('phone');
+          for (let n = 1; n <= 30; n += 1) {
+            await post(gateway.httpUrl, room, 'message', `line ${n}`, 'Token bob');
+          }
+
+          // Act
+          const alice = await openAs(gateway.httpUrl, 'alice', [room], '/', {}, PHONE);
+          await panel(alice, room).getByText('line 30').waitFor(WAIT);
+
+          // Assess: the page fits the screen and the list scrolls itself, at its end.
+          const pageHeight = await alice.locator('html').evaluate((html) => html.scrollHeight);
+          expect(pageHeight).toBeLessThanOrEqual(PHONE.height);
+          const box = alice.getByLabel(`Message to ${room}`);
+          await expect(box.boundingBox()).resolves.toMatchObject({ y: expect.any(Number) });
+          const inView = async (locator: ReturnType<Page['locator']>) => {
+            const rect = await locator.boundingBox();
+            return rect !== null && rect.y >= 0 && rect.y + rect.height <= PHONE.height;
+          };
+          expect(await inView(box)).toBe(true);
+          expect(await inView(panel(alice, room).locator('.msg', { hasText: 'line 30' }))).toBe(true);
+        },
+      );
+    });
+  });
+
   it('joins from the form with the keyboard alone', async () => {
     await withScreenshots(
       'keyboard join',
@@ -857,6 +944,36 @@ describe('the demo page across a gateway restart', () => {
             'mine before',
             'mine after',
           ]);
+        },
+      );
+    } finally {
+      await gateway.stop();
+    }
+  });
+  it('says the online list is unknown while reconnecting instead of "1 online"', async () => {
+    const port = await freePort();
+    let gateway = await startGateway({ HIPOCHAT_LISTEN_PORT: String(port) });
+    try {
+      await withScreenshots(
+        'reconnecting online',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('offline');
+          const jo = await openAs(gateway.httpUrl, 'jo', [room]);
+          const occupancy = panel(jo, room).locator('.occupancy');
+          await occupancy.getByText('1 online', { exact: false }).waitFor(WAIT);
+
+          // Act
+          await gateway.stop();
+          await panel(jo, room).locator('.state[data-state="reconnecting"]').waitFor(WAIT);
+
+          // Assess
+          expect(await occupancy.innerText()).toMatch(/reconnecting/i);
+          expect(await occupancy.innerText()).not.toMatch(/online/);
+          expect(await panel(jo, room).locator('.online').getAttribute('data-stale')).toBe('true');
+          gateway = await startGateway({ HIPOCHAT_LISTEN_PORT: String(port) });
+          await occupancy.getByText('1 online', { exact: false }).waitFor({ timeout: 60_000 });
         },
       );
     } finally {
