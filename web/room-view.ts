@@ -79,13 +79,13 @@ export class RoomView {
     const inputId = `${id}-input`;
     const counterId = `${id}-counter`;
     this.status = h('p', { class: 'state', role: 'status', 'data-state': 'connecting' }, 'Connecting…');
-    this.log = h('ol', {
-      class: 'log',
-      role: 'log',
-      'aria-live': 'polite',
-      'aria-label': `Messages in ${room}`,
-      tabindex: 0,
-    });
+    // The list keeps its list semantics; the live "log" role sits on a wrapper (a role on <ol> would strip them).
+    this.log = h('ol', { class: 'log', 'aria-label': `Messages in ${room}`, tabindex: 0 });
+    const logRegion = h(
+      'div',
+      { class: 'log-region', role: 'log', 'aria-live': 'polite', 'aria-label': `Conversation in ${room}` },
+      this.log,
+    );
     this.input = h('textarea', {
       id: inputId,
       rows: 2,
@@ -135,7 +135,7 @@ export class RoomView {
       ),
       this.signals.onlineSection,
       this.earlierButton,
-      this.log,
+      logRegion,
       this.signals.typingLine,
       composer,
     );
@@ -460,10 +460,11 @@ export class RoomView {
     this.dividerPlaced = true;
     const label = `${count} unread message${count === 1 ? '' : 's'}`;
     first.before(
+      // The item stays a list item (an <ol> holds only those); the separator is inside it.
       h(
         'li',
-        { class: 'divider', role: 'separator', 'aria-label': label, 'data-before': firstUnreadId },
-        h('span', {}, label),
+        { class: 'divider', 'data-before': firstUnreadId },
+        h('div', { role: 'separator', 'aria-label': label }, h('span', {}, label)),
       ),
     );
     // Open where reading resumes; with nothing read yet (a newcomer), at the newest message.

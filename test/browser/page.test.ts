@@ -1,6 +1,6 @@
 // biome-ignore-all lint/performance/useDomNodeTextContent: Locator.innerText (what the user sees), not the DOM property
 import type { Browser, Page } from 'playwright-core';
-import { ensurePageBuilt, launchBrowser, withScreenshots } from '../support/browser.js';
+import { axeViolations, ensurePageBuilt, launchBrowser, withScreenshots } from '../support/browser.js';
 import { httpAs, settledLeave } from '../support/chat-client.js';
 import { type ChatEndpoints, realServices, startGateway } from '../support/gateway.js';
 import { freePort } from '../support/net.js';
@@ -870,6 +870,62 @@ describe('the demo page', () => {
         },
       );
     });
+  });
+
+  describe('accessibility (axe-core, WCAG 2.1 A/AA and best practices)', () => {
+    it.each([
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ])('finds no violation before joining a room on %s', async (_name, viewport) => {
+      await withScreenshots(
+        `axe empty ${_name}`,
+        () => pages,
+        async () => {
+          // Prepare
+          const page = await openAs(gateway.httpUrl, 'alice', [], '/', {}, viewport);
+
+          // Act
+          const violations = await axeViolations(page);
+
+          // Assess
+          expect(violations).toEqual([]);
+        },
+      );
+    });
+
+    it.each([
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ])(
+      'finds no violation inside a room with messages, an injection and the unread divider on %s',
+      async (_name, viewport) => {
+        await withScreenshots(
+          `axe room ${_name}`,
+          () => pages,
+          async () => {
+            // Prepare
+            const room = uniqueRoom('axe');
+            await post(gateway.httpUrl, room, 'message', 'hello from bob', 'Token bob');
+            await post(
+              gateway.httpUrl,
+              room,
+              'notification',
+              { status: 'deployed' },
+              `Bearer ${SERVICE_KEY}`,
+            );
+            const alice = await openAs(gateway.httpUrl, 'alice', [room], '/', {}, viewport);
+            await say(alice, room, 'hi bob');
+            await panel(alice, room).locator('.msg.own').waitFor(WAIT);
+
+            // Act
+            const violations = await axeViolations(alice);
+
+            // Assess
+            expect(violations).toEqual([]);
+          },
+        );
+      },
+    );
   });
 
   it('joins from the form with the keyboard alone', async () => {
