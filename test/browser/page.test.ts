@@ -59,6 +59,11 @@ function panel(page: Page, room: string) {
   return page.locator(`.room[data-room="${room}"]`);
 }
 
+/** A message item in a room's log by its body text. */
+function item(page: Page, room: string, text: string) {
+  return panel(page, room).locator('.log .msg', { has: page.locator('.body', { hasText: text }) });
+}
+
 async function live(page: Page, room: string): Promise<void> {
   // Rooms not on screen are hidden; their state still counts.
   await panel(page, room)
@@ -168,11 +173,11 @@ describe('the demo page', () => {
         await live(carol, room);
 
         // Assess
-        const divider = panel(carol, room).getByRole('separator');
+        const divider = panel(carol, room).getByRole('separator', { name: /unread/ });
         await divider.waitFor(WAIT);
         expect(await divider.innerText()).toBe('2 unread messages');
         const log = await panel(carol, room)
-          .locator('.log > li')
+          .locator('.log > li:not(.day)')
           .evaluateAll((items) =>
             items.map((item) =>
               item.classList.contains('divider') ? '---' : (item.querySelector('.body')?.textContent ?? ''),
@@ -618,10 +623,6 @@ describe('the demo page', () => {
   });
 
   describe('messages that change', () => {
-    /** A message item in a room's log by its body text. */
-    const item = (page: Page, room: string, text: string) =>
-      panel(page, room).locator('.log .msg', { has: page.locator('.body', { hasText: text }) });
-
     it('edits your own message inline (Enter saves, Escape cancels) and the other user sees it change live', async () => {
       await withScreenshots(
         'edit',
@@ -720,8 +721,12 @@ describe('the demo page', () => {
 
           // Act: bob reacts by keyboard, alice joins in, then bob takes his back.
           await panel(bob, room).getByText('we shipped it').waitFor(WAIT);
-          await party(bob).focus();
+          await item(bob, room, 'we shipped it').getByRole('button', { name: 'Add a reaction' }).focus();
           await bob.keyboard.press('Enter');
+          await item(bob, room, 'we shipped it')
+            .getByRole('group', { name: 'Pick a reaction' })
+            .getByRole('button', { name: 'React with 🎉' })
+            .press('Enter');
           await party(alice).locator('.count', { hasText: '1' }).waitFor(WAIT);
           await party(alice).click();
           await party(bob).locator('.count', { hasText: '2' }).waitFor(WAIT);
@@ -734,7 +739,9 @@ describe('the demo page', () => {
           await party(bob).and(bob.locator('[aria-pressed="false"]')).waitFor(WAIT);
           expect(await party(alice).getAttribute('aria-pressed')).toBe('true');
           expect(await party(alice).getAttribute('aria-label')).toBe('Remove your 🎉 reaction (1 reaction)');
-          expect(await item(alice, room, 'we shipped it').locator('.reaction').count()).toBe(4);
+          // Only the reactions used show, next to the one add-reaction control.
+          expect(await item(alice, room, 'we shipped it').locator('.reaction').count()).toBe(1);
+          expect(await item(alice, room, 'we shipped it').locator('.add-reaction').count()).toBe(1);
         },
       );
     });
@@ -926,6 +933,67 @@ describe('the demo page', () => {
         );
       },
     );
+  });
+
+  describe('the look of a chat', () => {
+    it('groups a run of one author under one avatar and author line, under a day separator', async () => {
+      await withScreenshots(
+        'grouping',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('runs');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+
+          // Act
+          await say(alice, room, 'one');
+          await panel(alice, room).getByText('one').waitFor(WAIT);
+          await say(alice, room, 'two');
+          await panel(bob, room).getByText('two').waitFor(WAIT);
+          await say(bob, room, 'three');
+          await panel(alice, room).getByText('three').waitFor(WAIT);
+
+          // Assess
+          const log = panel(alice, room);
+          expect(await log.getByRole('separator', { name: 'Today' }).count()).toBe(1);
+          expect(await log.locator('.msg:not(.continued) .avatar').allInnerTexts()).toEqual(['A', 'B']);
+          expect(await log.locator('.msg.continued .body').allInnerTexts()).toEqual(['two']);
+          expect(await log.locator('.msg', { hasText: 'two' }).locator('.meta').isVisible()).toBe(false);
+        },
+      );
+    });
+
+    it('shows message actions on hover or focus, and no empty reaction buttons', async () => {
+      await withScreenshots(
+        'hover actions',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('hover');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          await say(alice, room, 'hover me');
+          const mine = item(alice, room, 'hover me');
+          await mine.and(alice.locator('.own')).waitFor(WAIT);
+          const opacity = () =>
+            mine
+              .locator('.own-actions')
+              .evaluate((actions) => actions.ownerDocument.defaultView?.getComputedStyle(actions).opacity);
+          await alice.mouse.move(0, 0);
+          const idle = await opacity();
+
+          // Act
+          await mine.hover();
+          const hovered = await opacity();
+
+          // Assess
+          expect(idle).toBe('0');
+          expect(hovered).toBe('1');
+          expect(await mine.locator('.reaction').count()).toBe(0);
+          expect(await mine.getByRole('button', { name: 'Add a reaction' }).count()).toBe(1);
+        },
+      );
+    });
   });
 
   it('joins from the form with the keyboard alone', async () => {
