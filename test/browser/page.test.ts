@@ -1008,6 +1008,7 @@ describe('the demo page', () => {
         await page.goto(`${gateway.httpUrl}/`);
         const room = uniqueRoom('keys');
 
+        const form = await page.locator('#join-form').boundingBox();
         // Act
         await page.getByLabel('Room', { exact: true }).fill(room);
         await page.getByLabel(/Token/).fill('ida');
@@ -1019,6 +1020,8 @@ describe('the demo page', () => {
         // Assess
         await panel(page, room).getByText('typed without a mouse').waitFor(WAIT);
         expect(await page.getByLabel('WebSocket URL').inputValue()).toBe(gateway.wsUrl);
+        // Compact: room and token, the server settings folded away.
+        expect(form?.height).toBeLessThan(200);
       },
     );
   });
