@@ -1,6 +1,7 @@
 import type { MessageMeta, StateChange } from '@hipochat/client';
 import { type ChatMessage, compareIds } from '../protocol/index.js';
 import { h } from './dom.js';
+import { MessageEditor } from './message-editor.js';
 import { type MessageActions, messageContent, placeInRun, reactionBar } from './message-item.js';
 import { type RoomClient, RoomSignals } from './room-signals.js';
 
@@ -42,9 +43,10 @@ export class RoomView {
   /** The error line says the text is too large (and is cleared once it fits again). */
   private sizeErrorShown = false;
   private dividerPlaced = false;
+  private readonly editor: MessageEditor;
   private readonly actions: MessageActions = {
-    edit: (id) => this.startEdit(id),
-    remove: (id) => this.confirmDelete(id),
+    edit: (id) => this.editor.startEdit(id),
+    remove: (id) => this.editor.confirmDelete(id),
     react: (id, emoji) => void this.toggleReaction(id, emoji),
   };
   private readonly unsubscribe: (() => void)[] = [];
@@ -56,6 +58,12 @@ export class RoomView {
     private readonly onActivity: (view: RoomView) => void,
   ) {
     this.maxBytes = client.maxMessageBytes;
+    this.editor = new MessageEditor({
+      client,
+      item: (messageId) => this.item(messageId),
+      update: (message, closeEditor) => this.update(message, closeEditor),
+      showError: (message) => this.showSendError(message),
+    });
     const room = client.room;
     const inputId = `${id}-input`;
     const counterId = `${id}-counter`;
@@ -206,118 +214,6 @@ export class RoomView {
     } catch (error) {
       this.showSendError(error instanceof Error ? error.message : String(error));
     }
-  }
-
-  /** Replaces the body by an edit box: Enter saves, Shift+Enter adds a line, Escape cancels. */
-  private startEdit(id: string): void {
-    const item = this.item(id);
-    const message = this.client.getMessage(id);
-    if (!item || !message || message.deleted || typeof message.body !== 'string') return;
-    const body = item.querySelector('.body');
-    const actions = item.querySelector<HTMLElement>('.own-actions');
-    if (!body || item.querySelector('.edit-box')) return;
-    const original = message.body;
-    const box = h('textarea', {
-      class: 'edit-box',
-      rows: 2,
-      'aria-label': 'Edit message (Enter saves, Escape cancels)',
-    });
-    box.value = original;
-    const cancel = () => {
-      const current = this.client.getMessage(id) ?? message;
-      this.update(current, true);
-      this.item(id)?.querySelector<HTMLElement>('.edit')?.focus();
-    };
-    const save = async () => {
-      const text = box.value;
-      if (text.trim() === '' || text === original) return cancel();
-      box.disabled = true;
-      try {
-        await this.client.edit(id, text);
-        // The edit frame re-renders it too; this covers a connection without signals.
-        const current = this.client.getMessage(id);
-        if (current && current.body !== text) {
-          this.update(
-            {
-              ...current,
-              body: text,
-              edited: { at: Date.now() / 1000, by: this.client.userId ?? null },
-            },
-            true,
-          );
-        } else if (current) this.update(current, true);
-        this.item(id)?.querySelector<HTMLElement>('.edit')?.focus();
-      } catch (error) {
-        box.disabled = false;
-        this.showSendError(error instanceof Error ? error.message : String(error));
-        box.focus();
-      }
-    };
-    box.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape') {
-        event.preventDefault();
-        cancel();
-      } else if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        void save();
-      }
-    });
-    body.replaceWith(box);
-    if (actions) actions.hidden = true;
-    box.focus();
-    box.setSelectionRange(box.value.length, box.value.length);
-  }
-
-  /** Asks in place before deleting: the Delete button becomes "Delete this message? Delete / Cancel". */
-  private confirmDelete(id: string): void {
-    const item = this.item(id);
-    const actions = item?.querySelector<HTMLElement>('.own-actions');
-    if (!item || !actions || item.querySelector('.confirm')) return;
-    const close = () => {
-      confirm.remove();
-      actions.hidden = false;
-      actions.querySelector<HTMLElement>('.delete')?.focus();
-    };
-    const no = h('button', { type: 'button', class: 'chip cancel', onclick: close }, 'Cancel');
-    const yes = h(
-      'button',
-      {
-        type: 'button',
-        class: 'chip confirm-delete',
-        onclick: async () => {
-          yes.disabled = true;
-          try {
-            await this.client.delete(id);
-            const current = this.client.getMessage(id);
-            if (current && !current.deleted) {
-              const { body: _body, ...rest } = current;
-              this.update({ ...rest, body: undefined, deleted: true });
-            }
-          } catch (error) {
-            this.showSendError(error instanceof Error ? error.message : String(error));
-            close();
-          }
-        },
-      },
-      'Delete',
-    );
-    const confirm = h(
-      'div',
-      {
-        class: 'confirm',
-        role: 'group',
-        'aria-label': 'Confirm deletion',
-        onkeydown: (event) => {
-          if ((event as KeyboardEvent).key === 'Escape') close();
-        },
-      },
-      h('span', {}, 'Delete this message?'),
-      yes,
-      no,
-    );
-    actions.hidden = true;
-    actions.after(confirm);
-    no.focus();
   }
 
   private add(message: ChatMessage, meta: MessageMeta): void {
