@@ -189,9 +189,32 @@ export function messageContent(
   const meta = metaLine(message);
   if (message.deleted) return [avatar, meta, bodyNode(message)];
   const chat = message.type === 'message' && typeof message.body === 'string';
+  // On a touch screen (no hover) the actions open from this menu button; CSS hides it elsewhere.
+  const more = h(
+    'button',
+    {
+      type: 'button',
+      class: 'chip more',
+      'aria-label': 'Message actions',
+      'aria-expanded': 'false',
+      onclick: (event) => {
+        const button = event.currentTarget as HTMLElement;
+        const open = button.closest('.msg')?.classList.toggle('open') ?? false;
+        button.setAttribute('aria-expanded', String(open));
+      },
+    },
+    h('span', { 'aria-hidden': 'true' }, '⋯'),
+  );
   return chat
-    ? [avatar, meta, bodyNode(message), ownActions(message, actions), reactionBar(message, self, actions)]
-    : [avatar, meta, bodyNode(message), reactionBar(message, self, actions)];
+    ? [
+        avatar,
+        meta,
+        bodyNode(message),
+        more,
+        ownActions(message, actions),
+        reactionBar(message, self, actions),
+      ]
+    : [avatar, meta, bodyNode(message), more, reactionBar(message, self, actions)];
 }
 
 /** "Today", "Yesterday" or the date, for the separator above a day's first message. */

@@ -964,6 +964,35 @@ describe('the demo page', () => {
       );
     });
 
+    it('opens the actions of a message from its menu button on a touch screen', async () => {
+      await withScreenshots(
+        'touch menu',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('touch');
+          const context = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true });
+          const page = await context.newPage();
+          pages.push(page);
+          await page.goto(`${gateway.httpUrl}/?${new URLSearchParams({ room, token: 'alice' })}`);
+          await live(page, room);
+          await say(page, room, 'tap me');
+          const mine = item(page, room, 'tap me');
+          await mine.and(page.locator('.own')).waitFor(WAIT);
+          const edit = mine.getByRole('button', { name: 'Edit message' });
+          const closed = await edit.isVisible();
+
+          // Act
+          await mine.getByRole('button', { name: 'Message actions' }).tap();
+
+          // Assess
+          expect(closed).toBe(false);
+          await edit.waitFor(WAIT);
+          expect(await mine.getByRole('button', { name: 'Add a reaction' }).isVisible()).toBe(true);
+        },
+      );
+    });
+
     it('shows message actions on hover or focus, and no empty reaction buttons', async () => {
       await withScreenshots(
         'hover actions',
