@@ -130,9 +130,14 @@ export class RoomSignals {
         const key = event.senderId ?? userKey(event.author ?? {});
         this.showTyper(key, profileName(event.author, event.senderId));
       }),
-      // A message from someone ends their typing notice.
+      // A message from someone ends their typing notice, and shows they have read the room up to
+      // it: a quick reply can come before their read mark does, so "Seen by" need not wait for it.
       client.on('message', (message) => {
-        if (message.senderId) this.hideTyper(message.senderId);
+        if (!message.senderId) return;
+        this.hideTyper(message.senderId);
+        if (message.senderId !== this.client.userId && message.author) {
+          this.applyReceipt(message.author, message.id, message.senderId);
+        }
       }),
       client.on('read', (event) => this.applyReceipt(event.user, event.id, event.userId)),
       client.on('self', () => {
