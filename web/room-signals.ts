@@ -119,6 +119,7 @@ export class RoomSignals {
     this.unsubscribe.push(
       client.on('state', (change) => {
         if (change.state === 'live') void this.seed();
+        else this.markStale(change.state);
       }),
       client.on('presence', (event) => {
         if (this.pendingPresence) this.pendingPresence.push(event);
@@ -129,9 +130,14 @@ export class RoomSignals {
         const key = event.senderId ?? userKey(event.author ?? {});
         this.showTyper(key, profileName(event.author, event.senderId));
       }),
-      // A message from someone ends their typing notice.
+      // A message from someone ends their typing notice, and shows they have read the room up to
+      // it: a quick reply can come before their read mark does, so "Seen by" need not wait for it.
       client.on('message', (message) => {
-        if (message.senderId) this.hideTyper(message.senderId);
+        if (!message.senderId) return;
+        this.hideTyper(message.senderId);
+        if (message.senderId !== this.client.userId && message.author) {
+          this.applyReceipt(message.author, message.id, message.senderId);
+        }
       }),
       client.on('read', (event) => this.applyReceipt(event.user, event.id, event.userId)),
       client.on('self', () => {
@@ -193,6 +199,19 @@ export class RoomSignals {
     this.renderSeen();
   }
 
+  /**
+   * Off the socket, presence frames are missed: the list is no longer known, so it says so
+   * (greyed, "Reconnecting…") until the next seed on reconnect replaces it.
+   */
+  private markStale(state: string): void {
+    if (!this.presenceKnown) return;
+    this.seeding += 1;
+    this.onlineSection.setAttribute('data-stale', 'true');
+    this.onlineCount.textContent = '?';
+    this.occupancyLine.textContent = state === 'closed' ? 'Offline' : 'Reconnecting…';
+    this.occupancyLine.removeAttribute('title');
+  }
+
   /** Asks for the member and connection counts again after a join or leave (frames carry neither). */
   private refreshOccupancySoon(): void {
     clearTimeout(this.occupancyTimer);
@@ -228,8 +247,9 @@ export class RoomSignals {
   }
 
   private renderOnline(): void {
-    if (!this.presenceKnown) return;
+    if (!this.presenceKnown || this.client.state !== 'live') return;
     this.onlineSection.hidden = false;
+    this.onlineSection.removeAttribute('data-stale');
     const self = this.client.userId;
     const entries = [...this.online.entries()].sort(([, a], [, b]) =>
       profileName(a).localeCompare(profileName(b)),

@@ -1,20 +1,9 @@
 import type { MessageMeta, StateChange } from '@hipochat/client';
-import { type ChatMessage, compareIds, type Reactions } from '../protocol/index.js';
+import { type ChatMessage, compareIds } from '../protocol/index.js';
 import { h } from './dom.js';
+import { MessageEditor } from './message-editor.js';
+import { type MessageActions, messageContent, placeInRun, reactionBar } from './message-item.js';
 import { type RoomClient, RoomSignals } from './room-signals.js';
-
-/** A display name for a message's author. */
-export function authorName(message: ChatMessage): string {
-  const author = message.author;
-  if (author) {
-    for (const field of ['username', 'name', 'display_name', 'id']) {
-      const value = author[field];
-      if (typeof value === 'string' && value) return value;
-      if (typeof value === 'number') return String(value);
-    }
-  }
-  return message.senderId ?? 'backend';
-}
 
 function describeState(change: StateChange): string {
   switch (change.state) {
@@ -38,18 +27,6 @@ function tooLarge(used: number, limit: number): string {
   return `message too large: ${used} bytes, the limit is ${limit} bytes; shorten it to send`;
 }
 
-/** The emoji every message offers in its reaction bar (others show once someone used them). */
-export const QUICK_REACTIONS: readonly string[] = ['👍', '❤️', '😂', '🎉'];
-
-/** What a tombstone shows instead of its body. */
-export const DELETED_TEXT = 'This message was deleted';
-
-function bodyNode(message: ChatMessage): HTMLElement {
-  if (message.deleted) return h('p', { class: 'body deleted' }, DELETED_TEXT);
-  if (typeof message.body === 'string') return h('p', { class: 'body' }, message.body);
-  return h('pre', { class: 'body' }, JSON.stringify(message.body, null, 2));
-}
-
 /** One joined room: its panel (state, messages, composer) and the client behind it. */
 export class RoomView {
   /** The tab panel. */
@@ -66,6 +43,12 @@ export class RoomView {
   /** The error line says the text is too large (and is cleared once it fits again). */
   private sizeErrorShown = false;
   private dividerPlaced = false;
+  private readonly editor: MessageEditor;
+  private readonly actions: MessageActions = {
+    edit: (id) => this.editor.startEdit(id),
+    remove: (id) => this.editor.confirmDelete(id),
+    react: (id, emoji) => void this.toggleReaction(id, emoji),
+  };
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
@@ -75,17 +58,23 @@ export class RoomView {
     private readonly onActivity: (view: RoomView) => void,
   ) {
     this.maxBytes = client.maxMessageBytes;
+    this.editor = new MessageEditor({
+      client,
+      item: (messageId) => this.item(messageId),
+      update: (message, closeEditor) => this.update(message, closeEditor),
+      showError: (message) => this.showSendError(message),
+    });
     const room = client.room;
     const inputId = `${id}-input`;
     const counterId = `${id}-counter`;
     this.status = h('p', { class: 'state', role: 'status', 'data-state': 'connecting' }, 'Connecting…');
-    this.log = h('ol', {
-      class: 'log',
-      role: 'log',
-      'aria-live': 'polite',
-      'aria-label': `Messages in ${room}`,
-      tabindex: 0,
-    });
+    // The list keeps its list semantics; the live "log" role sits on a wrapper (a role on <ol> would strip them).
+    this.log = h('ol', { class: 'log', 'aria-label': `Messages in ${room}`, tabindex: 0 });
+    const logRegion = h(
+      'div',
+      { class: 'log-region', role: 'log', 'aria-live': 'polite', 'aria-label': `Conversation in ${room}` },
+      this.log,
+    );
     this.input = h('textarea', {
       id: inputId,
       rows: 2,
@@ -135,7 +124,7 @@ export class RoomView {
       ),
       this.signals.onlineSection,
       this.earlierButton,
-      this.log,
+      logRegion,
       this.signals.typingLine,
       composer,
     );
@@ -181,97 +170,9 @@ export class RoomView {
     return this.log.querySelector<HTMLElement>(`li.msg[data-id="${CSS.escape(id)}"]`);
   }
 
-  /** The parts of a message item that change (body, edited mark, actions, reactions), built anew. */
+  /** The parts of a message item that change, built anew. */
   private content(message: ChatMessage): Node[] {
-    const injection = message.type !== 'message';
-    const time = new Date(message.timestamp * 1000);
-    const meta = h(
-      'div',
-      { class: 'meta' },
-      injection ? h('span', { class: 'kind' }, message.type) : undefined,
-      h('span', { class: 'author' }, authorName(message)),
-      h('span', { class: 'you' }, '(you)'),
-      h(
-        'time',
-        { datetime: time.toISOString(), title: time.toLocaleString() },
-        time.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }),
-      ),
-      message.edited && !message.deleted
-        ? h(
-            'span',
-            { class: 'edited', title: `edited ${new Date(message.edited.at * 1000).toLocaleString()}` },
-            '(edited)',
-          )
-        : undefined,
-    );
-    if (message.deleted) return [meta, bodyNode(message)];
-    // Edit and Delete are shown on own chat lines only (CSS hides them elsewhere, out of the tab order too).
-    const actions =
-      !injection && typeof message.body === 'string'
-        ? h(
-            'div',
-            { class: 'own-actions' },
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'chip edit',
-                'aria-label': 'Edit message',
-                onclick: () => this.startEdit(message.id),
-              },
-              'Edit',
-            ),
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'chip delete',
-                'aria-label': 'Delete message',
-                onclick: () => this.confirmDelete(message.id),
-              },
-              'Delete',
-            ),
-          )
-        : undefined;
-    return actions
-      ? [meta, bodyNode(message), actions, this.reactionBar(message)]
-      : [meta, bodyNode(message), this.reactionBar(message)];
-  }
-
-  /** The quick emoji and any others used, with counts; your own reactions are pressed. */
-  private reactionBar(message: ChatMessage): HTMLElement {
-    const reactions: Reactions = message.reactions ?? {};
-    const self = this.client.userId;
-    const emojis = [
-      ...QUICK_REACTIONS,
-      ...Object.keys(reactions).filter((e) => !QUICK_REACTIONS.includes(e)),
-    ];
-    return h(
-      'div',
-      { class: 'reactions', role: 'group', 'aria-label': 'Reactions' },
-      ...emojis.map((emoji) => {
-        const summary = reactions[emoji];
-        const count = summary?.count ?? 0;
-        const mine = self !== undefined && (summary?.users.includes(self) ?? false);
-        const people = `${count} ${count === 1 ? 'reaction' : 'reactions'}`;
-        return h(
-          'button',
-          {
-            type: 'button',
-            class: `chip reaction${count > 0 ? ' used' : ''}`,
-            'data-emoji': emoji,
-            'aria-pressed': String(mine),
-            'aria-label': mine
-              ? `Remove your ${emoji} reaction (${people})`
-              : `React with ${emoji} (${people})`,
-            title: summary?.users.length ? summary.users.join(', ') : `React with ${emoji}`,
-            onclick: () => void this.toggleReaction(message.id, emoji),
-          },
-          h('span', { 'aria-hidden': 'true' }, emoji),
-          count > 0 ? h('span', { class: 'count', 'aria-hidden': 'true' }, String(count)) : undefined,
-        );
-      }),
-    );
+    return messageContent(message, this.client.userId, this.actions);
   }
 
   /**
@@ -289,11 +190,13 @@ export class RoomView {
     if (message.deleted) item.classList.add('deleted');
     if (editing && !closeEditor && !message.deleted) {
       // Only the reactions change under an open edit box; the new body shows once it closes.
-      item.querySelector('.reactions')?.replaceWith(this.reactionBar(message));
+      item.querySelector('.reactions')?.replaceWith(reactionBar(message, this.client.userId, this.actions));
       return;
     }
     const seen = item.querySelector('.seen');
+    const day = item.querySelector(':scope > .day');
     item.replaceChildren(...this.content(message));
+    if (day) item.prepend(day);
     if (seen) item.append(seen);
     // Keep keyboard focus where it was (a reaction button re-rendered under it).
     const target = focusedEmoji
@@ -311,118 +214,6 @@ export class RoomView {
     } catch (error) {
       this.showSendError(error instanceof Error ? error.message : String(error));
     }
-  }
-
-  /** Replaces the body by an edit box: Enter saves, Shift+Enter adds a line, Escape cancels. */
-  private startEdit(id: string): void {
-    const item = this.item(id);
-    const message = this.client.getMessage(id);
-    if (!item || !message || message.deleted || typeof message.body !== 'string') return;
-    const body = item.querySelector('.body');
-    const actions = item.querySelector<HTMLElement>('.own-actions');
-    if (!body || item.querySelector('.edit-box')) return;
-    const original = message.body;
-    const box = h('textarea', {
-      class: 'edit-box',
-      rows: 2,
-      'aria-label': 'Edit message (Enter saves, Escape cancels)',
-    });
-    box.value = original;
-    const cancel = () => {
-      const current = this.client.getMessage(id) ?? message;
-      this.update(current, true);
-      this.item(id)?.querySelector<HTMLElement>('.edit')?.focus();
-    };
-    const save = async () => {
-      const text = box.value;
-      if (text.trim() === '' || text === original) return cancel();
-      box.disabled = true;
-      try {
-        await this.client.edit(id, text);
-        // The edit frame re-renders it too; this covers a connection without signals.
-        const current = this.client.getMessage(id);
-        if (current && current.body !== text) {
-          this.update(
-            {
-              ...current,
-              body: text,
-              edited: { at: Date.now() / 1000, by: this.client.userId ?? null },
-            },
-            true,
-          );
-        } else if (current) this.update(current, true);
-        this.item(id)?.querySelector<HTMLElement>('.edit')?.focus();
-      } catch (error) {
-        box.disabled = false;
-        this.showSendError(error instanceof Error ? error.message : String(error));
-        box.focus();
-      }
-    };
-    box.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape') {
-        event.preventDefault();
-        cancel();
-      } else if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        void save();
-      }
-    });
-    body.replaceWith(box);
-    if (actions) actions.hidden = true;
-    box.focus();
-    box.setSelectionRange(box.value.length, box.value.length);
-  }
-
-  /** Asks in place before deleting: the Delete button becomes "Delete this message? Delete / Cancel". */
-  private confirmDelete(id: string): void {
-    const item = this.item(id);
-    const actions = item?.querySelector<HTMLElement>('.own-actions');
-    if (!item || !actions || item.querySelector('.confirm')) return;
-    const close = () => {
-      confirm.remove();
-      actions.hidden = false;
-      actions.querySelector<HTMLElement>('.delete')?.focus();
-    };
-    const no = h('button', { type: 'button', class: 'chip cancel', onclick: close }, 'Cancel');
-    const yes = h(
-      'button',
-      {
-        type: 'button',
-        class: 'chip confirm-delete',
-        onclick: async () => {
-          yes.disabled = true;
-          try {
-            await this.client.delete(id);
-            const current = this.client.getMessage(id);
-            if (current && !current.deleted) {
-              const { body: _body, ...rest } = current;
-              this.update({ ...rest, body: undefined, deleted: true });
-            }
-          } catch (error) {
-            this.showSendError(error instanceof Error ? error.message : String(error));
-            close();
-          }
-        },
-      },
-      'Delete',
-    );
-    const confirm = h(
-      'div',
-      {
-        class: 'confirm',
-        role: 'group',
-        'aria-label': 'Confirm deletion',
-        onkeydown: (event) => {
-          if ((event as KeyboardEvent).key === 'Escape') close();
-        },
-      },
-      h('span', {}, 'Delete this message?'),
-      yes,
-      no,
-    );
-    actions.hidden = true;
-    actions.after(confirm);
-    no.focus();
   }
 
   private add(message: ChatMessage, meta: MessageMeta): void {
@@ -448,9 +239,28 @@ export class RoomView {
     }
     if (after) after.after(item);
     else this.log.prepend(item);
+    this.regroup(item);
+    const next = this.nextMessage(item);
+    if (next) this.regroup(next);
     if (meta.own) this.signals.renderSeen();
     if (nearBottom || meta.own) this.log.scrollTop = this.log.scrollHeight;
     if (meta.source === 'live' && !meta.own) this.onActivity(this);
+  }
+
+  private nextMessage(item: Element): HTMLElement | null {
+    let next = item.nextElementSibling;
+    while (next && !next.matches('li.msg')) next = next.nextElementSibling;
+    return next as HTMLElement | null;
+  }
+
+  /** Groups an item with the message before it (same author, within minutes) or heads its day. */
+  private regroup(item: HTMLElement): void {
+    let previous = item.previousElementSibling;
+    while (previous && !previous.matches('li.msg')) previous = previous.previousElementSibling;
+    const message = this.client.getMessage(item.getAttribute('data-id') ?? '');
+    if (!message) return;
+    const before = previous ? this.client.getMessage(previous.getAttribute('data-id') ?? '') : undefined;
+    placeInRun(item, before, message);
   }
 
   private placeDivider(firstUnreadId: string, count: number): void {
@@ -460,13 +270,16 @@ export class RoomView {
     this.dividerPlaced = true;
     const label = `${count} unread message${count === 1 ? '' : 's'}`;
     first.before(
+      // The item stays a list item (an <ol> holds only those); the separator is inside it.
       h(
         'li',
-        { class: 'divider', role: 'separator', 'aria-label': label, 'data-before': firstUnreadId },
-        h('span', {}, label),
+        { class: 'divider', 'data-before': firstUnreadId },
+        h('div', { role: 'separator', 'aria-label': label }, h('span', {}, label)),
       ),
     );
-    first.scrollIntoView({ block: 'center' });
+    // Open where reading resumes; with nothing read yet (a newcomer), at the newest message.
+    if (this.log.querySelector('li.msg') !== first) first.scrollIntoView({ block: 'center' });
+    else this.log.scrollTop = this.log.scrollHeight;
   }
 
   private markOwn(userId: string): void {

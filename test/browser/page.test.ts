@@ -1,6 +1,6 @@
 // biome-ignore-all lint/performance/useDomNodeTextContent: Locator.innerText (what the user sees), not the DOM property
 import type { Browser, Page } from 'playwright-core';
-import { ensurePageBuilt, launchBrowser, withScreenshots } from '../support/browser.js';
+import { axeViolations, ensurePageBuilt, launchBrowser, withScreenshots } from '../support/browser.js';
 import { httpAs, settledLeave } from '../support/chat-client.js';
 import { type ChatEndpoints, realServices, startGateway } from '../support/gateway.js';
 import { freePort } from '../support/net.js';
@@ -10,6 +10,9 @@ jest.setTimeout(180_000);
 
 const SERVICE_KEY = 'browser-test-key';
 const WAIT = { timeout: 30_000 };
+const DESKTOP = { width: 1100, height: 750 };
+/** A phone held upright (an iPhone 12-14). */
+const PHONE = { width: 390, height: 844 };
 
 let browser: Browser;
 const pages: Page[] = [];
@@ -37,8 +40,9 @@ async function openAs(
   rooms: string[],
   path = '/',
   extra: Record<string, string> = {},
+  viewport = DESKTOP,
 ): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 750 } });
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   pages.push(page);
   const query = new URLSearchParams([
@@ -53,6 +57,11 @@ async function openAs(
 
 function panel(page: Page, room: string) {
   return page.locator(`.room[data-room="${room}"]`);
+}
+
+/** A message item in a room's log by its body text. */
+function item(page: Page, room: string, text: string) {
+  return panel(page, room).locator('.log .msg', { has: page.locator('.body', { hasText: text }) });
 }
 
 async function live(page: Page, room: string): Promise<void> {
@@ -164,11 +173,11 @@ describe('the demo page', () => {
         await live(carol, room);
 
         // Assess
-        const divider = panel(carol, room).getByRole('separator');
+        const divider = panel(carol, room).getByRole('separator', { name: /unread/ });
         await divider.waitFor(WAIT);
         expect(await divider.innerText()).toBe('2 unread messages');
         const log = await panel(carol, room)
-          .locator('.log > li')
+          .locator('.log > li:not(.day)')
           .evaluateAll((items) =>
             items.map((item) =>
               item.classList.contains('divider') ? '---' : (item.querySelector('.body')?.textContent ?? ''),
@@ -614,10 +623,6 @@ describe('the demo page', () => {
   });
 
   describe('messages that change', () => {
-    /** A message item in a room's log by its body text. */
-    const item = (page: Page, room: string, text: string) =>
-      panel(page, room).locator('.log .msg', { has: page.locator('.body', { hasText: text }) });
-
     it('edits your own message inline (Enter saves, Escape cancels) and the other user sees it change live', async () => {
       await withScreenshots(
         'edit',
@@ -716,8 +721,12 @@ describe('the demo page', () => {
 
           // Act: bob reacts by keyboard, alice joins in, then bob takes his back.
           await panel(bob, room).getByText('we shipped it').waitFor(WAIT);
-          await party(bob).focus();
+          await item(bob, room, 'we shipped it').getByRole('button', { name: 'Add a reaction' }).focus();
           await bob.keyboard.press('Enter');
+          await item(bob, room, 'we shipped it')
+            .getByRole('group', { name: 'Pick a reaction' })
+            .getByRole('button', { name: 'React with 🎉' })
+            .press('Enter');
           await party(alice).locator('.count', { hasText: '1' }).waitFor(WAIT);
           await party(alice).click();
           await party(bob).locator('.count', { hasText: '2' }).waitFor(WAIT);
@@ -730,7 +739,9 @@ describe('the demo page', () => {
           await party(bob).and(bob.locator('[aria-pressed="false"]')).waitFor(WAIT);
           expect(await party(alice).getAttribute('aria-pressed')).toBe('true');
           expect(await party(alice).getAttribute('aria-label')).toBe('Remove your 🎉 reaction (1 reaction)');
-          expect(await item(alice, room, 'we shipped it').locator('.reaction').count()).toBe(4);
+          // Only the reactions used show, next to the one add-reaction control.
+          expect(await item(alice, room, 'we shipped it').locator('.reaction').count()).toBe(1);
+          expect(await item(alice, room, 'we shipped it').locator('.add-reaction').count()).toBe(1);
         },
       );
     });
@@ -785,6 +796,235 @@ describe('the demo page', () => {
     },
   );
 
+  describe('defects a user met', () => {
+    it('recognises your own messages at once after a reload, before you type', async () => {
+      await withScreenshots(
+        'own after reload',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('self');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          await say(alice, room, 'written before the reload');
+          await panel(alice, room).locator('.msg.own').waitFor(WAIT);
+
+          // Act
+          await alice.reload();
+          await live(alice, room);
+          const mine = panel(alice, room).locator('.msg', { hasText: 'written before the reload' });
+          await mine.waitFor(WAIT);
+
+          // Assess
+          await panel(alice, room).locator('.msg.own').waitFor(WAIT);
+          expect(await mine.getAttribute('class')).toContain('own');
+          expect(await mine.locator('.you').isVisible()).toBe(true);
+          expect(await mine.getByRole('button', { name: 'Edit message' }).count()).toBe(1);
+          expect(await mine.getByRole('button', { name: 'Delete message' }).count()).toBe(1);
+        },
+      );
+    });
+
+    it('shows "Seen by bob" under your message when bob replies at once', async () => {
+      await withScreenshots(
+        'seen on reply',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('reply');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+
+          // Act
+          await say(alice, room, 'lunch?');
+          await panel(bob, room).getByText('lunch?').waitFor(WAIT);
+          await say(bob, room, 'yes!');
+          await panel(alice, room).getByText('yes!').waitFor(WAIT);
+
+          // Assess
+          const seen = panel(alice, room).locator('.msg', { hasText: 'lunch?' }).locator('.seen');
+          await seen.getByText('Seen by bob', { exact: true }).waitFor(WAIT);
+          expect(await panel(alice, room).locator('.msg .seen').count()).toBe(1);
+        },
+      );
+    });
+
+    it('keeps the message box and the newest message in view on a phone', async () => {
+      await withScreenshots(
+        'phone layout',
+        () => pages,
+        async () => {
+          // Prepare: more messages than a phone screen holds.
+          const room = uniqueRoom('phone');
+          for (let n = 1; n <= 30; n += 1) {
+            await post(gateway.httpUrl, room, 'message', `line ${n}`, 'Token bob');
+          }
+
+          // Act
+          const alice = await openAs(gateway.httpUrl, 'alice', [room], '/', {}, PHONE);
+          await panel(alice, room).getByText('line 30').waitFor(WAIT);
+
+          // Assess: the page fits the screen and the list scrolls itself, at its end.
+          const pageHeight = await alice.locator('html').evaluate((html) => html.scrollHeight);
+          expect(pageHeight).toBeLessThanOrEqual(PHONE.height);
+          const box = alice.getByLabel(`Message to ${room}`);
+          await expect(box.boundingBox()).resolves.toMatchObject({ y: expect.any(Number) });
+          const inView = async (locator: ReturnType<Page['locator']>) => {
+            const rect = await locator.boundingBox();
+            return rect !== null && rect.y >= 0 && rect.y + rect.height <= PHONE.height;
+          };
+          expect(await inView(box)).toBe(true);
+          expect(await inView(panel(alice, room).locator('.msg', { hasText: 'line 30' }))).toBe(true);
+        },
+      );
+    });
+  });
+
+  describe('accessibility (axe-core, WCAG 2.1 A/AA and best practices)', () => {
+    it.each([
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ])('finds no violation before joining a room on %s', async (_name, viewport) => {
+      await withScreenshots(
+        `axe empty ${_name}`,
+        () => pages,
+        async () => {
+          // Prepare
+          const page = await openAs(gateway.httpUrl, 'alice', [], '/', {}, viewport);
+
+          // Act
+          const violations = await axeViolations(page);
+
+          // Assess
+          expect(violations).toEqual([]);
+        },
+      );
+    });
+
+    it.each([
+      ['desktop', DESKTOP],
+      ['phone', PHONE],
+    ])(
+      'finds no violation inside a room with messages, an injection and the unread divider on %s',
+      async (_name, viewport) => {
+        await withScreenshots(
+          `axe room ${_name}`,
+          () => pages,
+          async () => {
+            // Prepare
+            const room = uniqueRoom('axe');
+            await post(gateway.httpUrl, room, 'message', 'hello from bob', 'Token bob');
+            await post(
+              gateway.httpUrl,
+              room,
+              'notification',
+              { status: 'deployed' },
+              `Bearer ${SERVICE_KEY}`,
+            );
+            const alice = await openAs(gateway.httpUrl, 'alice', [room], '/', {}, viewport);
+            await say(alice, room, 'hi bob');
+            await panel(alice, room).locator('.msg.own').waitFor(WAIT);
+
+            // Act
+            const violations = await axeViolations(alice);
+
+            // Assess
+            expect(violations).toEqual([]);
+          },
+        );
+      },
+    );
+  });
+
+  describe('the look of a chat', () => {
+    it('groups a run of one author under one avatar and author line, under a day separator', async () => {
+      await withScreenshots(
+        'grouping',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('runs');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          const bob = await openAs(gateway.httpUrl, 'bob', [room]);
+
+          // Act
+          await say(alice, room, 'one');
+          await panel(alice, room).getByText('one').waitFor(WAIT);
+          await say(alice, room, 'two');
+          await panel(bob, room).getByText('two').waitFor(WAIT);
+          await say(bob, room, 'three');
+          await panel(alice, room).getByText('three').waitFor(WAIT);
+
+          // Assess
+          const log = panel(alice, room);
+          expect(await log.getByRole('separator', { name: 'Today' }).count()).toBe(1);
+          expect(await log.locator('.msg:not(.continued) .avatar').allInnerTexts()).toEqual(['A', 'B']);
+          expect(await log.locator('.msg.continued .body').allInnerTexts()).toEqual(['two']);
+          expect(await log.locator('.msg', { hasText: 'two' }).locator('.meta').isVisible()).toBe(false);
+        },
+      );
+    });
+
+    it('opens the actions of a message from its menu button on a touch screen', async () => {
+      await withScreenshots(
+        'touch menu',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('touch');
+          const context = await browser.newContext({ viewport: PHONE, hasTouch: true, isMobile: true });
+          const page = await context.newPage();
+          pages.push(page);
+          await page.goto(`${gateway.httpUrl}/?${new URLSearchParams({ room, token: 'alice' })}`);
+          await live(page, room);
+          await say(page, room, 'tap me');
+          const mine = item(page, room, 'tap me');
+          await mine.and(page.locator('.own')).waitFor(WAIT);
+          const edit = mine.getByRole('button', { name: 'Edit message' });
+          const closed = await edit.isVisible();
+
+          // Act
+          await mine.getByRole('button', { name: 'Message actions' }).tap();
+
+          // Assess
+          expect(closed).toBe(false);
+          await edit.waitFor(WAIT);
+          expect(await mine.getByRole('button', { name: 'Add a reaction' }).isVisible()).toBe(true);
+        },
+      );
+    });
+
+    it('shows message actions on hover or focus, and no empty reaction buttons', async () => {
+      await withScreenshots(
+        'hover actions',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('hover');
+          const alice = await openAs(gateway.httpUrl, 'alice', [room]);
+          await say(alice, room, 'hover me');
+          const mine = item(alice, room, 'hover me');
+          await mine.and(alice.locator('.own')).waitFor(WAIT);
+          const opacity = () =>
+            mine
+              .locator('.own-actions')
+              .evaluate((actions) => actions.ownerDocument.defaultView?.getComputedStyle(actions).opacity);
+          await alice.mouse.move(0, 0);
+          const idle = await opacity();
+
+          // Act
+          await mine.hover();
+          const hovered = await opacity();
+
+          // Assess
+          expect(idle).toBe('0');
+          expect(hovered).toBe('1');
+          expect(await mine.locator('.reaction').count()).toBe(0);
+          expect(await mine.getByRole('button', { name: 'Add a reaction' }).count()).toBe(1);
+        },
+      );
+    });
+  });
+
   it('joins from the form with the keyboard alone', async () => {
     await withScreenshots(
       'keyboard join',
@@ -797,6 +1037,7 @@ describe('the demo page', () => {
         await page.goto(`${gateway.httpUrl}/`);
         const room = uniqueRoom('keys');
 
+        const form = await page.locator('#join-form').boundingBox();
         // Act
         await page.getByLabel('Room', { exact: true }).fill(room);
         await page.getByLabel(/Token/).fill('ida');
@@ -808,6 +1049,8 @@ describe('the demo page', () => {
         // Assess
         await panel(page, room).getByText('typed without a mouse').waitFor(WAIT);
         expect(await page.getByLabel('WebSocket URL').inputValue()).toBe(gateway.wsUrl);
+        // Compact: room and token, the server settings folded away.
+        expect(form?.height).toBeLessThan(200);
       },
     );
   });
@@ -857,6 +1100,36 @@ describe('the demo page across a gateway restart', () => {
             'mine before',
             'mine after',
           ]);
+        },
+      );
+    } finally {
+      await gateway.stop();
+    }
+  });
+  it('says the online list is unknown while reconnecting instead of "1 online"', async () => {
+    const port = await freePort();
+    let gateway = await startGateway({ HIPOCHAT_LISTEN_PORT: String(port) });
+    try {
+      await withScreenshots(
+        'reconnecting online',
+        () => pages,
+        async () => {
+          // Prepare
+          const room = uniqueRoom('offline');
+          const jo = await openAs(gateway.httpUrl, 'jo', [room]);
+          const occupancy = panel(jo, room).locator('.occupancy');
+          await occupancy.getByText('1 online', { exact: false }).waitFor(WAIT);
+
+          // Act
+          await gateway.stop();
+          await panel(jo, room).locator('.state[data-state="reconnecting"]').waitFor(WAIT);
+
+          // Assess
+          expect(await occupancy.innerText()).toMatch(/reconnecting/i);
+          expect(await occupancy.innerText()).not.toMatch(/online/);
+          expect(await panel(jo, room).locator('.online').getAttribute('data-stale')).toBe('true');
+          gateway = await startGateway({ HIPOCHAT_LISTEN_PORT: String(port) });
+          await occupancy.getByText('1 online', { exact: false }).waitFor({ timeout: 60_000 });
         },
       );
     } finally {

@@ -68,3 +68,28 @@ export async function withScreenshots<T>(
     throw error;
   }
 }
+
+/** The axe-core rule tags the page is held to: WCAG 2.1 A and AA, and axe's best practices. */
+export const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
+
+/** One axe-core finding, enough to read in a failed expectation. */
+export interface AxeViolation {
+  id: string;
+  impact: string | null | undefined;
+  targets: string[];
+}
+
+/** Runs axe-core in `page` (injected from the dev dependency, never fetched) and lists what it finds. */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  const { source } = await import('axe-core');
+  await page.evaluate(source);
+  return page.evaluate(async (tags) => {
+    const axe = (globalThis as unknown as { axe: typeof import('axe-core') }).axe;
+    const results = await axe.run({ runOnly: { type: 'tag', values: tags } });
+    return results.violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      targets: violation.nodes.map((node) => node.target.join(' ')),
+    }));
+  }, AXE_TAGS);
+}
