@@ -12,6 +12,10 @@ import { openSocket, type TestSocket } from '../support/socket.js';
 
 jest.setTimeout(120_000);
 
+// Longer than the store's connect timeout (2 s): a send caught in flight by the crash waits that
+// long and would otherwise land after the restart, leaving no send that saw Redis down.
+const DOWN_MS = 4000;
+
 describe('Redis restart', () => {
   let redis: OwnRedis;
   let chat: ChatEndpoints;
@@ -38,7 +42,7 @@ describe('Redis restart', () => {
 
     // Steady traffic, then a crash in the middle of it, then traffic again.
     for (let i = 0; i < 20; i += 1) await traffic.send(alice, `before ${i}`);
-    const restart = redis.crash(1500);
+    const restart = redis.crash(DOWN_MS);
     let restarted = false;
     void restart.then(() => {
       restarted = true;
@@ -90,7 +94,7 @@ describe('Redis restart', () => {
     recordScenario({
       order: 1,
       scenario: 'Redis restart',
-      injected: `redis-server SIGKILL mid-traffic (AOF fsync always), down 1.5 s, restarted on the same port; ${duringOutage.length} sends refused while down`,
+      injected: `redis-server SIGKILL mid-traffic (AOF fsync always), down ${DOWN_MS / 1000} s, restarted on the same port; ${duringOutage.length} sends refused while down`,
       sent: traffic.sent,
       acknowledged: traffic.acked.size,
       delivered: tally.delivered,
