@@ -26,6 +26,9 @@ export const OPTIONS = {
   emoji: { type: 'string' },
   body: { type: 'string' },
   limit: { type: 'string' },
+  before: { type: 'string' },
+  seconds: { type: 'string' },
+  mention: { type: 'string' },
   timeout: { type: 'string' },
   ticket: { type: 'boolean' },
   signals: { type: 'boolean' },
@@ -53,10 +56,22 @@ export const COMMAND_OPTIONS: Record<string, readonly OptionName[]> = {
   disconnect: ['http', 'ws', 'user', 'service-key', 'json', 'timeout'],
   members: ['http', 'ws', 'room', 'service-key', 'timeout'],
   smoke: ['ws', 'http', 'room', 'token-a', 'token-b', 'service-key', 'timeout'],
+  reply: ['ws', 'http', 'room', 'id', 'token', 'service-key', 'mention', 'json', 'timeout'],
+  thread: ['http', 'ws', 'room', 'id', 'token', 'limit', 'before', 'json', 'timeout'],
+  threads: ['http', 'ws', 'room', 'token', 'limit', 'json', 'timeout'],
+  unread: ['http', 'ws', 'room', 'id', 'token', 'json', 'timeout'],
+  mute: ['http', 'ws', 'room', 'user', 'seconds', 'service-key', 'json', 'timeout'],
+  unmute: ['http', 'ws', 'room', 'user', 'service-key', 'json', 'timeout'],
+  ban: ['http', 'ws', 'room', 'user', 'seconds', 'service-key', 'json', 'timeout'],
+  unban: ['http', 'ws', 'room', 'user', 'service-key', 'json', 'timeout'],
+  moderation: ['http', 'ws', 'room', 'service-key', 'json', 'timeout'],
 };
 
-/** Commands that take arguments besides options: `members add|remove USER_ID...`. */
-const TAKES_ARGUMENTS = new Set(['members']);
+/**
+ * Commands that take arguments besides options: `members add|remove USER_ID...` and
+ * `reply ... TEXT...`.
+ */
+const TAKES_ARGUMENTS = new Set(['members', 'reply']);
 
 const parseAll = (argv: string[]) =>
   parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -174,7 +189,11 @@ export function serviceKeyOf(values: Values, io: Io, command: string): string {
 
 /** A message id of `--id`, refused unless it has the id format. */
 export function messageIdOf(values: Values, command: string): string {
-  const id = need(values.id, '--id', command);
+  return checkMessageId(need(values.id, '--id', command), command);
+}
+
+/** `id` when it has the message id format. */
+export function checkMessageId(id: string, command: string): string {
   if (!MESSAGE_ID_PATTERN.test(id)) {
     throw new UsageError(
       `${command}: invalid message id "${id}": expected <milliseconds>-<sequence>, e.g. 1700000000000-0`,

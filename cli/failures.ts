@@ -38,6 +38,26 @@ export function reportFailure(
     hint = error instanceof UnauthorizedError ? AUTH_HINT : error instanceof NetworkError ? REACH_HINT : '';
   }
   const message = error instanceof Error ? error.message : String(error);
-  err(`hipochat: ${withBaseUrl(message, httpBase)}${hint}\n`);
+  err(`hipochat: ${withBaseUrl(message, httpBase)}${moderationNote(error, message)}${hint}\n`);
   return 1;
+}
+
+/**
+ * Why moderation refused a call, when the message does not say it yet: the reason (the hook's
+ * words, `muted`, `banned`) and the seconds left of a mute or ban.
+ */
+export function moderationNote(error: unknown, message: string): string {
+  const { reason, retryAfter, retryAfterSeconds } = (error ?? {}) as {
+    reason?: unknown;
+    retryAfter?: unknown;
+    retryAfterSeconds?: unknown;
+  };
+  const seconds = typeof retryAfter === 'number' ? retryAfter : retryAfterSeconds;
+  const notes: string[] = [];
+  if (typeof reason === 'string' && reason && !message.includes(reason)) notes.push(`reason: ${reason}`);
+  // A 429's Retry-After is no moderation: only a refusal with a reason has seconds left.
+  if (notes.length > 0 || (typeof reason === 'string' && reason)) {
+    if (typeof seconds === 'number' && !message.includes(String(seconds))) notes.push(`${seconds} s left`);
+  }
+  return notes.length > 0 ? ` (${notes.join(', ')})` : '';
 }

@@ -13,14 +13,19 @@ function author(message: ChatMessage): string {
 
 /**
  * One message as a terminal line: `[12:03:04] alice: hello`, `[12:03:04] * notification ...`;
- * an edited one ends in `(edited)`, a deleted one reads `(this message was deleted)`.
+ * an edited one ends in `(edited)`, a deleted one reads `(this message was deleted)`. A reply
+ * starts with `↳ `; a thread root ends in `(3 replies, thread <id>)`, the id `hipochat thread` takes.
  */
 export function formatMessage(message: ChatMessage): string {
   const time = new Date(message.timestamp * 1000).toTimeString().slice(0, 8);
   const text = typeof message.body === 'string' ? message.body : JSON.stringify(message.body);
-  const body = message.deleted ? '(this message was deleted)' : message.edited ? `${text} (edited)` : text;
-  if (message.type !== 'message') return `[${time}] * ${message.type} from ${author(message)}: ${body}`;
-  return `[${time}] ${author(message)}: ${body}`;
+  let body = message.deleted ? '(this message was deleted)' : message.edited ? `${text} (edited)` : text;
+  const count = message.replies?.count ?? 0;
+  if (count > 0) body += ` (${count} repl${count === 1 ? 'y' : 'ies'}, thread ${message.id})`;
+  const reply = message.parentId ? '↳ ' : '';
+  if (message.type !== 'message')
+    return `[${time}] ${reply}* ${message.type} from ${author(message)}: ${body}`;
+  return `[${time}] ${reply}${author(message)}: ${body}`;
 }
 
 /** A connection state change as a line: `reconnecting in 1.2 s (attempt 2): …`. */

@@ -1,22 +1,25 @@
 /**
  * `npx hipochat <command>`: chat from a terminal, follow a room, inject, read history and counts,
- * see who is online, broadcast to many rooms, edit, react to and delete messages, disconnect a
- * user, manage members, and smoke-test a deployment. Built on the same client library as the demo
- * page; each concern lives in a module of its own (arguments, help, commands, failures).
+ * see who is online, broadcast to many rooms, edit, react to and delete messages, reply in threads
+ * and read them, mark a room unread, mute and ban users, disconnect a user, manage members, and
+ * smoke-test a deployment. Built on the same libraries as the demo page and backends; each
+ * concern lives in a module of its own (arguments, help, commands, failures).
  */
 import { COMMAND_OPTIONS, type Io, parse, UsageError, type Values } from './args.js';
 import { broadcast, deleteMessage, disconnect, members } from './backend-commands.js';
 import { chat, chatInRooms, tail } from './chat.js';
+import { reply, thread, threads, unread } from './conversation-commands.js';
 import { reportFailure } from './failures.js';
 import { history, inject, notification, presence } from './http-commands.js';
 import { edit, react } from './message-commands.js';
+import { ban, moderation, mute, unban, unmute } from './moderation-commands.js';
 import { smoke } from './smoke.js';
 import { COMMAND_HELP, HELP } from './usage.js';
 
 export { type Io, UsageError } from './args.js';
 export { formatMessage } from './format.js';
 
-/** Each command's implementation (`members` also reads its arguments). */
+/** Each command's implementation (`members` and `reply` also read their arguments). */
 const COMMANDS: Record<string, (values: Values, io: Io, positionals: string[]) => Promise<number>> = {
   chat: (values, io) => (values.rooms === undefined ? chat(values, io) : chatInRooms(values, io)),
   tail,
@@ -31,6 +34,15 @@ const COMMANDS: Record<string, (values: Values, io: Io, positionals: string[]) =
   disconnect,
   members: (values, io, positionals) => members(values, positionals, io),
   smoke,
+  reply,
+  thread,
+  threads,
+  unread,
+  mute,
+  unmute,
+  ban,
+  unban,
+  moderation,
 };
 
 /** The HTTP base a failure message names, as far as the arguments say it. */

@@ -15,7 +15,7 @@ import {
 import { clientOptions } from './chat.js';
 
 /** Connects as the user, runs `change` on the socket, and closes. */
-async function asUser(
+export async function asUser(
   values: Values,
   io: Io,
   command: string,

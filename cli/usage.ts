@@ -15,8 +15,17 @@ Commands:
   broadcast     post the JSON on stdin (or --body) as a message of --type into many rooms (service key)
   edit          replace a message's body: your own (--token) or any, for moderation (service key)
   react         toggle your reaction (an emoji) on a message
+  reply         reply in the thread of a message (--mention to mention users)
+  thread        print a thread: its root and replies, oldest first
+  threads       list a room's threads, latest activity first, with your unread replies
+  unread        mark a room unread from a message on
   delete        delete any message of a room, for moderation (service key)
   disconnect    close every connection of a user in every room (service key)
+  mute          stop a user sending in a room for --seconds (service key)
+  unmute        lift a user's mute in a room (service key)
+  ban           close a user's sockets in a room and keep them out for --seconds (service key)
+  unban         lift a user's ban from a room (service key)
+  moderation    list a room's active mutes and bans (service key)
   members       add|remove members of a room (needs the service key)
   smoke         post-deploy check: two users, messages both ways, history, injection, counts
 
@@ -44,6 +53,13 @@ Examples:
   hipochat react --ws ws://127.0.0.1:8888 --room lobby --id 1700000000000-0 --token bob --emoji 👍
   hipochat delete --http http://127.0.0.1:8888 --room lobby --id 1700000000000-0 --service-key KEY
   hipochat disconnect --http http://127.0.0.1:8888 --user mallory --service-key KEY
+  hipochat reply --ws ws://127.0.0.1:8888 --room lobby --id 1700000000000-0 --token bob --mention alice on it
+  hipochat thread --http http://127.0.0.1:8888 --room lobby --id 1700000000000-0 --token alice
+  hipochat threads --http http://127.0.0.1:8888 --room lobby --token alice
+  hipochat unread --http http://127.0.0.1:8888 --room lobby --id 1700000000000-0 --token alice
+  hipochat mute --http http://127.0.0.1:8888 --room lobby --user mallory --seconds 600 --service-key KEY
+  hipochat ban --http http://127.0.0.1:8888 --room lobby --user mallory --seconds 86400 --service-key KEY
+  hipochat moderation --http http://127.0.0.1:8888 --room lobby --service-key KEY
   hipochat members add --http http://127.0.0.1:8888 --room vip --service-key KEY alice bob
   hipochat smoke --ws ws://127.0.0.1:8888 --http http://127.0.0.1:8888
 `;
@@ -110,6 +126,52 @@ tombstone's id; exits 1 when the room has no such message.
 
 Closes every connection of the user in every room, for example after revoking their token (an
 open socket otherwise keeps the identity it connected with). Prints how many were closed.
+`,
+  reply: `hipochat reply (--ws URL --token T | --http URL --service-key K) --room R --id ROOT_ID [--mention U1,U2] [--json] [--timeout S] [TEXT...]
+
+Replies with TEXT (the arguments, or stdin without them) in the thread of message ROOT_ID, a
+message of the room that is no reply itself. --mention names users the reply mentions (at most
+20, comma-separated). With --token the user replies over the WebSocket API; with --service-key
+the backend does over HTTP. Prints the reply's id. A reply moderation refuses exits 1 with the
+server's reason (and the seconds left of a mute).
+`,
+  thread: `hipochat thread --http URL --room R --id ROOT_ID --token T [--limit N] [--before ID] [--json] [--timeout S]
+
+Prints the thread of message ROOT_ID: the root, then its replies oldest first (the newest N with
+--limit; those older than ID with --before). Reading the newest page marks the thread read.
+Exits 1 when the room has no such message or it is a reply.
+`,
+  threads: `hipochat threads --http URL --room R --token T [--limit N] [--json] [--timeout S]
+
+Lists the room's threads, latest activity first (at most N, 1-200; default 50): the root's id,
+its reply count, your unread replies and the start of the root.
+`,
+  unread: `hipochat unread --http URL --room R --id MESSAGE_ID --token T [--json] [--timeout S]
+
+Marks the room unread from message MESSAGE_ID on (your read mark moves to just before it) and
+prints your unread count from there, with the mentions of you among them.
+`,
+  mute: `hipochat mute --http URL --room R --user USER_ID --seconds N --service-key K [--json] [--timeout S]
+
+Mutes the user in the room for N seconds: their sends are refused with the seconds left, while
+they keep reading and appearing online. A new mute replaces the old one; unmute lifts it.
+`,
+  unmute: `hipochat unmute --http URL --room R --user USER_ID --service-key K [--json] [--timeout S]
+
+Lifts the user's mute in the room.
+`,
+  ban: `hipochat ban --http URL --room R --user USER_ID --seconds N --service-key K [--json] [--timeout S]
+
+Bans the user from the room for N seconds: their sockets in the room close (it prints how many)
+and their connects, subscribes, sends and history reads are refused until it ends; unban lifts it.
+`,
+  unban: `hipochat unban --http URL --room R --user USER_ID --service-key K [--json] [--timeout S]
+
+Lifts the user's ban from the room.
+`,
+  moderation: `hipochat moderation --http URL --room R --service-key K [--json] [--timeout S]
+
+Lists the room's active mutes and bans, soonest end first, with the time left of each.
 `,
   members: `hipochat members add|remove --http URL --room R --service-key K [--timeout S] USER_ID...
 

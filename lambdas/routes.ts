@@ -137,7 +137,8 @@ export const routes: readonly Route[] = [
     entry: 'lambdas/handlers/ws/message.ts',
     returnResponse: true,
     managesConnections: false,
-    secrets: ['cache', 'broker'],
+    // Signs what it asks the moderation hook (`HIPOCHAT_MODERATION_URL`) with the push key.
+    secrets: ['cache', 'broker', 'pushKey'],
   },
   {
     kind: 'ws',
@@ -151,9 +152,16 @@ export const routes: readonly Route[] = [
   },
   // Publishes the `read` frame of a read mark it moves.
   http('old', 'GET', '/talk/old/{room+}', user('reading messages'), ['cache', 'broker']),
-  http('item', 'POST', '/talk/item/{room+}', userOrService('message injection'), ['cache', 'broker']),
-  http('notification', 'GET', '/talk/notification/{room+}', user('unread counts'), ['cache']),
+  // A user's injection goes past the moderation hook, signed with the push key.
+  http('item', 'POST', '/talk/item/{room+}', userOrService('message injection'), [
+    'cache',
+    'broker',
+    'pushKey',
+  ]),
+  http('notification', 'GET', '/talk/notification/{room+}', user('the unread count'), ['cache']),
   http('history', 'GET', '/talk/history/{rooms+}', user('reading history'), ['cache']),
+  // Publishes the `read` frame of the read mark it moves back.
+  http('unread', 'POST', '/talk/unread/{room+}', user('marking unread'), ['cache', 'broker']),
   http('new-chat-room', 'POST', '/talk/new-chat-room/{room+}', service('membership management'), ['cache']),
   http(
     'unsubscribe',
@@ -167,6 +175,9 @@ export const routes: readonly Route[] = [
   // Live signals: presence prunes expired connections and announces their leave (publishes).
   http('presence', 'GET', '/talk/presence/{room+}', user('presence'), ['cache', 'broker']),
   http('receipts', 'GET', '/talk/receipts/{room+}', user('read receipts'), ['cache']),
+  // Threads: reading the newest page of a thread moves the caller's thread read mark (no publish).
+  http('thread', 'GET', '/talk/thread/{path+}', user('reading threads'), ['cache']),
+  http('threads', 'GET', '/talk/threads/{room+}', user('reading threads'), ['cache']),
   // Moderation: the backend edits or deletes any message; signals connections hear of it (publishes).
   http('edit', 'POST', '/talk/edit/{room+}', service('moderation'), ['cache', 'broker']),
   http('delete', 'POST', '/talk/delete/{room+}', service('moderation'), ['cache', 'broker']),
@@ -180,6 +191,11 @@ export const routes: readonly Route[] = [
     ['cache', 'broker'],
     true,
   ),
+  // Moderation of users: `{path+}` is `<room>/<user id>/`. A ban closes the user's sockets in the
+  // room and announces their leave (publishes).
+  http('mute', 'POST', '/talk/mute/{path+}', service('moderation'), ['cache']),
+  http('ban', 'POST', '/talk/ban/{path+}', service('moderation'), ['cache', 'broker'], true),
+  http('moderation', 'GET', '/talk/moderation/{room+}', service('moderation'), ['cache']),
   {
     kind: 'queue',
     name: 'fanout',

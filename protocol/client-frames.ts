@@ -5,8 +5,8 @@
  * client adds can make a message anything else.
  */
 import { TYPING_TYPE } from './frames.js';
-import { MAX_CLIENT_ID_LENGTH, MAX_MESSAGE_TYPE_LENGTH } from './limits.js';
-import { CHAT_MESSAGE_TYPE, MESSAGE_ID_PATTERN } from './messages.js';
+import { MAX_CLIENT_ID_LENGTH, MAX_MESSAGE_TYPE_LENGTH, MAX_USER_ID_BYTES, utf8Length } from './limits.js';
+import { CHAT_MESSAGE_TYPE, MAX_MENTIONS, MESSAGE_ID_PATTERN } from './messages.js';
 import { ROOM_NAME_RULE, ROOM_PATTERN } from './rooms.js';
 import { withoutServerFields } from './server-fields.js';
 import { CONTROL_FRAME_TYPES } from './server-frame-readers.js';
@@ -26,6 +26,13 @@ export interface SendFrame {
   fields?: Record<string, unknown>;
   /** The room it goes to; needed on a connection that follows several rooms. */
   room?: string;
+  /** Makes it a reply in the thread of this root message of the same room. */
+  parentId?: string;
+  /**
+   * User ids it mentions: strings only, each once, at most {@link MAX_MENTIONS} (the reader drops
+   * the rest, never refuses); the server keeps those who may read the room.
+   */
+  mentions?: string[];
 }
 
 /** The keep-alive frame: `{"type":"ping"}`. */
@@ -178,7 +185,8 @@ export type FrameRefusalReason =
   | 'missing-body'
   | 'bad-id'
   | 'bad-emoji'
-  | 'bad-room';
+  | 'bad-room'
+  | 'bad-parent';
 
 /** A client frame the server does not take, and why, in words fit for an error frame. */
 export interface RefusedFrame {
@@ -224,6 +232,26 @@ function namedRoom(wire: WireFields, head: Head): string | RefusedFrame {
     : refused('bad-room', `room must be a room name: ${ROOM_NAME_RULE}`, head.clientId);
 }
 
+/**
+ * A message's mentions: the distinct non-empty strings of an array, the first {@link MAX_MENTIONS};
+ * anything else is dropped, never refused, as old clients may send a `mentions` of their own.
+ * The same cleaning serves the `mentions=u1,u2` query parameter of an injection.
+ */
+export function readMentions(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  const ids = new Set<string>();
+  for (const id of value) {
+    if (ids.size === MAX_MENTIONS) break;
+    if (typeof id === 'string' && id.length > 0 && utf8Length(id) <= MAX_USER_ID_BYTES) ids.add(id);
+  }
+  return [...ids];
+}
+
+function mentionsOf(wire: WireFields): { mentions?: string[] } {
+  const ids = readMentions(wire.mentions);
+  return ids.length > 0 ? { mentions: ids } : {};
+}
+
 /** A body is there unless absent, `null` or `""` (as Hipochat had it). */
 const hasBody = (body: unknown): boolean => body !== undefined && body !== null && body !== '';
 
@@ -247,8 +275,20 @@ const CLIENT_READERS: {
     if (!rules.messageTypes.includes(kind)) {
       return refused('unknown-type', `unknown message type: ${kind}`, clientId);
     }
+    const parentId = wire.parentId;
+    if (parentId !== undefined && !(typeof parentId === 'string' && MESSAGE_ID_PATTERN.test(parentId))) {
+      return refused('bad-parent', 'parentId must be a message id such as 1700000000000-0', clientId);
+    }
     return withClientId(
-      { kind: 'send', type: kind, body, fields: withoutServerFields(wire), ...roomOf(wire) },
+      {
+        kind: 'send',
+        type: kind,
+        body,
+        fields: withoutServerFields(wire),
+        ...roomOf(wire),
+        ...(parentId === undefined ? {} : { parentId }),
+        ...mentionsOf(wire),
+      },
       clientId,
     );
   },
@@ -356,56 +396,4 @@ export function clientIdOf(wire: unknown): string | undefined {
   return typeof clientId === 'string' && clientId.length > 0 && clientId.length <= MAX_CLIENT_ID_LENGTH
     ? clientId
     : undefined;
-}
-
-/** The JSON text of a client frame. */
-export function encodeClientFrame(frame: ClientFrame): string {
-  switch (frame.kind) {
-    case 'ping':
-      return JSON.stringify({ type: CLIENT_CONTROL_TYPES.ping });
-    case 'unread':
-      return JSON.stringify({ type: CLIENT_CONTROL_TYPES.unread });
-    case 'typing':
-      return JSON.stringify({
-        type: frame.type ?? TYPING_TYPE,
-        clientId: frame.clientId,
-        body: frame.body,
-        room: frame.room,
-      });
-    case 'edit':
-      return JSON.stringify({
-        type: 'edit',
-        id: frame.id,
-        body: frame.body,
-        clientId: frame.clientId,
-        room: frame.room,
-      });
-    case 'delete':
-      return JSON.stringify({ type: 'delete', id: frame.id, clientId: frame.clientId, room: frame.room });
-    case 'react':
-      return JSON.stringify({
-        type: 'react',
-        id: frame.id,
-        emoji: frame.emoji,
-        clientId: frame.clientId,
-        room: frame.room,
-      });
-    case 'subscribe':
-      return JSON.stringify({
-        type: 'subscribe',
-        room: frame.room,
-        since: frame.since,
-        clientId: frame.clientId,
-      });
-    case 'unsubscribe':
-      return JSON.stringify({ type: 'unsubscribe', room: frame.room, clientId: frame.clientId });
-    case 'send':
-      return JSON.stringify({
-        ...frame.fields,
-        type: frame.type ?? CHAT_MESSAGE_TYPE,
-        body: frame.body,
-        clientId: frame.clientId,
-        room: frame.room,
-      });
-  }
 }

@@ -2,7 +2,7 @@
  * Keeping a socket alive and getting it back: API Gateway closes a socket idle for 10 minutes,
  * and browsers cannot send protocol-level pings, so clients send a ping frame the server answers.
  */
-import { encodeClientFrame } from './client-frames.js';
+import { encodeClientFrame } from './client-frame-encoder.js';
 import { encodeServerFrame } from './frames.js';
 
 /** The keep-alive frame a client sends: `{"type":"ping"}` (answered, never stored). */

@@ -71,6 +71,13 @@ export interface ErrorFrame {
   clientId?: string;
   /** The room a refused subscribe, unsubscribe or send named. */
   room?: string;
+  /**
+   * Why moderation refused the frame, in the words of the moderation hook (a rejected message)
+   * or `muted` / `banned`; absent for every other refusal.
+   */
+  reason?: string;
+  /** Seconds until a mute or ban that refused the frame ends. */
+  retryAfter?: number;
 }
 
 /**
@@ -219,6 +226,20 @@ export interface UnreadFrame {
   rooms?: Record<string, number>;
 }
 
+/**
+ * A thread root's replies changed (a reply was stored):
+ * `{"type":"replies","room":...,"id":"<root id>","count":3,"lastId":"<newest reply id>"}`. Only for
+ * signals connections; `count` is the total after the change, so applying it twice is harmless.
+ */
+export interface RepliesFrame {
+  kind: 'replies';
+  room: string;
+  /** The thread root's id. */
+  id: string;
+  count: number;
+  lastId: string;
+}
+
 /** A frame the server sends. */
 export type ServerFrame =
   | MessageFrame
@@ -235,7 +256,8 @@ export type ServerFrame =
   | ReactionFrame
   | SubscribedFrame
   | UnsubscribedFrame
-  | UnreadFrame;
+  | UnreadFrame
+  | RepliesFrame;
 
 /** The `kind` of a server frame. */
 export type ServerFrameKind = ServerFrame['kind'];
@@ -272,12 +294,19 @@ export function ephemeralAckFrame(clientId: string): AckFrame {
  * An error frame; `clientId` names the refused frame when the client sent one, `room` the room a
  * refused subscribe, unsubscribe or send named.
  */
-export function errorFrame(message: string, clientId?: string, room?: string): ErrorFrame {
+export function errorFrame(
+  message: string,
+  clientId?: string,
+  room?: string,
+  details: Pick<ErrorFrame, 'reason' | 'retryAfter'> = {},
+): ErrorFrame {
   return {
     kind: 'error',
     message,
     ...(clientId ? { clientId } : {}),
     ...(room === undefined ? {} : { room }),
+    ...(details.reason === undefined ? {} : { reason: details.reason }),
+    ...(details.retryAfter === undefined ? {} : { retryAfter: details.retryAfter }),
   };
 }
 
@@ -287,7 +316,13 @@ export function encodeServerFrame(frame: ServerFrame): string {
     case 'message':
       return JSON.stringify(frame.message);
     case 'error':
-      return JSON.stringify({ ERROR: frame.message, clientId: frame.clientId, room: frame.room });
+      return JSON.stringify({
+        ERROR: frame.message,
+        clientId: frame.clientId,
+        room: frame.room,
+        reason: frame.reason,
+        retryAfter: frame.retryAfter,
+      });
     default: {
       const { kind, ...fields } = frame;
       return JSON.stringify({ type: kind, ...fields });

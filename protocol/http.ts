@@ -26,6 +26,8 @@ export interface OldMessages {
 export interface RoomHistory {
   room_name: string;
   unread_count: number;
+  /** Messages mentioning the caller among the unread ones (servers before mentions leave it out). */
+  mention_count?: number;
   /** The latest messages, oldest first. */
   messages: ChatMessage[];
   /** Where the room's messages stop (servers before paging leave it out). */
@@ -40,6 +42,8 @@ export interface HistoryAnswer {
 /** `GET /talk/notification/{room}/`: the user's unread count. */
 export interface NotificationAnswer {
   notification: number;
+  /** Messages mentioning the caller since they last read (servers before mentions leave it out). */
+  mentions?: number;
 }
 
 /** `POST /talk/ticket/{room}/`: a single-use connect credential, so the token stays out of the ws URL. */

@@ -29,7 +29,24 @@ export interface ChatMessage {
   deleted?: true;
   /** Who reacted with what; absent when nobody has. */
   reactions?: Reactions;
+  /** The thread root this message replies to (a message of the same room that is no reply itself). */
+  parentId?: string;
+  /** User ids the sender mentioned, as the server kept them (at most {@link MAX_MENTIONS}). */
+  mentions?: string[];
+  /** On a thread root: how many replies it has and the newest one's id; absent without replies. */
+  replies?: RepliesSummary;
 }
+
+/** A thread root's replies, as history and the live `replies` frame show them. */
+export interface RepliesSummary {
+  /** Replies stored under the root (deleted ones stay as tombstones and count). */
+  count: number;
+  /** The newest reply's id. */
+  lastId: string;
+}
+
+/** The most user ids one message may mention; the server drops the rest. */
+export const MAX_MENTIONS = 20;
 
 /** When and by whom a message was last edited. */
 export interface EditMark {

@@ -10,7 +10,7 @@ import type { ChatMessage } from './messages.js';
 export type WireFieldOf<K extends ServerFrameKind> = K extends 'message'
   ? keyof ChatMessage
   : K extends 'error'
-    ? 'ERROR' | 'clientId' | 'room'
+    ? 'ERROR' | 'clientId' | 'room' | 'reason' | 'retryAfter'
     : 'type' | Exclude<keyof ServerFrameOf<K>, 'kind'>;
 
 /**
@@ -31,11 +31,14 @@ export const SERVER_FRAME_FIELDS = {
     'edited',
     'deleted',
     'reactions',
+    'parentId',
+    'mentions',
+    'replies',
   ],
   batch: ['type', 'room', 'messages', 'reads'],
   reads: ['type', 'room', 'marks'],
   ack: ['type', 'id', 'clientId'],
-  error: ['ERROR', 'clientId', 'room'],
+  error: ['ERROR', 'clientId', 'room', 'reason', 'retryAfter'],
   pong: ['type'],
   presence: ['type', 'event', 'room', 'user'],
   typing: ['type', 'room', 'author', 'senderId', 'clientId', 'timestamp', 'body'],
@@ -46,6 +49,7 @@ export const SERVER_FRAME_FIELDS = {
   subscribed: ['type', 'room', 'unread', 'missed', 'more'],
   unsubscribed: ['type', 'room'],
   unread: ['type', 'room', 'count', 'rooms'],
+  replies: ['type', 'room', 'id', 'count', 'lastId'],
 } as const satisfies { readonly [K in ServerFrameKind]: readonly WireFieldOf<K>[] };
 
 type Unlisted = {

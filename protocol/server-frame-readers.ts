@@ -117,6 +117,13 @@ const READERS: { [K in TypedFrame['kind']]: (wire: WireFields) => ServerFrameOf<
       if (typeof count === 'number') rooms[room] = count;
     return { kind: 'unread', rooms };
   },
+  replies: (wire) =>
+    typeof wire.room === 'string' &&
+    typeof wire.id === 'string' &&
+    typeof wire.count === 'number' &&
+    typeof wire.lastId === 'string'
+      ? { kind: 'replies', room: wire.room, id: wire.id, count: wire.count, lastId: wire.lastId }
+      : undefined,
 };
 
 function isEditMark(value: unknown): value is EditMark {
@@ -187,6 +194,10 @@ export function parseServerFrame(text: string): ServerFrame | UnreadableFrame {
       fields.ERROR,
       typeof fields.clientId === 'string' ? fields.clientId : undefined,
       typeof fields.room === 'string' ? fields.room : undefined,
+      {
+        ...(typeof fields.reason === 'string' ? { reason: fields.reason } : {}),
+        ...(typeof fields.retryAfter === 'number' ? { retryAfter: fields.retryAfter } : {}),
+      },
     );
   }
   return { kind: 'unreadable', reason: 'unknown' };

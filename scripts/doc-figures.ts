@@ -29,6 +29,7 @@ interface BenchResult {
   readonly date: string;
   readonly bundles: readonly { bytes: number; gzipBytes: number; initMs: number }[];
   readonly cost: readonly { roomSize: number; messagesPerFrame: number; usdPerMillionMessages: number }[];
+  readonly awsModel: readonly { cpuUsPerDelivery: number }[];
 }
 
 const usd = (value: number, digits = 2) =>
@@ -103,8 +104,10 @@ export function benchFigures(run: string, root = join(import.meta.dirname, '..')
       `${Math.round(Math.max(...result.bundles.map((bundle) => bundle.gzipBytes)) / 1000)} KB`,
     ],
     ['cold-init-ms', `${Math.round(median(result.bundles.map((bundle) => bundle.initMs)))} ms`],
+    ['model-cpu-us', `${result.awsModel[0]!.cpuUsPerDelivery.toFixed(1)} µs`],
     ['latest-run', report],
     ['systems', table('system')],
+    ['aws-model', table('room members | slices')],
     [
       'per-million',
       `${table('room members | messages per frame')}\n\n${after('room members | messages per frame')}`,
@@ -185,7 +188,10 @@ export function unmarkedFigures(text: string): string[] {
   const patterns = [
     /\$[\d,.]+\**(?: and \**\$[\d,.]+\**)? per million (?:chat )?messages/g,
     /per million (?:chat )?messages: ≈? ?\$[\d,.]+/gi,
-    /\b[\d,.]+ KB (?:handler bundles?|per handler)/g,
+    /\b[\d,.]+ [KM]B (?:handler bundles?|per handler)/g,
+    /handler (?:bundles? (?:is|are|of)|is)[^.|\n]{0,20}?\b[\d,.]+ ?[KM]B/g,
+    /\b\d[\d,.]* ?ms (?:of )?cold (?:init|start)/g,
+    /cold (?:init|start)[^.|\n]{0,30}?\b\d[\d,.]* ?ms/g,
     /idle[^.|\n]{0,40}\$\d[\d,.]*/g,
   ];
   return patterns.flatMap((pattern) => [...bare.matchAll(pattern)].map((match) => match[0]));

@@ -143,7 +143,10 @@ function refreshBadgeSoon(entry: JoinedRoom): void {
 
 function activate(room: string, focus = true): void {
   const previous = active ? joined.get(active) : undefined;
-  if (previous && previous.spec.room !== room) previous.view.client.markRead();
+  // A room marked unread stays unread when the reader leaves it.
+  if (previous && previous.spec.room !== room && !previous.view.client.readMarkHeld) {
+    previous.view.client.markRead();
+  }
   active = room;
   for (const [name, entry] of joined) {
     const selected = name === room;
@@ -221,6 +224,11 @@ function join(spec: JoinSpec, focus = true): void {
   );
   view.panel.setAttribute('aria-labelledby', tab.id);
   client.on('state', (change) => tab.setAttribute('data-state', change.state));
+  // Marked unread: the tab says how many, even while the room is on screen.
+  client.on('unread', (event) => {
+    const entry = joined.get(spec.room);
+    if (entry && event.from !== undefined && event.room === spec.room) setBadge(entry, event.count);
+  });
   tabs.append(tab);
   panels.append(view.panel);
   const entry: JoinedRoom = { spec, owner, view, tab, badge };

@@ -43,6 +43,20 @@ export interface MessageActions {
   edit(id: string): void;
   remove(id: string): void;
   react(id: string, emoji: string): void;
+  /** Opens the thread of a root (absent inside a thread view). */
+  openThread?(id: string): void;
+  /** Marks the message and what follows unread (absent inside a thread view). */
+  markUnread?(id: string): void;
+}
+
+/** Whether a message mentions the user `self`. */
+export function mentionsMe(message: ChatMessage, self: string | undefined): boolean {
+  return self !== undefined && (message.mentions?.includes(self) ?? false);
+}
+
+/** "1 reply", "3 replies". */
+export function repliesText(count: number): string {
+  return `${count} ${count === 1 ? 'reply' : 'replies'}`;
 }
 
 function bodyNode(message: ChatMessage): HTMLElement {
@@ -51,8 +65,8 @@ function bodyNode(message: ChatMessage): HTMLElement {
   return h('pre', { class: 'body' }, JSON.stringify(message.body, null, 2));
 }
 
-/** The author line: kind of injection, name, "(you)", time and "(edited)". */
-function metaLine(message: ChatMessage): HTMLElement {
+/** The author line: kind of injection, name, "(you)", time, "(edited)" and "mentions you". */
+function metaLine(message: ChatMessage, self: string | undefined): HTMLElement {
   const time = new Date(message.timestamp * 1000);
   return h(
     'div',
@@ -72,7 +86,62 @@ function metaLine(message: ChatMessage): HTMLElement {
           '(edited)',
         )
       : undefined,
+    mentionsMe(message, self) ? h('span', { class: 'mention-tag' }, 'mentions you') : undefined,
   );
+}
+
+/**
+ * "Reply in thread" and "Mark unread" (shown with the other actions), and under a thread root its
+ * reply count, which opens the thread too.
+ */
+function conversationControls(message: ChatMessage, actions: MessageActions): HTMLElement[] {
+  const { openThread, markUnread } = actions;
+  const count = message.replies?.count ?? 0;
+  const controls: HTMLElement[] = [];
+  if (openThread && message.parentId === undefined && count > 0) {
+    controls.push(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'chip reply-count',
+          'aria-label': `Open thread: ${repliesText(count)}`,
+          onclick: () => openThread(message.id),
+        },
+        repliesText(count),
+      ),
+    );
+  }
+  const chips: HTMLElement[] = [];
+  if (openThread && message.parentId === undefined && !message.deleted) {
+    chips.push(
+      h(
+        'button',
+        { type: 'button', class: 'chip reply', onclick: () => openThread(message.id) },
+        'Reply in thread',
+      ),
+    );
+  }
+  if (markUnread) {
+    chips.push(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'chip mark-unread',
+          onclick: (event) => {
+            // Focus left here by a pointer would keep this message's actions open, and closing
+            // them later would move the messages below under the pointer; the keyboard keeps it.
+            if ((event as MouseEvent).detail > 0) (event.currentTarget as HTMLElement).blur();
+            markUnread(message.id);
+          },
+        },
+        'Mark unread',
+      ),
+    );
+  }
+  if (chips.length > 0) controls.push(h('div', { class: 'msg-actions' }, ...chips));
+  return controls;
 }
 
 /** Edit and Delete (CSS shows them on own chat lines only, and out of the tab order elsewhere). */
@@ -186,8 +255,9 @@ export function messageContent(
   actions: MessageActions,
 ): Node[] {
   const avatar = h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(authorName(message)));
-  const meta = metaLine(message);
-  if (message.deleted) return [avatar, meta, bodyNode(message)];
+  const meta = metaLine(message, self);
+  const conversation = conversationControls(message, actions);
+  if (message.deleted) return [avatar, meta, bodyNode(message), ...conversation];
   const chat = message.type === 'message' && typeof message.body === 'string';
   // On a touch screen (no hover) the actions open from this menu button; CSS hides it elsewhere.
   const more = h(
@@ -213,8 +283,9 @@ export function messageContent(
         more,
         ownActions(message, actions),
         reactionBar(message, self, actions),
+        ...conversation,
       ]
-    : [avatar, meta, bodyNode(message), more, reactionBar(message, self, actions)];
+    : [avatar, meta, bodyNode(message), more, reactionBar(message, self, actions), ...conversation];
 }
 
 /** "Today", "Yesterday" or the date, for the separator above a day's first message. */

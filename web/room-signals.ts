@@ -30,6 +30,10 @@ export type RoomClient = Pick<
   | 'loadEarlier'
   | 'sendTyping'
   | 'markRead'
+  | 'reply'
+  | 'thread'
+  | 'markUnread'
+  | 'readMarkHeld'
 >;
 
 /** How long after a join or leave the room's occupancy is asked again (a burst asks once). */
@@ -100,9 +104,11 @@ export class RoomSignals {
   private seeding = 0;
   private presenceKnown = false;
 
+  /** `onUser` hears of each user the online list shows (for names that become mentions). */
   constructor(
     private readonly client: RoomClient,
     private readonly log: HTMLElement,
+    private readonly onUser: (profile: Profile, userId: string | undefined) => void = () => {},
   ) {
     const room = client.room;
     this.onlineCount = h('span', { class: 'online-count' }, '0');
@@ -187,7 +193,10 @@ export class RoomSignals {
       this.members = presence.value.members;
       this.connections = presence.value.connections;
       this.online.clear();
-      for (const user of presence.value.online) this.online.set(userKey(user), user);
+      for (const user of presence.value.online) {
+        this.online.set(userKey(user), user);
+        this.onUser(user, profileUserId(user));
+      }
       for (const event of missed) this.applyPresence(event);
     }
     // Read marks only move forward, so the snapshot and the frames merge in any order.

@@ -1,9 +1,19 @@
-import type { MessageMeta, StateChange } from '@hipochat/client';
+import { type MessageMeta, ModerationError, type StateChange } from '@hipochat/client';
 import { type ChatMessage, compareIds } from '../protocol/index.js';
+import { Composer } from './composer.js';
 import { h } from './dom.js';
+import { MentionDirectory } from './mentions.js';
 import { MessageEditor } from './message-editor.js';
-import { type MessageActions, messageContent, placeInRun, reactionBar } from './message-item.js';
-import { type RoomClient, RoomSignals } from './room-signals.js';
+import {
+  authorName,
+  type MessageActions,
+  mentionsMe,
+  messageContent,
+  placeInRun,
+  reactionBar,
+} from './message-item.js';
+import { profileName, type RoomClient, RoomSignals } from './room-signals.js';
+import { ThreadView } from './thread-view.js';
 
 function describeState(change: StateChange): string {
   switch (change.state) {
@@ -22,32 +32,25 @@ function describeState(change: StateChange): string {
   }
 }
 
-/** Why an over-size message is not sent, in the words of the client library's refusal. */
-function tooLarge(used: number, limit: number): string {
-  return `message too large: ${used} bytes, the limit is ${limit} bytes; shorten it to send`;
-}
-
 /** One joined room: its panel (state, messages, composer) and the client behind it. */
 export class RoomView {
   /** The tab panel. */
   readonly panel: HTMLElement;
   private readonly log: HTMLOListElement;
   private readonly status: HTMLElement;
-  private readonly input: HTMLTextAreaElement;
-  private readonly counter: HTMLElement;
-  private readonly sendButton: HTMLButtonElement;
-  private readonly sendError: HTMLElement;
+  private readonly composer: Composer;
   private readonly earlierButton: HTMLButtonElement;
   private readonly signals: RoomSignals;
-  private readonly maxBytes: number;
-  /** The error line says the text is too large (and is cleared once it fits again). */
-  private sizeErrorShown = false;
+  private readonly mentions = new MentionDirectory();
+  private readonly thread: ThreadView;
   private dividerPlaced = false;
   private readonly editor: MessageEditor;
   private readonly actions: MessageActions = {
     edit: (id) => this.editor.startEdit(id),
     remove: (id) => this.editor.confirmDelete(id),
     react: (id, emoji) => void this.toggleReaction(id, emoji),
+    openThread: (id) => void this.openThread(id),
+    markUnread: (id) => void this.markUnread(id),
   };
   private readonly unsubscribe: (() => void)[] = [];
 
@@ -57,16 +60,13 @@ export class RoomView {
     private readonly onLeave: () => void,
     private readonly onActivity: (view: RoomView) => void,
   ) {
-    this.maxBytes = client.maxMessageBytes;
     this.editor = new MessageEditor({
       client,
-      item: (messageId) => this.item(messageId),
+      item: (messageId) => this.item(messageId) ?? this.thread.item(messageId),
       update: (message, closeEditor) => this.update(message, closeEditor),
       showError: (message) => this.showSendError(message),
     });
     const room = client.room;
-    const inputId = `${id}-input`;
-    const counterId = `${id}-counter`;
     this.status = h('p', { class: 'state', role: 'status', 'data-state': 'connecting' }, 'Connecting…');
     // The list keeps its list semantics; the live "log" role sits on a wrapper (a role on <ol> would strip them).
     this.log = h('ol', { class: 'log', 'aria-label': `Messages in ${room}`, tabindex: 0 });
@@ -75,73 +75,73 @@ export class RoomView {
       { class: 'log-region', role: 'log', 'aria-live': 'polite', 'aria-label': `Conversation in ${room}` },
       this.log,
     );
-    this.input = h('textarea', {
-      id: inputId,
-      rows: 2,
-      // No maxlength: it counts characters, not bytes, and cuts a paste without a word.
-      'aria-describedby': counterId,
+    this.composer = new Composer({
+      id,
+      label: `Message to ${room}`,
       placeholder: 'Write a message — Enter sends, Shift+Enter adds a line',
-      onkeydown: (event) => this.onKey(event as KeyboardEvent),
-      oninput: () => {
-        this.updateCounter();
-        // Throttled by the client to what the server delivers, so every keystroke may call it.
-        if (this.input.value.trim() !== '') this.client.sendTyping();
-      },
+      client,
+      mentions: this.mentions,
+      send: (text, mentions) => client.send(text, mentions.length ? { mentions } : {}),
     });
-    this.counter = h('span', { id: counterId, class: 'counter' });
-    this.sendButton = h('button', { type: 'submit' }, 'Send');
-    this.sendError = h('p', { class: 'send-error', role: 'alert' });
     this.earlierButton = h(
       'button',
       { type: 'button', class: 'earlier', hidden: true, onclick: () => void this.loadEarlier() },
       'Load earlier messages',
     );
-    this.signals = new RoomSignals(client, this.log);
-    const composer = h(
-      'form',
-      {
-        class: 'composer',
-        onsubmit: (event) => {
-          event.preventDefault();
-          void this.submit();
-        },
-      },
-      h('label', { for: inputId }, `Message to ${room}`),
-      this.input,
-      h('div', { class: 'composer-row' }, this.counter, this.sendButton),
-      this.sendError,
+    this.signals = new RoomSignals(client, this.log, (profile, userId) =>
+      this.mentions.learn(profileName(profile, ''), userId),
+    );
+    this.thread = new ThreadView(client, `${id}-thread`, this.mentions, this.actions, () =>
+      this.panel.classList.remove('thread-open'),
     );
     this.panel = h(
       'section',
       { class: 'room', id, role: 'tabpanel', 'aria-label': `Room ${room}`, 'data-room': room },
       h(
-        'header',
-        { class: 'room-header' },
-        h('h2', {}, room),
-        this.signals.occupancyLine,
-        this.status,
-        h('button', { type: 'button', class: 'leave', onclick: () => this.onLeave() }, `Leave ${room}`),
+        'div',
+        { class: 'room-main' },
+        h(
+          'header',
+          { class: 'room-header' },
+          h('h2', {}, room),
+          this.signals.occupancyLine,
+          this.status,
+          h('button', { type: 'button', class: 'leave', onclick: () => this.onLeave() }, `Leave ${room}`),
+        ),
+        this.signals.onlineSection,
+        this.earlierButton,
+        logRegion,
+        this.signals.typingLine,
+        this.composer.form,
       ),
-      this.signals.onlineSection,
-      this.earlierButton,
-      logRegion,
-      this.signals.typingLine,
-      composer,
+      this.thread.element,
     );
-    this.updateCounter();
     this.unsubscribe.push(
       client.on('message', (message, meta) => this.add(message, meta)),
       client.on('injection', (message, meta) => this.add(message, meta)),
       client.on('history', (batch) => {
-        if (batch.initial && batch.unread.length > 0)
-          this.placeDivider(batch.unread[0]!.id, batch.unread.length);
+        // Replies show in their thread, so the divider goes before the first unread message of the log.
+        const unread = batch.unread.filter((m) => m.parentId === undefined);
+        if (batch.initial && unread.length > 0) this.placeDivider(unread[0]!.id, unread.length);
         this.earlierButton.hidden = !batch.more;
       }),
       client.on('state', (change) => this.showState(change)),
       // Auth failures end the connection and show in the state line instead.
+      // Refusals by moderation show next to the composer that sent, in words; a ban (which also
+      // refuses following the room) shows at the room's own.
       client.on('error', (error) => {
-        if (error.kind !== 'auth') this.showSendError(error.message);
+        if (error.kind === 'moderation' && error.reason === 'banned') {
+          this.composer.showFailure(new ModerationError(error.message, error.reason, error.retryAfter));
+        } else if (error.kind !== 'auth' && error.kind !== 'moderation') this.showSendError(error.message);
       }),
+      client.on('replies', (event) => {
+        if (event.message) this.update(event.message);
+        this.thread.replies(event.id, event.count);
+      }),
+      client.on('unread', (event) => {
+        if (event.from !== undefined) this.placeDivider(event.from, event.count, true);
+      }),
+      client.on('presence', (event) => this.mentions.learn(profileName(event.user, ''), event.userId)),
       client.on('self', (userId) => this.markOwn(userId)),
       client.on('edit', (event) => {
         if (event.message) this.update(event.message);
@@ -157,13 +157,30 @@ export class RoomView {
 
   /** Moves keyboard focus to the message box. */
   focus(): void {
-    this.input.focus();
+    this.composer.focus();
   }
 
   /** Stops listening to the client. */
   dispose(): void {
     for (const off of this.unsubscribe) off();
     this.signals.dispose();
+    this.composer.dispose();
+    this.thread.dispose();
+  }
+
+  /** Opens the thread of a root beside the log (over it on a phone). */
+  private async openThread(rootId: string): Promise<void> {
+    this.panel.classList.add('thread-open');
+    await this.thread.open(rootId);
+  }
+
+  /** Marks a message and what follows unread: the divider moves there, the tab shows the count. */
+  private async markUnread(id: string): Promise<void> {
+    try {
+      await this.client.markUnread(id);
+    } catch (error) {
+      this.showSendError(`could not mark unread: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   private item(id: string): HTMLElement | null {
@@ -180,8 +197,10 @@ export class RoomView {
    * what is typed) unless `closeEditor` (the edit was saved or cancelled).
    */
   private update(message: ChatMessage, closeEditor = false): void {
+    this.thread.update(message);
     const item = this.item(message.id);
     if (!item) return;
+    item.classList.toggle('mentioned', mentionsMe(message, this.client.userId));
     const editing = item.querySelector('.edit-box');
     const active = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const focused = active !== null && item.contains(active);
@@ -217,12 +236,20 @@ export class RoomView {
   }
 
   private add(message: ChatMessage, meta: MessageMeta): void {
+    if (message.author && message.senderId) this.mentions.learn(authorName(message), message.senderId);
+    if (message.parentId !== undefined) {
+      // A reply shows in its thread; its root's count says it is there.
+      this.thread.add(message);
+      if (meta.source === 'live' && !meta.own) this.onActivity(this);
+      return;
+    }
     if (this.item(message.id)) return;
     const injection = message.type !== 'message';
+    const mentioned = meta.mentioned || mentionsMe(message, this.client.userId);
     const item = h(
       'li',
       {
-        class: `msg${injection ? ' injection' : ''}${meta.own ? ' own' : ''}${message.deleted ? ' deleted' : ''}`,
+        class: `msg${injection ? ' injection' : ''}${meta.own ? ' own' : ''}${mentioned ? ' mentioned' : ''}${message.deleted ? ' deleted' : ''}`,
         'data-id': message.id,
         'data-sender': message.senderId,
         'data-type': message.type,
@@ -263,11 +290,13 @@ export class RoomView {
     placeInRun(item, before, message);
   }
 
-  private placeDivider(firstUnreadId: string, count: number): void {
-    if (this.dividerPlaced) return;
-    const first = this.log.querySelector(`[data-id="${CSS.escape(firstUnreadId)}"]`);
+  /** Puts the unread divider before a message; `move` (marked unread) takes it from where it was. */
+  private placeDivider(firstUnreadId: string, count: number, move = false): void {
+    if (this.dividerPlaced && !move) return;
+    const first = this.log.querySelector(`li.msg[data-id="${CSS.escape(firstUnreadId)}"]`);
     if (!first) return;
     this.dividerPlaced = true;
+    for (const old of this.log.querySelectorAll('li.divider')) old.remove();
     const label = `${count} unread message${count === 1 ? '' : 's'}`;
     first.before(
       // The item stays a list item (an <ol> holds only those); the separator is inside it.
@@ -278,6 +307,7 @@ export class RoomView {
       ),
     );
     // Open where reading resumes; with nothing read yet (a newcomer), at the newest message.
+    if (move) return;
     if (this.log.querySelector('li.msg') !== first) first.scrollIntoView({ block: 'center' });
     else this.log.scrollTop = this.log.scrollHeight;
   }
@@ -286,9 +316,10 @@ export class RoomView {
     for (const item of this.log.querySelectorAll(`[data-sender="${CSS.escape(userId)}"]`)) {
       item.classList.add('own');
     }
-    // Which reactions are yours is known only now.
+    // Which reactions are yours, and which messages mention you, is known only now.
     for (const item of this.log.querySelectorAll<HTMLElement>('li.msg[data-id]')) {
       const message = this.client.getMessage(item.getAttribute('data-id') ?? '');
+      if (message?.mentions) item.classList.toggle('mentioned', mentionsMe(message, userId));
       if (message?.reactions) this.update(message);
     }
     this.signals.renderSeen();
@@ -298,12 +329,12 @@ export class RoomView {
     this.status.textContent = describeState(change);
     this.status.setAttribute('data-state', change.state);
     this.panel.setAttribute('data-state', change.state);
-    this.updateCounter();
+    this.composer.updateCounter();
+    this.thread.refresh();
   }
 
   private showSendError(message: string): void {
-    this.sendError.textContent = message;
-    this.sizeErrorShown = false;
+    this.composer.showError(message);
   }
 
   /** Fetches the page before the oldest message shown, keeping the messages on screen in place. */
@@ -323,54 +354,6 @@ export class RoomView {
       button.disabled = false;
       button.textContent = 'Load earlier messages';
       button.hidden = !this.client.hasEarlier;
-    }
-  }
-
-  /** The frame's size as the server measures it (the whole frame, UTF-8), against the limit. */
-  private updateCounter(): void {
-    const text = this.input.value;
-    const used = this.client.frameBytes(text);
-    const over = used > this.maxBytes;
-    this.counter.textContent = `${used} / ${this.maxBytes} bytes`;
-    this.counter.classList.toggle('over', over);
-    this.input.setAttribute('aria-invalid', String(over));
-    this.sendButton.disabled = over || this.client.state !== 'live';
-    if (over) {
-      this.showSendError(tooLarge(used, this.maxBytes));
-      this.sizeErrorShown = true;
-    } else if (this.sizeErrorShown) {
-      this.showSendError('');
-    }
-  }
-
-  private onKey(event: KeyboardEvent): void {
-    if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
-    event.preventDefault();
-    void this.submit();
-  }
-
-  private async submit(): Promise<void> {
-    const text = this.input.value;
-    if (text.trim() === '') return;
-    this.showSendError('');
-    const used = this.client.frameBytes(text);
-    if (used > this.maxBytes) {
-      this.showSendError(tooLarge(used, this.maxBytes));
-      this.sizeErrorShown = true;
-      return;
-    }
-    // Clear at once so a quick second Enter cannot send the same text twice.
-    this.input.value = '';
-    this.updateCounter();
-    try {
-      await this.client.send(text);
-    } catch (error) {
-      this.showSendError(error instanceof Error ? error.message : String(error));
-      // Give the text back so nothing typed is lost.
-      if (this.input.value === '') {
-        this.input.value = text;
-        this.updateCounter();
-      }
     }
   }
 }

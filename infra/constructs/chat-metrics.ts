@@ -15,7 +15,15 @@ export const STAGE_DIMENSION = 'stage';
 export const REASON_DIMENSION = 'reason';
 
 /** Why a message was refused: the values of the `reason` dimension. */
-export const REFUSAL_REASONS = ['rate', 'size', 'depth', 'auth', 'type', 'unavailable'] as const;
+export const REFUSAL_REASONS = [
+  'rate',
+  'size',
+  'depth',
+  'auth',
+  'type',
+  'unavailable',
+  'moderation',
+] as const;
 
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
@@ -35,6 +43,13 @@ export const CHAT_METRICS = [
   'ConnectionsOpened',
   'ConnectionsClosed',
   'AuthRefused',
+  'ModerationAllowed',
+  'ModerationRejected',
+  'ModerationReplaced',
+  'ModerationHookFailed',
+  'ModerationHookMs',
+  'ModerationRestricted',
+  'ModerationRefused',
 ] as const;
 
 export type ChatMetricName = (typeof CHAT_METRICS)[number];

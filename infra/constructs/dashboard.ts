@@ -143,6 +143,22 @@ export class ChatDashboard extends Construct {
         ),
       ],
       [
+        graph(
+          'Moderation hook',
+          [
+            sum('ModerationAllowed', 'allowed'),
+            sum('ModerationRejected', 'rejected'),
+            sum('ModerationReplaced', 'replaced'),
+            sum('ModerationHookFailed', 'hook failed'),
+          ],
+          { right: [chatMetric('ModerationHookMs', stage, { statistic: 'p99', label: 'answer p99 (ms)' })] },
+        ),
+        graph('Mutes and bans', [
+          sum('ModerationRestricted', 'set or lifted'),
+          sum('ModerationRefused', 'refused (muted, banned)'),
+        ]),
+      ],
+      [
         graph('WebSocket API', [webSocket('ConnectCount'), webSocket('MessageCount')], {
           right: [webSocket('ClientError'), webSocket('IntegrationError'), webSocket('ExecutionError')],
         }),

@@ -1,47 +1,26 @@
 import {
   type ChatMessage,
-  compareIds,
-  MESSAGE_ID_PATTERN,
   type OldMessages,
   type RoomHistory,
   type SendFrame,
   withoutServerFields,
 } from '../../protocol/index.js';
-import {
-  AnswerBudget,
-  answerBytes,
-  type FittedPage,
-  newestThatFit,
-  type PageReader,
-} from './answer-budget.js';
 import type { Authenticator } from './auth.js';
 import type { ChatBus } from './bus/chat-bus.js';
 import { callerKey, checkIdempotencyKey } from './caller-keys.js';
 import type { ChatConfig } from './config.js';
 import type { ConnectionSender } from './connections.js';
 import { BadRequestError, ForbiddenError, RateLimitedError } from './errors.js';
+import { HistoryReads, type OldQuery } from './history-reads.js';
 import { countUserInjection } from './injection-limit.js';
 import { logger } from './logger.js';
 import { metrics } from './metrics.js';
+import type { ModerationGate } from './moderation-gate.js';
 import { type Identity, type NewMessage, parseJson } from './protocol.js';
 import { assertConnectAllowed, foldingOf, SignalPublisher } from './signals.js';
 import { showMessage } from './store/change-store.js';
 import type { AppendOptions, ChatStore, ConnectOptions, Departure } from './store/chat-store.js';
-
-/** Which page of a room `old` answers; every part is optional. */
-export interface OldQuery {
-  /** Only messages newer than this id (the catch-up after a reconnect). */
-  since?: string;
-  /** Only messages older than this id (the page before the oldest one a client holds). */
-  before?: string;
-  /** At most this many messages, 1 to `HIPOCHAT_HISTORY_LIMIT`; without it, as many as fit. */
-  limit?: number;
-  /**
-   * Whether a page without `before` marks the room read (`?mark=0`: no, for a client whose reader
-   * is not looking). @default true
-   */
-  markRead?: boolean;
-}
+import { announceReplies, checkParentId } from './threads-service.js';
 
 /** Who manages membership: a list of user ids, or Hipochat's list of user tokens. */
 export interface MemberList {
@@ -49,12 +28,6 @@ export interface MemberList {
   tokens?: string[];
 }
 
-const MAX_ROOMS_PER_HISTORY = 50;
-// Bytes kept for an answer's keys and `page` (and per room of a history answer): far more than they take.
-const ANSWER_ENVELOPE_BYTES = 1024;
-// Messages of the first store read of /talk/old (most rooms fit in one) and of each /talk/history room.
-const FIRST_READ_OLD = 250;
-const FIRST_READ_HISTORY = 20;
 const MAX_MEMBERS_PER_CALL = 1000;
 
 /**
@@ -67,10 +40,14 @@ export class ChatService {
     private readonly store: ChatStore,
     private readonly bus: ChatBus,
     readonly auth: Authenticator,
+    readonly moderation: ModerationGate,
     private readonly sender?: ConnectionSender,
   ) {
     this.announce = new SignalPublisher(bus, store.signals, foldingOf(config), config.profileIdField);
+    this.reads = new HistoryReads(config, store, this.announce);
   }
+
+  private readonly reads: HistoryReads;
 
   /** Presence and read frames for the room's signals connections. */
   readonly announce: SignalPublisher;
@@ -87,6 +64,14 @@ export class ChatService {
     if (this.isClosed(room) && !(await this.store.isMember(room, userId))) {
       throw new ForbiddenError('room is closed to non-members');
     }
+  }
+
+  /** {@link ChatService.assertAllowed}, and refuses a user banned from the room (connect, subscribe, read). */
+  async assertReader(room: string, userId: string, what: string): Promise<void> {
+    await Promise.all([
+      this.assertAllowed(room, userId),
+      this.moderation.assertNotBanned(room, userId, what),
+    ]);
   }
 
   /**
@@ -146,21 +131,29 @@ export class ChatService {
     // A socket keeps the identity it connected with; a member removed while closing their socket
     // failed must not post on. One SISMEMBER, for closed rooms only.
     await this.assertAllowed(room, identity.userId);
+    const idempotencyKey = frame.clientId ? callerKey('c', identity.userId, frame.clientId) : undefined;
+    const earlier = await this.resent(room, idempotencyKey);
+    if (earlier) return earlier;
+    const type = frame.type ?? this.config.regularType;
+    const body = await this.moderation.screenFrame(room, identity, type, frame);
     const message: NewMessage = {
       ...withoutServerFields(frame.fields),
-      type: frame.type ?? this.config.regularType,
+      type,
       room,
       token: room,
       timestamp: Date.now() / 1000,
-      body: frame.body,
+      body,
       author: identity.profile,
       senderId: identity.userId,
       ...(frame.clientId === undefined ? {} : { clientId: frame.clientId }),
+      ...(frame.mentions ? { mentions: frame.mentions } : {}),
+      ...(frame.parentId === undefined ? {} : { parentId: frame.parentId }),
     };
     await this.countAcrossRooms(identity.userId);
     return this.accept(message, {
-      idempotencyKey: frame.clientId ? callerKey('c', identity.userId, frame.clientId) : undefined,
+      idempotencyKey,
       rateLimit: { limit: this.config.rateLimitPerMinute, windowSeconds: 60 },
+      mentionMembersOnly: this.isClosed(room),
     });
   }
 
@@ -182,7 +175,8 @@ export class ChatService {
   }
 
   /**
-   * `POST /talk/item/{room}/?type=T`: a backend (or a user) injects a JSON body into the room.
+   * `POST /talk/item/{room}/?type=T[&mentions=…][&parentId=<root id>]`: a backend (or a user)
+   * injects a JSON body into the room (a reply in the thread of `parentId`).
    * `identity` is null for the service key. A user's injections share the budget of their frames
    * (per room, and across rooms when set) and have their own across rooms; the backend has its own per room,
    * `HIPOCHAT_BACKEND_RATE_LIMIT_PER_MINUTE` (off by default). An `idempotencyKey` is the
@@ -194,14 +188,23 @@ export class ChatService {
     type: string | undefined,
     bodyText: string | undefined,
     idempotencyKey?: string,
+    extras: { mentions?: string[]; parentId?: string } = {},
   ): Promise<ChatMessage> {
     const kind = type ?? this.config.regularType;
+    checkParentId(extras.parentId);
     if (!this.config.messageTypes.includes(kind)) {
       throw new BadRequestError(`type must be one of: ${this.config.messageTypes.join(', ')}`);
     }
     checkIdempotencyKey(idempotencyKey);
     if (identity) await this.assertAllowed(room, identity.userId);
-    const body = parseJson(bodyText, this.config.maxMessageBytes, 'body', this.config.maxBodyDepth);
+    const sent = parseJson(bodyText, this.config.maxMessageBytes, 'body', this.config.maxBodyDepth);
+    const key = idempotencyKey ? callerKey('i', identity?.userId ?? null, idempotencyKey) : undefined;
+    // Backend calls skip the hook, and their append answers a retry.
+    const earlier = identity ? await this.resent(room, key) : null;
+    if (earlier) return earlier;
+    const body = identity
+      ? await this.moderation.screen('item', room, identity, { type: kind, body: sent })
+      : sent;
     const message: NewMessage = {
       type: kind,
       room,
@@ -210,31 +213,53 @@ export class ChatService {
       body,
       author: identity?.profile ?? null,
       ...(identity ? { senderId: identity.userId } : {}),
+      ...(extras.mentions?.length ? { mentions: extras.mentions } : {}),
+      ...(extras.parentId === undefined ? {} : { parentId: extras.parentId }),
     };
     const backendLimit = this.config.backendRateLimitPerMinute;
     if (identity) await this.countAcrossRooms(identity.userId);
     if (identity) await countUserInjection(this.store, this.config, identity.userId);
     return this.accept(message, {
-      idempotencyKey: idempotencyKey ? callerKey('i', identity?.userId ?? null, idempotencyKey) : undefined,
+      idempotencyKey: key,
       rateLimit: identity
         ? { limit: this.config.rateLimitPerMinute, windowSeconds: 60 }
         : backendLimit > 0
           ? { limit: backendLimit, windowSeconds: 60 }
           : undefined,
+      mentionMembersOnly: this.isClosed(room),
     });
   }
 
+  /**
+   * A retry (the same clientId or Idempotency-Key) answered from the stored message before the
+   * moderation hook is asked: asking again could reject or replace what was already accepted and
+   * delivered. Without a hook the append answers retries, at no extra store call.
+   */
+  private async resent(room: string, idempotencyKey: string | undefined): Promise<ChatMessage | null> {
+    if (!idempotencyKey || !this.moderation.asksHook) return null;
+    const earlier = await this.store.recall(room, idempotencyKey);
+    return earlier ? this.currentOf(earlier) : null;
+  }
+
+  /** A retry after an edit or delete answers the current version, never the old body. */
+  private async currentOf(stored: ChatMessage): Promise<ChatMessage> {
+    const { version } = await this.store.changes.current(stored.room, stored.id);
+    return version ? showMessage(stored.id, version) : stored;
+  }
+
   private async accept(message: NewMessage, options: AppendOptions): Promise<ChatMessage> {
-    const { message: stored, duplicate } = await this.store.append(message, options);
+    const {
+      message: stored,
+      duplicate,
+      replies,
+    } = await this.store.append(message, options).catch((error: unknown) => {
+      throw this.moderation.refused(error, message.room, message.senderId, 'send');
+    });
     // A retry answered from its idempotency record gets the stored message and publishes nothing:
     // publishing again would deliver and push it twice. The first request did publish it, since a
     // failed publish retracts the message and its idempotency record (below), so a retry after a
     // failed publish is stored and published anew, not a duplicate.
-    if (duplicate) {
-      // A retry after an edit or delete answers the current version, never the old body.
-      const { version } = await this.store.changes.current(stored.room, stored.id);
-      return version ? showMessage(stored.id, version) : stored;
-    }
+    if (duplicate) return this.currentOf(stored);
     try {
       await this.bus.publish(stored);
     } catch (error) {
@@ -249,105 +274,28 @@ export class ChatService {
     }
     // A duplicate was accepted (and counted) the first time.
     if (!duplicate) metrics.count('MessagesAccepted');
+    await announceReplies(this.announce, stored, replies);
     return stored;
   }
 
   /**
-   * `GET /talk/old/{room}/`: the newest messages (at most `limit`, older than `before`, newer than
-   * `since`) that fit the answer budget, split at the reader's last visit, and where the page
-   * stops. A page without `before` reaches the newest message and marks the room read (unless
-   * `markRead` is false); an earlier page (`before`) leaves read state alone.
+   * `GET /talk/old/{room}/`: the newest messages that fit the answer budget, split at the reader's
+   * last visit ({@link HistoryReads.old}).
    */
   async old(room: string, identity: Identity, query: OldQuery = {}): Promise<OldMessages> {
-    const { since, before, limit, markRead: marking = true } = query;
-    for (const [name, id] of [
-      ['since', since],
-      ['before', before],
-    ] as const) {
-      if (id !== undefined && !MESSAGE_ID_PATTERN.test(id)) {
-        throw new BadRequestError(`${name} must be a message id such as 1700000000000-0`);
-      }
-    }
-    if (limit !== undefined) this.assertLimit(limit);
-    await this.assertAllowed(room, identity.userId);
-    let lastSeenId: string | null = null;
-    let first = true;
-    const read: PageReader = async (page) => {
-      const markRead = first && before === undefined && marking;
-      const result = await this.store.page(room, identity.userId, {
-        limit: page.limit,
-        before: page.before ?? before,
-        after: since,
-        markRead,
-      });
-      if (first) lastSeenId = result.lastSeenId;
-      first = false;
-      await this.announce.read(room, identity.userId, identity.profile, result.readMark);
-      return result;
-    };
-    const [{ messages, more }] = (await newestThatFit([read], {
-      limit: limit ?? Number.POSITIVE_INFINITY,
-      budget: new AnswerBudget(ANSWER_ENVELOPE_BYTES),
-      // Every message is in the answer twice: in `oldy` and in one of `results`.
-      cost: (message) => 2 * (answerBytes(message) + 1),
-      firstRead: Math.min(limit ?? FIRST_READ_OLD, FIRST_READ_OLD),
-    })) as [FittedPage];
-    const seen: string | null = lastSeenId;
-    const split = seen === null ? 0 : messages.findIndex((m) => compareIds(m.id, seen) > 0);
-    const cut = split < 0 ? messages.length : split;
-    return {
-      oldy: messages,
-      results: { read_messages: messages.slice(0, cut), unread_messages: messages.slice(cut) },
-      page: { more, before: messages[0]?.id ?? null },
-    };
+    this.reads.checkOld(query);
+    await this.assertReader(room, identity.userId, 'history');
+    return this.reads.old(room, identity, query);
   }
 
   /**
-   * `GET /talk/history/{rooms}/?limit=N`: the latest N messages and unread count per room, within
-   * one answer budget for all rooms: when they do not fit, each room loses its oldest first and
-   * says `more`.
+   * `GET /talk/history/{rooms}/?limit=N`: the latest N messages and unread counts per room
+   * ({@link HistoryReads.history}).
    */
   async history(rooms: readonly string[], identity: Identity, limit: number): Promise<RoomHistory[]> {
-    if (rooms.length > MAX_ROOMS_PER_HISTORY)
-      throw new BadRequestError(`at most ${MAX_ROOMS_PER_HISTORY} rooms`);
-    this.assertLimit(limit);
-    await Promise.all(rooms.map((room) => this.assertAllowed(room, identity.userId)));
-    const unread = new Map<string, number>();
-    const readers = rooms.map((room) => this.historyReader(room, identity.userId, unread));
-    const pages = await newestThatFit(readers, {
-      limit,
-      budget: new AnswerBudget(ANSWER_ENVELOPE_BYTES * (rooms.length + 1)),
-      cost: (message) => answerBytes(message) + 1,
-      firstRead: Math.min(limit, FIRST_READ_HISTORY),
-    });
-    return rooms.map((room, index) => {
-      const { messages, more } = pages[index]!;
-      return {
-        room_name: room,
-        unread_count: unread.get(room) ?? 0,
-        messages,
-        page: { more, before: messages[0]?.id ?? null },
-      };
-    });
-  }
-
-  /** Reads a room's pages for `history`; the first read also puts its unread count in `unread`. */
-  private historyReader(room: string, userId: string, unread: Map<string, number>): PageReader {
-    return async (page) => {
-      if (page.before !== undefined) return this.store.page(room, userId, page);
-      // One more than asked tells whether more exist, in the call that brings the unread count.
-      const summary = await this.store.latest(room, userId, page.limit + 1);
-      unread.set(room, summary.unread);
-      const more = summary.messages.length > page.limit;
-      return { messages: more ? summary.messages.slice(1) : summary.messages, more };
-    };
-  }
-
-  /** @throws BadRequestError unless `limit` is an integer from 1 to `HIPOCHAT_HISTORY_LIMIT` */
-  private assertLimit(limit: number): void {
-    if (!Number.isInteger(limit) || limit < 1 || limit > this.config.historyLimit) {
-      throw new BadRequestError(`limit must be an integer from 1 to ${this.config.historyLimit}`);
-    }
+    this.reads.checkHistory(rooms, limit);
+    await Promise.all(rooms.map((room) => this.assertReader(room, identity.userId, 'history')));
+    return this.reads.history(rooms, identity, limit);
   }
 
   /** `GET /talk/notification/{room}/`: the reader's unread count. */
@@ -406,7 +354,7 @@ export class ChatService {
 
   /** `POST /talk/ticket/{room}/`: a single-use connect ticket so tokens stay out of URLs. */
   async ticket(room: string, identity: Identity): Promise<{ ticket: string; expiresIn: number }> {
-    await this.assertAllowed(room, identity.userId);
+    await this.assertReader(room, identity.userId, 'connect');
     return this.auth.issueTicket(room, identity);
   }
 }

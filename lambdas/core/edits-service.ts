@@ -86,7 +86,13 @@ export class EditsService {
    */
   async frame(room: string, identity: Identity, frame: ChangeFrame): Promise<ChangeOutcome> {
     const { id, clientId } = frame;
-    await this.chat.assertAllowed(room, identity.userId);
+    await Promise.all([
+      this.chat.assertAllowed(room, identity.userId),
+      // Deleting one's own messages goes on under a mute or ban; editing and reacting do not.
+      frame.kind === 'delete'
+        ? undefined
+        : this.chat.moderation.assertMayPost(room, identity.userId, frame.kind),
+    ]);
     await this.chat.countAcrossRooms(identity.userId);
     const idempotencyKey = clientId === undefined ? undefined : callerKey('x', identity.userId, clientId);
     if (frame.kind === 'react') {
@@ -150,6 +156,9 @@ export class EditsService {
   private async apply(change: Change): Promise<ChatMessage> {
     const { room, id, actor, deleting, idempotencyKey } = change;
     const verb = deleting ? 'delete' : 'edit';
+    // A user's new body goes past the moderation hook once, whatever the attempts.
+    let body = change.body;
+    let screened = actor === null || deleting;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
       const current = await this.store.changes.current(room, id, idempotencyKey);
       if (!current.version || !current.text) throw new NotFoundError('message not found');
@@ -160,10 +169,18 @@ export class EditsService {
         throw new ConflictError('message was deleted');
       }
       if (actor) this.assertAuthor(current.version, actor.userId, verb);
+      if (!screened && actor) {
+        body = await this.chat.moderation.screen('edit', room, actor, {
+          type: current.version.type,
+          body,
+          id,
+        });
+        screened = true;
+      }
       const edited: EditMark = { at: Date.now() / 1000, by: actor?.userId ?? null };
       const next: StoredVersion = deleting
         ? tombstoneOf(current.version)
-        : { ...current.version, body: change.body, edited };
+        : { ...current.version, body, edited };
       const options: ChangeOptions = { idempotencyKey, rateLimit: this.rateLimit(actor) };
       const outcome = await this.store.changes.replace(
         room,
@@ -177,7 +194,7 @@ export class EditsService {
       if (outcome === 'conflict') continue;
       const frame = deleting
         ? encodeServerFrame({ kind: 'delete', room, id })
-        : encodeServerFrame({ kind: 'edit', room, id, body: change.body, edited });
+        : encodeServerFrame({ kind: 'edit', room, id, body, edited });
       await this.chat.announce.changed(room, frame);
       return showMessage(id, next);
     }

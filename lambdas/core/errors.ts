@@ -27,6 +27,11 @@ export class HttpError extends ChatError {
   headers(): Record<string, string> {
     return {};
   }
+
+  /** What a websocket error frame carries besides the message (a moderation `reason`); none by default. */
+  frameDetails(): { reason?: string; retryAfter?: number } {
+    return {};
+  }
 }
 
 /** 400: the request is malformed. */
@@ -152,6 +157,63 @@ export class NotAcknowledgedError extends ServiceUnavailableError {
   }
 }
 
+/**
+ * 422: the moderation hook rejected the message (or could not be asked, with
+ * `HIPOCHAT_MODERATION_FAILURE=reject`); nothing was stored. `{"error", "reason"}`; a websocket
+ * gets an error frame with `reason`.
+ */
+export class ModerationRejectedError extends HttpError {
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(422, 'message rejected by moderation', options);
+  }
+
+  override toJSON(): { error: string; reason: string } {
+    return { error: this.message, reason: this.reason };
+  }
+
+  override frameDetails(): { reason: string } {
+    return { reason: this.reason };
+  }
+}
+
+/** What moderation put on a user in a room: `mute` (no sends) or `ban` (no sends, connects or reads). */
+export type RestrictionReason = 'muted' | 'banned';
+
+/**
+ * 403: the user is muted or banned in the room for `retryAfter` more seconds; nothing was stored.
+ * `{"error", "reason", "retryAfter"}` with a `Retry-After` header; a websocket gets an error frame
+ * with `reason` and `retryAfter`.
+ */
+export class RestrictedError extends ForbiddenError {
+  /** Whole seconds until the restriction ends (at least 1). */
+  readonly retryAfter: number;
+
+  constructor(
+    readonly reason: RestrictionReason,
+    secondsLeft: number,
+    options?: { cause?: unknown },
+  ) {
+    const seconds = Math.max(1, Math.ceil(secondsLeft));
+    super(`you are ${reason} in this room for ${seconds} more second${seconds === 1 ? '' : 's'}`, options);
+    this.retryAfter = seconds;
+  }
+
+  override toJSON(): { error: string; reason: string; retryAfter: number } {
+    return { error: this.message, reason: this.reason, retryAfter: this.retryAfter };
+  }
+
+  override headers(): Record<string, string> {
+    return retryAfterHeaders(this.retryAfter);
+  }
+
+  override frameDetails(): { reason: string; retryAfter: number } {
+    return { reason: this.reason, retryAfter: this.retryAfter };
+  }
+}
+
 /** Wraps any thrown value into an HttpError; unknown errors become an opaque 500. */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
@@ -159,15 +221,17 @@ export function toHttpError(error: unknown): HttpError {
 }
 
 /** Why a chat message was refused: the `reason` dimension of the `MessagesRefused` metric. */
-export type RefusalReason = 'rate' | 'size' | 'depth' | 'auth' | 'type' | 'unavailable';
+export type RefusalReason = 'rate' | 'size' | 'depth' | 'auth' | 'type' | 'unavailable' | 'moderation';
 
 /**
- * Why a message write failed: 429 → rate, 413 → size, a body nested too deeply → depth, 401/403 →
+ * Why a message write failed: 429 → rate, 413 → size, a body nested too deeply → depth, a
+ * moderation hook's rejection or a mute or ban → moderation, other 401/403 →
  * auth, 5xx → unavailable, any other 4xx (malformed, unknown type, wrong content type) → type.
  */
 export function refusalReason(error: HttpError): RefusalReason {
   const status = error.statusCode;
   if (error instanceof NestingTooDeepError) return 'depth';
+  if (error instanceof ModerationRejectedError || error instanceof RestrictedError) return 'moderation';
   if (status === 429) return 'rate';
   if (status === 413) return 'size';
   if (status === 401 || status === 403) return 'auth';

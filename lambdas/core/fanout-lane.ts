@@ -5,7 +5,7 @@ import { type FanoutReport, noteLags } from './fanout-figures.js';
 import { batchFrames } from './fanout-frames.js';
 import type { Misses } from './fanout-targets.js';
 import { logger } from './logger.js';
-import type { PushNotifier } from './push.js';
+import { type PushMode, type PushNotifier, pushReceivers } from './push.js';
 import { forEachLimited } from './retry.js';
 import { carryReads, isSignal, type SignalEnvelope, signalRuns } from './signals.js';
 import type { ChatStore, ConnectionRecord, Departure } from './store/chat-store.js';
@@ -44,6 +44,7 @@ export class LanePoster {
     private readonly sender: ConnectionSender,
     private readonly push: PushNotifier,
     private readonly notifiableTypes: readonly string[],
+    private readonly pushMode: PushMode = 'all',
   ) {}
 
   /** A room's messages, in order, to the lane's connections: plain ones first, then batched ones. */
@@ -194,7 +195,8 @@ export class LanePoster {
     // One member lookup per room and batch, not per message.
     lane.members ??= this.store.members(room);
     const members = await lane.members;
-    const receivers = members.filter((member) => !online.has(member) && member !== message.senderId);
+    const receivers = pushReceivers(members, online, message, this.pushMode);
+    if (receivers.length === 0) return;
     const accepted = await this.push.notify({
       chat_token: room,
       receivers,

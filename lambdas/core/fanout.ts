@@ -2,13 +2,15 @@ import { type ChatMessage, compareIds } from '../../protocol/index.js';
 import { AdaptiveLimit } from './adaptive-limit.js';
 import type { ChatBus } from './bus/chat-bus.js';
 import type { ConnectionSender } from './connections.js';
+import { ServiceUnavailableError } from './errors.js';
 import { type FanoutReport, noteLags, recordBatch } from './fanout-figures.js';
 import { LanePoster, type RoomLane } from './fanout-lane.js';
 import { deliverInSlices, type SliceInvoker, type SliceRequest, type SliceResult } from './fanout-slices.js';
 import { Misses, requeueMisses, resolveTargets, saveSliceNote, sliceNoteName } from './fanout-targets.js';
 import { UnreadNotifier } from './fanout-unread.js';
 import { logger } from './logger.js';
-import type { PushNotifier } from './push.js';
+import type { PushMode, PushNotifier } from './push.js';
+import { backoffDelay, sleep } from './retry.js';
 import { expandDigests, isSignal, type SignalFolding, SignalPublisher } from './signals.js';
 import type { ChatStore, ConnectionRecord, Departure } from './store/chat-store.js';
 
@@ -21,6 +23,8 @@ export interface FanoutOptions {
   concurrency: number;
   /** Types that trigger the push webhook for offline members. */
   notifiableTypes: readonly string[];
+  /** Whom the push webhook names (`HIPOCHAT_PUSH_MODE`). @default 'all' */
+  pushMode?: PushMode;
   /** Failed fan-outs of one message before it is dead-lettered (`HIPOCHAT_DELIVERY_LIMIT`). */
   deliveryLimit: number;
   /**
@@ -37,6 +41,13 @@ export interface FanoutOptions {
   /** How leaves found on the way (410, expiry) are folded. @default DEFAULT_FOLDING */
   signals?: Partial<SignalFolding>;
 }
+
+/**
+ * Pauses between tries of a batch while the store or the broker is unavailable: short enough to
+ * catch a restart soon after it (the store's client reconnects at most 400 ms apart).
+ */
+const UNAVAILABLE_BASE_MS = 100;
+const UNAVAILABLE_CAP_MS = 1000;
 
 /** AMQP headers of the batch's requeued messages, which name where each is still missing. */
 export type RetryHeaders = ReadonlyMap<ChatMessage, Readonly<Record<string, string>>>;
@@ -70,7 +81,7 @@ export class FanoutService {
     private readonly options: FanoutOptions,
     private readonly bus?: ChatBus,
   ) {
-    this.poster = new LanePoster(store, sender, push, options.notifiableTypes);
+    this.poster = new LanePoster(store, sender, push, options.notifiableTypes, options.pushMode);
   }
 
   /**
@@ -78,13 +89,38 @@ export class FanoutService {
    * counts against the delivery limit of every message in it, so one poison message would drag
    * its batch-mates into the dead-letter queue. Instead only the messages that missed a
    * connection go back, one by one, each naming the connections that miss it (`retries` brings
-   * those names back): requeued until they failed `deliveryLimit` times, then dead-lettered. Any
-   * other error rejects, and the batch is retried.
+   * those names back): requeued until they failed `deliveryLimit` times, then dead-lettered.
+   *
+   * A store or broker that is unavailable (503) is no fault of the messages: the batch is tried
+   * again here, with capped backoff, until `deadline`. Rejected at once, every redelivery would
+   * count, and an outage of a few seconds would dead-letter messages already acknowledged to
+   * their senders. Past the deadline, or on any other error, it rejects and the batch is retried.
    */
   async process(
     messages: readonly ChatMessage[],
     retries: RetryHeaders = new Map(),
     deadline?: number,
+  ): Promise<FanoutReport> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.processOnce(messages, retries, deadline);
+      } catch (error) {
+        const pause = UNAVAILABLE_BASE_MS + backoffDelay(attempt, UNAVAILABLE_BASE_MS, UNAVAILABLE_CAP_MS);
+        if (!(error instanceof ServiceUnavailableError) || deadline === undefined) throw error;
+        if (Date.now() + pause >= deadline) throw error;
+        const note = { messages: messages.length, attempt: attempt + 1, error };
+        if (attempt === 0) logger.warn('fan-out batch waits for the store or broker to come back', note);
+        else logger.debug('fan-out batch still waits for the store or broker', note);
+        await sleep(pause);
+      }
+    }
+  }
+
+  /** One try of {@link process}: delivers, then requeues the messages that missed a connection. */
+  private async processOnce(
+    messages: readonly ChatMessage[],
+    retries: RetryHeaders,
+    deadline: number | undefined,
   ): Promise<FanoutReport> {
     try {
       return await this.deliver(messages, retries, deadline);
@@ -127,7 +163,8 @@ export class FanoutService {
       // One lane per room keeps per-room order; each lane shares the post budget.
       const perRoom = Math.max(1, Math.floor(this.options.concurrency / Math.max(1, byRoom.size)));
       const misses = new Misses();
-      await Promise.all(
+      // Every room settles before the batch fails: a try again never overlaps this one's posts.
+      const rooms = await Promise.allSettled(
         [...byRoom].map(async ([room, batch]) => {
           // Digest flushes become the room's folded read and presence frames.
           const roomMessages = await expandDigests(this.store.signals, room, batch);
@@ -170,6 +207,8 @@ export class FanoutService {
           }
         }),
       );
+      const failed = rooms.find((room) => room.status === 'rejected');
+      if (failed) throw failed.reason;
       if (misses.size > 0) throw new FanoutError(report, misses);
       return report;
     } finally {

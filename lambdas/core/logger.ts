@@ -92,6 +92,11 @@ export function appendLogKeys(keys: LogKeys): void {
   invocation.logger?.appendKeys(keys);
 }
 
+/** The Lambda request id of the current invocation (what its lines carry); undefined outside one. */
+export function invocationRequestId(): string | undefined {
+  return invocations.getStore()?.context?.awsRequestId;
+}
+
 /**
  * An error as a plain object: `JSON.stringify` would otherwise call `HttpError.toJSON()` (the
  * response body) and lose the name, stack and cause.

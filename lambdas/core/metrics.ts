@@ -24,10 +24,16 @@ export type CountedMetric =
   | 'DeadLettered'
   | 'ConnectionsOpened'
   | 'ConnectionsClosed'
-  | 'AuthRefused';
+  | 'AuthRefused'
+  | 'ModerationAllowed'
+  | 'ModerationRejected'
+  | 'ModerationReplaced'
+  | 'ModerationHookFailed'
+  | 'ModerationRestricted'
+  | 'ModerationRefused';
 
 /** Metrics that observe a value; an invocation emits every observation (CloudWatch takes percentiles). */
-export type ObservedMetric = 'DeliveryLagMs' | 'FanoutBatchSize' | 'FanoutDurationMs';
+export type ObservedMetric = 'DeliveryLagMs' | 'FanoutBatchSize' | 'FanoutDurationMs' | 'ModerationHookMs';
 
 /** Every metric name the chat emits, `MessagesRefused` (see {@link ChatMetrics.refused}) included. */
 export type ChatMetricName = CountedMetric | ObservedMetric | 'MessagesRefused';
@@ -37,6 +43,7 @@ const OBSERVED_UNITS: Record<ObservedMetric, (typeof MetricUnit)[keyof typeof Me
   DeliveryLagMs: MetricUnit.Milliseconds,
   FanoutBatchSize: MetricUnit.Count,
   FanoutDurationMs: MetricUnit.Milliseconds,
+  ModerationHookMs: MetricUnit.Milliseconds,
 };
 
 /** What one invocation recorded, published as one EMF record (plus one per refusal reason). */

@@ -1,8 +1,8 @@
-import { createHmac } from 'node:crypto';
-import type { Profile } from '../../protocol/index.js';
+import type { ChatMessage, Profile } from '../../protocol/index.js';
 import { logger } from './logger.js';
 import { metrics } from './metrics.js';
 import { backoffDelay, sleep } from './retry.js';
+import { signWebhookBody, webhookHeaders } from './webhook-signing.js';
 
 /**
  * The webhook body, in Hipochat's shape, plus the message's `id` and `timestamp`: a receiver drops
@@ -21,12 +21,28 @@ export interface PushPayload {
 }
 
 /**
- * The `X-Hipochat-Signature` of a raw body sent at `t` (unix seconds):
- * `t=<t>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. The signed time lets a receiver refuse a
- * replayed request; the body's `id` lets it drop a repeated push.
+ * The `X-Hipochat-Signature` of a push body sent at `t` (unix seconds), as every webhook of the
+ * server signs it ({@link signWebhookBody}); the body's `id` lets a receiver drop a repeated push.
  */
-export function signPush(body: string, secret: string, t = Math.floor(Date.now() / 1000)): string {
-  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
+export const signPush = signWebhookBody;
+
+/** Whom the webhook names: every offline member, or only the offline members a message mentions. */
+export type PushMode = 'all' | 'mentions';
+
+/**
+ * The receivers of a message's push: the room's members with no live connection, but its sender;
+ * in `mentions` mode only those of them the message mentions (none: no push).
+ */
+export function pushReceivers(
+  members: readonly string[],
+  online: ReadonlySet<string>,
+  message: Pick<ChatMessage, 'senderId' | 'mentions'>,
+  mode: PushMode = 'all',
+): string[] {
+  const offline = members.filter((member) => !online.has(member) && member !== message.senderId);
+  if (mode === 'all') return offline;
+  const mentioned = new Set(message.mentions ?? []);
+  return offline.filter((member) => mentioned.has(member));
 }
 
 /** Options of the push webhook client. */
@@ -56,9 +72,8 @@ export class PushNotifier {
     const body = JSON.stringify(payload);
     const attempts = this.options.attempts ?? 3;
     for (let attempt = 0; attempt < attempts; attempt += 1) {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
       // Signed per attempt, so a retry carries a fresh time.
-      if (this.options.secret) headers['x-hipochat-signature'] = signPush(body, this.options.secret);
+      const headers = webhookHeaders(body, this.options.secret);
       try {
         const response = await fetch(url, {
           method: 'POST',

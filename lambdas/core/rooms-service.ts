@@ -69,7 +69,7 @@ export class RoomsService {
   private async follow(connectionId: string, follower: Follower, room: string): Promise<number> {
     const { identity, options } = follower;
     try {
-      await this.chat.assertAllowed(room, identity.userId);
+      await this.chat.assertReader(room, identity.userId, 'subscribe');
       const unread = await this.store.unread(room, identity.userId);
       const max = this.config.maxRoomsPerConnection;
       const outcome = await this.store.followers.follow(connectionId, room, max);

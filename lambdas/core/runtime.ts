@@ -9,12 +9,17 @@ import { ConfigError } from './errors.js';
 import { FanoutService } from './fanout.js';
 import { type SliceInvoker, slicesInFlight } from './fanout-slices.js';
 import { LambdaInvoker } from './lambda-invoker.js';
+import { ModerationGate } from './moderation-gate.js';
+import { ModerationHook } from './moderation-hook.js';
+import { ModerationService } from './moderation-service.js';
 import { PushNotifier } from './push.js';
 import { RoomsService } from './rooms-service.js';
 import { withSecrets } from './secrets.js';
 import { foldingOf } from './signals.js';
 import { SignalsService } from './signals-service.js';
 import type { ChatStore } from './store/chat-store.js';
+import { ThreadsService } from './threads-service.js';
+import { UnreadService } from './unread-service.js';
 
 /** Everything a handler needs, created once per process (Lambda container). */
 export interface Runtime {
@@ -29,6 +34,12 @@ export interface Runtime {
   edits: EditsService;
   /** Connections that follow many rooms (subscribe, unsubscribe, unread counts). */
   rooms: RoomsService;
+  /** Unread and mention counts, and mark unread. */
+  unread: UnreadService;
+  /** Mutes, bans and the list of them (the pre-publish hook is the chat's: `chat.moderation`). */
+  moderation: ModerationService;
+  /** Threads: a root's replies and the room's threads. */
+  threads: ThreadsService;
   fanout: FanoutService;
   close(): Promise<void>;
 }
@@ -79,7 +90,15 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
     publicFields: config.profilePublicFields,
   });
   const push = new PushNotifier({ url: config.pushUrl, secret: config.pushSecret });
-  const chat = new ChatService(config, store, bus, auth, sender);
+  const hook = new ModerationHook({
+    url: config.moderationUrl,
+    secret: config.pushSecret,
+    timeoutMs: config.moderationTimeoutMs,
+    failure: config.moderationFailure,
+    maxBodyBytes: config.maxMessageBytes,
+    maxBodyDepth: config.maxBodyDepth,
+  });
+  const chat = new ChatService(config, store, bus, auth, new ModerationGate(store, hook), sender);
   return {
     config,
     store,
@@ -89,6 +108,9 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
     signals: new SignalsService(config, store, chat, sender),
     edits: new EditsService(config, store, chat),
     rooms: new RoomsService(config, store, chat),
+    unread: new UnreadService(store, chat),
+    moderation: new ModerationService(store, chat, sender),
+    threads: new ThreadsService(config, store, chat),
     fanout: new FanoutService(
       store,
       sender,
@@ -96,6 +118,7 @@ export function createRuntime(config: ChatConfig, parts: RuntimeParts = {}): Run
       {
         concurrency: config.fanoutConcurrency,
         notifiableTypes: config.notifiableTypes,
+        pushMode: config.pushMode,
         deliveryLimit: config.deliveryLimit,
         slicing: slices
           ? {

@@ -14,10 +14,10 @@ import {
 import { AnswerBudget, answerBytes } from './answer-budget.js';
 import { isRecord } from './caller-keys.js';
 import type { ChatService } from './chat-service.js';
+import { closeConnections } from './close-connections.js';
 import type { ChatConfig } from './config.js';
 import type { ConnectionSender } from './connections.js';
 import { BadRequestError } from './errors.js';
-import { logger } from './logger.js';
 import { type Identity, parseJson, parseRoom } from './protocol.js';
 import { forEachLimited } from './retry.js';
 import { type ChatStore, type Departure, READ_MARKS_CURSOR } from './store/chat-store.js';
@@ -77,7 +77,11 @@ export class SignalsService {
   async ephemeral(room: string, identity: Identity, frame: TypingNoticeFrame): Promise<EphemeralOutcome> {
     const { clientId, body } = frame;
     const type = frame.type ?? TYPING_TYPE;
-    await this.chat.assertAllowed(room, identity.userId);
+    await Promise.all([
+      this.chat.assertAllowed(room, identity.userId),
+      // A muted or banned user's typing would announce what they may not send.
+      this.chat.moderation.assertMayPost(room, identity.userId, 'typing'),
+    ]);
     const { claimed, listeners, members } = await this.store.claimEphemeral(
       room,
       identity.userId,
@@ -181,19 +185,7 @@ export class SignalsService {
     if (userId.length < 1 || userId.length > 256)
       throw new BadRequestError('user id must be 1-256 characters');
     const connections = await this.store.userConnections(userId);
-    let disconnected = 0;
-    await forEachLimited(connections, BROADCAST_CONCURRENCY, async ({ connectionId, room }) => {
-      try {
-        await this.sender.disconnect(connectionId);
-      } catch (error) {
-        logger.warn('could not close a connection of a disconnected user', { room, error });
-        return;
-      }
-      disconnected += 1;
-      await this.chat.leave(room, connectionId).catch((error: unknown) => {
-        logger.warn('closed connection left for $disconnect to forget', { room, error });
-      });
-    });
+    const disconnected = await closeConnections(connections, this.sender, this.chat);
     return { user: userId, disconnected };
   }
 }

@@ -2,6 +2,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { axeViolations, ensurePageBuilt, launchBrowser, withScreenshots } from '../support/browser.js';
 import { httpAs, settledLeave } from '../support/chat-client.js';
+import { DESKTOP, item, live, openPage, PHONE, panel, say, WAIT } from '../support/demo-page.js';
 import { type ChatEndpoints, realServices, startGateway } from '../support/gateway.js';
 import { freePort } from '../support/net.js';
 import { uniqueRoom } from '../support/rooms.js';
@@ -9,11 +10,6 @@ import { uniqueRoom } from '../support/rooms.js';
 jest.setTimeout(180_000);
 
 const SERVICE_KEY = 'browser-test-key';
-const WAIT = { timeout: 30_000 };
-const DESKTOP = { width: 1100, height: 750 };
-/** A phone held upright (an iPhone 12-14). */
-const PHONE = { width: 390, height: 844 };
-
 let browser: Browser;
 const pages: Page[] = [];
 
@@ -30,11 +26,8 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/**
- * Opens the page as `token` in its own browser context (own storage, like another person);
- * `extra` adds query parameters (`page`, `max`).
- */
-async function openAs(
+/** Opens the page as `token` in its own browser context (see {@link openPage}). */
+function openAs(
   base: string,
   token: string,
   rooms: string[],
@@ -42,39 +35,7 @@ async function openAs(
   extra: Record<string, string> = {},
   viewport = DESKTOP,
 ): Promise<Page> {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  pages.push(page);
-  const query = new URLSearchParams([
-    ...rooms.map((room): [string, string] => ['room', room]),
-    ['token', token],
-    ...Object.entries(extra),
-  ]);
-  await page.goto(`${base}${path}?${query}`);
-  for (const room of rooms) await live(page, room);
-  return page;
-}
-
-function panel(page: Page, room: string) {
-  return page.locator(`.room[data-room="${room}"]`);
-}
-
-/** A message item in a room's log by its body text. */
-function item(page: Page, room: string, text: string) {
-  return panel(page, room).locator('.log .msg', { has: page.locator('.body', { hasText: text }) });
-}
-
-async function live(page: Page, room: string): Promise<void> {
-  // Rooms not on screen are hidden; their state still counts.
-  await panel(page, room)
-    .locator('.state[data-state="live"]')
-    .waitFor({ state: 'attached', ...WAIT });
-}
-
-async function say(page: Page, room: string, text: string): Promise<void> {
-  const box = page.getByLabel(`Message to ${room}`);
-  await box.fill(text);
-  await box.press('Enter');
+  return openPage(browser, pages, base, token, rooms, path, extra, viewport);
 }
 
 /**

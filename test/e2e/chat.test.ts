@@ -220,10 +220,19 @@ describe.each(systems)('the chat on %s', (_name, services: Record<string, string
       alice.send({ body: 'b' });
       await alice.next((f) => f.body === 'b');
 
-      expect((await get(`/talk/notification/${room}/`, 'bob')).body).toEqual({ notification: 2 });
-      expect((await get(`/talk/notification/${room}/`, 'alice')).body).toEqual({ notification: 0 });
+      expect((await get(`/talk/notification/${room}/`, 'bob')).body).toEqual({
+        notification: 2,
+        mentions: 0,
+      });
+      expect((await get(`/talk/notification/${room}/`, 'alice')).body).toEqual({
+        notification: 0,
+        mentions: 0,
+      });
       await connect(room, 'bob');
-      expect((await get(`/talk/notification/${room}/`, 'bob')).body).toEqual({ notification: 0 });
+      expect((await get(`/talk/notification/${room}/`, 'bob')).body).toEqual({
+        notification: 0,
+        mentions: 0,
+      });
     });
   });
 
@@ -240,10 +249,17 @@ describe.each(systems)('the chat on %s', (_name, services: Record<string, string
         {
           room_name: room,
           unread_count: 0,
+          mention_count: 0,
           messages: [expect.objectContaining({ body: '3' })],
           page: { more: true, before: expect.any(String) },
         },
-        { room_name: empty, unread_count: 0, messages: [], page: { more: false, before: null } },
+        {
+          room_name: empty,
+          unread_count: 0,
+          mention_count: 0,
+          messages: [],
+          page: { more: false, before: null },
+        },
       ]);
       const two = await get(`/talk/history/${room}?limit=2`, 'alice');
       expect(two.body.results[0].messages.map((m: { body: string }) => m.body)).toEqual(['2', '3']);

@@ -70,7 +70,8 @@ describe('an old Hipochat client', () => {
       const response = await fetch(`${chat.httpUrl}${path}`, {
         headers: { Authorization: 'Token TOKEN_1234' },
       });
-      expect(await response.json()).toEqual({ notification: 0 });
+      // Hipochat's `notification`, and the mention count beside it, which old clients ignore.
+      expect(await response.json()).toEqual({ notification: 0, mentions: 0 });
     }
   });
 });

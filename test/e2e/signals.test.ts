@@ -145,7 +145,10 @@ describe.each(systems)('live signals on %s', (_name, services: Record<string, st
       });
       const old = await get(`/talk/old/${room}/`, 'carol');
       expect(old.body.oldy).toEqual([]);
-      expect((await get(`/talk/notification/${room}/`, 'carol')).body).toEqual({ notification: 0 });
+      expect((await get(`/talk/notification/${room}/`, 'carol')).body).toEqual({
+        notification: 0,
+        mentions: 0,
+      });
     });
 
     it('delivers at most one per user and room per 2 s, acking the dropped ones too', async () => {
@@ -232,7 +235,10 @@ describe.each(systems)('live signals on %s', (_name, services: Record<string, st
       await bob.next((f) => f.id === news.id);
       const away = await get(`/talk/old/${room}/?mark=0`, 'bob');
       expect(away.body.results.unread_messages.map((m: Json) => m.id)).toEqual([news.id]);
-      expect((await get(`/talk/notification/${room}/`, 'bob')).body).toEqual({ notification: 1 });
+      expect((await get(`/talk/notification/${room}/`, 'bob')).body).toEqual({
+        notification: 1,
+        mentions: 0,
+      });
       // bob looks: the room is read, and carol hears of it.
       await get(`/talk/old/${room}/`, 'bob');
       expect(await carol.next((f) => f.type === 'reads')).toEqual({

@@ -91,6 +91,7 @@ describe('Redis cluster mode', () => {
     expect((await call('GET', `/talk/notification/${room}/`, { authorization: 'Token carol' })).body).toEqual(
       {
         notification: 0,
+        mentions: 0,
       },
     );
     const old = await call('GET', `/talk/old/${room}/`, { authorization: 'Token bob' });
@@ -117,6 +118,7 @@ describe('Redis cluster mode', () => {
     await call('POST', `/talk/item/${room}/?type=message`, { authorization: 'Token ann' }, { n: 1 });
     expect((await call('GET', `/talk/notification/${room}/`, { authorization: 'Token zoe' })).body).toEqual({
       notification: 1,
+      mentions: 0,
     });
     const removed = await call('POST', `/talk/unsubscribe/${room}/`, service, { members: ['bob'] });
     expect(removed.body).toEqual({ room, removed: ['bob'], disconnected: 1 });

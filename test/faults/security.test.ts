@@ -169,6 +169,7 @@ describe('security', () => {
       expect((await call('POST', `/talk/item/${room}/`, `Token ${tokens.bob}`, '{"x":1}')).status).toBe(201);
       expect((await call('GET', `/talk/notification/${room}/`, `Token ${tokens.alice}`)).body).toEqual({
         notification: 1,
+        mentions: 0,
       });
       expect((await call('POST', `/talk/ticket/${room}/`, `Token ${tokens.alice}`)).status).toBe(201);
     });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { ESM_REQUIRE_BANNER } from '../../infra/constructs/chat-function.js';
 import { routes } from '../../lambdas/routes.js';
+import { latestBenchRun } from '../../scripts/doc-figures.js';
 import { BUNDLE_BUDGET_BYTES, SYNTH_TIMEOUT_MS, type Synthesized, synth } from './synth.js';
 
 describe('handler bundles', () => {
@@ -33,6 +34,20 @@ describe('handler bundles', () => {
 
   it.each(bundles)(`keeps the %s bundle under ${BUNDLE_BUDGET_BYTES} bytes`, (name) => {
     expect(statSync(join(bundleOf(name), 'index.mjs')).size).toBeLessThan(BUNDLE_BUDGET_BYTES);
+  });
+
+  it("is the size the docs quote: the largest bundle within 10% of the bench's latest run", () => {
+    // The docs' bundle and cold-start figures come from the bench: a stale run fails here, not in a reader's eyes.
+    const run = latestBenchRun();
+    const quoted = JSON.parse(readFileSync(`${run}.json`, 'utf8')) as {
+      bundles: { name: string; bytes: number }[];
+    };
+    const largest = (sizes: number[]) => Math.max(...sizes);
+    const now = largest(bundles.map(([name]) => statSync(join(bundleOf(name!), 'index.mjs')).size));
+    const then = largest(quoted.bundles.map((bundle) => bundle.bytes));
+    // Named in the failure: which run is stale, and by how much (`npm run bench` refreshes it).
+    const drift = { run, now, then, ratio: Math.round((now / then) * 100) / 100 };
+    expect(drift.ratio >= 0.9 && drift.ratio <= 1.1 ? 'within 10%' : drift).toBe('within 10%');
   });
 
   it.each(bundles)('leaves the AWS SDK of the %s bundle to the runtime', (name) => {

@@ -69,19 +69,29 @@ describe('Per-function secrets (from the routes table)', () => {
     expect(authorizer.secrets).not.toContain('pushKey');
   });
 
-  it('lets only the publishers (messages, presence and read signals, edits and deletes) use the broker', () => {
+  it("lets only the publishers (messages, presence and read signals, edits and deletes, a ban's leaves) use the broker", () => {
     expect(routes.filter((route) => route.secrets.includes('broker')).map((route) => route.name)).toEqual([
       'connect',
       'message',
       'disconnect',
       'old',
       'item',
+      'unread',
       'unsubscribe',
       'presence',
       'edit',
       'delete',
       'broadcast',
       'disconnect-user',
+      'ban',
+      'fanout',
+    ]);
+  });
+
+  it('gives the push key only to the fan-out and to the functions that ask the moderation hook', () => {
+    expect(routes.filter((route) => route.secrets.includes('pushKey')).map((route) => route.name)).toEqual([
+      'message',
+      'item',
       'fanout',
     ]);
   });

@@ -78,7 +78,24 @@ describe('ChatStack (dev profile)', () => {
       ]),
     );
     const managing = httpRoutes.filter((route) => route.managesConnections).map((route) => route.name);
-    expect(managing).toEqual(['unsubscribe', 'disconnect-user']);
+    expect(managing).toEqual(['unsubscribe', 'disconnect-user', 'ban']);
+  });
+
+  it('serves mute, ban and the moderation list on the service key; only ban closes connections', () => {
+    const keys = Object.values(resourcesOf(dev.template, 'AWS::ApiGatewayV2::Route')).map(
+      (route) => route.Properties.RouteKey,
+    );
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'POST /talk/mute/{path+}',
+        'POST /talk/ban/{path+}',
+        'GET /talk/moderation/{room+}',
+      ]),
+    );
+    const secrets = (name: string) => httpRoutes.find((route) => route.name === name)?.secrets;
+    expect(secrets('mute')).toEqual(['cache', 'serviceKey']);
+    expect(secrets('ban')).toEqual(['cache', 'broker', 'serviceKey']);
+    expect(secrets('moderation')).toEqual(['cache', 'serviceKey']);
   });
 
   it('serves the moderation routes that edit and delete messages, on the service key', () => {

@@ -139,6 +139,15 @@ describe.each([
       expect((await store.read(room, 'ann')).messages).toHaveLength(1);
     });
 
+    it('recalls the message an idempotency key stored, and nothing for an unknown or retracted key', async () => {
+      expect(await store.recall(room, 'k')).toBeNull();
+      const { message: stored } = await store.append(message(room, 'once', 'ann'), { idempotencyKey: 'k' });
+      expect(await store.recall(room, 'k')).toEqual(stored);
+      expect(await store.recall(`${room}-other`, 'k')).toBeNull();
+      await store.retract(stored, 'k');
+      expect(await store.recall(room, 'k')).toBeNull();
+    });
+
     it('refuses a sender over the rate limit and stores nothing', async () => {
       const rateLimit = { limit: 2, windowSeconds: 60 };
       await store.append(message(room, 1, 'ann'), { rateLimit });

@@ -57,11 +57,20 @@ describe('@hipochat/client installed from its tarball, in plain node', () => {
 });
 
 describe('@hipochat/server installed from its tarball, in plain node', () => {
-  it('injects, broadcasts, deletes, disconnects a user and verifies a push signature', async () => {
+  it('injects, broadcasts, deletes, replies, mutes, disconnects a user and checks push and moderation signatures', async () => {
     // Prepare
     const gateway = await startGateway({ HIPOCHAT_SERVICE_KEY: 'packed-key' });
     const room = uniqueRoom('backend');
     const push = JSON.stringify({ id: '1-0', receivers: ['cy'], body: 'hi' });
+    const moderation = JSON.stringify({
+      action: 'message',
+      room,
+      type: 'message',
+      body: 'hello',
+      author: { id: 'cy' },
+      senderId: 'cy',
+      requestId: 'r-1',
+    });
     try {
       // Act
       const app = nodeInApp(
@@ -70,6 +79,8 @@ describe('@hipochat/server installed from its tarball, in plain node', () => {
         {
           PUSH_BODY: push,
           PUSH_SIGNATURE: signPush(push, 'push-secret'),
+          MODERATION_BODY: moderation,
+          MODERATION_SIGNATURE: signPush(moderation, 'push-secret'),
         },
       );
       let stdout = '';
@@ -94,6 +105,13 @@ describe('@hipochat/server installed from its tarball, in plain node', () => {
         clientClosed: expect.stringMatching(/closed by server/),
         pushValid: true,
         pushForged: false,
+        reply: { parentId: true, mentions: ['cy'] },
+        muted: 'mute',
+        restrictions: ['mute dee'],
+        unmuted: null,
+        moderationRequest: 'message',
+        moderationForged: 'ModerationRequestError 401',
+        decision: { action: 'reject', reason: 'spam' },
       });
     } finally {
       await gateway.stop();

@@ -386,10 +386,15 @@ export class TrafficCounter {
     return new Set(this.acked.values());
   }
 
+  /** Ids of acknowledged messages that have not reached `socket` (yet). */
+  missing(socket: TestSocket): string[] {
+    const got = new Set(messageFrames(socket).map((f) => f.id as string));
+    return [...this.ackedIds()].filter((id) => !got.has(id));
+  }
+
   /** Whether every acknowledged message reached `socket`. */
   allDelivered(socket: TestSocket): boolean {
-    const got = new Set(messageFrames(socket).map((f) => f.id as string));
-    return [...this.ackedIds()].every((id) => got.has(id));
+    return this.missing(socket).length === 0;
   }
 
   /**
@@ -404,10 +409,7 @@ export class TrafficCounter {
         timeoutMs,
       );
     } catch (error) {
-      const missing = sockets.map((socket) => {
-        const got = new Set(messageFrames(socket).map((f) => f.id as string));
-        return [...this.ackedIds()].filter((id) => !got.has(id));
-      });
+      const missing = sockets.map((socket) => this.missing(socket));
       throw new Error(
         `${String(error)}; missing per socket: ${JSON.stringify(missing)}\n${output().slice(-4000)}`,
       );

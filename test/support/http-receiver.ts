@@ -10,10 +10,10 @@ export interface ReceivedRequest {
 }
 
 /**
- * A status code to answer with, a status with headers (a redirect's `location`), or `'hang'` to
- * never answer (the client must give up).
+ * A status code to answer with, a status with headers (a redirect's `location`) and maybe a body
+ * (a hook's JSON decision), or `'hang'` to never answer (the client must give up).
  */
-export type Answer = number | { status: number; headers: Record<string, string> } | 'hang';
+export type Answer = number | { status: number; headers?: Record<string, string>; body?: string } | 'hang';
 
 /** A webhook receiver on 127.0.0.1 that records every request. */
 export interface HttpReceiver {
@@ -42,7 +42,7 @@ export async function startReceiver(path = '/push'): Promise<HttpReceiver> {
       receiver.received.push(received);
       const answer = receiver.answer(received);
       if (typeof answer === 'number') response.writeHead(answer).end();
-      else if (answer !== 'hang') response.writeHead(answer.status, answer.headers).end();
+      else if (answer !== 'hang') response.writeHead(answer.status, answer.headers ?? {}).end(answer.body);
     });
   });
   const port = await listenOnLoopback(server);
@@ -57,4 +57,9 @@ export async function startReceiver(path = '/push'): Promise<HttpReceiver> {
       }),
   };
   return receiver;
+}
+
+/** A 200 answer with `value` as its JSON body (a moderation hook's decision). */
+export function jsonAnswer(value: unknown): Answer {
+  return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) };
 }

@@ -57,7 +57,7 @@ describe('client frames (protocol/)', () => {
     it('drops every field the server owns, and __proto__, from the custom fields', () => {
       const wire = JSON.parse(
         '{"body":"x","__proto__":{"p":1},"color":"red",' +
-          SERVER_FIELDS.filter((name) => name !== 'body' && name !== 'type' && name !== 'clientId')
+          SERVER_FIELDS.filter((name) => !['body', 'type', 'clientId', 'parentId'].includes(name))
             .map((name) => `"${name}":"forged"`)
             .join(',') +
           '}',
@@ -69,6 +69,43 @@ describe('client frames (protocol/)', () => {
         body: 'x',
         fields: { color: 'red' },
         room: 'forged',
+      });
+    });
+
+    it('reads a reply to a thread root and the users it mentions', () => {
+      expect(parse({ body: 'yes', parentId: ID, mentions: ['bob', 'cy'] })).toEqual({
+        kind: 'send',
+        type: 'message',
+        body: 'yes',
+        fields: {},
+        parentId: ID,
+        mentions: ['bob', 'cy'],
+      });
+    });
+
+    it('keeps each mentioned user once, strings only, at most 20, and never refuses for them', () => {
+      const many = Array.from({ length: 25 }, (_, n) => `u${n}`);
+      expect(parse({ body: 'x', mentions: ['bob', 'bob', 7, '', ...many] })).toMatchObject({
+        kind: 'send',
+        mentions: ['bob', ...many.slice(0, 19)],
+      });
+      expect(parse({ body: 'x', mentions: 'bob' })).toEqual({
+        kind: 'send',
+        type: 'message',
+        body: 'x',
+        fields: {},
+      });
+    });
+
+    it.each([
+      ['a parentId that is no message id', { body: 'x', parentId: 'root' }],
+      ['a parentId that is no string', { body: 'x', parentId: 17 }],
+    ])('refuses %s', (_what, wire) => {
+      expect(parse({ ...wire, clientId: 'c9' })).toEqual({
+        kind: 'refused',
+        reason: 'bad-parent',
+        message: 'parentId must be a message id such as 1700000000000-0',
+        clientId: 'c9',
       });
     });
 
@@ -216,6 +253,8 @@ describe('client frames (protocol/)', () => {
       body: { a: 1 },
       clientId: 'c',
       fields: { x: 1 },
+      parentId: ID,
+      mentions: ['bob'],
     };
     expect(parseClientFrame(encodeClientFrame(send), RULES)).toEqual(send);
     expect(parseClientFrame(encodeClientFrame({ kind: 'typing', clientId: 't' }), RULES)).toEqual({
@@ -276,6 +315,9 @@ describe('the fields that belong to the server', () => {
     edited: { at: 2, by: 'ann' },
     deleted: true,
     reactions: { '👍': { count: 1, users: ['bob'] } },
+    parentId: ID,
+    mentions: ['bob'],
+    replies: { count: 2, lastId: ID },
   };
   // One frame of every kind with every optional field set: a new kind fails to compile here.
   const everyKind: { [K in ServerFrameKind]: ServerFrameOf<K> } = {
@@ -283,7 +325,8 @@ describe('the fields that belong to the server', () => {
     batch: { kind: 'batch', room: 'lobby', messages: [message], reads: [{ user: { id: 'ann' }, id: ID }] },
     reads: { kind: 'reads', room: 'lobby', marks: [{ user: { id: 'ann' }, id: ID }] },
     ack: { kind: 'ack', id: ID, clientId: 'c1' },
-    error: { kind: 'error', message: 'no', clientId: 'c1', room: 'lobby' },
+    error: { kind: 'error', message: 'no', clientId: 'c1', room: 'lobby', reason: 'muted', retryAfter: 30 },
+    replies: { kind: 'replies', room: 'lobby', id: ID, count: 2, lastId: ID },
     pong: { kind: 'pong' },
     subscribed: { kind: 'subscribed', room: 'lobby', unread: 2, missed: [message], more: true },
     unsubscribed: { kind: 'unsubscribed', room: 'lobby' },
@@ -341,7 +384,10 @@ describe('the fields that belong to the server', () => {
       bus,
       sender: new RecordingSender(),
     });
-    const forged = Object.fromEntries(SERVER_FIELDS.map((name) => [name, `forged-${name}`]));
+    // A forged parentId is refused (it names a thread root), so it is left out.
+    const forged = Object.fromEntries(
+      SERVER_FIELDS.filter((name) => name !== 'parentId').map((name) => [name, `forged-${name}`]),
+    );
     const text = JSON.stringify({ ...forged, type: 'message', body: 'x', clientId: 'c1', color: 'red' });
 
     // Act

@@ -76,12 +76,16 @@ describe('the figure check', () => {
       'Per million chat messages: ≈ $11.80 in rooms of 10.',
       'and **$11.51 per million messages** in rooms of 10,',
       '412 KB handler bundles with ~220 ms cold init',
+      'handler bundles of 456 KB, and a route handler is about 0.4 MB.',
       'the dev idle bill is $43 a month',
     ].join('\n');
     expect(unmarkedFigures(page)).toEqual([
       '$11.51 per million messages',
       'Per million chat messages: ≈ $11.80',
       '412 KB handler bundles',
+      'handler bundles of 456 KB',
+      'handler is about 0.4 MB',
+      '220 ms cold init',
       'idle bill is $43',
     ]);
   });

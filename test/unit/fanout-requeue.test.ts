@@ -1,6 +1,8 @@
+import type { Context } from 'aws-lambda';
 import { MemoryBus } from '../../lambdas/core/bus/memory-bus.js';
 import { loadConfig } from '../../lambdas/core/config.js';
 import type { ConnectionSender } from '../../lambdas/core/connections.js';
+import { ServiceUnavailableError } from '../../lambdas/core/errors.js';
 import { createRuntime, setRuntime } from '../../lambdas/core/runtime.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import { handler as fanout } from '../../lambdas/handlers/mq/fanout.js';
@@ -70,5 +72,51 @@ describe('fan-out of a batch with a poison message', () => {
   it('fails the whole batch when the failed message cannot be requeued', async () => {
     jest.spyOn(bus, 'requeue').mockRejectedValue(new Error('broker down'));
     await expect(fanout(batch([chatMessage(1, { body: 'POISON' })]))).rejects.toThrow('broker down');
+  });
+});
+
+describe('fan-out of a batch while the store is unavailable', () => {
+  let store: MemoryStore;
+  let bus: RecordingMemoryBus;
+  let sender: PoisonedSender;
+  /** Tries of the batch the store refuses before it is back. */
+  let refusals: number;
+
+  /** A Lambda context with `remainingMs` left of the invocation. */
+  const invocation = (remainingMs: number) => ({ getRemainingTimeInMillis: () => remainingMs }) as Context;
+
+  beforeEach(async () => {
+    store = new MemoryStore();
+    bus = new RecordingMemoryBus(1, DELIVERY_LIMIT);
+    sender = new PoisonedSender();
+    const config = loadConfig({ HIPOCHAT_DELIVERY_LIMIT: String(DELIVERY_LIMIT) });
+    setRuntime(createRuntime(config, { store, bus, sender }));
+    await store.connect('lobby', 'c1', { userId: 'ann', profile: {} }, 7200);
+    await store.connect('lobby', 'c2', { userId: 'bob', profile: {} }, 7200);
+    const connections = store.connections.bind(store);
+    jest.spyOn(store, 'connections').mockImplementation(async (...args) => {
+      if (refusals <= 0) return connections(...args);
+      refusals -= 1;
+      throw new ServiceUnavailableError('store unavailable');
+    });
+  });
+
+  afterEach(() => setRuntime(undefined));
+
+  it('waits within the invocation for the store to come back, then delivers every message once', async () => {
+    // More refusals than the delivery limit: had each been a redelivery, the batch would be dead-lettered.
+    refusals = DELIVERY_LIMIT + 1;
+    await fanout(batch([chatMessage(1), chatMessage(2)]), invocation(60_000));
+    expect(sender.delivered.sort()).toEqual(['c1:m1', 'c1:m2', 'c2:m1', 'c2:m2']);
+    expect(bus.republished).toEqual([]);
+    expect(bus.deadLetters).toEqual([]);
+  });
+
+  it('fails the batch, for the queue to redeliver, when the store is still down at the deadline', async () => {
+    refusals = Number.POSITIVE_INFINITY;
+    // A second left: the fan-out starts nothing after half of it.
+    await expect(fanout(batch([chatMessage(1)]), invocation(1000))).rejects.toThrow('store unavailable');
+    expect(sender.delivered).toEqual([]);
+    expect(bus.deadLetters).toEqual([]);
   });
 });

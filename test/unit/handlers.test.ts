@@ -4,6 +4,7 @@ import type {
   CloudFormationCustomResourceCreateEvent,
   Context,
 } from 'aws-lambda';
+import { noteSuccess } from '../../lambdas/core/failure-log.js';
 import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import { handler as topologyHandler } from '../../lambdas/handlers/custom/topology.js';
 import { handler as historyHandler } from '../../lambdas/handlers/http/history.js';
@@ -62,6 +63,8 @@ beforeEach(() => {
   sender = new RecordingSender();
   installRuntime({ HIPOCHAT_SERVICE_KEY: 'service-key' }, { store, bus, sender });
   stubProfileEndpoint();
+  // Each test starts with no outage logged, as after a request that succeeded.
+  noteSuccess();
 });
 
 afterEach(resetRuntime);
@@ -244,7 +247,7 @@ describe('GET /talk/notification/{room}/ and /talk/history/{rooms}/', () => {
     await message(fixture<WebSocketEvent>('ws-default'));
     const asBob = fixture<APIGatewayProxyEventV2>('http-old');
     asBob.headers.authorization = 'Token bob';
-    expect(bodyOf(await notification(asBob))).toEqual({ notification: 1 });
+    expect(bodyOf(await notification(asBob))).toEqual({ notification: 1, mentions: 0 });
 
     const historyEvent = {
       ...asBob,
@@ -355,8 +358,14 @@ describe('invocation log', () => {
   });
 
   it('keeps the keys of each invocation to its own lines, overlapping or not', async () => {
-    // Prepare
+    // Prepare: the lobby's publish meets a broker outage, the kitchen's append a bug.
     bus.down = true;
+    const append = store.append.bind(store);
+    jest
+      .spyOn(store, 'append')
+      .mockImplementation((message, options) =>
+        message.room === 'kitchen' ? Promise.reject(new TypeError('boom')) : append(message, options),
+      );
     const inRoom = (room: string): WebSocketEvent => {
       const event = fixture<WebSocketEvent>('ws-default');
       event.requestContext.authorizer!.room = room;
@@ -381,6 +390,48 @@ describe('invocation log', () => {
     expect(byRequest['req-kitchen']).toMatchObject({ room: 'kitchen', userId: 'alice' });
     expect(byRequest['req-garden']).toMatchObject({ route: 'authorizer', room: 'garden', status: 503 });
     expect(byRequest['req-garden']).not.toHaveProperty('userId');
+  });
+
+  it('logs an outage once while its cause stays the same, and again once a request succeeded', async () => {
+    // Prepare
+    bus.down = true;
+    // Each send its own clientId, so none is answered as a resend of an earlier one.
+    const send = (id: string) =>
+      message(
+        { ...fixture<WebSocketEvent>('ws-default'), body: JSON.stringify({ body: 'hi', clientId: id }) },
+        lambdaContext(id),
+      );
+
+    // Act
+    const during = await errorLines(async () => {
+      for (const id of ['req-1', 'req-2', 'req-3']) await send(id);
+    });
+    bus.down = false;
+    await send('req-4');
+    bus.down = true;
+    const after = await errorLines(() => send('req-5'));
+
+    // Assess
+    expect(during.map((line) => line.function_request_id)).toEqual(['req-1']);
+    expect(during[0]).toMatchObject({ status: 503, error: { message: 'broker unavailable' } });
+    expect(after.map((line) => line.function_request_id)).toEqual(['req-5']);
+  });
+
+  it('logs every failure that is no outage, such as a bug', async () => {
+    // Prepare
+    jest.spyOn(store, 'append').mockRejectedValue(new TypeError('boom'));
+
+    // Act
+    const lines = await errorLines(async () => {
+      for (const id of ['req-1', 'req-2'])
+        await message(fixture<WebSocketEvent>('ws-default'), lambdaContext(id));
+    });
+
+    // Assess
+    expect(lines).toEqual([
+      expect.objectContaining({ function_request_id: 'req-1', status: 500 }),
+      expect.objectContaining({ function_request_id: 'req-2', status: 500 }),
+    ]);
   });
 
   it("logs nothing for a request refused for the caller's mistake", async () => {

@@ -273,6 +273,7 @@ describe('the wire (protocol/)', () => {
       'reaction',
       'read',
       'reads',
+      'replies',
       'subscribed',
       'typing',
       'unread',

@@ -68,6 +68,19 @@ describe('ReadMarker', () => {
     expect(mark).toHaveBeenCalledTimes(2);
   });
 
+  it('marks nothing after the room was marked unread, however many messages arrive, until released', () => {
+    marker.hold();
+    arrived();
+    jest.advanceTimersByTime(5 * READ_MARK_INTERVAL_MS);
+    arrived();
+    expect(mark).not.toHaveBeenCalled();
+    expect(marker.held).toBe(true);
+    marker.release();
+    marker.request();
+    expect(mark).toHaveBeenCalledTimes(1);
+    expect(marker.held).toBe(false);
+  });
+
   it('counts every process without a document (Node) as reading: the explicit call decides', () => {
     expect(pageIsReading()).toBe(true);
   });

@@ -9,6 +9,7 @@ import {
   MAX_LISTED_REACTORS,
   type ReactionSummary,
   type Reactions,
+  type RepliesSummary,
 } from '../../../protocol/index.js';
 import type { NewMessage } from '../protocol.js';
 
@@ -113,22 +114,32 @@ export function readSummary(stored: unknown): Reactions {
   return summary;
 }
 
-/** A message as history shows it: the current version, with its reactions summary when any. */
-export function showMessage(id: string, version: StoredVersion, reactions?: Reactions): ChatMessage {
+/**
+ * A message as history shows it: the current version, with its reactions summary when any and,
+ * on a thread root, its replies summary.
+ */
+export function showMessage(
+  id: string,
+  version: StoredVersion,
+  reactions?: Reactions,
+  replies?: RepliesSummary,
+): ChatMessage {
   const message: ChatMessage = { id, ...version };
   if (reactions && Object.keys(reactions).length > 0) message.reactions = reactions;
   else delete message.reactions;
+  if (replies) message.replies = replies;
+  else delete message.replies;
   return message;
 }
 
 /**
- * A tombstone of a message: its id, place, type, room, time, author and `clientId` (so its sender
- * still matches a retry's ack) stay; body, other client fields, edit mark and reactions go, so the
+ * A tombstone of a message: its id, place, type, room, time, author, `clientId` (so its sender
+ * still matches a retry's ack) and `parentId` (a deleted reply stays in its thread) stay; body, other client fields, edit mark and reactions go, so the
  * old body is never returned. `deleted` comes first, so a Lua script can tell a tombstone by its
  * opening bytes without decoding it.
  */
 export function tombstoneOf(version: StoredVersion): StoredVersion {
-  const { type, room, token, timestamp, author, senderId, clientId } = version;
+  const { type, room, token, timestamp, author, senderId, clientId, parentId } = version;
   return {
     deleted: true,
     type,
@@ -138,6 +149,7 @@ export function tombstoneOf(version: StoredVersion): StoredVersion {
     author,
     ...(senderId === undefined ? {} : { senderId }),
     ...(clientId === undefined ? {} : { clientId }),
+    ...(parentId === undefined ? {} : { parentId }),
   } as StoredVersion;
 }
 

@@ -1,8 +1,10 @@
-import type { ChatMessage, Profile } from '../../../protocol/index.js';
+import type { ChatMessage, Profile, RepliesSummary } from '../../../protocol/index.js';
 import type { Identity, NewMessage } from '../protocol.js';
 import type { ChangeStore } from './change-store.js';
 import type { FollowerStore } from './follower-store.js';
+import type { ModerationStore } from './moderation-store.js';
 import type { SignalStore } from './signal-store.js';
+import type { ThreadStore } from './thread-store.js';
 
 /** A live socket in a room. */
 export interface ConnectionRecord {
@@ -108,6 +110,11 @@ export interface AppendOptions {
    * against the backend's own window of the room.
    */
   rateLimit?: { limit: number; windowSeconds: number };
+  /**
+   * Keep only the room's members among the message's `mentions` (a closed room); otherwise all
+   * are kept. @default false
+   */
+  mentionMembersOnly?: boolean;
 }
 
 /** A count in a fixed window. */
@@ -123,6 +130,8 @@ export interface AppendResult {
   message: ChatMessage;
   /** True when the idempotency key was seen before and the earlier message is returned. */
   duplicate: boolean;
+  /** A reply's root's replies summary after it was stored (absent for a duplicate or no reply). */
+  replies?: RepliesSummary;
 }
 
 /** A room's log for one reader, with the position the reader had read up to before this call. */
@@ -165,6 +174,20 @@ export interface TicketGrant {
 export interface RoomSummary {
   messages: ChatMessage[];
   unread: number;
+  /** Messages by others mentioning the reader since their read mark. */
+  mentions: number;
+}
+
+/** What `markUnread` did: the reader's new read mark and their counts from it. */
+export interface MarkedUnread {
+  /** The message just before the one marked unread; null when there is none. */
+  lastRead: string | null;
+  /** Others' messages from the one marked unread on (0 for a non-member, as `latest` counts). */
+  unread: number;
+  /** Mentions of the reader among them. */
+  mentions: number;
+  /** Connections of the room that asked for signals (who would hear of the moved mark). */
+  listeners: number;
 }
 
 /**
@@ -181,6 +204,10 @@ export interface ChatStore {
   readonly signals: SignalStore;
   /** Connections that follow rooms by subscribing, the user's rooms and unread watchers. */
   readonly followers: FollowerStore;
+  /** Mutes and bans of users in rooms. */
+  readonly moderation: ModerationStore;
+  /** Threads: a root's replies page by page, the room's threads, the readers' thread read marks. */
+  readonly threads: ThreadStore;
   /**
    * Records a live socket; the user becomes a member and their unread count resets. The user's
    * first live connection in the room makes them online (`joined`); their public profile is kept
@@ -195,7 +222,8 @@ export interface ChatStore {
   ): Promise<Arrival>;
   /**
    * Forgets a socket and marks the room read up to the moment it left (messages stored after
-   * `leftAtMs` stay unread even when `$disconnect` runs late); returns its user and what changed,
+   * `leftAtMs` stay unread even when `$disconnect` runs late; a standing `markUnread` of the user is
+   * kept instead); returns its user and what changed,
    * or null when the socket was not there.
    */
   disconnect(room: string, connectionId: string, leftAtMs?: number): Promise<Departure | null>;
@@ -226,12 +254,24 @@ export interface ChatStore {
   userConnections(userId: string): Promise<UserConnection[]>;
   /**
    * Stores a message, increments unread for every other member, marks it read for the sender.
+   * Its `mentions` are cleaned (`mentionMembersOnly`) and counted for each mentioned user but the
+   * sender in the same step; the stored message carries the kept ones, or none when none remain.
    * With an idempotency key, a second call returns the first message instead of storing again.
    * With a rate limit, a sender (or the backend) over `limit` messages per window in this room is
    * refused (`RateLimitedError` with `retryAfter`, the seconds left in the window) and nothing is
-   * stored. A duplicate is answered before the rate limit is counted.
+   * stored. A duplicate is answered before the rate limit is counted. A sender (`senderId`) muted
+   * or banned in the room is refused (`RestrictedError`, after the duplicate check, before the
+   * rate limit) and nothing is stored; the backend (no sender) never is.
+   * A reply (`parentId`) whose root is no message of the room's log, or is a reply, is refused
+   * (`BadRequestError`) before the rate limit is counted; a stored reply updates its root's
+   * summary (answered as `replies`).
    */
   append(message: NewMessage, options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * The message an `append` with this idempotency key stored, while its record lasts, or null: a
+   * retry answered before anything else is asked (the moderation hook) about it.
+   */
+  recall(room: string, idempotencyKey: string): Promise<ChatMessage | null>;
   /** Undoes `append` when the message could not be published. */
   retract(message: ChatMessage, idempotencyKey?: string): Promise<void>;
   /** All messages (or those after `sinceId`); marks them read for the reader. */
@@ -242,8 +282,14 @@ export interface ChatStore {
    * room read up to its newest message like `read`. Bounded reads, so an answer can be paged.
    */
   page(room: string, userId: string, query: PageQuery): Promise<PageResult>;
-  /** The latest `limit` messages, oldest first, and the reader's unread count. */
+  /** The latest `limit` messages, oldest first, and the reader's unread and mention counts. */
   latest(room: string, userId: string, limit: number): Promise<RoomSummary>;
+  /**
+   * Moves the reader's read mark to just before message `id`: their unread count becomes the
+   * others' messages from `id` on, their mentions those among them, and their last read message
+   * the one before `id`. Null (nothing changed) when `id` is no message of the room's log.
+   */
+  markUnread(room: string, userId: string, id: string): Promise<MarkedUnread | null>;
   unread(room: string, userId: string): Promise<number>;
   isMember(room: string, userId: string): Promise<boolean>;
   members(room: string): Promise<string[]>;

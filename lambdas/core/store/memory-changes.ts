@@ -48,14 +48,16 @@ export class MemoryChanges implements ChangeStore {
     return changes;
   }
 
-  /** Copies of log messages as history shows them: current versions, with reactions. */
+  /** Copies of log messages as history shows them: current versions, with reactions and replies. */
   show(room: string, messages: readonly ChatMessage[]): ChatMessage[] {
     const changes = this.rooms.get(room);
-    if (!changes) return structuredClone(messages as ChatMessage[]);
+    const threads = this.roomOf(room).threads.summaries;
+    if (!changes && threads.size === 0) return structuredClone(messages as ChatMessage[]);
     return messages.map((message) => {
       const { id, ...logged } = message;
-      const version = changes.edits.get(id) ?? logged;
-      return structuredClone(showMessage(id, version, summarize(changes.reactions.get(id))));
+      const version = changes?.edits.get(id) ?? logged;
+      const reactions = summarize(changes?.reactions.get(id));
+      return structuredClone(showMessage(id, version, reactions, threads.get(id)));
     });
   }
 

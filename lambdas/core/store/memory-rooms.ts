@@ -15,6 +15,7 @@ import type {
 } from './chat-store.js';
 import { type Expiring, live } from './memory-expiring.js';
 import { MemoryFollowers } from './memory-followers.js';
+import { emptyThreads, type RoomThreads } from './memory-threads.js';
 
 /** One room of the in-memory store (its changes live in `MemoryChanges`). */
 export interface RoomState {
@@ -31,6 +32,10 @@ export interface RoomState {
   seq: number;
   mark: Map<string, number>;
   seen: Map<string, string>;
+  /** userId -> the `seq` of each message by others that mentions the user, oldest first. */
+  mentions: Map<string, number[]>;
+  /** userId -> after a mark unread, where mentions count from while that `mark` stands. */
+  mentionFrom: Map<string, { mark: number; from: number }>;
   idempotency: Map<string, { id: string; expiresAt: number }>;
   /** userId -> messages sent in the current rate window. */
   rate: Map<string, Expiring<number>>;
@@ -40,6 +45,10 @@ export interface RoomState {
   fanoutFailures: Map<string, Expiring<number>>;
   /** name -> fan-out note. */
   fanoutNotes: Map<string, Expiring<string>>;
+  /** `<mute|ban>:<userId>` -> until when (ms) moderation restricts the user. */
+  moderation: Map<string, number>;
+  /** Replies and threads (see `memory-threads.ts`). */
+  threads: RoomThreads;
 }
 
 /**
@@ -67,11 +76,15 @@ export class MemoryRooms {
         seq: 0,
         mark: new Map(),
         seen: new Map(),
+        mentions: new Map(),
+        mentionFrom: new Map(),
         idempotency: new Map(),
         rate: new Map(),
         backendRate: new Map(),
         fanoutFailures: new Map(),
         fanoutNotes: new Map(),
+        moderation: new Map(),
+        threads: emptyThreads(),
       };
       this.rooms.set(name, state);
     }
@@ -147,7 +160,10 @@ export class MemoryRooms {
     if (!conn) return null;
     const left = this.forget(state, connectionId, conn.userId);
     let read: string | undefined;
-    if (leftAtMs !== undefined) {
+    // A mark unread that still stands is kept, whatever the socket saw.
+    const unreadMark = state.mentionFrom.get(conn.userId);
+    const standing = unreadMark !== undefined && unreadMark.mark === (state.mark.get(conn.userId) ?? 0);
+    if (leftAtMs !== undefined && !standing) {
       const last = state.log.findLast((m) => compareIds(m.id, `${leftAtMs}-0`) < 0);
       const known = state.seen.get(conn.userId);
       // Read state only moves forward: the user may have read further (sent, fetched old) since.

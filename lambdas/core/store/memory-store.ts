@@ -7,6 +7,7 @@ import type {
   ChatStore,
   ConnectionRecord,
   Departure,
+  MarkedUnread,
   PageQuery,
   PageResult,
   ReadResult,
@@ -17,8 +18,17 @@ import type {
 import { IDEMPOTENCY_TTL_SECONDS } from './chat-store.js';
 import { MemoryChanges } from './memory-changes.js';
 import { count, type Expiring, live, secondsLeft } from './memory-expiring.js';
+import {
+  forgetMentions,
+  markUnread,
+  mentionCount,
+  recordMentions,
+  withKeptMentions,
+} from './memory-mentions.js';
+import { assertSenderFree, MemoryModeration } from './memory-moderation.js';
 import { MemoryRooms, type RoomState } from './memory-rooms.js';
 import { MemorySignals } from './memory-signals.js';
+import { MemoryThreads } from './memory-threads.js';
 
 /**
  * The in-memory twin of the Redis store, for `npm start` on a bare laptop and fast unit tests.
@@ -38,6 +48,11 @@ export class MemoryStore extends MemoryRooms implements ChatStore {
   }
   readonly changes = new MemoryChanges((name) => this.room(name));
   readonly signals = new MemorySignals((name) => this.room(name));
+  readonly moderation = new MemoryModeration((name) => this.room(name).moderation);
+  readonly threads = new MemoryThreads(
+    (name) => this.room(name),
+    (name, messages) => this.changes.show(name, messages),
+  );
 
   private nextId(): string {
     const now = Date.now();
@@ -54,19 +69,18 @@ export class MemoryStore extends MemoryRooms implements ChatStore {
     const state = this.room(message.room);
     const senderId = message.senderId;
     const { idempotencyKey, rateLimit } = options;
-    if (idempotencyKey) {
-      const known = state.idempotency.get(idempotencyKey);
-      const earlier =
-        known && known.expiresAt > Date.now() ? state.log.find((m) => m.id === known.id) : undefined;
-      if (earlier) return { message: structuredClone(earlier), duplicate: true };
-    }
+    const earlier = idempotencyKey ? this.remembered(message.room, idempotencyKey) : null;
+    if (earlier) return { message: earlier, duplicate: true };
+    if (senderId) assertSenderFree(state.moderation, senderId, Date.now());
+    MemoryThreads.assertParent(state, message.parentId);
     if (rateLimit) {
       const [counters, key] = senderId ? [state.rate, senderId] : [state.backendRate, 'backend'];
       if (count(counters, key, rateLimit.windowSeconds, false) > rateLimit.limit) {
         throw new RateLimitedError(undefined, { retryAfter: secondsLeft(counters, key) });
       }
     }
-    const stored: ChatMessage = { id: this.nextId(), ...structuredClone(message) };
+    const kept = withKeptMentions(state, message, options.mentionMembersOnly === true);
+    const stored: ChatMessage = { id: this.nextId(), ...structuredClone(kept) };
     state.log.push(stored);
     if (state.log.length > this.historyLimit) state.log.splice(0, state.log.length - this.historyLimit);
     if (idempotencyKey) {
@@ -76,11 +90,26 @@ export class MemoryStore extends MemoryRooms implements ChatStore {
       });
     }
     state.seq += 1;
+    recordMentions(state, stored, this.historyLimit);
     if (senderId) {
       state.mark.set(senderId, state.seq);
       state.seen.set(senderId, stored.id);
     }
-    return { message: structuredClone(stored), duplicate: false };
+    const replies = MemoryThreads.addReply(state, stored);
+    return { message: structuredClone(stored), duplicate: false, ...(replies ? { replies } : {}) };
+  }
+
+  async recall(room: string, idempotencyKey: string): Promise<ChatMessage | null> {
+    return this.remembered(room, idempotencyKey);
+  }
+
+  // Synchronous, so `append` checks and stores with nothing in between.
+  private remembered(room: string, idempotencyKey: string): ChatMessage | null {
+    const state = this.room(room);
+    const known = state.idempotency.get(idempotencyKey);
+    const earlier =
+      known && known.expiresAt > Date.now() ? state.log.find((m) => m.id === known.id) : undefined;
+    return earlier ? structuredClone(earlier) : null;
   }
 
   async retract(message: ChatMessage, idempotencyKey?: string): Promise<void> {
@@ -89,7 +118,9 @@ export class MemoryStore extends MemoryRooms implements ChatStore {
     if (index < 0) return;
     state.log.splice(index, 1);
     if (idempotencyKey) state.idempotency.delete(idempotencyKey);
+    forgetMentions(state, message);
     state.seq = Math.max(0, state.seq - 1);
+    MemoryThreads.dropReply(state, message);
   }
 
   async read(room: string, userId: string, sinceId?: string): Promise<ReadResult> {
@@ -132,7 +163,14 @@ export class MemoryStore extends MemoryRooms implements ChatStore {
     return {
       messages: limit > 0 ? this.changes.show(room, state.log.slice(-limit)) : [],
       unread: this.unreadOf(state, userId),
+      mentions: mentionCount(state, userId),
     };
+  }
+
+  async markUnread(room: string, userId: string, id: string): Promise<MarkedUnread | null> {
+    const state = this.room(room);
+    const marked = markUnread(state, userId, id);
+    return marked ? { ...marked, listeners: this.listeners(state) } : null;
   }
 
   async unread(room: string, userId: string): Promise<number> {

@@ -11,19 +11,28 @@
 import { defineScript } from './redis-script-spec.js';
 
 /**
- * `overlay(entries, edits, reactions)`: replaces each XRANGE entry's data with its current version
- * and appends `'r', <reactions JSON>` to its fields, in the script that reads the log (one round trip).
+ * `overlay(entries, edits, reactions, threads)`: replaces each XRANGE entry's data with its current
+ * version and appends `'r', <reactions JSON>` and `'t', <replies summary JSON>` to its fields, in the
+ * script that reads the log (one round trip). `threads` may be nil (no replies summaries).
  */
 export const OVERLAY = `
-local function overlay(entries, edits, reactions)
-  if redis.call('EXISTS', edits) == 0 and redis.call('EXISTS', reactions) == 0 then return entries end
+local function overlay(entries, edits, reactions, threads)
+  local threaded = threads and redis.call('EXISTS', threads) == 1
+  if not threaded and redis.call('EXISTS', edits) == 0 and redis.call('EXISTS', reactions) == 0 then return entries end
   for _, entry in ipairs(entries) do
     local current = redis.call('HGET', edits, entry[1])
     if current then entry[2][2] = current end
     local reacted = redis.call('HGET', reactions, entry[1])
     if reacted then
-      entry[2][3] = 'r'
-      entry[2][4] = reacted
+      table.insert(entry[2], 'r')
+      table.insert(entry[2], reacted)
+    end
+    if threaded then
+      local summary = redis.call('HGET', threads, entry[1])
+      if summary then
+        table.insert(entry[2], 't')
+        table.insert(entry[2], summary)
+      end
     end
   end
   return entries

@@ -1,4 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { ChatError } from '../errors.js';
 import { type ArgsOf, type KeysOf, scriptArguments } from './redis-script-spec.js';
 import { type ScriptName, scripts } from './redis-scripts.js';
 
@@ -90,10 +91,9 @@ const knownDown = new WeakSet<RedisClient>();
 export const RECONNECT_MAX_DELAY_MS = 400;
 
 /** The error of a request refused at once because the last connection attempt failed. */
-export class StoreDownError extends Error {
+export class StoreDownError extends ChatError {
   constructor() {
     super('redis unreachable: the last connection attempt failed, reconnecting');
-    this.name = 'StoreDownError';
   }
 }
 

@@ -2,7 +2,7 @@
  * How the Redis store's values look in Redis: messages in the log, connection pairs and the
  * presence answers of its scripts.
  */
-import type { ChatMessage, Profile } from '../../../protocol/index.js';
+import type { ChatMessage, Profile, RepliesSummary } from '../../../protocol/index.js';
 import type { NewMessage } from '../protocol.js';
 import { readSummary, type StoredVersion, showMessage } from './change-store.js';
 import type { ConnectionRecord, Departure, OnlineUser, ReadMark } from './chat-store.js';
@@ -85,14 +85,31 @@ export function decodeMessage(id: string, data: string): ChatMessage {
   return { id, ...(JSON.parse(data) as NewMessage) };
 }
 
+/** A replies summary as the scripts keep it (`{"count":N,"lastId":"<id>"}`, in any key order). */
+export function repliesOf(json: string): RepliesSummary {
+  const { count, lastId } = JSON.parse(json) as RepliesSummary;
+  return { count: Number(count), lastId };
+}
+
 /**
  * Messages from log entries, in their order: each its current version (the scripts put an edit's
- * or a tombstone's text in place of the logged one) with its reactions (`'r', <JSON>` after it).
+ * or a tombstone's text in place of the logged one) with its reactions (`'r', <JSON>` after it) and
+ * its replies summary (`'t', <JSON>`).
  */
 export function decodeEntries(entries: Entry[]): ChatMessage[] {
-  return entries.map(([id, fields]) =>
-    fields[2] === 'r'
-      ? showMessage(id, JSON.parse(fields[1]!) as StoredVersion, readSummary(JSON.parse(fields[3]!)))
-      : decodeMessage(id, fields[1]!),
-  );
+  return entries.map(([id, fields]) => {
+    if (fields.length <= 2) return decodeMessage(id, fields[1]!);
+    let reactions: string | undefined;
+    let replies: string | undefined;
+    for (let i = 2; i + 1 < fields.length; i += 2) {
+      if (fields[i] === 'r') reactions = fields[i + 1];
+      else if (fields[i] === 't') replies = fields[i + 1];
+    }
+    return showMessage(
+      id,
+      JSON.parse(fields[1]!) as StoredVersion,
+      reactions === undefined ? undefined : readSummary(JSON.parse(reactions)),
+      replies === undefined ? undefined : repliesOf(replies),
+    );
+  });
 }

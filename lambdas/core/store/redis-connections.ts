@@ -88,11 +88,16 @@ export class RedisConnections {
   private leave(room: string, connectionId: string, leftAtMs: number | undefined): Promise<Departure | null> {
     return this.run(async () => {
       const [result] = await Promise.all([
-        runScript(this.redis, 'hcDisconnect', roomKeys(room, ...PRUNE_KEYS, 'log', 'seen', 'mark', 'seq'), {
-          connectionId,
-          markRead: leftAtMs === undefined ? '0' : '1',
-          leftAtMs: leftAtMs ?? 0,
-        }) as Promise<DisconnectAnswer | null>,
+        runScript(
+          this.redis,
+          'hcDisconnect',
+          roomKeys(room, ...PRUNE_KEYS, 'log', 'seen', 'mark', 'seq', 'mentionFrom'),
+          {
+            connectionId,
+            markRead: leftAtMs === undefined ? '0' : '1',
+            leftAtMs: leftAtMs ?? 0,
+          },
+        ) as Promise<DisconnectAnswer | null>,
         // A follower's record outlives each room it leaves (closing the follower drops it).
         runScript(this.redis, 'hcForgetHome', { record: keys.connection(connectionId) }, {}),
       ]);

@@ -22,6 +22,10 @@ export const keys = {
   /** Taken for 2 s by a user's ephemeral frame (typing): SET NX PX, apart from the rate limit. */
   ephemeral: (room: string, userId: string) => `hc:{${room}}:ephemeral:${userId}`,
   seen: (room: string) => `hc:{${room}}:seen`,
+  /** Sorted set (score 0, byte order) of `<userId>\0<seq, 15 digits>`: who each message mentions. */
+  mentions: (room: string) => `hc:{${room}}:mentions`,
+  /** userId -> `<mark>:<seq>`: after a mark unread, where mentions count from while that mark stands. */
+  mentionFrom: (room: string) => `hc:{${room}}:mention-from`,
   /** `r:<userId>` -> newest read mark, `p:<userId>` -> net presence change, until the room's next flush. */
   digest: (room: string) => `hc:{${room}}:digest`,
   /** Taken for a window by whoever schedules the room's next flush (SET NX PX); the flush frees it. */
@@ -30,8 +34,18 @@ export const keys = {
   edits: (room: string) => `hc:{${room}}:edits`,
   /** messageId -> `{"<emoji>":{"count":N,"users":[…at most 20],"clipped"?:true}}`, the summary. */
   reactions: (room: string) => `hc:{${room}}:reactions`,
+  /** rootId -> `{"count":N,"lastId":"<newest reply id>"}`, the replies summary of a thread root. */
+  threads: (room: string) => `hc:{${room}}:threads`,
+  /** Sorted set (score 0, byte order) of `<padded root id>\0<padded reply id>\0<sender>`: each root's replies. */
+  threadReplies: (room: string) => `hc:{${room}}:thread-replies`,
+  /** Sorted set (score 0, byte order) of `<padded newest reply id>\0<root id>`: threads by latest activity. */
+  threadActivity: (room: string) => `hc:{${room}}:thread-activity`,
+  /** Sorted set (score 0, byte order) of `<padded root id>\0<userId>\0<padded reply id>`: thread read marks. */
+  threadMarks: (room: string) => `hc:{${room}}:thread-marks`,
   /** Sorted set (score 0, byte order) of `<padded message id>\0<emoji>\0<userId>`: who reacted with what. */
   reactors: (room: string) => `hc:{${room}}:reactors`,
+  /** `<mute|ban>:<userId>` -> until when (ms) moderation restricts the user in the room. */
+  moderation: (room: string) => `hc:{${room}}:moderation`,
   /** Written before each `WAIT`, so the wait covers every earlier write of the room (a retry writes nothing else). */
   fence: (room: string) => `hc:{${room}}:fence`,
   idempotency: (room: string, key: string) => `hc:{${room}}:idem:${key}`,

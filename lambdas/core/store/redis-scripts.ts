@@ -1,7 +1,10 @@
 import { changeScripts, OVERLAY } from './redis-change-scripts.js';
 import { followerScripts } from './redis-follower-scripts.js';
+import { MENTIONS, mentionScripts } from './redis-mention-scripts.js';
+import { moderationScripts, restrictedSenderLua } from './redis-moderation-scripts.js';
 import { defineScript } from './redis-script-spec.js';
 import { signalScripts } from './redis-signal-scripts.js';
+import { THREAD_APPEND, THREAD_RETRACT, threadScripts } from './redis-thread-scripts.js';
 
 /**
  * The store's Lua scripts, defined as client commands. Each script touches the keys of one room
@@ -53,6 +56,9 @@ export const scripts = {
   ...changeScripts,
   ...signalScripts,
   ...followerScripts,
+  ...mentionScripts,
+  ...threadScripts,
+  ...moderationScripts,
   hcConnect: defineScript({
     // Answers {joined (1: the user's first live connection in the room), signals connections}.
     keys: ['conns', 'expiry', 'members', 'mark', 'seq', 'batched', 'signals', 'tabs', 'profiles'],
@@ -84,7 +90,21 @@ return 1`,
   hcDisconnect: defineScript({
     // Answers false when the connection was not there, else {user, left (1: their last connection),
     // profile JSON or '', the new read mark or '' when it did not move, signals connections left}.
-    keys: ['conns', 'expiry', 'log', 'seen', 'mark', 'seq', 'batched', 'signals', 'tabs', 'profiles'],
+    // A mark unread that still stands (`mentionFrom` names the user's current mark) is kept: the
+    // user said they had not read from there, whatever the socket saw.
+    keys: [
+      'conns',
+      'expiry',
+      'log',
+      'seen',
+      'mark',
+      'seq',
+      'batched',
+      'signals',
+      'tabs',
+      'profiles',
+      'mentionFrom',
+    ],
     args: ['connectionId', 'markRead', 'leftAtMs'],
     lua: `${DEPART}
 local function newer(a, b)
@@ -101,7 +121,9 @@ redis.call('SREM', KEYS[8], ARGV[1])
 if not user then return false end
 local left = depart(KEYS[9], user) and 1 or 0
 local moved = ''
-if ARGV[2] == '1' then
+local unreadMark = redis.call('HGET', KEYS[11], user)
+local standing = unreadMark and tonumber(string.match(unreadMark, '^(%d+):')) == tonumber(redis.call('HGET', KEYS[5], user) or '0')
+if ARGV[2] == '1' and not standing then
   local last = redis.call('XREVRANGE', KEYS[3], '(' .. ARGV[3] .. '-0', '-', 'COUNT', 1)
   local seen = redis.call('HGET', KEYS[4], user)
   -- Read state only moves forward: the user may have read further (sent, fetched old) since.
@@ -179,11 +201,43 @@ local claimed = redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1])
 return {claimed and 1 or 0, redis.call('SCARD', KEYS[2]), redis.call('SCARD', KEYS[3])}`,
   }),
   hcAppend: defineScript({
-    // Answers {id, data, 0} stored, {id, data, 1} a duplicate, {false, false, 2, ttl} over the limit.
+    // Answers {id, data, 0} stored, {id, data, 1} a duplicate, {false, false, 2, ttl} over the limit,
+    // {false, false, 3, 'ban'|'mute', until ms} a restricted sender (a duplicate is answered first),
+    // {false, false, 4} a `parentId` that names no root of the room (a reply's root must be in the
+    // log and be no reply itself); a stored reply answers {id, data, 0, false, its root's summary}.
     // Unread counts are derived (room seq - reader's mark), so a message costs O(1) whatever the room size.
-    keys: ['log', 'seq', 'seen', 'mark', 'idempotency', 'rate'],
-    args: ['data', 'sender', 'maxlen', 'idemTtl', 'useIdem', 'limit', 'window'],
-    lua: `
+    // `mentioned`: the asked mentions (a JSON array, '' for none); `membersOnly` '1' keeps members
+    // only. The kept ones end the stored JSON; each but the sender's gets a mention entry.
+    // `moderation` and `nowMs`: a sender muted or banned at `nowMs` is refused.
+    keys: [
+      'log',
+      'seq',
+      'seen',
+      'mark',
+      'idempotency',
+      'rate',
+      'members',
+      'mentions',
+      'moderation',
+      'threads',
+      'threadReplies',
+      'threadActivity',
+      'threadMarks',
+    ],
+    args: [
+      'data',
+      'sender',
+      'maxlen',
+      'idemTtl',
+      'useIdem',
+      'limit',
+      'window',
+      'mentioned',
+      'membersOnly',
+      'nowMs',
+      'parentId',
+    ],
+    lua: `${MENTIONS}${THREAD_APPEND}
 if ARGV[5] == '1' then
   local existing = redis.call('GET', KEYS[5])
   if existing then
@@ -191,35 +245,75 @@ if ARGV[5] == '1' then
     if #entry > 0 then return {existing, entry[1][2][2], 1} end
   end
 end
+${restrictedSenderLua('KEYS[9]', 'ARGV[2]', 'ARGV[10]')}
+if ARGV[11] ~= '' and parent_refused(KEYS[1], ARGV[11]) then return {false, false, 4} end
 if ARGV[6] ~= '0' then
   local count = redis.call('INCR', KEYS[6])
   if count == 1 then redis.call('EXPIRE', KEYS[6], ARGV[7]) end
   if count > tonumber(ARGV[6]) then return {false, false, 2, redis.call('TTL', KEYS[6])} end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'd', ARGV[1])
+local data = ARGV[1]
+local kept = {}
+if ARGV[8] ~= '' then
+  for _, user in ipairs(cjson.decode(ARGV[8])) do
+    if ARGV[9] ~= '1' or redis.call('SISMEMBER', KEYS[7], user) == 1 then table.insert(kept, user) end
+  end
+  if #kept > 0 then data = string.sub(data, 1, -2) .. ',"mentions":' .. cjson.encode(kept) .. '}' end
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'd', data)
 local seq = redis.call('INCR', KEYS[2])
 if ARGV[5] == '1' then redis.call('SET', KEYS[5], id, 'EX', ARGV[4]) end
 if ARGV[2] ~= '' then
   redis.call('HSET', KEYS[4], ARGV[2], seq)
   redis.call('HSET', KEYS[3], ARGV[2], id)
 end
-return {id, ARGV[1], 0}`,
+for _, user in ipairs(kept) do
+  if user ~= ARGV[2] then
+    redis.call('ZADD', KEYS[8], 0, mentionEntry(user, seq))
+    -- Mentions as old as the log's bound are forgotten with their messages.
+    local oldest = seq - tonumber(ARGV[3])
+    if oldest > 0 then redis.call('ZREMRANGEBYLEX', KEYS[8], '[' .. user .. NUL, '(' .. mentionEntry(user, oldest)) end
+  end
+end
+local replies = false
+if ARGV[11] ~= '' then
+  replies = add_reply(KEYS[1], KEYS[10], KEYS[11], KEYS[12], KEYS[13], ARGV[11], id, ARGV[2])
+end
+return {id, data, 0, false, replies}`,
+  }),
+  hcRecall: defineScript({
+    // Answers {id, data} of the message an idempotency key stored, or false: the check of hcAppend
+    // without the append, for a retry that must be answered before the moderation hook is asked.
+    keys: ['log', 'idempotency'],
+    args: [],
+    lua: `local existing = redis.call('GET', KEYS[2])
+if not existing then return false end
+local entry = redis.call('XRANGE', KEYS[1], existing, existing)
+if #entry == 0 then return false end
+return {existing, entry[1][2][2]}`,
   }),
   hcRetract: defineScript({
-    keys: ['log', 'seq', 'idempotency'],
-    args: ['id'],
-    lua: `
+    // `mentioned`: the message's kept mentions (a JSON array, '' for none); their entries go too.
+    // `parentId` '' for a message that is no reply.
+    keys: ['log', 'seq', 'idempotency', 'mentions', 'threads', 'threadReplies', 'threadActivity'],
+    args: ['id', 'mentioned', 'parentId'],
+    lua: `${MENTIONS}${THREAD_RETRACT}
 if redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('DEL', KEYS[3])
+if ARGV[2] ~= '' then
+  local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+  for _, user in ipairs(cjson.decode(ARGV[2])) do redis.call('ZREM', KEYS[4], mentionEntry(user, seq)) end
+end
 if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+if ARGV[3] ~= '' then drop_reply(KEYS[5], KEYS[6], KEYS[7], ARGV[3], ARGV[1]) end
 return 1`,
   }),
   hcRead: defineScript({
-    keys: ['log', 'seen', 'mark', 'seq', 'edits', 'reactions'],
+    keys: ['log', 'seen', 'mark', 'seq', 'edits', 'reactions', 'threads'],
     args: ['userId', 'start'],
     lua: `${OVERLAY}
 local seen = redis.call('HGET', KEYS[2], ARGV[1])
-local entries = overlay(redis.call('XRANGE', KEYS[1], ARGV[2], '+'), KEYS[5], KEYS[6])
+local entries = overlay(redis.call('XRANGE', KEYS[1], ARGV[2], '+'), KEYS[5], KEYS[6], KEYS[7])
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if #last > 0 then redis.call('HSET', KEYS[2], ARGV[1], last[1][1]) end
 redis.call('HSET', KEYS[3], ARGV[1], redis.call('GET', KEYS[4]) or 0)
@@ -229,7 +323,7 @@ return {seen or false, entries}`,
     // `markRead` '1' marks the room read.
     // One more than asked tells whether more match without a second call. Answers {seen, entries,
     // more, the new read mark when markRead moved it, signals connections}.
-    keys: ['log', 'seen', 'mark', 'seq', 'signals', 'edits', 'reactions'],
+    keys: ['log', 'seen', 'mark', 'seq', 'signals', 'edits', 'reactions', 'threads'],
     args: ['userId', 'end', 'start', 'count', 'markRead'],
     lua: `${OVERLAY}
 local seen = redis.call('HGET', KEYS[2], ARGV[1])
@@ -239,7 +333,7 @@ if #entries > tonumber(ARGV[4]) then
   more = 1
   table.remove(entries)
 end
-overlay(entries, KEYS[6], KEYS[7])
+overlay(entries, KEYS[6], KEYS[7], KEYS[8])
 local moved = false
 if ARGV[5] == '1' then
   local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -252,18 +346,20 @@ end
 return {seen or false, entries, more, moved, redis.call('SCARD', KEYS[5])}`,
   }),
   hcLatest: defineScript({
-    keys: ['log', 'members', 'mark', 'seq', 'edits', 'reactions'],
+    // Answers {unread, entries, mentions}.
+    keys: ['log', 'members', 'mark', 'seq', 'edits', 'reactions', 'mentions', 'mentionFrom', 'threads'],
     args: ['userId', 'limit'],
-    lua: `${OVERLAY}
+    lua: `${OVERLAY}${MENTIONS}
 local entries = {}
 if tonumber(ARGV[2]) > 0 then
-  entries = overlay(redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[2]), KEYS[5], KEYS[6])
+  entries = overlay(redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[2]), KEYS[5], KEYS[6], KEYS[9])
 end
-local unread = 0
+local unread, mentions = 0, 0
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
   unread = math.max(0, tonumber(redis.call('GET', KEYS[4]) or '0') - tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0'))
+  mentions = mentionsOf(ARGV[1], KEYS[7], KEYS[8], KEYS[3])
 end
-return {unread, entries}`,
+return {unread, entries, mentions}`,
   }),
   hcCount: defineScript({
     // `slide` '1': the TTL restarts with every count, else with the first.

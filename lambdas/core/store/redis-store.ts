@@ -12,6 +12,7 @@ import type {
   ConnectOptions,
   Departure,
   EphemeralClaim,
+  MarkedUnread,
   OnlineUser,
   PageQuery,
   PageResult,
@@ -36,7 +37,9 @@ import { RedisConnections } from './redis-connections.js';
 import { RedisFollowers } from './redis-followers.js';
 import { keys, roomKeys } from './redis-keys.js';
 import { RedisLog } from './redis-log.js';
+import { RedisModeration } from './redis-moderation.js';
 import { RedisSignals } from './redis-signals.js';
+import { RedisThreads } from './redis-threads.js';
 import { acknowledged, ReplicaWait } from './redis-wait.js';
 
 /** Options of the Redis store. */
@@ -80,6 +83,8 @@ export class RedisStore implements ChatStore {
   readonly followers: RedisFollowers;
   private readonly log: RedisLog;
   readonly signals: RedisSignals;
+  readonly moderation: RedisModeration;
+  readonly threads: RedisThreads;
   private readonly wait: ReplicaWait;
   private readonly conns: RedisConnections;
 
@@ -96,6 +101,8 @@ export class RedisStore implements ChatStore {
     this.log = new RedisLog(this.redis, (work) => this.run(work), options.historyLimit ?? 1000, this.wait);
     this.signals = new RedisSignals(this.redis, (work) => this.run(work));
     this.followers = new RedisFollowers(this.redis, (work) => this.run(work));
+    this.moderation = new RedisModeration(this.redis, (work) => this.run(work), this.wait);
+    this.threads = new RedisThreads(this.redis, (work) => this.run(work));
     this.conns = new RedisConnections(this.redis, (work) => this.run(work), this.wait);
   }
 
@@ -168,6 +175,10 @@ export class RedisStore implements ChatStore {
     return this.log.append(message, options);
   }
 
+  recall(room: string, idempotencyKey: string): Promise<ChatMessage | null> {
+    return this.log.recall(room, idempotencyKey);
+  }
+
   retract(message: ChatMessage, idempotencyKey?: string): Promise<void> {
     return this.log.retract(message, idempotencyKey);
   }
@@ -182,6 +193,10 @@ export class RedisStore implements ChatStore {
 
   latest(room: string, userId: string, limit: number): Promise<RoomSummary> {
     return this.log.latest(room, userId, limit);
+  }
+
+  markUnread(room: string, userId: string, id: string): Promise<MarkedUnread | null> {
+    return this.log.markUnread(room, userId, id);
   }
 
   async unread(room: string, userId: string): Promise<number> {

@@ -1,6 +1,6 @@
 import { httpRoute } from '../shared/http.js';
 
-/** `GET /talk/notification/{room}/`: `{"notification": <unread count>}`. */
-export const handler = httpRoute('notification', async (request, { chat }) => ({
-  notification: await chat.notification(request.room(), request.identity()),
-}));
+/** `GET /talk/notification/{room}/`: `{"notification": <unread count>, "mentions": <mentions of the caller>}`. */
+export const handler = httpRoute('notification', async (request, { unread }) =>
+  unread.notification(request.room(), request.identity()),
+);

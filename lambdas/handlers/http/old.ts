@@ -1,4 +1,5 @@
 import { httpRoute } from '../shared/http.js';
+import { limitOf } from '../shared/query.js';
 
 /**
  * `GET /talk/old/{room}/[?limit=N][&before=<id>][&since=<id>][&mark=0]`: the newest messages that
@@ -6,12 +7,10 @@ import { httpRoute } from '../shared/http.js';
  * without `before` marks the room read, unless `mark=0` (the reader is not looking).
  */
 export const handler = httpRoute('old', async (request, { chat }) => {
-  const rawLimit = request.query('limit');
   return chat.old(request.room(), request.identity(), {
     since: request.query('since'),
     before: request.query('before'),
-    // Not a number is NaN, which the service refuses with the allowed range.
-    limit: rawLimit === undefined ? undefined : /^\d{1,7}$/.test(rawLimit) ? Number(rawLimit) : Number.NaN,
+    limit: limitOf(request.query('limit')),
     markRead: request.query('mark') !== '0',
   });
 });

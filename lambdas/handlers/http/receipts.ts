@@ -1,4 +1,5 @@
 import { httpRoute } from '../shared/http.js';
+import { limitOf } from '../shared/query.js';
 
 /**
  * `GET /talk/receipts/{room}/[?limit=N][&after=<next>]`: `{"room", "receipts": [{"user": <public
@@ -7,10 +8,8 @@ import { httpRoute } from '../shared/http.js';
  */
 export const handler = httpRoute('receipts', async (request, { signals }) => {
   const room = request.room();
-  const rawLimit = request.query('limit');
   return signals.receipts(room, request.identity(), {
-    // Not a number is NaN, which the service refuses with the allowed range.
-    limit: rawLimit === undefined ? undefined : /^\d{1,7}$/.test(rawLimit) ? Number(rawLimit) : Number.NaN,
+    limit: limitOf(request.query('limit')),
     after: request.query('after'),
   });
 });

@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { type HttpError, refusalReason, toHttpError } from '../../core/errors.js';
-import { type LogKeys, logger, withInvocationLog } from '../../core/logger.js';
+import { logFailure, noteSuccess } from '../../core/failure-log.js';
+import { type LogKeys, withInvocationLog } from '../../core/logger.js';
 import { metrics, withInvocationMetrics } from '../../core/metrics.js';
 
 /**
@@ -32,8 +33,8 @@ export interface RouteOptions {
 
 /**
  * The core every wrapper shares: a request-scoped log (Lambda context plus `keys`), the work,
- * failures mapped to an answer with one log line, `request failed` with `status` and `error`, for
- * every 5xx (a 4xx is the caller's mistake and answered, not logged), and the invocation's metrics
+ * failures mapped to an answer and logged (`logFailure`: every 5xx, a dependency outage once per
+ * change of its cause; a 4xx is the caller's mistake, answered and not logged), and the invocation's metrics
  * published once at its end (a 401 counts in `AuthRefused`).
  */
 export function lambdaHandler<E, R>(kind: HandlerKind<E, R>): LambdaHandler<E, R> {
@@ -41,12 +42,12 @@ export function lambdaHandler<E, R>(kind: HandlerKind<E, R>): LambdaHandler<E, R
     withInvocationLog(context, kind.keys(event), () =>
       withInvocationMetrics(context?.awsRequestId, async () => {
         try {
-          return await kind.run(event, context);
+          const answer = await kind.run(event, context);
+          noteSuccess();
+          return answer;
         } catch (error) {
           const failure = toHttpError(error);
-          if (failure.statusCode >= 500) {
-            logger.error('request failed', { status: failure.statusCode, error: failure.cause ?? failure });
-          }
+          logFailure(failure);
           if (failure.statusCode === 401) metrics.count('AuthRefused');
           if (kind.carriesMessage) metrics.refused(refusalReason(failure));
           return kind.fail(failure, event, error);

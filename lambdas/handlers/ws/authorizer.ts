@@ -7,6 +7,7 @@ import { authorizerRoute } from '../shared/authorizer.js';
  * `$connect` REQUEST authorizer: `?room=` plus `?token=` (Hipochat) or a single-use `?ticket=`;
  * or `?rooms=r1,r2` (or neither) and `?token=` for a connection that follows rooms by subscribing.
  * A refused credential answers 401; a bad room name, a closed room or too many rooms answers 403.
+ * A ban is `$connect`'s to check: it reads the store, whose outage answers 503 there.
  */
 export const handler = authorizerRoute(async (event, { chat, config }) => {
   const query = event.queryStringParameters ?? {};

@@ -13,6 +13,14 @@ export const handler = wsRoute(async (event, { chat, rooms }) => {
   const signals = event.queryStringParameters?.[SIGNALS_PARAMETER] === '1';
   const userId = connection?.identity.userId ?? context?.userId;
   if (!userId) throw new UnauthorizedError();
+  const followed = (context?.rooms ?? '').split(',').filter(Boolean);
+  // Bans are checked here, not in the authorizer: an outage of the store they live in then
+  // answers 503 like every other `$connect` failure, where an authorizer error is an opaque 500.
+  await Promise.all(
+    (connection ? [connection.room] : followed).map((room) =>
+      chat.moderation.assertNotBanned(room, userId, 'connect'),
+    ),
+  );
   await chat.admitConnection(userId);
   if (connection) {
     await chat.join(connection.room, connection.identity, event.requestContext.connectionId, {
@@ -23,7 +31,6 @@ export const handler = wsRoute(async (event, { chat, rooms }) => {
     // No room: a connection that follows the rooms of `?rooms=` and those it subscribes to later.
     const identity = { userId, profile: JSON.parse(context?.profile ?? '{}') };
     const unread = event.queryStringParameters?.[UNREAD_PARAMETER] === '1';
-    const followed = (context?.rooms ?? '').split(',').filter(Boolean);
     await rooms.open(identity, event.requestContext.connectionId, followed, { batched, signals, unread });
   }
   metrics.count('ConnectionsOpened');

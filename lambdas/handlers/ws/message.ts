@@ -89,6 +89,7 @@ export const handler = wsRoute(
         failure.message,
         clientIds.get(event),
         frameRooms.get(event) ?? (failure as RoomRefusal).room,
+        failure.frameDetails(),
       ),
     ),
   }),

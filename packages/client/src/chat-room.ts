@@ -6,16 +6,32 @@
 import {
   type ChatMessage,
   encodeClientFrame,
+  type MAX_MENTIONS,
+  type MarkUnreadAnswer,
   type ServerFrame,
+  type ThreadAnswer,
+  type ThreadsAnswer,
   utf8Length,
 } from '../../../protocol/index.js';
 import type { Connection } from './connection.js';
-import { HipochatError } from './errors.js';
+import { HipochatError, type ModerationError } from './errors.js';
 import { type ConnectionState, Emitter, type HipochatEvents } from './events.js';
-import type { HipochatHttp } from './http.js';
+import type { HipochatHttp, ThreadQuery } from './http.js';
 import type { SendAck } from './link-states.js';
 import { type Identity, Room, type RoomOptions } from './room.js';
 import { randomId } from './urls.js';
+
+/** Options of a send. */
+export interface SendOptions {
+  /** The message type. @default `message` */
+  type?: string;
+  /** Your id of the frame (echoed back). @default a random UUID */
+  clientId?: string;
+  /** The thread root this message replies to. */
+  parentId?: string;
+  /** User ids the message mentions (at most {@link MAX_MENTIONS}; the server drops the rest). */
+  mentions?: string[];
+}
 
 // As long as `crypto.randomUUID()`, the longest clientId `send` generates.
 const UUID_SIZED_ID = '00000000-0000-0000-0000-000000000000';
@@ -54,7 +70,7 @@ class TeeEmitter extends Emitter<HipochatEvents> {
 
 /** One room of a client: its events, timeline and sends. */
 export class ChatRoom {
-  /** The room's catch-up and live frames. */
+  /** The room's catch-up and live frames. @internal */
   readonly core: Room;
   /** The client's HTTP API. */
   readonly http: HipochatHttp;
@@ -100,7 +116,7 @@ export class ChatRoom {
     return this.context.self.id;
   }
 
-  /** Hands the room an event the client emitted (`state`, `self`) when it has its own listeners. */
+  /** Hands the room an event the client emitted (`state`, `self`) when it has its own listeners. @internal */
   relay<K extends keyof HipochatEvents>(event: K, ...args: Parameters<HipochatEvents[K]>): void {
     if (this.events instanceof TeeEmitter) this.events.local(event, ...args);
   }
@@ -140,7 +156,7 @@ export class ChatRoom {
     this.events.off(event, listener);
   }
 
-  /** Hands the room one frame of the connection. */
+  /** Hands the room one frame of the connection. @internal */
   handle(frame: ServerFrame): void {
     this.core.handle(frame);
   }
@@ -166,19 +182,56 @@ export class ChatRoom {
   }
 
   /** UTF-8 bytes of the frame {@link send} would send for `body` (a generated clientId counts as 36). */
-  frameBytes(body: unknown, options: { type?: string; clientId?: string } = {}): number {
-    const clientId = options.clientId ?? UUID_SIZED_ID;
-    return utf8Length(
-      encodeClientFrame({ kind: 'send', type: options.type, body, clientId, ...this.roomField() }),
-    );
+  frameBytes(body: unknown, options: SendOptions = {}): number {
+    return utf8Length(this.sendFrame(body, { ...options, clientId: options.clientId ?? UUID_SIZED_ID }));
   }
 
-  /** Sends a chat line; resolves with the server's acknowledgement (the message id). */
-  send(body: unknown, options: { type?: string; clientId?: string } = {}): Promise<SendAck> {
+  /**
+   * Sends a chat line, a reply (`parentId`: the thread root) or a message mentioning users
+   * (`mentions`: their ids); resolves with the server's acknowledgement (the message id). A
+   * refusal by moderation rejects with a {@link ModerationError}.
+   */
+  send(body: unknown, options: SendOptions = {}): Promise<SendAck> {
     if (body === undefined || body === null || body === '') return refuse('the message is empty');
     const clientId = options.clientId ?? randomId();
-    const frame = { kind: 'send', type: options.type, body, clientId, ...this.roomField() } as const;
-    return this.sendChecked(encodeClientFrame(frame), clientId);
+    return this.sendChecked(this.sendFrame(body, { ...options, clientId }), clientId);
+  }
+
+  /** Replies in the thread of `rootId` (a message of the room that is no reply itself). */
+  reply(rootId: string, body: unknown, options: Omit<SendOptions, 'parentId'> = {}): Promise<SendAck> {
+    return this.send(body, { ...options, parentId: rootId });
+  }
+
+  /** A thread: its root and a page of its replies, oldest first; the newest page marks it read. */
+  async thread(rootId: string, query: ThreadQuery = {}): Promise<ThreadAnswer> {
+    const answer = await this.http.thread(this.name, rootId, query);
+    this.core.threads.seen(answer.root);
+    return answer;
+  }
+
+  /** The room's threads, latest activity first, each with the user's unread replies. */
+  async threads(query: { limit?: number } = {}): Promise<ThreadsAnswer> {
+    const answer = await this.http.threads(this.name, query);
+    for (const entry of answer.threads) this.core.threads.seen(entry.root);
+    return answer;
+  }
+
+  /**
+   * Marks message `id` and what follows unread again (`POST /talk/unread/{room}/`), emits `unread`
+   * with the count and `from: id`, and marks nothing read until {@link markRead} (the reader looks
+   * at the room again): live messages arriving meanwhile leave it unread.
+   */
+  async markUnread(id: string): Promise<MarkUnreadAnswer> {
+    const answer = await this.http.markUnread(this.name, id);
+    this.core.holdReadMark();
+    const { notification: count, mentions } = answer;
+    this.events.emit('unread', { room: this.name, count, mentions, from: id });
+    return answer;
+  }
+
+  /** Whether the room was marked unread and no {@link markRead} came since. */
+  get readMarkHeld(): boolean {
+    return this.core.readMarkHeld;
   }
 
   /** Replaces the body of one of this user's messages. */
@@ -227,6 +280,12 @@ export class ChatRoom {
     if (!this.context.connection.sendRaw(frame, clientId)) return false;
     this.lastTypingAt = now;
     return true;
+  }
+
+  private sendFrame(body: unknown, options: SendOptions & { clientId: string }): string {
+    const { type, clientId, parentId, mentions } = options;
+    const extra = { ...(parentId ? { parentId } : {}), ...(mentions?.length ? { mentions } : {}) };
+    return encodeClientFrame({ kind: 'send', type, body, clientId, ...this.roomField(), ...extra });
   }
 
   private roomField(): { room?: string } {

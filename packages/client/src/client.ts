@@ -8,15 +8,18 @@ import {
   type ChatMessage,
   DEFAULT_MAX_MESSAGE_BYTES,
   EPHEMERAL_INTERVAL_MS,
+  type MarkUnreadAnswer,
   SIGNALS_PARAMETER,
+  type ThreadAnswer,
+  type ThreadsAnswer,
   UNREAD_PARAMETER,
 } from '../../../protocol/index.js';
-import { ChatRoom } from './chat-room.js';
+import { ChatRoom, type SendOptions } from './chat-room.js';
 import type { HipochatClientOptions } from './client-options.js';
 import { Connection, type LinkChange } from './connection.js';
 import { HipochatError } from './errors.js';
 import { type ConnectionState, Emitter, type HipochatEvents, type StateChange } from './events.js';
-import { HipochatHttp } from './http.js';
+import { HipochatHttp, type ThreadQuery } from './http.js';
 import type { SendAck } from './link-states.js';
 import type { Identity } from './room.js';
 import { RoomSet } from './rooms.js';
@@ -207,13 +210,42 @@ export class HipochatClient {
   }
 
   /** UTF-8 bytes of the frame {@link send} would send for `body` (a generated clientId counts as 36). */
-  frameBytes(body: unknown, options: { type?: string; clientId?: string } = {}): number {
+  frameBytes(body: unknown, options: SendOptions = {}): number {
     return this.only().frameBytes(body, options);
   }
 
-  /** Sends a chat line; resolves with the server's acknowledgement (the message id). */
-  async send(body: unknown, options: { type?: string; clientId?: string } = {}): Promise<SendAck> {
+  /**
+   * Sends a chat line, a reply (`parentId`) or a message mentioning users (`mentions`); resolves
+   * with the server's acknowledgement (the message id), rejects with a `ModerationError` when
+   * moderation refused it.
+   */
+  async send(body: unknown, options: SendOptions = {}): Promise<SendAck> {
     return this.only().send(body, options);
+  }
+
+  /** Replies in the thread of `rootId`. */
+  async reply(rootId: string, body: unknown, options: Omit<SendOptions, 'parentId'> = {}): Promise<SendAck> {
+    return this.only().reply(rootId, body, options);
+  }
+
+  /** A thread: its root and a page of its replies, oldest first. */
+  async thread(rootId: string, query?: ThreadQuery): Promise<ThreadAnswer> {
+    return this.only().thread(rootId, query);
+  }
+
+  /** The room's threads, latest activity first. */
+  async threads(query?: { limit?: number }): Promise<ThreadsAnswer> {
+    return this.only().threads(query);
+  }
+
+  /** Marks message `id` and what follows unread again; nothing is marked read until {@link markRead}. */
+  async markUnread(id: string): Promise<MarkUnreadAnswer> {
+    return this.only().markUnread(id);
+  }
+
+  /** Whether the room was marked unread and no {@link markRead} came since. */
+  get readMarkHeld(): boolean {
+    return this.main?.readMarkHeld ?? false;
   }
 
   /** Replaces the body of one of this user's messages. */

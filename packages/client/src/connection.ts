@@ -7,6 +7,7 @@
  */
 import {
   AUTHENTICATION_ERROR,
+  type ErrorFrame,
   FINAL_CLOSE_CODES,
   KEEP_ALIVE_FRAME,
   KEEP_ALIVE_INTERVAL_MS,
@@ -16,7 +17,7 @@ import {
   type ServerFrame,
 } from '../../../protocol/index.js';
 import { BoundedSet } from './bounded.js';
-import { HipochatError, toError } from './errors.js';
+import { HipochatError, ModerationError, toError } from './errors.js';
 import { type ClientErrorEvent, Emitter } from './events.js';
 import {
   CloseCode,
@@ -329,11 +330,9 @@ export class Connection extends Emitter<ConnectionEvents> {
         return;
       }
       this.removePending(entry);
-      this.emit('error', {
-        kind: frame.message === AUTHENTICATION_ERROR ? 'auth' : 'frame',
-        message: frame.message,
-      });
-      entry.reject(new HipochatError('send', frame.message));
+      const refusal = refusedFrame(frame);
+      this.emit('error', refusal.event);
+      entry.reject(refusal.error);
       return;
     }
     this.emit('frame', frame);
@@ -351,4 +350,20 @@ export class Connection extends Emitter<ConnectionEvents> {
       entry.reject(new HipochatError('send', `${why}; the message may or may not have been stored`));
     }
   }
+}
+
+/**
+ * The `error` event and the rejection of a refused send: a {@link ModerationError} when moderation
+ * refused it (the frame names a `reason`), else a `send` error with the server's text.
+ */
+export function refusedFrame(frame: ErrorFrame): { event: ClientErrorEvent; error: HipochatError } {
+  if (frame.reason !== undefined) {
+    const retryAfter = frame.retryAfter === undefined ? {} : { retryAfter: frame.retryAfter };
+    return {
+      event: { kind: 'moderation', message: frame.message, reason: frame.reason, ...retryAfter },
+      error: new ModerationError(frame.message, frame.reason, frame.retryAfter),
+    };
+  }
+  const kind = frame.message === AUTHENTICATION_ERROR ? 'auth' : 'frame';
+  return { event: { kind, message: frame.message }, error: new HipochatError('send', frame.message) };
 }

@@ -22,12 +22,20 @@ export interface StateChange {
 export interface ClientErrorEvent {
   kind: ErrorKind;
   message: string;
+  /** Why moderation refused a frame (kind `moderation`): the hook's reason, or `muted` / `banned`. */
+  reason?: string;
+  /** Seconds until a mute or ban ends (kind `moderation`). */
+  retryAfter?: number;
 }
 
 /** The `unread` event: the user's unread count of a room changed (a client of several rooms). */
 export interface UnreadEvent {
   room: string;
   count: number;
+  /** Mentions of the user among the unread messages (after `markUnread`). */
+  mentions?: number;
+  /** The first message unread again (after `markUnread`): where an unread divider goes. */
+  from?: string;
 }
 
 /** Where a message came from. */
@@ -38,6 +46,8 @@ export interface MessageMeta {
   unread: boolean;
   /** Whether this client's user sent it (known once the server has acknowledged a send). */
   own: boolean;
+  /** Whether it mentions this client's user (`mentions` holds the user id, once the id is known). */
+  mentioned: boolean;
 }
 
 /** The `history` event: what one catch-up (or `loadEarlier`) brought, already deduplicated. */
@@ -112,6 +122,21 @@ export interface ReactionEvent {
   message?: ChatMessage;
 }
 
+/**
+ * The `replies` event: a thread root's replies changed (live with `signals: true`, from each reply
+ * this client receives, and from history); `count` and `lastId` are the root's summary now.
+ */
+export interface RepliesEvent {
+  room: string;
+  /** The thread root's id. */
+  id: string;
+  count: number;
+  /** The newest reply's id. */
+  lastId: string;
+  /** The root as it is now, when this client has it. */
+  message?: ChatMessage;
+}
+
 /** Events and their payloads. */
 export interface HipochatEvents {
   /** A chat line (`type` = `message`), once per id. */
@@ -136,8 +161,13 @@ export interface HipochatEvents {
   delete: (event: DeleteEvent) => void;
   /** A message's reactions changed (live with `signals: true`; from history after a reconnect either way). */
   reaction: (event: ReactionEvent) => void;
-  /** A room's unread count changed (a client of several rooms with `unread`, the default). */
+  /**
+   * A room's unread count changed (a client of several rooms with `unread`, the default), or the
+   * user marked it unread (`markUnread`, any client).
+   */
   unread: (event: UnreadEvent) => void;
+  /** A thread root's reply count or newest reply changed. */
+  replies: (event: RepliesEvent) => void;
 }
 
 /**

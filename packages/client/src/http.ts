@@ -9,14 +9,18 @@ import {
   type HistoryAnswer,
   type HttpErrorBody,
   isValidRoom,
+  type MarkUnreadAnswer,
+  type MarkUnreadRequest,
   type NotificationAnswer,
   type OldMessages,
   type PresenceAnswer,
   type ReceiptsAnswer,
   ROOM_NAME_RULE,
   type RoomHistory,
+  type ThreadAnswer,
+  type ThreadsAnswer,
 } from '../../../protocol/index.js';
-import { type ErrorKind, HipochatError } from './errors.js';
+import { type ErrorKind, HipochatError, ModerationError } from './errors.js';
 import { parseHttpUrl } from './urls.js';
 
 /** Which page of a room `GET /talk/old/{room}/` answers. */
@@ -29,6 +33,14 @@ export interface OldQuery {
   limit?: number;
   /** `false` reads without marking the room read (`mark=0`; older servers mark it anyway). @default true */
   markRead?: boolean;
+}
+
+/** Which page of a thread `GET /talk/thread/{room}/{root}/` answers. */
+export interface ThreadQuery {
+  /** At most this many replies. */
+  limit?: number;
+  /** Only replies older than this id (the oldest reply loaded, for the page before). */
+  before?: string;
 }
 
 /** Options of {@link HipochatHttp}. */
@@ -69,8 +81,40 @@ export class HipochatHttp {
 
   /** The user's unread count in `room`. */
   async notification(room: string): Promise<number> {
-    const result = await this.request<NotificationAnswer>('GET', `/talk/notification/${roomPath(room)}/`);
-    return result.notification;
+    return (await this.counts(room)).notification;
+  }
+
+  /** The user's unread count in `room` and, on servers that count them, the mentions of the user among them. */
+  async counts(room: string): Promise<NotificationAnswer> {
+    return this.request<NotificationAnswer>('GET', `/talk/notification/${roomPath(room)}/`);
+  }
+
+  /**
+   * A thread: its root and one page of replies, oldest first (`limit`, `before` the oldest reply
+   * loaded for the page before). Reading the newest page marks the thread read.
+   */
+  async thread(room: string, rootId: string, query: ThreadQuery = {}): Promise<ThreadAnswer> {
+    const params = new URLSearchParams();
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.before) params.set('before', query.before);
+    const search = params.toString();
+    const path = `/talk/thread/${roomPath(room)}/${encodeURIComponent(rootId)}/`;
+    return this.request('GET', `${path}${search ? `?${search}` : ''}`);
+  }
+
+  /** The room's threads, latest activity first, each with the user's unread replies. */
+  async threads(room: string, query: { limit?: number } = {}): Promise<ThreadsAnswer> {
+    const search = query.limit === undefined ? '' : `?limit=${query.limit}`;
+    return this.request('GET', `/talk/threads/${roomPath(room)}/${search}`);
+  }
+
+  /** Moves the user's read mark to just before message `id`: it and what follows count as unread again. */
+  async markUnread(room: string, id: string): Promise<MarkUnreadAnswer> {
+    const body: MarkUnreadRequest = { id };
+    return this.request('POST', `/talk/unread/${roomPath(room)}/`, {
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    });
   }
 
   /** The latest `limit` messages and unread count of each room. */
@@ -146,8 +190,12 @@ export class HipochatHttp {
       data = undefined;
     }
     if (!response.ok) {
-      const record = (data ?? {}) as Partial<Record<keyof HttpErrorBody, unknown>>;
+      const record = (data ?? {}) as Partial<Record<keyof HttpErrorBody | 'reason' | 'retryAfter', unknown>>;
       const detail = String(record.error ?? record.message ?? (text.slice(0, 200) || response.statusText));
+      if (typeof record.reason === 'string' && (response.status === 403 || response.status === 422)) {
+        const retryAfter = typeof record.retryAfter === 'number' ? record.retryAfter : undefined;
+        throw new ModerationError(detail, record.reason, retryAfter, response.status);
+      }
       const kind: ErrorKind = response.status === 401 || response.status === 403 ? 'auth' : 'http';
       throw new HipochatError(kind, `${method} ${path} → ${response.status}: ${detail}`, response.status);
     }

@@ -9,6 +9,8 @@ export type {
   ClientFrame,
   EditMark,
   HistoryPage,
+  MarkUnreadAnswer,
+  NotificationAnswer,
   OldMessages,
   PresenceAnswer,
   Profile,
@@ -16,8 +18,12 @@ export type {
   Reactions,
   ReadReceipt,
   ReceiptsAnswer,
+  RepliesSummary,
   RoomHistory,
   ServerFrame,
+  ThreadAnswer,
+  ThreadEntry,
+  ThreadsAnswer,
   UserDisconnected,
 } from '../../../protocol/index.js';
 export {
@@ -25,10 +31,11 @@ export {
   DEFAULT_MAX_MESSAGE_BYTES,
   EPHEMERAL_INTERVAL_MS,
   MAX_BROADCAST_ROOMS,
+  MAX_MENTIONS,
   MESSAGE_ID_PATTERN,
   utf8Length,
 } from '../../../protocol/index.js';
-export { ChatRoom, type ChatRoomContext } from './chat-room.js';
+export { ChatRoom, type ChatRoomContext, type SendOptions } from './chat-room.js';
 export * from './client.js';
 export * from './client-options.js';
 export * from './connection.js';
@@ -45,5 +52,6 @@ export {
   type RoomOptions,
 } from './room.js';
 export { RoomSet, type RoomSetContext } from './rooms.js';
+export { afterReply, mentionsUser, nextReplies, ThreadSummaries } from './threads.js';
 export { DEFAULT_TIMELINE_CAP, RoomTimeline, sortById, type TimelineChange } from './timeline.js';
 export { backoffDelay, httpUrlFromWs, parseHttpUrl, parseWsUrl } from './urls.js';

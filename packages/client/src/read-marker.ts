@@ -31,6 +31,8 @@ export class ReadMarker {
   private last = Number.NEGATIVE_INFINITY;
   /** Something arrived since the last mark. */
   private owed = false;
+  /** The user marked the room unread: no mark until {@link release}. */
+  private holding = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly intervalMs: number;
   private readonly isReading: () => boolean;
@@ -46,11 +48,31 @@ export class ReadMarker {
   }
 
   /**
+   * The user marked the room unread: nothing is marked read (however many messages arrive) until
+   * {@link release}, when the reader looks at the room again.
+   */
+  hold(): void {
+    this.holding = true;
+    this.owed = true;
+    this.cancel();
+  }
+
+  /** Whether marks wait for {@link release} (the room was marked unread). */
+  get held(): boolean {
+    return this.holding;
+  }
+
+  /** Ends a {@link hold}: the next request marks what is owed. */
+  release(): void {
+    this.holding = false;
+  }
+
+  /**
    * Marks what is owed: now, or once when the interval ends. Nothing while nothing is owed or the
    * reader is not looking; the next request after they look again marks it.
    */
   request(): void {
-    if (!this.owed || this.timer !== undefined || !this.isReading()) return;
+    if (!this.owed || this.holding || this.timer !== undefined || !this.isReading()) return;
     const wait = this.last + this.intervalMs - Date.now();
     if (wait <= 0) {
       this.fire();
@@ -58,7 +80,7 @@ export class ReadMarker {
     }
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.owed && this.isReading()) this.fire();
+      if (this.owed && !this.holding && this.isReading()) this.fire();
     }, wait);
   }
 

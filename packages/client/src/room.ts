@@ -5,7 +5,6 @@
  * so several rooms can share one connection.
  */
 import {
-  AUTHENTICATION_ERROR,
   CHAT_MESSAGE_TYPE,
   type ChatMessage,
   type OldMessages,
@@ -13,10 +12,11 @@ import {
   type ServerFrame,
 } from '../../../protocol/index.js';
 import { BoundedMap, BoundedSet } from './bounded.js';
-import type { Connection } from './connection.js';
+import { type Connection, refusedFrame } from './connection.js';
 import { type Emitter, type HipochatEvents, type MessageMeta, profileUserId } from './events.js';
 import type { HipochatHttp } from './http.js';
 import { pageIsReading, ReadMarker } from './read-marker.js';
+import { mentionsUser, ThreadSummaries } from './threads.js';
 import { type ChangeFrame, RoomTimeline, sortById, type TimelineChange } from './timeline.js';
 
 /** Messages a reconnect fetches again when `refreshOnReconnect` does not say. */
@@ -50,6 +50,8 @@ const REACT_PROBES_CAP = 64;
 /** One room's catch-up, live frames and events. */
 export class Room {
   readonly timeline: RoomTimeline;
+  /** The replies summaries of the thread roots held. */
+  readonly threads: ThreadSummaries;
   /** Whether the room is caught up on an open connection (sends and read marks need it). */
   live = false;
   private earlier = false;
@@ -73,6 +75,7 @@ export class Room {
     private readonly self: Identity,
   ) {
     this.timeline = new RoomTimeline(options.timelineCap);
+    this.threads = new ThreadSummaries(options.room, this.timeline, (e) => this.events.emit('replies', e));
     this.readMarker = new ReadMarker({
       mark: () => (this.live ? this.catchUp() : Promise.resolve()),
       isReading: () => this.reading(),
@@ -110,7 +113,7 @@ export class Room {
       // A page in the background reads what it missed without claiming the reader saw it.
       const window = this.options.refreshOnReconnect ?? DEFAULT_REFRESH_ON_RECONNECT;
       const since = this.caughtUpOnce ? this.timeline.refreshFrom(window) : this.timeline.lastId;
-      await this.fetchAfter(since, this.reading());
+      await this.fetchAfter(since, this.reading() && !this.readMarker.held);
     } catch (error) {
       // The socket works; a failed catch-up must not keep the room from going live.
       const kind = (error as { kind?: 'http' }).kind ?? 'http';
@@ -138,9 +141,23 @@ export class Room {
     return this.options.isReading ? this.options.isReading(this.name) : pageIsReading();
   }
 
-  /** Marks the room read when owed and the reader is looking (throttled). */
+  /**
+   * Marks the room read when owed and the reader is looking (throttled). The app calls it when the
+   * reader looks at the room, which also ends a {@link holdReadMark}.
+   */
   markRead(): void {
+    this.readMarker.release();
     this.readMarker.request();
+  }
+
+  /** The user marked the room unread: live messages mark nothing read until {@link markRead}. */
+  holdReadMark(): void {
+    this.readMarker.hold();
+  }
+
+  /** Whether the room was marked unread and waits for {@link markRead}. */
+  get readMarkHeld(): boolean {
+    return this.readMarker.held;
   }
 
   /** Remembers which user a reaction toggle of an unknown user will name. */
@@ -181,7 +198,10 @@ export class Room {
 
   /** Handles one frame of the connection; frames of other rooms are ignored. */
   handle(frame: ServerFrame): void {
-    if (this.held && (frame.kind === 'message' || frame.kind === 'batch' || isChange(frame))) {
+    if (
+      this.held &&
+      (frame.kind === 'message' || frame.kind === 'batch' || isChange(frame) || frame.kind === 'replies')
+    ) {
       if (roomOf(frame) === this.name) this.held.push(frame);
       return;
     }
@@ -195,10 +215,7 @@ export class Room {
           this.typingClientIds.clear();
           return;
         }
-        this.events.emit('error', {
-          kind: frame.message === AUTHENTICATION_ERROR ? 'auth' : 'frame',
-          message: frame.message,
-        });
+        this.events.emit('error', refusedFrame(frame).event);
         return;
       case 'ack':
         if (this.typingClientIds.has(frame.clientId)) {
@@ -254,6 +271,9 @@ export class Room {
       case 'unsubscribed':
       case 'unread':
         return;
+      case 'replies':
+        if (frame.room === this.name) this.threads.frame(frame);
+        return;
       default:
         unhandled(frame);
     }
@@ -290,6 +310,7 @@ export class Room {
     for (const current of all) {
       if (this.timeline.get(current.id)) {
         for (const change of this.timeline.refresh(current, asked, this.self.id)) this.emitChange(change);
+        this.threads.seen(current);
       } else if (!this.timeline.has(current.id) || earlier) {
         fresh.push(current);
       }
@@ -315,12 +336,13 @@ export class Room {
     const ownFrame = this.connection.isOwn(message.clientId);
     if (ownFrame && message.senderId) this.self.learn(message.senderId);
     const own = ownFrame || (this.self.id !== undefined && message.senderId === this.self.id);
-    const meta: MessageMeta = { source, unread, own };
+    const meta: MessageMeta = { source, unread, own, mentioned: mentionsUser(message, this.self.id) };
     if (source === 'live' && !own) {
       this.readMarker.owe();
       if (this.options.autoMarkRead) this.readMarker.request();
     }
     this.events.emit(message.type === CHAT_MESSAGE_TYPE ? 'message' : 'injection', message, meta);
+    this.threads.accepted(message);
     return true;
   }
 
@@ -360,7 +382,9 @@ function isChange(frame: ServerFrame): frame is ChangeFrame {
   return frame.kind === 'edit' || frame.kind === 'delete' || frame.kind === 'reaction';
 }
 
-function roomOf(frame: ServerFrame & { kind: 'message' | 'batch' | 'edit' | 'delete' | 'reaction' }): string {
+function roomOf(
+  frame: ServerFrame & { kind: 'message' | 'batch' | 'edit' | 'delete' | 'reaction' | 'replies' },
+): string {
   return frame.kind === 'message' ? frame.message.room : frame.room;
 }
 

@@ -126,12 +126,12 @@ export class RoomSet {
     return this.paused.has(name);
   }
 
-  /** Hands every room with its own listeners an event the client emitted. */
+  /** Hands every room with its own listeners an event the client emitted. @internal */
   relay<K extends keyof HipochatEvents>(event: K, ...args: Parameters<HipochatEvents[K]>): void {
     for (const room of this.byName.values()) room.relay(event, ...args);
   }
 
-  /** The socket opened: subscribes (and catches up) every room; resolves when all answered. */
+  /** The socket opened: subscribes (and catches up) every room; resolves when all answered. @internal */
   async opened(): Promise<void> {
     if (!this.context.multi) {
       for (const room of this.byName.values()) await room.core.resync();
@@ -144,7 +144,7 @@ export class RoomSet {
     await Promise.all(followed.map((room) => this.follow(room)));
   }
 
-  /** The socket went down: no room is live, no answer will come. */
+  /** The socket went down: no room is live, no answer will come. @internal */
   down(): void {
     for (const room of this.byName.values()) room.core.live = false;
     for (const settle of [...this.answers.values(), ...this.leaving.values()]) settle();
@@ -152,18 +152,18 @@ export class RoomSet {
     this.leaving.clear();
   }
 
-  /** Marks every room live (a one-room client, once caught up). */
+  /** Marks every room live (a one-room client, once caught up). @internal */
   markLive(): void {
     if (!this.context.multi) for (const room of this.byName.values()) room.core.live = true;
   }
 
-  /** Stops read marks for good. */
+  /** Stops read marks for good. @internal */
   close(): void {
     this.down();
     for (const room of this.byName.values()) room.core.close();
   }
 
-  /** Hands a frame of the connection to the room it names. */
+  /** Hands a frame of the connection to the room it names. @internal */
   handle(frame: ServerFrame): void {
     if (!this.context.multi) {
       for (const room of this.byName.values()) room.handle(frame);

@@ -13,6 +13,7 @@ import {
   type MessageEditedFrame,
   type ReactionFrame,
   type Reactions,
+  type RepliesSummary,
 } from '../../../protocol/index.js';
 
 /** Messages a timeline keeps when its options do not say: a screenful many times over. */
@@ -106,6 +107,15 @@ export class RoomTimeline {
   refreshFrom(window: number): string | undefined {
     if (window <= 0 || this.ids.length === 0) return this.lastId;
     return idBefore(this.ids[Math.max(0, this.ids.length - window)]!);
+  }
+
+  /** Sets a held message's replies summary: the message as it is now, or undefined when not held. */
+  setReplies(id: string, replies: RepliesSummary): ChatMessage | undefined {
+    const known = this.known.get(id);
+    if (!known) return undefined;
+    const message = { ...known, replies };
+    this.known.set(id, message);
+    return message;
   }
 
   /** Applies a live change frame; undefined when it changes nothing (repeated or stale). */

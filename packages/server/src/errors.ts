@@ -18,7 +18,10 @@ export class InvalidArgumentError extends HipochatServerError {}
 /** The call never got an answer (refused connection, DNS, timeout). Retried before it is thrown. */
 export class NetworkError extends HipochatServerError {}
 
-/** The server answered with an error status; `body` is its JSON (`{"error": ...}`) when it sent one. */
+/**
+ * The server answered with an error status; `body` is its JSON (`{"error": ...}`) when it sent one.
+ * A refusal by moderation also names its `reason` (the hook's words, or `muted` / `banned`).
+ */
 export class HipochatApiError extends HipochatServerError {
   /** The HTTP status. */
   readonly statusCode: number;
@@ -31,17 +34,32 @@ export class HipochatApiError extends HipochatServerError {
     this.body = body;
   }
 
+  /** Why moderation refused the call (the body's `reason`): the hook's reason, `muted` or `banned`. */
+  get reason(): string | undefined {
+    const reason = (this.body as { reason?: unknown } | null | undefined)?.reason;
+    return typeof reason === 'string' ? reason : undefined;
+  }
+
   /** The error as JSON (for logs). */
   toJSON(): { name: string; statusCode: number; message: string; body: unknown } {
     return { name: this.name, statusCode: this.statusCode, message: this.message, body: this.body };
   }
 }
 
-/** 400, 413, 422: the request is wrong; retrying will not help. */
+/** 400, 413, 422 (a message the moderation hook rejected: see `reason`): retrying will not help. */
 export class BadRequestError extends HipochatApiError {}
 
-/** 401 or 403: the service key (or the user's token) was refused. */
-export class UnauthorizedError extends HipochatApiError {}
+/**
+ * 401 or 403: the service key (or the user's token) was refused, or the user is muted or banned
+ * in the room (`reason` says which, `retryAfterSeconds` how long it lasts).
+ */
+export class UnauthorizedError extends HipochatApiError {
+  /** Seconds until the mute or ban that refused the call ends (the body's `retryAfter`). */
+  get retryAfterSeconds(): number | undefined {
+    const seconds = (this.body as { retryAfter?: unknown } | null | undefined)?.retryAfter;
+    return typeof seconds === 'number' ? seconds : undefined;
+  }
+}
 
 /** 404: no such message, room or route. */
 export class NotFoundError extends HipochatApiError {}

@@ -1,7 +1,8 @@
 /**
- * The backend's side of the HTTP API: injections, broadcasts, moderation, membership and
- * disconnects with the service key, plus the user-scoped reads (presence, receipts, unread
- * counts, history) a backend makes with a user's token.
+ * The backend's side of the HTTP API: injections (replies and mentions too), broadcasts,
+ * moderation (edits, deletes, mutes, bans), membership and disconnects with the service key, plus
+ * the user-scoped calls (presence, receipts, unread counts, history, threads, mark unread) a
+ * backend makes with a user's token.
  */
 import {
   type BroadcastAnswer,
@@ -9,13 +10,22 @@ import {
   type HistoryAnswer,
   isValidRoom,
   MAX_BROADCAST_ROOMS,
+  MAX_MENTIONS,
+  MAX_THREADS_LIMIT,
+  type MarkUnreadAnswer,
+  MESSAGE_ID_PATTERN,
   type MembersAdded,
   type MembersRemoved,
+  type ModerationAnswer,
   type NotificationAnswer,
   type PresenceAnswer,
   type ReceiptsAnswer,
+  type RestrictionAnswer,
+  type RestrictionKind,
   ROOM_NAME_RULE,
   type RoomHistory,
+  type ThreadAnswer,
+  type ThreadsAnswer,
   type UserDisconnected,
 } from '../../../protocol/index.js';
 import { InvalidArgumentError } from './errors.js';
@@ -39,6 +49,17 @@ export interface HipochatServerOptions {
 export interface StoreOptions {
   /** @default a fresh UUID per call, kept across its retries */
   idempotencyKey?: string;
+}
+
+/** Options of {@link HipochatServer.inject}: a reply, mentions, and the idempotency key. */
+export interface InjectOptions extends StoreOptions {
+  /** The thread root this message replies to (a message of the room that is not a reply). */
+  parentId?: string;
+  /**
+   * Users to mention (at most {@link MAX_MENTIONS}, no commas); the server keeps members only in
+   * closed rooms and drops the rest without an error.
+   */
+  mentions?: readonly string[];
 }
 
 /** A read made as a user (these routes answer a user's view of the room). */
@@ -73,13 +94,26 @@ export class HipochatServer {
     };
   }
 
-  /** Stores and publishes one message of `type` in `room` as the backend. */
-  async inject(room: string, type: string, body: unknown, options: StoreOptions = {}): Promise<ChatMessage> {
+  /**
+   * Stores and publishes one message of `type` in `room` as the backend; with `parentId` it is a
+   * reply in that thread, with `mentions` it counts for (and may push to) those users.
+   *
+   * @example
+   * await hipochat.inject('support', 'message', 'a human will answer shortly', {
+   *   parentId: '1700000000000-0',
+   *   mentions: ['ann'],
+   * });
+   */
+  async inject(room: string, type: string, body: unknown, options: InjectOptions = {}): Promise<ChatMessage> {
+    const { parentId, mentions, ...store } = options;
+    let query = `type=${encodeURIComponent(type)}`;
+    if (parentId !== undefined) query += `&parentId=${messageId(parentId, 'parentId')}`;
+    if (mentions !== undefined && mentions.length > 0) query += `&mentions=${mentionList(mentions)}`;
     return this.service({
       method: 'POST',
-      path: `/talk/item/${roomPath(room)}/?type=${encodeURIComponent(type)}`,
+      path: `/talk/item/${roomPath(room)}/?${query}`,
       body,
-      ...options,
+      ...store,
     });
   }
 
@@ -187,19 +221,143 @@ export class HipochatServer {
     return (await this.asUser<HistoryAnswer>(user, path)).results;
   }
 
+  /** The user's unread count and mentions of them in `room` (`mentions` absent on older servers). */
+  async unreadCounts(room: string, user: AsUser): Promise<NotificationAnswer> {
+    return this.asUser(user, `/talk/notification/${roomPath(room)}/`);
+  }
+
+  /**
+   * A thread as `user` sees it: the root and one page of replies, oldest first; pass the answer's
+   * `page.before` as `before` for older replies. Reading the newest page marks the thread read for
+   * the user. Rejects with `NotFoundError` for an unknown root, `BadRequestError` for a reply.
+   */
+  async thread(
+    room: string,
+    rootId: string,
+    user: AsUser & { limit?: number; before?: string },
+  ): Promise<ThreadAnswer> {
+    const query = new URLSearchParams();
+    if (user.limit !== undefined) query.set('limit', String(positive(user.limit, 'limit')));
+    if (user.before !== undefined) query.set('before', messageId(user.before, 'before'));
+    const search = query.toString();
+    const root = messageId(rootId, 'rootId');
+    return this.asUser(user, `/talk/thread/${roomPath(room)}/${root}/${search ? `?${search}` : ''}`);
+  }
+
+  /**
+   * The threads of `room`, latest activity first (at most `limit`, up to
+   * {@link MAX_THREADS_LIMIT}), each with the replies `user` has not read.
+   */
+  async threads(room: string, user: AsUser & { limit?: number }): Promise<ThreadsAnswer> {
+    const limit =
+      user.limit === undefined ? '' : `?limit=${positive(user.limit, 'limit', MAX_THREADS_LIMIT)}`;
+    return this.asUser(user, `/talk/threads/${roomPath(room)}/${limit}`);
+  }
+
+  /**
+   * Marks `room` unread for `user` from message `id` on (their read mark moves to just before it);
+   * resolves with their unread count from there.
+   */
+  async markUnread(room: string, id: string, user: AsUser): Promise<MarkUnreadAnswer> {
+    return this.asUser(user, `/talk/unread/${roomPath(room)}/`, { id: messageId(id, 'id') });
+  }
+
+  /**
+   * Mutes `user` in `room` for `seconds`: their sends there are refused (with the seconds left)
+   * while they keep reading and appearing online. `0` lifts it; a new call replaces the old one.
+   *
+   * @example
+   * const { restriction } = await hipochat.mute('lobby', 'mallory', 600);
+   */
+  async mute(room: string, user: string, seconds: number): Promise<RestrictionAnswer> {
+    return this.restrict('mute', room, user, seconds);
+  }
+
+  /** Lifts a mute (the same as `mute(room, user, 0)`); resolves with `restriction: null`. */
+  async unmute(room: string, user: string): Promise<RestrictionAnswer> {
+    return this.restrict('mute', room, user, 0);
+  }
+
+  /**
+   * Bans `user` from `room` for `seconds`: their sockets in the room close (`disconnected` says how
+   * many) and connects, subscribes, sends and history reads are refused until it ends. `0` lifts it.
+   */
+  async ban(room: string, user: string, seconds: number): Promise<RestrictionAnswer> {
+    return this.restrict('ban', room, user, seconds);
+  }
+
+  /** Lifts a ban (the same as `ban(room, user, 0)`). */
+  async unban(room: string, user: string): Promise<RestrictionAnswer> {
+    return this.restrict('ban', room, user, 0);
+  }
+
+  /** The active mutes and bans of `room`, soonest end first. */
+  async moderation(room: string): Promise<ModerationAnswer> {
+    return this.service({ method: 'GET', path: `/talk/moderation/${roomPath(room)}/` });
+  }
+
+  private restrict(
+    kind: RestrictionKind,
+    room: string,
+    user: string,
+    seconds: number,
+  ): Promise<RestrictionAnswer> {
+    if (!user) return refuse('a user id is required');
+    if (!Number.isInteger(seconds) || seconds < 0) {
+      return refuse(`seconds must be a whole number from 0 (0 lifts the ${kind}), got ${seconds}`);
+    }
+    return this.service({
+      method: 'POST',
+      path: `/talk/${kind}/${roomPath(room)}/${encodeURIComponent(user)}/`,
+      body: { seconds },
+    });
+  }
+
   private service<T>(init: Omit<CallInit, 'authorization'>): Promise<T> {
     return call(this.context, { ...init, authorization: `Bearer ${this.options.serviceKey}` });
   }
 
-  private asUser<T>(user: AsUser, path: string): Promise<T> {
+  /** A user-scoped call: a GET, or a POST of `body`. */
+  private asUser<T>(user: AsUser, path: string, body?: unknown): Promise<T> {
     if (!user.token) return refuse('a user token is required');
-    return call(this.context, { method: 'GET', path, authorization: `Token ${user.token}` });
+    const method = body === undefined ? 'GET' : 'POST';
+    return call(this.context, { method, path, body, authorization: `Token ${user.token}` });
   }
 }
 
 function roomPath(room: string): string {
   if (!isValidRoom(room)) throw new InvalidArgumentError(`invalid room "${room}": use ${ROOM_NAME_RULE}`);
   return room;
+}
+
+/** `id` when it has the message id format (`<milliseconds>-<sequence>`). */
+function messageId(id: string, name: string): string {
+  if (!MESSAGE_ID_PATTERN.test(id)) {
+    throw new InvalidArgumentError(`invalid ${name} "${id}": a message id such as 1700000000000-0`);
+  }
+  return id;
+}
+
+/** The `mentions` query value: the distinct ids, comma-separated. */
+function mentionList(mentions: readonly string[]): string {
+  const users = [...new Set(mentions)];
+  if (users.length > MAX_MENTIONS) {
+    throw new InvalidArgumentError(
+      `too many mentions: ${users.length}, a message takes at most ${MAX_MENTIONS}`,
+    );
+  }
+  for (const user of users) {
+    if (!user || user.includes(','))
+      throw new InvalidArgumentError(`invalid mention "${user}": a user id without commas`);
+  }
+  return users.map(encodeURIComponent).join(',');
+}
+
+function positive(value: number, name: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidArgumentError(`${name} must be a whole number from 1 to ${max}, got ${value}`);
+  }
+  return value;
 }
 
 function refuse(message: string): Promise<never> {

@@ -72,15 +72,32 @@ export async function call<T>(context: RequestContext, init: CallInit): Promise<
       await sleep(wait);
       continue;
     }
-    const record = (data ?? {}) as Partial<Record<keyof HttpErrorBody, unknown>>;
-    const detail = String(record.error ?? record.message ?? (text.slice(0, 200) || response.statusText));
     throw apiError(
       response.status,
-      `${init.method} ${init.path} → ${response.status}: ${detail}`,
+      `${init.method} ${init.path} → ${response.status}: ${errorDetail(data, text, response.statusText)}`,
       data,
       retryAfter,
     );
   }
+}
+
+/**
+ * The server's words for a refusal: its `error` text, with the moderation `reason` and the seconds
+ * left of a mute or ban when the body names them.
+ */
+export function errorDetail(data: unknown, text: string, statusText: string): string {
+  const record = (data ?? {}) as Partial<Record<keyof HttpErrorBody | 'reason' | 'retryAfter', unknown>>;
+  let detail = String(record.error ?? record.message ?? (text.slice(0, 200) || statusText));
+  const notes: string[] = [];
+  if (typeof record.reason === 'string' && record.reason && !detail.includes(record.reason)) {
+    notes.push(`reason: ${record.reason}`);
+  }
+  // The server's text usually names the seconds already ("for 42 more seconds").
+  if (typeof record.retryAfter === 'number' && !detail.includes(String(record.retryAfter))) {
+    notes.push(`${record.retryAfter} s left`);
+  }
+  if (notes.length > 0) detail += ` (${notes.join(', ')})`;
+  return detail;
 }
 
 /** `Retry-After` in seconds: a number of seconds or an HTTP date. */
