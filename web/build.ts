@@ -1,6 +1,7 @@
 /**
  * Builds the demo page into web/dist/index.html: one file with the bundled script and the
- * stylesheet inlined, so it works at `/`, `/talk/`, from S3 under any prefix, and offline.
+ * stylesheet (style.css and the parts it imports) inlined, so it works at `/`, `/talk/`, from S3
+ * under any prefix, and offline.
  * Run with `npm run build:web`. The page uses `@hipochat/client` like any app: the package's built
  * bundle (`npm run build:packages`), not its sources.
  */
@@ -8,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build, transform } from 'esbuild';
+import { build } from 'esbuild';
 import { BROWSER_TARGETS } from '../packages/targets.js';
 
 const WEB = fileURLToPath(new URL('.', import.meta.url));
@@ -27,9 +28,14 @@ async function main(): Promise<void> {
     legalComments: 'none',
   });
   const js = script.outputFiles[0]!.text;
-  const css = (
-    await transform(await readFile(join(WEB, 'style.css'), 'utf8'), { loader: 'css', minify: true })
-  ).code;
+  // style.css lists its parts (web/styles/) with @import; bundling inlines them in that order.
+  const style = await build({
+    entryPoints: [join(WEB, 'style.css')],
+    bundle: true,
+    minify: true,
+    write: false,
+  });
+  const css = style.outputFiles[0]!.text;
   const template = await readFile(join(WEB, 'index.html'), 'utf8');
   const link = '<link rel="stylesheet" href="style.css" />';
   const tag = '<script defer src="app.js"></script>';

@@ -1,12 +1,7 @@
 import type { Identity, NewMessage } from '../../lambdas/core/protocol.js';
 import type { ChatStore } from '../../lambdas/core/store/chat-store.js';
-import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
-import { RedisStore } from '../../lambdas/core/store/redis-store.js';
-import { REDIS_URL } from '../support/gateway.js';
 import { uniqueRoom } from '../support/rooms.js';
-
-const TTL = 3600;
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+import { contractStores, sleep, TTL } from '../support/store-contract.js';
 
 /** A profile with an id no Lua number could carry exactly: the record must keep it as it is. */
 const who = (userId: string): Identity => ({
@@ -14,6 +9,7 @@ const who = (userId: string): Identity => ({
   profile: { id: userId, big: 1_234_567_890_123_456 },
 });
 
+/** A message of `senderId` in `room`, for the unread counts of its watchers. */
 function message(room: string, senderId: string): NewMessage {
   return {
     type: 'message',
@@ -26,10 +22,7 @@ function message(room: string, senderId: string): NewMessage {
   };
 }
 
-describe.each([
-  ['RedisStore', () => new RedisStore({ url: REDIS_URL }) as ChatStore],
-  ['MemoryStore', () => new MemoryStore() as ChatStore],
-])('%s (follower contract)', (_name, make) => {
+describe.each(contractStores(['RedisStore', 'MemoryStore']))('%s (follower contract)', (_name, make) => {
   let store: ChatStore;
   /** A connection id, a user and rooms no other test or run uses (Redis keeps them between runs). */
   let id: string;
@@ -37,9 +30,9 @@ describe.each([
   let a: string;
   let b: string;
 
-  beforeAll(() => {
-    store = make();
-  });
+  beforeAll(async () => {
+    store = await make();
+  }, 60_000);
   beforeEach(() => {
     id = uniqueRoom('conn');
     user = uniqueRoom('user');

@@ -1,23 +1,10 @@
 import { RestrictedError } from '../../lambdas/core/errors.js';
-import type { NewMessage } from '../../lambdas/core/protocol.js';
 import type { ChatStore } from '../../lambdas/core/store/chat-store.js';
-import { MemoryStore } from '../../lambdas/core/store/memory-store.js';
 import { keys } from '../../lambdas/core/store/redis-keys.js';
 import { RedisStore } from '../../lambdas/core/store/redis-store.js';
 import { REDIS_URL } from '../support/gateway.js';
 import { uniqueRoom } from '../support/rooms.js';
-
-function message(room: string, body: unknown, senderId?: string): NewMessage {
-  return {
-    type: 'message',
-    room,
-    token: room,
-    timestamp: Date.now() / 1000,
-    body,
-    author: senderId ? { id: senderId } : null,
-    ...(senderId ? { senderId } : {}),
-  };
-}
+import { contractStores, message } from '../support/store-contract.js';
 
 /** The refusal `work` fails with. */
 async function refusal(work: Promise<unknown>): Promise<RestrictedError> {
@@ -29,15 +16,12 @@ async function refusal(work: Promise<unknown>): Promise<RestrictedError> {
   return error as RestrictedError;
 }
 
-describe.each([
-  ['RedisStore', () => new RedisStore({ url: REDIS_URL }) as ChatStore],
-  ['MemoryStore', () => new MemoryStore() as ChatStore],
-])('%s (restrictions contract)', (_name, make) => {
+describe.each(contractStores(['RedisStore', 'MemoryStore']))('%s (restrictions contract)', (_name, make) => {
   let store: ChatStore;
   let room: string;
-  beforeAll(() => {
-    store = make();
-  });
+  beforeAll(async () => {
+    store = await make();
+  }, 60_000);
   beforeEach(() => {
     room = uniqueRoom('moderation');
   });

@@ -1,5 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { type RecordedClient, recordedClient } from './chat-client.js';
+import { type ChatEndpoints, startGateway } from './gateway.js';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -48,4 +50,73 @@ export function hipochat(args: string[], stdin = ''): Promise<Run> {
   const { child, closed } = spawnHipochat(args);
   child.stdin.end(stdin);
   return closed;
+}
+
+/** A running `hipochat` whose stdin stays open until {@link Running.end}. */
+export interface Running {
+  output(): string;
+  end(): Promise<Run>;
+}
+
+/** Starts `npx hipochat ...` with stdin left open, for commands that follow a room. */
+export function startHipochat(args: string[]): Running {
+  const { child, output, closed } = spawnHipochat(args);
+  return {
+    output,
+    end: () => {
+      child.stdin.end();
+      return closed;
+    },
+  };
+}
+
+/** The URLs of the gateway of {@link cliGateway}, read once it has started. */
+export type CliGateway = Pick<ChatEndpoints, 'wsUrl' | 'httpUrl'>;
+
+/**
+ * The local gateway of one CLI suite, for use inside its `describe`: started before the suite with
+ * the service key `cli-test-key`, stopped after it.
+ */
+export function cliGateway(): CliGateway {
+  let endpoints: ChatEndpoints | undefined;
+  const started = (): ChatEndpoints => {
+    if (!endpoints) throw new Error('the gateway starts in beforeAll');
+    return endpoints;
+  };
+
+  beforeAll(async () => {
+    endpoints = await startGateway({ HIPOCHAT_SERVICE_KEY: 'cli-test-key' });
+  });
+
+  afterAll(async () => {
+    await endpoints?.stop();
+  });
+
+  return {
+    get wsUrl() {
+      return started().wsUrl;
+    },
+    get httpUrl() {
+      return started().httpUrl;
+    },
+  };
+}
+
+/**
+ * Connects recorded clients to `gateway`, for use inside a `describe`: `connected(room, token)`
+ * resolves once the client is live, and every client it made is closed after its test.
+ */
+export function cliClients(gateway: CliGateway) {
+  const open: RecordedClient[] = [];
+
+  afterEach(() => {
+    for (const recorded of open.splice(0)) recorded.client.close();
+  });
+
+  return async function connected(room: string, token: string, signals = false): Promise<RecordedClient> {
+    const recorded = recordedClient({ url: gateway.wsUrl, room, token, signals, reconnect: false });
+    open.push(recorded);
+    await recorded.client.connect();
+    return recorded;
+  };
 }

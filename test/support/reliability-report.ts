@@ -65,7 +65,7 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
   [
     'Wrong `Bearer` key on `/talk/item` (a near miss, a user token, anything)',
     'refused: 401 `service key refused`, compared in constant time with `HIPOCHAT_SERVICE_KEY`, no profile-endpoint call, nothing stored or broadcast; with the dev identity a near-miss key is no longer a user named after it',
-    '`test/e2e/credentials.test.ts`, `test/e2e/cli.test.ts`',
+    '`test/e2e/credentials.test.ts`, `test/e2e/cli-backend.test.ts`',
   ],
   [
     '`Bearer` (even the right key) on a user route: `old`, `notification`, `history`, `ticket`',
@@ -130,7 +130,7 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
   [
     'A backend route on a server without `HIPOCHAT_SERVICE_KEY` (every route used to say "membership management is disabled")',
     "refused: 401 (403 for a valid user token) saying that route's purpose is disabled and naming `HIPOCHAT_SERVICE_KEY`",
-    '`test/unit/credentials.test.ts`, `test/e2e/cli.test.ts`',
+    '`test/unit/credentials.test.ts`, `test/e2e/cli-backend.test.ts`',
   ],
   [
     "Reading the local gateway's start-up lines (a terminal, a CI log) for the API key in the query string of `HIPOCHAT_PROFILE_URL` or `HIPOCHAT_PUSH_NOTIFICATION_URL`",
@@ -150,12 +150,12 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
   [
     '150 users × 20 emoji on one message (189 KB in one hash field) and a 25.8 KB frame republished for every 67-byte toggle',
     'refused: a summary lists at most 20 users per emoji (`count` exact, `clipped: true` beyond; under 6 KB for 150 × 20), who reacted lives in a per-room sorted set a toggle touches in O(log n), and a toggle announces a delta frame (emoji, user, count, added) under 200 bytes',
-    '`test/e2e/edits.test.ts`, `test/integration/store-contract.test.ts`, `test/unit/edits.test.ts`',
+    '`test/e2e/edits.test.ts`, `test/integration/changes-contract.test.ts`, `test/integration/redis-store.test.ts`, `test/unit/edits.test.ts`',
   ],
   [
     '`GET /talk/receipts/<room>/` over 50,000 members: 80 ms of Redis per request, unpaged',
     'refused: receipts are paged (`limit` 1 to 1000, default 100; `after` = the previous `next`), each page at most a few HSCAN calls of `limit` whatever the room size; paging visits every member once',
-    '`test/e2e/hardening.test.ts`, `test/integration/store-contract.test.ts`, `test/unit/signals.test.ts`',
+    '`test/e2e/hardening.test.ts`, `test/integration/signals-contract.test.ts`, `test/unit/signals.test.ts`',
   ],
   [
     "A broadcast of the largest allowed message into 100 rooms answered 6.5 MB, over Lambda's 6 MB, after storing and publishing everything",
@@ -165,7 +165,7 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
   [
     'Reacting with `__proto__` or `constructor`: a 500 in memory mode, an invisible reaction that takes a slot in Redis',
     'refused: an error frame `emoji must be one emoji…` in both modes, nothing stored; reactions live in Maps and null-prototype objects, so such a key (should a store hold one) is a key like any other',
-    '`test/e2e/edits.test.ts`, `test/unit/edits.test.ts`, `test/integration/store-contract.test.ts`',
+    '`test/e2e/edits.test.ts`, `test/unit/edits.test.ts`, `test/integration/changes-contract.test.ts`',
   ],
   [
     'Any string as an emoji: a lone ZWJ, U+202E (right-to-left override), tag characters, a lone surrogate',
@@ -210,7 +210,7 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
   [
     'A connect and close loop (2N presence frames per cycle to every signals connection of the room)',
     'refused: `HIPOCHAT_CONNECT_LIMIT_PER_MINUTE` (60) connects per user per minute across rooms, then 429 on the upgrade; presence is folded into one digest per `HIPOCHAT_READ_DIGEST_MS`, where a join and a leave in one window make nothing, and rooms above `HIPOCHAT_SIGNALS_MAX_MEMBERS` send no presence at all',
-    '`test/e2e/signals.test.ts`, `test/unit/signals.test.ts`, `test/integration/store-contract.test.ts`',
+    '`test/e2e/signals.test.ts`, `test/unit/signals.test.ts`, `test/integration/signals-contract.test.ts`',
   ],
   [
     "Outbound frames inflated past API Gateway's 32 KB (sockets closed with 1009, two billed units): a body of `1e20` numbers that re-encode to 21 digits each, a profile with huge public fields, a very long user id",
