@@ -175,12 +175,12 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
   [
     'A chat frame `{"body":"x","signal":"<any frame JSON>"}` delivered verbatim to every signals connection (a message "from admin", an `edit` of a victim\'s message dated far in the future)',
     'refused: `protocol/` reads every client frame once into a typed frame; `signal` and `except` belong to the server, a stored message never carries them, and a bus message is a signal only with the signal type the server sets; the frame arrives as a plain message',
-    '`test/e2e/server-fields.test.ts`, `test/faults/forged-fields.test.ts`, `test/unit/client-frames.test.ts`',
+    '`test/e2e/server-fields.test.ts`, `test/faults/forged-fields.test.ts`, `test/unit/client-frames.test.ts`, `test/unit/server-owned-fields.test.ts`',
   ],
   [
     'Moderation bypass: `{"body":"SPAM","deleted":true}` (or `edited`, `reactions` with a count of 9999) stored as sent, so a backend delete answered 200 and kept the body',
     "refused: a stored message is the client's own fields minus the one list of server fields (`SERVER_FIELDS`, derived from the frame definitions), plus the server's; the backend's delete removes the body from `/talk/old` and `/talk/history`, the author's edit works",
-    '`test/e2e/server-fields.test.ts`, `test/faults/forged-fields.test.ts`, `test/unit/client-frames.test.ts`',
+    '`test/e2e/server-fields.test.ts`, `test/faults/forged-fields.test.ts`, `test/unit/client-frames.test.ts`, `test/unit/server-owned-fields.test.ts`',
   ],
   [
     "A user whose id is `backend` reacts with `clientId` X, and the backend's later delete with `Idempotency-Key: X` answers 200 and changes nothing",
@@ -190,7 +190,7 @@ export const SECURITY_ROWS: readonly [attack: string, result: string, test: stri
   [
     'A chat frame with an `ERROR` field read by the client library as an error frame (`authentication error` even stopped its reconnects)',
     "refused: the server drops `ERROR` from messages, and the client reads a frame by the server's encoding: a frame with an `id` and a message `type` is a message whatever it carries (one stored before the fix too)",
-    '`test/e2e/server-fields.test.ts`, `test/unit/client-frames.test.ts`',
+    '`test/e2e/server-fields.test.ts`, `test/unit/client-frames.test.ts`, `test/unit/server-owned-fields.test.ts`',
   ],
   [
     '`HIPOCHAT_MESSAGE_TYPES` naming a server or control frame type (`ack`, `edit`, `reaction`, `delete`, `presence`, `read`, `batch`, `pong`, `ping`, `react`, `typing`), whose messages clients would read as that frame',

@@ -2,9 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { COMMAND_OPTIONS } from '../../cli/args.js';
-import { moderationNote } from '../../cli/failures.js';
 import { main } from '../../cli/hipochat.js';
-import { formatDuration } from '../../cli/moderation-commands.js';
 import { COMMAND_HELP, HELP } from '../../cli/usage.js';
 
 interface Run {
@@ -395,30 +393,6 @@ describe('hipochat reply, thread, threads, unread', () => {
     expect(result.err).toMatch(message);
     expect(result.err).toContain(`usage: hipochat ${argv[0]} `);
     expect(result.requests).toEqual([]);
-  });
-});
-
-describe('how a moderation refusal is told', () => {
-  it('adds the reason and seconds left a message does not name yet', () => {
-    expect(moderationNote({ reason: 'spam' }, 'message rejected')).toBe(' (reason: spam)');
-    expect(moderationNote({ reason: 'muted', retryAfter: 30 }, 'you are muted')).toBe(' (30 s left)');
-    expect(moderationNote({ reason: 'muted', retryAfter: 30 }, 'x (reason: muted, 30 s left)')).toBe('');
-    expect(
-      moderationNote({ reason: 'muted', retryAfter: 30 }, 'you are muted in this room for 30 more seconds'),
-    ).toBe('');
-  });
-
-  it("does not take a 429's Retry-After for a mute", () => {
-    expect(moderationNote({ retryAfterSeconds: 30 }, 'slow down')).toBe('');
-  });
-
-  it.each([
-    [45, '45 s'],
-    [600, '10 min 0 s'],
-    [3661, '1 h 1 min'],
-    [90_000, '1 d 1 h'],
-  ])('reads %i seconds as %s', (seconds, text) => {
-    expect(formatDuration(seconds)).toBe(text);
   });
 });
 
