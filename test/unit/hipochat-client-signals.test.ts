@@ -1,6 +1,7 @@
 import { HipochatClient, HipochatHttp, TYPING_SEND_INTERVAL_MS } from '@hipochat/client';
 import { emptyHistoryFetch } from '../support/fake-socket.js';
 import { liveClient, message } from '../support/live-client.js';
+import { recordingFetch } from '../support/recording-fetch.js';
 
 describe('HipochatClient frames', () => {
   describe('signals', () => {
@@ -267,27 +268,11 @@ describe('HipochatClient frames', () => {
 });
 
 describe('HipochatHttp signals', () => {
-  /** A fetch that records each request and answers `answer` with `status`. */
-  function recordingFetch(answer: unknown, status = 200) {
-    const calls: { url: string; method: string; authorization?: string; body?: unknown }[] = [];
-    const doFetch = (async (url: string, init: RequestInit) => {
-      const headers = init.headers as Record<string, string>;
-      calls.push({
-        url,
-        method: String(init.method),
-        authorization: headers.authorization,
-        ...(init.body ? { body: JSON.parse(String(init.body)) } : {}),
-      });
-      return new Response(JSON.stringify(answer), { status });
-    }) as unknown as typeof fetch;
-    return { calls, doFetch };
-  }
-
   it.each([
     ['presence', (http: HipochatHttp) => http.presence('lobby'), 'GET', '/talk/presence/lobby/'],
     ['receipts', (http: HipochatHttp) => http.receipts('lobby'), 'GET', '/talk/receipts/lobby/'],
   ])('asks for %s of a room with the user token', async (_what, call, method, path) => {
-    const { calls, doFetch } = recordingFetch({ room: 'lobby' });
+    const { calls, doFetch } = recordingFetch({ body: { room: 'lobby' } });
     const http = new HipochatHttp({ httpUrl: 'http://h:1', token: 'ann', fetch: doFetch });
     await expect(call(http)).resolves.toEqual({ room: 'lobby' });
     expect(calls).toEqual([{ url: `http://h:1${path}`, method, authorization: 'Token ann' }]);

@@ -12,35 +12,7 @@ import {
   verifyPushSignature,
 } from '@hipochat/server';
 import { signPush } from '../../lambdas/core/push.js';
-
-interface Call {
-  url: string;
-  method: string;
-  authorization?: string;
-  idempotencyKey?: string;
-  body?: unknown;
-}
-
-/** A fetch that records each request and answers from `answers` in turn (the last one repeats). */
-function scriptedFetch(...answers: { status?: number; body?: unknown; headers?: Record<string, string> }[]) {
-  const calls: Call[] = [];
-  const doFetch = (async (url: string, init: RequestInit) => {
-    const headers = init.headers as Record<string, string>;
-    calls.push({
-      url,
-      method: String(init.method),
-      authorization: headers.authorization,
-      ...(headers['idempotency-key'] ? { idempotencyKey: headers['idempotency-key'] } : {}),
-      ...(init.body ? { body: JSON.parse(String(init.body)) } : {}),
-    });
-    const answer = answers[Math.min(calls.length - 1, answers.length - 1)]!;
-    return new Response(JSON.stringify(answer.body ?? {}), {
-      status: answer.status ?? 200,
-      headers: answer.headers,
-    });
-  }) as unknown as typeof fetch;
-  return { calls, doFetch };
-}
+import { recordingFetch } from '../support/recording-fetch.js';
 
 function server(doFetch: typeof fetch, options: Partial<HipochatServerOptions> = {}): HipochatServer {
   return new HipochatServer({
@@ -86,7 +58,7 @@ describe('HipochatServer service calls', () => {
       { members: ['ann'] },
     ],
   ])('%s with the service key and an idempotency key', async (_what, call, path, body) => {
-    const { calls, doFetch } = scriptedFetch({ body: { ok: true } });
+    const { calls, doFetch } = recordingFetch({ body: { ok: true } });
     await expect(call(server(doFetch))).resolves.toEqual({ ok: true });
     expect(calls).toEqual([
       {
@@ -100,13 +72,13 @@ describe('HipochatServer service calls', () => {
   });
 
   it('disconnects a user everywhere, encoding the id', async () => {
-    const { calls, doFetch } = scriptedFetch({ body: { user: 'a b', disconnected: 2 } });
+    const { calls, doFetch } = recordingFetch({ body: { user: 'a b', disconnected: 2 } });
     await expect(server(doFetch).disconnectUser('a b')).resolves.toEqual({ user: 'a b', disconnected: 2 });
     expect(calls[0]!.url).toBe('http://h:1/talk/disconnect/a%20b/');
   });
 
   it('uses the idempotency key it is given', async () => {
-    const { calls, doFetch } = scriptedFetch({ body: {} });
+    const { calls, doFetch } = recordingFetch({ body: {} });
     await server(doFetch).inject('lobby', 'notice', {}, { idempotencyKey: 'order-42' });
     expect(calls[0]!.idempotencyKey).toBe('order-42');
   });
@@ -129,13 +101,13 @@ describe('HipochatServer service calls', () => {
       '/talk/history/a,b/?limit=5',
     ],
   ])("reads %s with the user's token", async (_what, call, path) => {
-    const { calls, doFetch } = scriptedFetch({ body: { results: [], notification: 0 } });
+    const { calls, doFetch } = recordingFetch({ body: { results: [], notification: 0 } });
     await call(server(doFetch));
     expect(calls).toEqual([{ url: `http://h:1${path}`, method: 'GET', authorization: 'Token ann' }]);
   });
 
   it('pages through every receipt until `next` is null', async () => {
-    const { calls, doFetch } = scriptedFetch(
+    const { calls, doFetch } = recordingFetch(
       { body: { room: 'lobby', receipts: [{ user: 'ann' }], next: 'ann' } },
       { body: { room: 'lobby', receipts: [{ user: 'bo' }], next: null } },
     );
@@ -154,7 +126,7 @@ describe('HipochatServer service calls', () => {
     ['to 101 rooms', Array.from({ length: 101 }, (_, n) => `r${n}`), /too many rooms: 101/],
     ['to an invalid room', ['a/b'], /invalid room "a\/b"/],
   ])('refuses a broadcast %s before touching the network', async (_what, rooms, message) => {
-    const { calls, doFetch } = scriptedFetch({});
+    const { calls, doFetch } = recordingFetch({});
     const refused = server(doFetch).broadcast(rooms, 't', {});
     await expect(refused).rejects.toThrow(message);
     await expect(refused).rejects.toBeInstanceOf(InvalidArgumentError);
@@ -170,7 +142,7 @@ describe('HipochatServer service calls', () => {
 
 describe('HipochatServer retries and errors', () => {
   it('retries a 429 after its Retry-After and a 503, keeping one idempotency key', async () => {
-    const { calls, doFetch } = scriptedFetch(
+    const { calls, doFetch } = recordingFetch(
       { status: 429, body: { error: 'slow down', retryAfter: 0 }, headers: { 'retry-after': '0' } },
       { status: 503, body: { error: 'broker unavailable' } },
       { status: 201, body: { id: '1-0' } },
@@ -187,7 +159,7 @@ describe('HipochatServer retries and errors', () => {
     [404, NotFoundError],
     [503, ServerUnavailableError],
   ])('throws a typed error for a %i, with the status and the server text', async (status, type) => {
-    const { doFetch } = scriptedFetch({ status, body: { error: 'no such message' } });
+    const { doFetch } = recordingFetch({ status, body: { error: 'no such message' } });
     const failed = server(doFetch, { retry: { maxRetries: 1, initialDelayMs: 1 } }).deleteMessage(
       'lobby',
       '5-0',
@@ -200,7 +172,7 @@ describe('HipochatServer retries and errors', () => {
   });
 
   it('fails a 429 at once when its Retry-After is longer than the longest wait, naming the wait', async () => {
-    const { calls, doFetch } = scriptedFetch({
+    const { calls, doFetch } = recordingFetch({
       status: 429,
       body: { error: 'slow down' },
       headers: { 'retry-after': '120' },

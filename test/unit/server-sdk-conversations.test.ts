@@ -1,25 +1,9 @@
 import { BadRequestError, HipochatServer, InvalidArgumentError, UnauthorizedError } from '@hipochat/server';
+import { recordingFetch } from '../support/recording-fetch.js';
 
-interface Call {
-  url: string;
-  method: string;
-  authorization?: string;
-  body?: unknown;
-}
-
-/** A fetch that records each request and answers `status` with `body`. */
+/** A server whose fetch records each request and answers `status` with `body`, never retrying. */
 function scriptedFetch(body: unknown = {}, status = 200) {
-  const calls: Call[] = [];
-  const doFetch = (async (url: string, init: RequestInit) => {
-    const headers = init.headers as Record<string, string>;
-    calls.push({
-      url,
-      method: String(init.method),
-      authorization: headers.authorization,
-      ...(init.body ? { body: JSON.parse(String(init.body)) } : {}),
-    });
-    return new Response(JSON.stringify(body), { status });
-  }) as unknown as typeof fetch;
+  const { calls, doFetch } = recordingFetch({ body, status });
   const server = new HipochatServer({
     httpUrl: 'http://h:1',
     serviceKey: 'key',
@@ -41,6 +25,7 @@ describe('HipochatServer replies and mentions', () => {
         url: 'http://h:1/talk/item/lobby/?type=message&parentId=1700000000000-0&mentions=ann,bo%20b',
         method: 'POST',
         authorization: 'Bearer key',
+        idempotencyKey: expect.any(String),
         body: 'on it',
       },
     ]);
@@ -117,6 +102,7 @@ describe('HipochatServer threads and mark unread (as a user)', () => {
         url: 'http://h:1/talk/unread/lobby/',
         method: 'POST',
         authorization: 'Token ann',
+        idempotencyKey: expect.any(String),
         body: { id: '5-0' },
       },
     ]);
@@ -166,7 +152,13 @@ describe('HipochatServer mute, ban and the moderation list', () => {
     const { calls, server } = scriptedFetch(answer);
     await expect(call(server)).resolves.toEqual(answer);
     expect(calls).toEqual([
-      { url: `http://h:1${path}`, method: 'POST', authorization: 'Bearer key', body: { seconds } },
+      {
+        url: `http://h:1${path}`,
+        method: 'POST',
+        authorization: 'Bearer key',
+        idempotencyKey: expect.any(String),
+        body: { seconds },
+      },
     ]);
   });
 
