@@ -1,6 +1,4 @@
-import { type RecordedClient, recordedClient } from '../support/chat-client.js';
-import { type ChatEndpoints, startGateway } from '../support/gateway.js';
-import { hipochat } from '../support/hipochat-cli.js';
+import { cliClients, cliGateway, hipochat } from '../support/hipochat-cli.js';
 import { uniqueRoom } from '../support/rooms.js';
 import { eventually } from '../support/wait.js';
 
@@ -9,27 +7,8 @@ jest.setTimeout(120_000);
 const KEY = 'cli-conversations-key';
 
 describe('hipochat reply, thread, threads, unread, mute, ban and moderation', () => {
-  let gateway: ChatEndpoints;
-  const open: RecordedClient[] = [];
-
-  beforeAll(async () => {
-    gateway = await startGateway({ HIPOCHAT_SERVICE_KEY: KEY });
-  });
-
-  afterEach(() => {
-    for (const recorded of open.splice(0)) recorded.client.close();
-  });
-
-  afterAll(async () => {
-    await gateway.stop();
-  });
-
-  async function connected(room: string, token: string): Promise<RecordedClient> {
-    const recorded = recordedClient({ url: gateway.wsUrl, room, token, reconnect: false });
-    open.push(recorded);
-    await recorded.client.connect();
-    return recorded;
-  }
+  const gateway = cliGateway(KEY);
+  const connected = cliClients(gateway);
 
   it('replies as a user and as the backend, prints the thread and the threads, and marks a room unread', async () => {
     // Prepare

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { ensurePageBuilt, launchBrowser } from './browser.js';
-import { type ChatEndpoints, startGateway } from './gateway.js';
+import { type SuiteGateway, suiteGateway } from './gateway.js';
 
 /** How long a browser test waits for what a user would see. */
 export const WAIT = { timeout: 30_000 };
@@ -128,29 +128,8 @@ export function demoBrowser() {
 
 /**
  * A gateway for the enclosing `describe`, on the in-memory store and bus with {@link SERVICE_KEY}:
- * started before its tests, stopped after them. Its URLs are read when a test uses them.
+ * started before its tests, stopped after them.
  */
-export function demoGateway(): Pick<ChatEndpoints, 'httpUrl' | 'wsUrl'> {
-  let started: ChatEndpoints | undefined;
-  const gateway = (): ChatEndpoints => {
-    if (!started) throw new Error('the gateway starts in beforeAll');
-    return started;
-  };
-
-  beforeAll(async () => {
-    started = await startGateway({ HIPOCHAT_SERVICE_KEY: SERVICE_KEY });
-  });
-
-  afterAll(async () => {
-    await started?.stop();
-  });
-
-  return {
-    get httpUrl() {
-      return gateway().httpUrl;
-    },
-    get wsUrl() {
-      return gateway().wsUrl;
-    },
-  };
+export function demoGateway(): SuiteGateway {
+  return suiteGateway({ HIPOCHAT_SERVICE_KEY: SERVICE_KEY });
 }

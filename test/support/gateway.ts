@@ -142,3 +142,35 @@ export async function chatEndpoints(env: Record<string, string> = {}): Promise<C
   }
   return startGateway(env);
 }
+
+/** The URLs of a {@link suiteGateway}, read once it has started. */
+export type SuiteGateway = Pick<ChatEndpoints, 'httpUrl' | 'wsUrl'>;
+
+/**
+ * A local gateway for the enclosing `describe` (or file), started with `env` before its tests and
+ * stopped after them. Its URLs are read when a test uses them.
+ */
+export function suiteGateway(env: Record<string, string> = {}): SuiteGateway {
+  let started: ChatEndpoints | undefined;
+  const gateway = (): ChatEndpoints => {
+    if (!started) throw new Error('the gateway starts in beforeAll');
+    return started;
+  };
+
+  beforeAll(async () => {
+    started = await startGateway(env);
+  });
+
+  afterAll(async () => {
+    await started?.stop();
+  });
+
+  return {
+    get httpUrl() {
+      return gateway().httpUrl;
+    },
+    get wsUrl() {
+      return gateway().wsUrl;
+    },
+  };
+}

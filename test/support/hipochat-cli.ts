@@ -1,7 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { type RecordedClient, recordedClient } from './chat-client.js';
-import { type ChatEndpoints, startGateway } from './gateway.js';
+import { type SuiteGateway, suiteGateway } from './gateway.js';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -70,43 +70,19 @@ export function startHipochat(args: string[]): Running {
   };
 }
 
-/** The URLs of the gateway of {@link cliGateway}, read once it has started. */
-export type CliGateway = Pick<ChatEndpoints, 'wsUrl' | 'httpUrl'>;
-
 /**
  * The local gateway of one CLI suite, for use inside its `describe`: started before the suite with
- * the service key `cli-test-key`, stopped after it.
+ * the service key `serviceKey`, stopped after it.
  */
-export function cliGateway(): CliGateway {
-  let endpoints: ChatEndpoints | undefined;
-  const started = (): ChatEndpoints => {
-    if (!endpoints) throw new Error('the gateway starts in beforeAll');
-    return endpoints;
-  };
-
-  beforeAll(async () => {
-    endpoints = await startGateway({ HIPOCHAT_SERVICE_KEY: 'cli-test-key' });
-  });
-
-  afterAll(async () => {
-    await endpoints?.stop();
-  });
-
-  return {
-    get wsUrl() {
-      return started().wsUrl;
-    },
-    get httpUrl() {
-      return started().httpUrl;
-    },
-  };
+export function cliGateway(serviceKey = 'cli-test-key'): SuiteGateway {
+  return suiteGateway({ HIPOCHAT_SERVICE_KEY: serviceKey });
 }
 
 /**
  * Connects recorded clients to `gateway`, for use inside a `describe`: `connected(room, token)`
  * resolves once the client is live, and every client it made is closed after its test.
  */
-export function cliClients(gateway: CliGateway) {
+export function cliClients(gateway: SuiteGateway) {
   const open: RecordedClient[] = [];
 
   afterEach(() => {
